@@ -1,0 +1,238 @@
+//! The `authio` command line.
+use crate::config::{Config, DbArgs};
+use crate::crypto::{hash_secret, new_id, new_secret};
+use authio_domain::ids::OperatorId;
+use authio_domain::operator::{Operator, OperatorCommand};
+use authio_domain::reservation::{operator_email_key, Reservation, ReservationCommand};
+use authio_domain::Actor;
+use authio_eventstore::{time_text, Changes, Db, Metadata, SqlArg, StoreError};
+use chrono::{Duration, Utc};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "authio", version, about = "Authio: identity for B2B SaaS (one user, many organizations)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (migrates and catches up read models first).
+    Serve(Box<Config>),
+    /// Apply database migrations and exit.
+    Migrate(DbArgs),
+    /// Operators (tenant owners of the console).
+    Operators {
+        #[command(subcommand)]
+        command: OperatorsCommand,
+    },
+    /// Access-token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Read models.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorsCommand {
+    /// Print a console session token (`cs_…`) for EMAIL, creating the operator if needed.
+    Token {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Write a project's audit trail straight from the event store as JSON lines (oldest
+    /// first), entry for entry what `GET /v1/audit-events` returns.
+    Replay {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        organization: Option<String>,
+        /// Only entries after this position.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Add a new signing key: it signs new tokens from now on; tokens signed by older
+    /// keys keep verifying until they expire. Prints the new key id.
+    Rotate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProjectionsCommand {
+    /// Rebuild read models from the event store into new tables and swap them in (reads
+    /// keep answering from the old tables until the swap).
+    Rebuild {
+        /// Only this read model (default: all of them).
+        #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(
+            authio_projections::PROJECTIONS.iter().map(|p| p.name)
+        ))]
+        projection: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub const CONSOLE_SESSION_DAYS: i64 = 30;
+
+/// Open a console session for the operator with `email` (created if new) and return its
+/// token. Only the token's hash is stored; the event records the session id.
+pub async fn issue_console_token(db: &Db, email: &str, method: &str, meta: &Metadata) -> anyhow::Result<String> {
+    if !authio_domain::is_valid_email(email) {
+        anyhow::bail!("{email:?} is not a valid email address");
+    }
+    let token = new_secret("cs_");
+    let session_id = new_id("cons_");
+    for _ in 0..5 {
+        let mut c = Changes::new();
+        let key = operator_email_key(email);
+        let mut r = db.load::<Reservation>(&key).await?;
+        let operator_id = match r.state.owner.clone() {
+            Some(o) => o,
+            None => {
+                let id = new_id("op_");
+                r.exec(ReservationCommand::Claim { owner: id.clone() }).await?;
+                c.add(r)?;
+                id
+            }
+        };
+        let mut op = db.load::<Operator>(&operator_id).await?;
+        let now = Utc::now();
+        if !op.state.created {
+            op.exec(OperatorCommand::Create {
+                operator_id: OperatorId::new(&operator_id),
+                email: email.into(),
+                at: now,
+            })
+            .await?;
+        }
+        op.exec(OperatorCommand::OpenConsoleSession { session_id: session_id.clone(), method: method.into(), at: now })
+            .await?;
+        c.add(op)?;
+        c.side_write(
+            "INSERT INTO console_sessions (token_hash, session_id, operator_id, active_tenant_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, NULL, $4, $5)",
+            vec![
+                SqlArg::Text(hash_secret(&token)),
+                SqlArg::Text(session_id.clone()),
+                SqlArg::Text(operator_id.clone()),
+                SqlArg::Text(time_text(now)),
+                SqlArg::Text(time_text(now + Duration::days(CONSOLE_SESSION_DAYS))),
+            ],
+        );
+        match db.commit(c, meta).await {
+            Ok(_) => return Ok(token),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("could not open a console session: concurrent modification, try again")
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(config) => crate::serve(*config).await,
+        Command::Migrate(args) => {
+            let db = Db::connect(&args.database_url, 2).await?;
+            let applied = db.migrate().await?;
+            eprintln!(
+                "migrations applied: {}",
+                if applied.is_empty() { "none".to_string() } else { applied.join(", ") }
+            );
+            Ok(())
+        }
+        Command::Operators { command: OperatorsCommand::Token { email, db } } => {
+            let db = Db::connect(&db.database_url, 2).await?;
+            db.migrate().await?;
+            let mut meta = Metadata::new();
+            meta.insert("actor_type".into(), Actor::System.kind().into());
+            meta.insert("via".into(), "cli".into());
+            let token = issue_console_token(&db, email.trim(), "cli", &meta).await?;
+            db.stamp().await?;
+            authio_projections::catch_up(&db, |_| {}).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Replay { project, organization, after, db } } => {
+            use std::io::Write;
+            let db = Db::connect(&db.database_url, 2).await?;
+            db.migrate().await?;
+            db.stamp().await?;
+            let mut owners = std::collections::HashMap::new();
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut cursor = 0;
+            loop {
+                let batch = db.read_after(cursor, 1000).await?;
+                let Some(last) = batch.last().map(|e| e.position) else { break };
+                for e in &batch {
+                    let p = authio_projections::audit::replay_project(e, &mut owners);
+                    if p.as_deref() != Some(project.as_str()) || e.position <= after {
+                        continue;
+                    }
+                    let env = authio_projections::audit::to_envelope(e, p);
+                    if organization.is_some() && env.organization_id != organization {
+                        continue;
+                    }
+                    writeln!(out, "{}", serde_json::to_string(&env)?)?;
+                }
+                cursor = last;
+            }
+            out.flush()?;
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate { db } } => {
+            let db = Db::connect(&db.database_url, 2).await?;
+            db.migrate().await?;
+            println!("{}", crate::tokens::rotate(&db).await?);
+            Ok(())
+        }
+        Command::Projections { command: ProjectionsCommand::Rebuild { projection, db } } => {
+            let db = Db::connect(&db.database_url, 4).await?;
+            db.migrate().await?;
+            db.stamp().await?;
+            let total = db.last_position().await?;
+            let bar = indicatif::ProgressBar::new(total.max(0) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec}, eta {eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let progress = |p: i64| {
+                bar.set_length(bar.length().unwrap_or(0).max(p.max(0) as u64));
+                bar.set_position(p.max(0) as u64);
+            };
+            let (last, what) = match &projection {
+                Some(name) => {
+                    (authio_projections::rebuild_projection(&db, name, progress).await?, format!("read model {name}"))
+                }
+                None => (authio_projections::rebuild(&db, progress).await?, "every read model".to_string()),
+            };
+            bar.finish();
+            eprintln!("rebuilt {what} from {last} events and swapped it in");
+            Ok(())
+        }
+    }
+}

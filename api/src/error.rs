@@ -1,0 +1,194 @@
+//! One error shape everywhere: `{"error": {"code", "message", "details"?}}`.
+use authio_domain::organization::OrganizationError;
+use authio_domain::tenant::TenantError;
+use authio_domain::user::UserError;
+use authio_eventstore::StoreError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+/// The error body, for the OpenAPI document.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, snake_case; see the README's table.
+    pub code: String,
+    /// For people; never parse it.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// Every error code the API answers with, its status, and what it means. The README
+/// table is checked against this list by a test.
+pub const ERROR_CODES: &[(&str, u16, &str)] = &[
+    ("invalid_request", 400, "Malformed or invalid input; `details.field` names the field when one is at fault."),
+    ("unknown_role", 400, "The role does not exist in the organization."),
+    (
+        "webhook_url_not_allowed",
+        400,
+        "The webhook URL targets a private, loopback, link-local or otherwise non-public address (allowed only with `AUTHIO_WEBHOOK_ALLOW_PRIVATE=true`).",
+    ),
+    ("unauthenticated", 401, "Missing, malformed, expired or revoked credential."),
+    ("invalid_token", 401, "The sign-in token or link is unknown, expired, already used or for another purpose."),
+    ("refresh_token_reused", 401, "A spent refresh token was presented again; the whole session is revoked."),
+    (
+        "invalid_ceremony",
+        401,
+        "The passkey ceremony is unknown, expired, already finished, or was started for another project or user.",
+    ),
+    (
+        "passkey_invalid",
+        401,
+        "The passkey response failed verification: unknown credential, wrong origin or RP ID, challenge mismatch, bad signature, or a signature counter that did not increase.",
+    ),
+    ("forbidden", 403, "The caller is authenticated but may not do this (e.g. a member without the admin role)."),
+    ("not_a_member", 403, "The user has no active membership in that organization (whether or not it exists)."),
+    ("secret_key_required", 403, "The route is for the project's backend (secret key), not a user token."),
+    ("not_found", 404, "The resource does not exist or is outside the caller's reach."),
+    ("method_not_allowed", 405, "The route exists but not with this method."),
+    ("email_taken", 409, "Another user of the project has this email (case-insensitive)."),
+    ("slug_taken", 409, "Another organization of the project has this slug."),
+    ("membership_exists", 409, "The user already has a membership in this organization."),
+    ("passkey_exists", 409, "This passkey (credential id) is already registered, to this user or another."),
+    ("invalid_membership_transition", 409, "The membership's status does not allow this change."),
+    ("last_admin", 409, "An org admin cannot remove the organization's last active admin."),
+    ("tenant_has_organizations", 409, "A b2b tenant with organizations cannot switch to flat or b2c."),
+    ("organizations_disabled", 409, "Organizations exist only in b2b mode."),
+    ("concurrent_modification", 409, "A concurrent change won the race; retrying may succeed."),
+    ("idempotency_key_reused", 409, "The Idempotency-Key was used with a different request."),
+    ("request_in_progress", 409, "A request with this Idempotency-Key is still being processed."),
+    ("delivery_in_flight", 409, "The webhook delivery is being sent right now; retry shortly."),
+    ("rate_limited", 429, "Too many sign-in requests for this email or client address; retry later."),
+    ("payload_too_large", 413, "The request body is too large."),
+    ("unsupported_media_type", 415, "The request body must be JSON (Content-Type: application/json)."),
+    ("internal", 500, "An unexpected server error; it is logged with the request id."),
+    ("unavailable", 503, "A dependency (the database) is not reachable."),
+];
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: None }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let mut e = Self::invalid(message);
+        e.details = Some(json!({ "field": field }));
+        e
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid credential is required")
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    pub fn concurrent() -> Self {
+        Self::conflict("concurrent_modification", "a concurrent change won; retry the request")
+    }
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, message = %self.message, "request failed");
+        }
+        let mut error = json!({ "code": self.code, "message": if self.status.is_server_error() { "internal error".to_string() } else { self.message } });
+        if let Some(d) = self.details {
+            error["details"] = d;
+        }
+        (self.status, axum::Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => ApiError::concurrent(),
+            StoreError::Database(db) => db.into(),
+            StoreError::Precondition(code) => ApiError::conflict(code, "a precondition of this change no longer holds"),
+            other => {
+                let mut err = ApiError::internal();
+                err.message = other.to_string();
+                err
+            }
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL's class 22 (data exception: a NUL byte in text, a value out of
+        // range) is the client's input, not our failure.
+        if let sqlx::Error::Database(db) = &e {
+            if db.code().is_some_and(|c| c.starts_with("22")) {
+                return ApiError::invalid("the request contains a value the database cannot store");
+            }
+        }
+        StoreError::from(e).into()
+    }
+}
+
+impl From<authio_projections::ProjectionError> for ApiError {
+    fn from(e: authio_projections::ProjectionError) -> Self {
+        let mut err = ApiError::internal();
+        err.message = e.to_string();
+        err
+    }
+}
+
+fn status_for(code: &str) -> StatusCode {
+    match code {
+        "not_found" => StatusCode::NOT_FOUND,
+        "invalid_request" | "unknown_role" => StatusCode::BAD_REQUEST,
+        "unauthenticated" => StatusCode::UNAUTHORIZED,
+        "not_a_member" => StatusCode::FORBIDDEN,
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+macro_rules! domain_error {
+    ($t:ty) => {
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                let code = e.code();
+                if code == "not_owner" {
+                    return ApiError::not_found();
+                }
+                ApiError::new(status_for(code), code, e.to_string())
+            }
+        }
+    };
+}
+domain_error!(TenantError);
+domain_error!(UserError);
+domain_error!(OrganizationError);
+domain_error!(authio_domain::operator::OperatorError);
+domain_error!(authio_domain::session::SessionError);
+domain_error!(authio_domain::webhook::WebhookError);
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,299 @@
+//! Request extractors: JSON bodies with our error shape, request context for event
+//! metadata, and the callers (console session, secret key).
+use crate::crypto::hash_secret;
+use crate::error::ApiError;
+use crate::AppState;
+use authio_domain::Actor;
+use authio_eventstore::Metadata;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use sqlx::Row;
+use std::net::SocketAddr;
+
+/// The largest JSON body accepted.
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+/// `Json` whose rejections use the API error shape.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_JSON_BODY).await.map_err(|_| {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+        })?;
+        // Text never holds NUL: PostgreSQL cannot store it and no identity field needs it.
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            return Err(ApiError::invalid("strings must not contain NUL characters"));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected Content-Type: application/json",
+            )),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::invalid(e.body_text())),
+            Err(JsonRejection::BytesRejection(_)) => {
+                Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large"))
+            }
+            Err(e) => Err(ApiError::invalid(e.body_text())),
+        }
+    }
+}
+
+/// `Query` whose rejections use the API error shape.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e: QueryRejection| ApiError::invalid(e.body_text()))
+    }
+}
+
+/// Request facts that travel into event metadata.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestContext {
+    pub fn metadata(&self, actor: &Actor) -> Metadata {
+        let mut m = Metadata::new();
+        m.insert("actor_type".into(), actor.kind().into());
+        if let Some(id) = actor.id() {
+            m.insert("actor_id".into(), id.into());
+        }
+        m.insert("request_id".into(), self.request_id.clone());
+        if let Some(ip) = &self.client_ip {
+            m.insert("client_ip".into(), ip.clone());
+        }
+        if let Some(ua) = &self.user_agent {
+            m.insert("user_agent".into(), ua.chars().take(256).collect());
+        }
+        m
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let request_id = parts
+            .extensions
+            .get::<crate::RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(|| crate::crypto::new_id("req_"));
+        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let user_agent =
+            parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        Ok(RequestContext { request_id, client_ip, user_agent })
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some(token.trim())
+    } else {
+        None
+    }
+}
+
+/// A tenant owner's console session (`Authorization: Bearer cs_…`).
+#[derive(Clone, Debug)]
+pub struct Console {
+    pub operator_id: String,
+    pub session_id: String,
+    pub token_hash: String,
+    pub active_tenant_id: Option<String>,
+}
+
+impl Console {
+    pub fn actor(&self) -> Actor {
+        Actor::Operator(self.operator_id.clone())
+    }
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).filter(|t| t.starts_with("cs_")).ok_or_else(ApiError::unauthenticated)?;
+        let hash = hash_secret(token);
+        let row = sqlx::query(
+            "SELECT session_id, operator_id, active_tenant_id FROM console_sessions \
+             WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(&hash)
+        .bind(authio_eventstore::time_text(chrono::Utc::now()))
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+        Ok(Console {
+            session_id: row.try_get(0)?,
+            operator_id: row.try_get(1)?,
+            active_tenant_id: row.try_get(2)?,
+            token_hash: hash,
+        })
+    }
+}
+
+/// A project's backend (`Authorization: Bearer sk_test_…` / `sk_live_…`).
+#[derive(Clone, Debug)]
+pub struct SecretKey {
+    pub key_id: String,
+    pub project_id: String,
+    pub environment: String,
+}
+
+impl SecretKey {
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey(self.key_id.clone())
+    }
+}
+
+fn looks_like_jwt(t: &str) -> bool {
+    t.split('.').count() == 3
+}
+
+impl FromRequestParts<AppState> for SecretKey {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
+        if looks_like_jwt(token) {
+            // A signed-in user on a backend route: say so, once the token is genuine.
+            return match UserToken::from_token(token, state).await {
+                Ok(_) => Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "secret_key_required",
+                    "this route needs the project's secret key",
+                )),
+                Err(e) => Err(e),
+            };
+        }
+        if !(token.starts_with("sk_test_") || token.starts_with("sk_live_")) {
+            return Err(ApiError::unauthenticated());
+        }
+        let row = sqlx::query("SELECT key_id, tenant_id, environment FROM api_key_secrets WHERE secret_hash = $1")
+            .bind(hash_secret(token))
+            .fetch_optional(&state.db.pool)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(SecretKey { key_id: row.try_get(0)?, project_id: row.try_get(1)?, environment: row.try_get(2)? })
+    }
+}
+
+/// A project's frontend (`Authio-Publishable-Key: pk_test_…` / `pk_live_…`).
+#[derive(Clone, Debug)]
+pub struct PublishableKey {
+    pub project_id: String,
+}
+
+impl FromRequestParts<AppState> for PublishableKey {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get("authio-publishable-key")
+            .and_then(|v| v.to_str().ok())
+            .filter(|k| k.starts_with("pk_test_") || k.starts_with("pk_live_"))
+            .ok_or_else(ApiError::unauthenticated)?;
+        let project_id: String =
+            sqlx::query_scalar("SELECT tenant_id FROM api_keys WHERE publishable_key = $1 AND revoked_at IS NULL")
+                .bind(key)
+                .fetch_optional(&state.db.pool)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+        Ok(PublishableKey { project_id })
+    }
+}
+
+/// A signed-in end user (`Authorization: Bearer <access JWT>`): a genuine, unexpired
+/// token whose session is still active.
+#[derive(Clone, Debug)]
+pub struct UserToken {
+    pub claims: crate::tokens::Claims,
+}
+
+impl UserToken {
+    pub fn project_id(&self) -> &str {
+        &self.claims.aud
+    }
+    pub fn user_id(&self) -> &str {
+        &self.claims.sub
+    }
+    pub fn session_id(&self) -> &str {
+        &self.claims.sid
+    }
+    pub fn actor(&self) -> Actor {
+        Actor::User(self.claims.sub.clone())
+    }
+
+    pub async fn from_token(token: &str, state: &AppState) -> Result<UserToken, ApiError> {
+        let claims = state.keys.verify(token).await.ok_or_else(ApiError::unauthenticated)?;
+        let row = sqlx::query("SELECT user_id, project_id FROM sessions WHERE id = $1 AND status = 'active'")
+            .bind(&claims.sid)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let (user, project): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+        if user != claims.sub || project != claims.aud {
+            return Err(ApiError::unauthenticated());
+        }
+        Ok(UserToken { claims })
+    }
+}
+
+impl FromRequestParts<AppState> for UserToken {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).filter(|t| looks_like_jwt(t)).ok_or_else(ApiError::unauthenticated)?;
+        UserToken::from_token(token, state).await
+    }
+}
+
+/// Routes open to the project's backend and to org admins acting in their active
+/// organization.
+#[derive(Clone, Debug)]
+pub enum Manager {
+    Project(SecretKey),
+    OrgAdmin(UserToken),
+}
+
+impl Manager {
+    pub fn project_id(&self) -> &str {
+        match self {
+            Manager::Project(k) => &k.project_id,
+            Manager::OrgAdmin(u) => u.project_id(),
+        }
+    }
+    pub fn actor(&self) -> Actor {
+        match self {
+            Manager::Project(k) => k.actor(),
+            Manager::OrgAdmin(u) => u.actor(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Manager {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
+        if looks_like_jwt(token) {
+            Ok(Manager::OrgAdmin(UserToken::from_token(token, state).await?))
+        } else {
+            Ok(Manager::Project(SecretKey::from_request_parts(parts, state).await?))
+        }
+    }
+}

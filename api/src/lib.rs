@@ -1,0 +1,223 @@
+//! The Authio HTTP API and its composition root: `build(config)` gives the router and
+//! starts the background pipeline; `main.rs` and the tests share it.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod extract;
+mod idempotency;
+pub mod mail;
+pub mod openapi;
+pub mod passkeys;
+pub mod pipeline;
+pub mod ratelimit;
+mod routes;
+pub mod sessions;
+pub mod tls;
+pub mod tokens;
+pub mod views;
+pub mod webhooks;
+
+use authio_eventstore::{Changes, Db, Metadata, StoreError};
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+pub use config::Config;
+use error::ApiResult;
+use pipeline::Pipeline;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub pipeline: Pipeline,
+    pub keys: tokens::Keys,
+    pub mailer: mail::Mailer,
+    pub mail_from: String,
+    /// Where the relay publishes events (JetStream, or the in-process bus).
+    pub bus: authio_projections::relay::Bus,
+    /// Sign-in requests per email address.
+    pub email_limit: ratelimit::RateLimiter,
+    /// Sign-in requests per client address.
+    pub ip_limit: ratelimit::RateLimiter,
+    /// The WebAuthn relying party (RP id and allowed origins) for passkeys.
+    pub passkeys: std::sync::Arc<passkeys::RelyingParty>,
+    /// Webhook settings the routes need, and the sender's wake-up.
+    pub webhooks: webhooks::Webhooks,
+}
+
+/// The request id, set by middleware, echoed as `x-request-id`.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl AppState {
+    /// Commit one attempt of a command. `Ok(true)`: committed and the read models
+    /// include it. `Ok(false)`: lost an optimistic-concurrency race (after a short
+    /// jittered pause); the caller decides again with fresh state.
+    pub async fn commit_attempt(&self, changes: Changes, meta: &Metadata, attempt: u64) -> ApiResult<bool> {
+        if changes.is_empty() {
+            return Ok(true);
+        }
+        match self.db.commit(changes, meta).await {
+            Ok(ticket) => {
+                self.pipeline.wait(ticket).await;
+                Ok(true)
+            }
+            Err(StoreError::Conflict) => {
+                let jitter = rand::random::<u64>() % (5 * (attempt + 1));
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Run a command: the block loads what it needs and returns the `Changes`; they are
+/// committed atomically. A lost race is retried with fresh state a few times, then
+/// answered `409 concurrent_modification`. Evaluates to `ApiResult<()>` once the read
+/// models include the change.
+#[macro_export]
+macro_rules! execute {
+    ($st:expr, $meta:expr, $body:block) => {{
+        let mut result: $crate::error::ApiResult<()> = Err($crate::error::ApiError::concurrent());
+        for attempt in 0..5u64 {
+            let decided: $crate::error::ApiResult<authio_eventstore::Changes> = async { $body }.await;
+            match decided {
+                Ok(changes) => match $st.commit_attempt(changes, $meta, attempt).await {
+                    Ok(true) => {
+                        result = Ok(());
+                        break;
+                    }
+                    Ok(false) => continue,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                },
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        result
+    }};
+}
+
+/// Connect, migrate, start the pipeline (catching up the read models), and build the
+/// router. The returned task keeps the read models current.
+/// The background tasks of a server (read-model pipeline, relay); aborted on drop.
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Background)> {
+    let db = Db::connect(&config.database_url, config.db_pool).await?;
+    db.migrate().await?;
+    let relay_kick = std::sync::Arc::new(tokio::sync::Notify::new());
+    let webhook_settings = webhooks::Settings::from_config(config).map_err(|e| anyhow::anyhow!(e))?;
+    let webhook_kick = std::sync::Arc::new(tokio::sync::Notify::new());
+    let webhook_send_kick = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (pipeline, task) = Pipeline::start(db.clone(), vec![relay_kick.clone(), webhook_kick.clone()]).await?;
+    let bus = match &config.nats_url {
+        Some(url) => authio_projections::relay::Bus::nats(url).await?,
+        None => authio_projections::relay::Bus::local(),
+    };
+    let relay = tokio::spawn(authio_projections::relay::run(db.clone(), bus.clone(), relay_kick));
+    let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{}", config.addr));
+    let keys = tokens::Keys::load(db.clone(), issuer).await?;
+    let mailer = mail::Mailer::from_url(config.mail_url.as_deref())?;
+    let passkeys = passkeys::RelyingParty::new(&config.webauthn_rp_id, &config.webauthn_origin)
+        .map_err(|e| anyhow::anyhow!("invalid passkey configuration: {e}"))?;
+    let window = Duration::from_secs(15 * 60);
+    let state = AppState {
+        db,
+        pipeline,
+        keys,
+        mailer,
+        mail_from: config.mail_from.clone(),
+        bus,
+        email_limit: ratelimit::RateLimiter::new(5, window),
+        ip_limit: ratelimit::RateLimiter::new(30, window),
+        passkeys: std::sync::Arc::new(passkeys),
+        webhooks: webhooks::Webhooks { allow_private: webhook_settings.allow_private, kick: webhook_send_kick.clone() },
+    };
+    let mut tasks = vec![task, relay];
+    tasks.extend(webhooks::spawn(
+        state.db.clone(),
+        webhook_settings,
+        state.pipeline.clone(),
+        &state.bus,
+        webhook_kick,
+        webhook_send_kick,
+    ));
+    Ok((router(state.clone()), state, Background(tasks)))
+}
+
+pub fn router(state: AppState) -> Router {
+    routes::routes(state.clone())
+        .layer(axum::middleware::from_fn_with_state(state, idempotency::layer))
+        .layer(axum::middleware::from_fn(request_id))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let path = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %req.method(), path)
+        }))
+}
+
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = crypto::new_id("req_");
+    if req.uri().to_string().to_ascii_lowercase().contains("%00") {
+        use axum::response::IntoResponse;
+        return error::ApiError::invalid("the URL must not contain NUL characters").into_response();
+    }
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+/// Serve until ctrl-c / SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    // The issuer names the address actually bound (port 0 included).
+    let mut config = config;
+    config.addr = listener.local_addr()?;
+    let (app, _state, _task) = build(&config).await?;
+    tracing::info!(addr = %listener.local_addr()?, "authio listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,19 @@
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    let cli = authio_api::cli::Cli::parse();
+    let json = std::env::var("AUTHIO_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    if let Err(e) = authio_api::cli::run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

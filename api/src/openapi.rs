@@ -1,0 +1,116 @@
+//! The OpenAPI document, served at `/openapi.json`.
+use crate::error::ErrorBody;
+use crate::routes::{auth, console, events, passkeys, project, system, webhooks};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi};
+
+/// The error answers any route may give, all in the one error shape.
+#[allow(dead_code)]
+#[derive(IntoResponses)]
+pub enum Errors {
+    /// `invalid_request`, `unknown_role`
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorBody),
+    /// `unauthenticated`
+    #[response(status = 401)]
+    Unauthenticated(#[to_schema] ErrorBody),
+    /// `forbidden`
+    #[response(status = 403)]
+    Forbidden(#[to_schema] ErrorBody),
+    /// `not_found`
+    #[response(status = 404)]
+    NotFound(#[to_schema] ErrorBody),
+    /// A broken rule (its code) or `concurrent_modification`.
+    #[response(status = 409)]
+    Conflict(#[to_schema] ErrorBody),
+    /// `rate_limited`
+    #[response(status = 429)]
+    RateLimited(#[to_schema] ErrorBody),
+    /// `unavailable` (mail could not be sent)
+    #[response(status = 503)]
+    Unavailable(#[to_schema] ErrorBody),
+    /// `payload_too_large`
+    #[response(status = 413)]
+    TooLarge(#[to_schema] ErrorBody),
+    /// `unsupported_media_type`
+    #[response(status = 415)]
+    UnsupportedMediaType(#[to_schema] ErrorBody),
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "console",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("cs_…")
+                    .description(Some("A tenant owner's console session token"))
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "access_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A signed-in user's access token"))
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "publishable_key",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::new("Authio-Publishable-Key"),
+            )),
+        );
+        c.add_security_scheme(
+            "secret_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sk_test_… / sk_live_…")
+                    .description(Some("A project's secret key"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Authio", description = "Identity for B2B SaaS: one user, many organizations."),
+    modifiers(&Security),
+    paths(
+        system::healthz, system::readyz, system::openapi,
+        console::create_tenant, console::my_tenants, console::get_tenant, console::update_tenant,
+        console::select_tenant, console::home, console::create_api_key, console::list_api_keys,
+        console::revoke_api_key,
+        project::create_user, project::list_users, project::get_user, project::update_user,
+        project::delete_user, project::user_memberships,
+        project::create_organization, project::list_organizations, project::get_organization,
+        project::update_organization, project::delete_organization,
+        project::create_membership, project::list_memberships, project::get_membership,
+        project::change_role, project::deactivate_membership, project::reactivate_membership,
+        project::delete_membership, project::org_members,
+        auth::jwks, auth::openid_configuration, auth::send_magic_link, auth::verify_magic_link,
+        auth::create_sign_in_token, auth::verify_sign_in_token, auth::console_sign_in,
+        auth::console_sign_in_verify, auth::switch_org, auth::refresh, auth::revoke, auth::me,
+        auth::introspect,
+        events::list_events, events::list_audit, events::org_audit,
+        webhooks::create_endpoint, webhooks::list_endpoints, webhooks::get_endpoint, webhooks::update_endpoint,
+        webhooks::delete_endpoint, webhooks::rotate_secret, webhooks::list_deliveries, webhooks::retry_delivery,
+        passkeys::registration_start, passkeys::registration_finish, passkeys::authentication_start,
+        passkeys::authentication_finish,
+    ),
+    components(schemas(ErrorBody))
+)]
+pub struct ApiDoc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

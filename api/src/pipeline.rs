@@ -1,0 +1,94 @@
+//! After each commit: stamp global positions, then bring the read models up to date.
+//! One background task does both, woken by commits (and every 200 ms, to pick up
+//! commits made by other processes such as the CLI). Requests wait on a `watch` until
+//! the read models include their own commit, so a client reads its own writes.
+use authio_eventstore::{CommitTicket, Db};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+#[derive(Clone)]
+pub struct Pipeline {
+    kick: Arc<Notify>,
+    done: watch::Receiver<i64>,
+}
+
+impl Pipeline {
+    /// Start the background task. The first pass (catching up at start-up) runs before
+    /// this returns, so a crash between a commit and its projection is repaired here.
+    /// `after_pass` are notified after every pass (the relay and the webhook dispatcher
+    /// follow the read models).
+    pub async fn start(
+        db: Db,
+        after_pass: Vec<Arc<Notify>>,
+    ) -> Result<(Pipeline, tokio::task::JoinHandle<()>), authio_projections::ProjectionError> {
+        // Catch up with everything committed before start-up (on PostgreSQL, stamping
+        // waits for transactions that were still open; bounded).
+        let target = db.commit_horizon().await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut horizon = pass(&db).await?;
+        while horizon < target && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            horizon = pass(&db).await?;
+        }
+        if horizon < target {
+            tracing::warn!(horizon, target, "start-up catch-up incomplete; continuing in the background");
+        }
+        let (tx, rx) = watch::channel(horizon);
+        let kick = Arc::new(Notify::new());
+        let k = kick.clone();
+        let handle = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = k.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+                match pass(&db).await {
+                    Ok(h) => {
+                        for n in &after_pass {
+                            n.notify_one();
+                        }
+                        tx.send_if_modified(|cur| {
+                            if h > *cur {
+                                *cur = h;
+                                true
+                            } else {
+                                false
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "projection pass failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        Ok((Pipeline { kick, done: rx }, handle))
+    }
+
+    /// Wait (bounded) until the read models include the commit behind `ticket`.
+    pub async fn wait(&self, ticket: CommitTicket) {
+        self.kick.notify_one();
+        let mut rx = self.done.clone();
+        let res = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|h| *h > ticket.0)).await;
+        if res.is_err() {
+            tracing::warn!(ticket = ticket.0, "read models did not catch up within 10 s");
+        }
+    }
+
+    pub fn kick(&self) {
+        self.kick.notify_one();
+    }
+}
+
+/// One pass: stamp, then project. Returns the horizon that is now fully projected
+/// (PostgreSQL: every transaction id below it; SQLite: every position below it).
+async fn pass(db: &Db) -> Result<i64, authio_projections::ProjectionError> {
+    let horizon = db.stamp().await?;
+    authio_projections::catch_up(db, |_| {}).await?;
+    Ok(match db.dialect {
+        authio_eventstore::Dialect::Postgres => horizon,
+        authio_eventstore::Dialect::Sqlite => horizon + 1,
+    })
+}

@@ -1,0 +1,80 @@
+//! The route table.
+use crate::error::ApiError;
+use crate::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub mod auth;
+pub mod console;
+pub mod events;
+pub mod passkeys;
+pub mod project;
+pub mod system;
+pub mod webhooks;
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/openapi.json", get(system::openapi))
+        .route("/v1/session/tenants", post(console::create_tenant))
+        .route("/v1/session/tenants/me", get(console::my_tenants))
+        .route("/v1/session/tenants/{id}", get(console::get_tenant).patch(console::update_tenant))
+        .route("/v1/session/tenants/{id}/select", post(console::select_tenant))
+        .route("/v1/session/home", get(console::home))
+        .route("/v1/session/tenants/{id}/api-keys", post(console::create_api_key).get(console::list_api_keys))
+        .route("/v1/session/tenants/{id}/api-keys/{key_id}", axum::routing::delete(console::revoke_api_key))
+        .route("/v1/users", post(project::create_user).get(project::list_users))
+        .route("/v1/users/{id}", get(project::get_user).patch(project::update_user).delete(project::delete_user))
+        .route("/v1/users/{id}/memberships", get(project::user_memberships))
+        .route("/v1/organizations", post(project::create_organization).get(project::list_organizations))
+        .route(
+            "/v1/organizations/{id}",
+            get(project::get_organization).patch(project::update_organization).delete(project::delete_organization),
+        )
+        .route("/v1/memberships", post(project::create_membership).get(project::list_memberships))
+        .route(
+            "/v1/memberships/{id}",
+            get(project::get_membership).patch(project::change_role).delete(project::delete_membership),
+        )
+        .route("/v1/organizations/{id}/members", get(project::org_members))
+        .route("/v1/organizations/{id}/audit-events", get(events::org_audit))
+        .route("/v1/audit-events", get(events::list_audit))
+        .route("/v1/events", get(events::list_events))
+        .route("/v1/webhook-endpoints", post(webhooks::create_endpoint).get(webhooks::list_endpoints))
+        .route(
+            "/v1/webhook-endpoints/{id}",
+            get(webhooks::get_endpoint).patch(webhooks::update_endpoint).delete(webhooks::delete_endpoint),
+        )
+        .route("/v1/webhook-endpoints/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/v1/webhook-endpoints/{id}/deliveries", get(webhooks::list_deliveries))
+        .route("/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/retry", post(webhooks::retry_delivery))
+        .route("/v1/memberships/{id}/deactivate", post(project::deactivate_membership))
+        .route("/v1/memberships/{id}/reactivate", post(project::reactivate_membership))
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .route("/.well-known/openid-configuration", get(auth::openid_configuration))
+        .route("/v1/auth/magic-links", post(auth::send_magic_link))
+        .route("/v1/auth/magic-links/verify", post(auth::verify_magic_link))
+        .route("/v1/sign-in-tokens", post(auth::create_sign_in_token))
+        .route("/v1/auth/sign-in-tokens/verify", post(auth::verify_sign_in_token))
+        .route("/v1/auth/passkeys/registration/start", post(passkeys::registration_start))
+        .route("/v1/auth/passkeys/registration/finish", post(passkeys::registration_finish))
+        .route("/v1/auth/passkeys/authentication/start", post(passkeys::authentication_start))
+        .route("/v1/auth/passkeys/authentication/finish", post(passkeys::authentication_finish))
+        .route("/v1/session/sign-in", post(auth::console_sign_in))
+        .route("/v1/session/sign-in/verify", post(auth::console_sign_in_verify))
+        .route("/v1/sessions/switch-org", post(auth::switch_org))
+        .route("/v1/sessions/refresh", post(auth::refresh))
+        .route("/v1/sessions/revoke", post(auth::revoke))
+        .route("/v1/me", get(auth::me))
+        .route("/v1/tokens/introspect", post(auth::introspect))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not accept this method",
+            )
+        })
+        .with_state(state)
+}

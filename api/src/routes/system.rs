@@ -1,0 +1,36 @@
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "system",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn readyz(State(st): State<AppState>) -> Result<Json<Health>, ApiError> {
+    match sqlx::query("SELECT 1").execute(&st.db.pool).await {
+        Ok(_) => Ok(Json(Health { status: "ready".into() })),
+        Err(_) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is not reachable")),
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "system",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn openapi() -> Json<Value> {
+    Json(serde_json::to_value(crate::openapi::document()).unwrap_or_else(|_| json!({})))
+}

@@ -1,0 +1,241 @@
+//! Creating sessions and building the session answer shared by every sign-in method,
+//! switch-org and refresh.
+use crate::crypto::{hash_secret, new_id, new_secret};
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use authio_domain::ids::{OrganizationId, SessionId, TenantId, UserId};
+use authio_domain::session::{Session, SessionCommand};
+use authio_eventstore::{time_text, Changes, Metadata, SqlArg};
+use chrono::{Duration, Utc};
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+/// Refresh tokens live 30 days (each use rotates them).
+pub const REFRESH_TTL_DAYS: i64 = 30;
+
+#[derive(Debug, Serialize, ToSchema, Clone)]
+pub struct OrganizationRef {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Serialize, ToSchema, Clone)]
+pub struct ActiveOrganization {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema, Clone)]
+pub struct MembershipSummary {
+    pub organization: OrganizationRef,
+    pub role: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema, Clone)]
+pub struct UserRef {
+    pub id: String,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionAnswer {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub session_id: String,
+    pub user: UserRef,
+    pub active_organization: Option<ActiveOrganization>,
+    pub memberships: Vec<MembershipSummary>,
+}
+
+/// The role of the user's *active* membership in `org`, if there is one.
+pub async fn active_role(st: &AppState, user: &str, org: &str) -> ApiResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT role FROM memberships WHERE user_id = $1 AND organization_id = $2 AND status = 'active'",
+    )
+    .bind(user)
+    .bind(org)
+    .fetch_optional(&st.db.pool)
+    .await?)
+}
+
+/// The user's own memberships, with their organizations.
+pub async fn memberships_of(st: &AppState, user: &str) -> ApiResult<Vec<MembershipSummary>> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.name, o.slug, m.role, m.status FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+         WHERE m.user_id = $1 ORDER BY o.id",
+    )
+    .bind(user)
+    .fetch_all(&st.db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MembershipSummary {
+                organization: OrganizationRef { id: r.try_get(0)?, name: r.try_get(1)?, slug: r.try_get(2)? },
+                role: r.try_get(3)?,
+                status: r.try_get(4)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(ApiError::from)
+}
+
+/// The organization `org` as the user's active one, if their membership is active.
+pub async fn active_organization(
+    st: &AppState,
+    user: &str,
+    org: Option<&str>,
+) -> ApiResult<Option<ActiveOrganization>> {
+    let Some(org) = org else { return Ok(None) };
+    let row = sqlx::query(
+        "SELECT o.id, o.name, o.slug, m.role FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+         WHERE m.user_id = $1 AND m.organization_id = $2 AND m.status = 'active'",
+    )
+    .bind(user)
+    .bind(org)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    Ok(match row {
+        Some(r) => Some(ActiveOrganization {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            slug: r.try_get(2)?,
+            role: r.try_get(3)?,
+        }),
+        None => None,
+    })
+}
+
+/// On sign-in: the user's last active organization (if still an active membership),
+/// else their only active membership, else none.
+pub async fn choose_organization(st: &AppState, user: &str) -> ApiResult<Option<String>> {
+    let last: Option<Option<String>> = sqlx::query_scalar("SELECT last_organization_id FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_optional(&st.db.pool)
+        .await?;
+    if let Some(org) = last.flatten() {
+        if active_role(st, user, &org).await?.is_some() {
+            return Ok(Some(org));
+        }
+    }
+    let active: Vec<String> =
+        sqlx::query_scalar("SELECT organization_id FROM memberships WHERE user_id = $1 AND status = 'active' LIMIT 2")
+            .bind(user)
+            .fetch_all(&st.db.pool)
+            .await?;
+    Ok(if active.len() == 1 { active.into_iter().next() } else { None })
+}
+
+/// Add a fresh refresh token for the session to `changes`; returns the token.
+pub fn add_refresh_token(changes: &mut Changes, session: &str, project: &str, user: &str) -> String {
+    let token = new_secret("rt_");
+    let now = Utc::now();
+    changes.side_write(
+        "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, 'live', $5, $6)",
+        vec![
+            SqlArg::Text(hash_secret(&token)),
+            SqlArg::Text(session.into()),
+            SqlArg::Text(project.into()),
+            SqlArg::Text(user.into()),
+            SqlArg::Text(time_text(now)),
+            SqlArg::Text(time_text(now + Duration::days(REFRESH_TTL_DAYS))),
+        ],
+    );
+    token
+}
+
+/// Retire every live refresh token of the session (switch, sign-out, revocation).
+pub fn supersede_refresh_tokens(changes: &mut Changes, session: &str) {
+    changes.side_write(
+        "UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $1 AND state = 'live'",
+        vec![SqlArg::Text(session.into())],
+    );
+}
+
+/// The answer for a session: a new access token plus the given refresh token.
+pub async fn answer(
+    st: &AppState,
+    project: &str,
+    user: &str,
+    session: &str,
+    org: Option<&str>,
+    refresh_token: String,
+) -> ApiResult<SessionAnswer> {
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND project_id = $2")
+        .bind(user)
+        .bind(project)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let active = active_organization(st, user, org).await?;
+    let (access_token, claims) = st
+        .keys
+        .issue(project, user, session, active.as_ref().map(|a| (a.id.clone(), a.role.clone())))
+        .await
+        .map_err(|e| ApiError { message: e.to_string(), ..ApiError::internal() })?;
+    Ok(SessionAnswer {
+        access_token,
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: claims.exp.saturating_sub(claims.iat),
+        session_id: session.into(),
+        user: UserRef { id: user.into(), email },
+        active_organization: active,
+        memberships: memberships_of(st, user).await?,
+    })
+}
+
+/// Create a session for a user who just proved who they are. `extra` adds changes
+/// to the same commit (e.g. the user's creation on first sign-in).
+pub async fn start(
+    st: &AppState,
+    project: &str,
+    user: &str,
+    method: &str,
+    meta: &Metadata,
+    extra: impl Fn() -> ApiResult<Changes>,
+) -> ApiResult<SessionAnswer> {
+    let session_id = new_id("sess_");
+    let org = choose_organization(st, user).await?;
+    let mut refresh = String::new();
+    crate::execute!(st, meta, {
+        let mut c = extra()?;
+        let mut s = st.db.load::<Session>(&session_id).await?;
+        s.exec(SessionCommand::Create {
+            session_id: SessionId::new(&session_id),
+            project_id: TenantId::new(project),
+            user_id: UserId::new(user),
+            method: method.into(),
+            active_organization: org.clone().map(OrganizationId::new),
+            at: Utc::now(),
+        })
+        .await?;
+        c.add(s)?;
+        refresh = add_refresh_token(&mut c, &session_id, project, user);
+        Ok(c)
+    })?;
+    answer(st, project, user, &session_id, org.as_deref(), refresh).await
+}
+
+/// The caller acts as an admin of `org`: it is their session's active organization and
+/// their membership there is active with the admin role. Another organization, or no
+/// active membership, is 404; a member without the admin role is 403.
+pub async fn ensure_org_admin(st: &AppState, user: &crate::extract::UserToken, org: &str) -> ApiResult<()> {
+    if user.claims.act_org.as_deref() != Some(org) {
+        return Err(ApiError::not_found());
+    }
+    match active_role(st, user.user_id(), org).await? {
+        Some(role) if role == authio_domain::organization::ADMIN => Ok(()),
+        Some(_) => Err(ApiError::forbidden("only the organization's admins may do this")),
+        None => Err(ApiError::not_found()),
+    }
+}

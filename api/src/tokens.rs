@@ -1,0 +1,224 @@
+//! Access tokens: EdDSA JWTs signed with keys kept outside the event stream (table
+//! `signing_keys`), published at `/.well-known/jwks.json`. The newest key signs; every
+//! key verifies, so a rotation never breaks tokens in flight.
+use crate::crypto::new_id;
+use authio_eventstore::{time_text, Db};
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::Row;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Access tokens live five minutes.
+pub const ACCESS_TTL_SECS: u64 = 300;
+
+/// How often keys are re-read from the database to pick up a rotation.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
+
+/// The claims of an access token. Strictly typed: a string `exp` or a missing `aud`
+/// fails to decode, and the token is refused.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act_org: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_role: Option<String>,
+    pub iat: u64,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    pub jti: String,
+}
+
+struct SigningKey {
+    kid: String,
+    public_x: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+#[derive(Clone)]
+pub struct Keys {
+    db: Db,
+    pub issuer: String,
+    keys: Arc<RwLock<Vec<Arc<SigningKey>>>>,
+    last_reload: Arc<RwLock<Instant>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("key material: {0}")]
+    Material(String),
+}
+
+fn generate() -> Result<(String, String), KeyError> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|e| KeyError::Material(e.to_string()))?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|e| KeyError::Material(e.to_string()))?;
+    let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+    Ok((STANDARD.encode(pkcs8.as_ref()), x))
+}
+
+/// Add a new signing key (it signs from now on; older keys keep verifying).
+pub async fn rotate(db: &Db) -> Result<String, KeyError> {
+    let (private, x) = generate()?;
+    let kid = new_id("kid_");
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, algorithm, private_key, public_x, created_at) VALUES ($1, 'EdDSA', $2, $3, $4)",
+    )
+    .bind(&kid)
+    .bind(private)
+    .bind(x)
+    .bind(time_text(chrono::Utc::now()))
+    .execute(&db.pool)
+    .await?;
+    Ok(kid)
+}
+
+impl Keys {
+    /// Load the keys, creating the first one when there is none.
+    pub async fn load(db: Db, issuer: String) -> Result<Keys, KeyError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(&db.pool).await?;
+        if count == 0 {
+            rotate(&db).await?;
+        }
+        let keys = Keys {
+            db,
+            issuer,
+            keys: Arc::new(RwLock::new(Vec::new())),
+            last_reload: Arc::new(RwLock::new(Instant::now())),
+        };
+        keys.reload().await?;
+        Ok(keys)
+    }
+
+    async fn reload(&self) -> Result<(), KeyError> {
+        let rows = sqlx::query("SELECT kid, private_key, public_x FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let kid: String = r.try_get(0)?;
+            let private: String = r.try_get(1)?;
+            let x: String = r.try_get(2)?;
+            let der = STANDARD.decode(private).map_err(|e| KeyError::Material(e.to_string()))?;
+            let decoding = DecodingKey::from_ed_components(&x).map_err(|e| KeyError::Material(e.to_string()))?;
+            out.push(Arc::new(SigningKey { kid, public_x: x, encoding: EncodingKey::from_ed_der(&der), decoding }));
+        }
+        if let Ok(mut k) = self.keys.write() {
+            *k = out;
+        }
+        if let Ok(mut t) = self.last_reload.write() {
+            *t = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn current(&self) -> Option<Arc<SigningKey>> {
+        self.keys.read().ok().and_then(|k| k.last().cloned())
+    }
+
+    fn find(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        self.keys.read().ok().and_then(|k| k.iter().find(|s| s.kid == kid).cloned())
+    }
+
+    /// Keys may be added by another process (`authio keys rotate`): look again at most
+    /// every `RELOAD_EVERY`.
+    async fn maybe_reload(&self) -> bool {
+        let stale = self.last_reload.read().map(|t| t.elapsed() > RELOAD_EVERY).unwrap_or(true);
+        stale && self.reload().await.is_ok()
+    }
+
+    async fn find_or_reload(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        if let Some(k) = self.find(kid) {
+            return Some(k);
+        }
+        if self.maybe_reload().await {
+            return self.find(kid);
+        }
+        None
+    }
+
+    /// Sign an access token; returns it and its claims.
+    pub async fn issue(
+        &self,
+        project: &str,
+        user: &str,
+        session: &str,
+        act_org: Option<(String, String)>,
+    ) -> Result<(String, Claims), KeyError> {
+        self.maybe_reload().await;
+        let key = self.current().ok_or_else(|| KeyError::Material("no signing key".into()))?;
+        let now = jsonwebtoken::get_current_timestamp();
+        let (act_org, org_role) = match act_org {
+            Some((o, r)) => (Some(o), Some(r)),
+            None => (None, None),
+        };
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: project.to_string(),
+            sub: user.to_string(),
+            sid: session.to_string(),
+            act_org,
+            org_role,
+            iat: now,
+            exp: now + ACCESS_TTL_SECS,
+            nbf: None,
+            jti: new_id("jti_"),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some("JWT".into());
+        let token =
+            jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|e| KeyError::Material(e.to_string()))?;
+        Ok((token, claims))
+    }
+
+    /// Verify an access token: the algorithm is pinned to EdDSA, the `kid` must be one
+    /// of ours, `iss`, `aud`, `sub` and `exp` are required, `exp`/`nbf` are checked with
+    /// no leeway. Any failure is `None`; the caller answers 401.
+    pub async fn verify(&self, token: &str) -> Option<Claims> {
+        if token.len() > 4096 {
+            return None;
+        }
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::EdDSA {
+            return None;
+        }
+        let key = self.find_or_reload(header.kid.as_deref()?).await?;
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.leeway = 0;
+        v.validate_nbf = true;
+        v.validate_aud = false; // checked by the caller against the project it acts in
+        v.set_issuer(&[&self.issuer]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).ok()?;
+        let c = data.claims;
+        if !c.aud.starts_with("proj_") || !c.sub.starts_with("user_") || !c.sid.starts_with("sess_") {
+            return None;
+        }
+        Some(c)
+    }
+
+    /// The JSON Web Key Set.
+    pub async fn jwks(&self) -> Value {
+        self.maybe_reload().await;
+        let keys = self.keys.read().map(|k| k.clone()).unwrap_or_default();
+        json!({
+            "keys": keys.iter().map(|k| json!({
+                "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": k.kid, "x": k.public_x
+            })).collect::<Vec<_>>()
+        })
+    }
+}

@@ -1,0 +1,421 @@
+//! Organization and the memberships it owns.
+//!
+//! Membership status machine: `pending → active` (accept), `active → inactive`
+//! (deactivate), `inactive → active` (reactivate, role kept). `pending` can be neither
+//! deactivated nor reactivated, only deleted; any membership can be deleted.
+use crate::ids::{MembershipId, OrganizationId, TenantId, UserId};
+use chrono::{DateTime, Utc};
+use cqrs_es::{event_sink::EventSink, Aggregate};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const BUILT_IN_ROLES: [&str; 2] = ["admin", "member"];
+pub const ADMIN: &str = "admin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipStatus {
+    Pending,
+    Active,
+    Inactive,
+}
+
+impl MembershipStatus {
+    pub const ALL: [MembershipStatus; 3] =
+        [MembershipStatus::Pending, MembershipStatus::Active, MembershipStatus::Inactive];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MembershipStatus::Pending => "pending",
+            MembershipStatus::Active => "active",
+            MembershipStatus::Inactive => "inactive",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// On whose authority a membership change is made. The project's backend (secret key)
+/// may leave an organization without an active admin; an org admin may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    Project,
+    OrgAdmin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrganizationCommand {
+    Create {
+        organization_id: OrganizationId,
+        project_id: TenantId,
+        name: String,
+        slug: String,
+        domains: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    Update {
+        name: Option<String>,
+        slug: Option<String>,
+        domains: Option<Vec<String>>,
+        at: DateTime<Utc>,
+    },
+    Delete {
+        at: DateTime<Utc>,
+    },
+    AddMembership {
+        membership_id: MembershipId,
+        user_id: UserId,
+        role: String,
+        status: MembershipStatus,
+        at: DateTime<Utc>,
+    },
+    ChangeRole {
+        membership_id: MembershipId,
+        role: String,
+        authority: Authority,
+        at: DateTime<Utc>,
+    },
+    Deactivate {
+        membership_id: MembershipId,
+        authority: Authority,
+        at: DateTime<Utc>,
+    },
+    Reactivate {
+        membership_id: MembershipId,
+        at: DateTime<Utc>,
+    },
+    DeleteMembership {
+        membership_id: MembershipId,
+        authority: Authority,
+        at: DateTime<Utc>,
+    },
+    /// The user was deleted: remove every membership they hold here.
+    RemoveUser {
+        user_id: UserId,
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum OrganizationEvent {
+    #[serde(rename = "organization.created")]
+    Created {
+        organization_id: OrganizationId,
+        project_id: TenantId,
+        name: String,
+        slug: String,
+        domains: Vec<String>,
+        created_at: DateTime<Utc>,
+    },
+    #[serde(rename = "organization.updated")]
+    Updated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slug: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domains: Option<Vec<String>>,
+        updated_at: DateTime<Utc>,
+    },
+    #[serde(rename = "organization.deleted")]
+    Deleted { deleted_at: DateTime<Utc> },
+    #[serde(rename = "membership.created")]
+    MembershipCreated {
+        membership_id: MembershipId,
+        organization_id: OrganizationId,
+        user_id: UserId,
+        role: String,
+        status: MembershipStatus,
+        created_at: DateTime<Utc>,
+    },
+    #[serde(rename = "membership.role_changed")]
+    MembershipRoleChanged {
+        membership_id: MembershipId,
+        user_id: UserId,
+        from: String,
+        to: String,
+        changed_at: DateTime<Utc>,
+    },
+    #[serde(rename = "membership.deactivated")]
+    MembershipDeactivated { membership_id: MembershipId, user_id: UserId, deactivated_at: DateTime<Utc> },
+    #[serde(rename = "membership.reactivated")]
+    MembershipReactivated { membership_id: MembershipId, user_id: UserId, role: String, reactivated_at: DateTime<Utc> },
+    #[serde(rename = "membership.deleted")]
+    MembershipDeleted { membership_id: MembershipId, user_id: UserId, deleted_at: DateTime<Utc> },
+}
+
+crate::event_names!(OrganizationEvent {
+    Created => "organization.created",
+    Updated => "organization.updated",
+    Deleted => "organization.deleted",
+    MembershipCreated => "membership.created",
+    MembershipRoleChanged => "membership.role_changed",
+    MembershipDeactivated => "membership.deactivated",
+    MembershipReactivated => "membership.reactivated",
+    MembershipDeleted => "membership.deleted",
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrganizationError {
+    #[error("the organization already exists")]
+    AlreadyExists,
+    #[error("no such organization")]
+    NotFound,
+    #[error("no such membership")]
+    MembershipNotFound,
+    #[error("the user is already a member of this organization")]
+    MembershipExists,
+    #[error("the role does not exist in this organization")]
+    UnknownRole,
+    #[error("this status change is not allowed")]
+    InvalidMembershipTransition,
+    #[error("the organization must keep at least one active admin")]
+    LastAdmin,
+    #[error("the name must be 1 to 200 characters")]
+    InvalidName,
+}
+
+impl OrganizationError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OrganizationError::AlreadyExists => "organization_exists",
+            OrganizationError::NotFound | OrganizationError::MembershipNotFound => "not_found",
+            OrganizationError::MembershipExists => "membership_exists",
+            OrganizationError::UnknownRole => "unknown_role",
+            OrganizationError::InvalidMembershipTransition => "invalid_membership_transition",
+            OrganizationError::LastAdmin => "last_admin",
+            OrganizationError::InvalidName => "invalid_request",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Membership {
+    pub user_id: UserId,
+    pub role: String,
+    pub status: MembershipStatus,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: String,
+    pub created: bool,
+    pub deleted: bool,
+    pub project_id: Option<TenantId>,
+    pub slug: String,
+    pub roles: Vec<String>,
+    pub memberships: BTreeMap<MembershipId, Membership>,
+}
+
+impl Organization {
+    pub fn is_live(&self) -> bool {
+        self.created && !self.deleted
+    }
+    fn ensure_live(&self) -> Result<(), OrganizationError> {
+        if self.is_live() {
+            Ok(())
+        } else {
+            Err(OrganizationError::NotFound)
+        }
+    }
+    fn ensure_member(&self, id: &MembershipId) -> Result<Membership, OrganizationError> {
+        self.ensure_live()?;
+        self.memberships.get(id).cloned().ok_or(OrganizationError::MembershipNotFound)
+    }
+    fn ensure_role_exists(&self, role: &str) -> Result<(), OrganizationError> {
+        if self.roles.iter().any(|r| r == role) {
+            Ok(())
+        } else {
+            Err(OrganizationError::UnknownRole)
+        }
+    }
+    /// An org admin may not remove the last active admin (by demotion, deactivation
+    /// or deletion). `leaves_admin` says whether the change takes `id` out of the
+    /// active admins.
+    fn ensure_keeps_an_admin(
+        &self,
+        id: &MembershipId,
+        m: &Membership,
+        authority: Authority,
+        leaves_admin: bool,
+    ) -> Result<(), OrganizationError> {
+        if authority == Authority::Project || !leaves_admin {
+            return Ok(());
+        }
+        if m.status != MembershipStatus::Active || m.role != ADMIN {
+            return Ok(());
+        }
+        let others = self
+            .memberships
+            .iter()
+            .filter(|(k, o)| *k != id && o.status == MembershipStatus::Active && o.role == ADMIN)
+            .count();
+        if others == 0 {
+            Err(OrganizationError::LastAdmin)
+        } else {
+            Ok(())
+        }
+    }
+    pub fn membership_of(&self, user: &UserId) -> Option<(&MembershipId, &Membership)> {
+        self.memberships.iter().find(|(_, m)| &m.user_id == user)
+    }
+}
+
+fn ensure_name(name: &str) -> Result<(), OrganizationError> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 200 {
+        Err(OrganizationError::InvalidName)
+    } else {
+        Ok(())
+    }
+}
+
+impl Aggregate for Organization {
+    const TYPE: &'static str = "organization";
+    type Command = OrganizationCommand;
+    type Event = OrganizationEvent;
+    type Error = OrganizationError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: OrganizationCommand,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), OrganizationError> {
+        use OrganizationCommand as C;
+        use OrganizationEvent as E;
+        match command {
+            C::Create { organization_id, project_id, name, slug, domains, at } => {
+                if self.created {
+                    return Err(OrganizationError::AlreadyExists);
+                }
+                ensure_name(&name)?;
+                let ev = E::Created { organization_id, project_id, name, slug, domains, created_at: at };
+                sink.write(ev, self).await;
+            }
+            C::Update { name, slug, domains, at } => {
+                self.ensure_live()?;
+                if let Some(n) = &name {
+                    ensure_name(n)?;
+                }
+                let ev = E::Updated { name, slug, domains, updated_at: at };
+                sink.write(ev, self).await;
+            }
+            C::Delete { at } => {
+                self.ensure_live()?;
+                let ids: Vec<_> = self.memberships.iter().map(|(k, m)| (k.clone(), m.user_id.clone())).collect();
+                for (membership_id, user_id) in ids {
+                    let ev = E::MembershipDeleted { membership_id, user_id, deleted_at: at };
+                    sink.write(ev, self).await;
+                }
+                sink.write(E::Deleted { deleted_at: at }, self).await;
+            }
+            C::AddMembership { membership_id, user_id, role, status, at } => {
+                self.ensure_live()?;
+                self.ensure_role_exists(&role)?;
+                if self.membership_of(&user_id).is_some() || self.memberships.contains_key(&membership_id) {
+                    return Err(OrganizationError::MembershipExists);
+                }
+                if status == MembershipStatus::Inactive {
+                    return Err(OrganizationError::InvalidMembershipTransition);
+                }
+                let organization_id = OrganizationId(self.id.clone());
+                let ev = E::MembershipCreated { membership_id, organization_id, user_id, role, status, created_at: at };
+                sink.write(ev, self).await;
+            }
+            C::ChangeRole { membership_id, role, authority, at } => {
+                let m = self.ensure_member(&membership_id)?;
+                self.ensure_role_exists(&role)?;
+                if m.role == role {
+                    return Ok(());
+                }
+                self.ensure_keeps_an_admin(&membership_id, &m, authority, role != ADMIN)?;
+                let ev = E::MembershipRoleChanged {
+                    membership_id,
+                    user_id: m.user_id,
+                    from: m.role,
+                    to: role,
+                    changed_at: at,
+                };
+                sink.write(ev, self).await;
+            }
+            C::Deactivate { membership_id, authority, at } => {
+                let m = self.ensure_member(&membership_id)?;
+                if m.status != MembershipStatus::Active {
+                    return Err(OrganizationError::InvalidMembershipTransition);
+                }
+                self.ensure_keeps_an_admin(&membership_id, &m, authority, true)?;
+                let ev = E::MembershipDeactivated { membership_id, user_id: m.user_id, deactivated_at: at };
+                sink.write(ev, self).await;
+            }
+            C::Reactivate { membership_id, at } => {
+                let m = self.ensure_member(&membership_id)?;
+                if m.status != MembershipStatus::Inactive {
+                    return Err(OrganizationError::InvalidMembershipTransition);
+                }
+                let ev =
+                    E::MembershipReactivated { membership_id, user_id: m.user_id, role: m.role, reactivated_at: at };
+                sink.write(ev, self).await;
+            }
+            C::DeleteMembership { membership_id, authority, at } => {
+                let m = self.ensure_member(&membership_id)?;
+                self.ensure_keeps_an_admin(&membership_id, &m, authority, true)?;
+                let ev = E::MembershipDeleted { membership_id, user_id: m.user_id, deleted_at: at };
+                sink.write(ev, self).await;
+            }
+            C::RemoveUser { user_id, at } => {
+                if !self.is_live() {
+                    return Ok(());
+                }
+                if let Some((id, _)) = self.membership_of(&user_id) {
+                    let ev = E::MembershipDeleted { membership_id: id.clone(), user_id, deleted_at: at };
+                    sink.write(ev, self).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: OrganizationEvent) {
+        use OrganizationEvent as E;
+        match event {
+            E::Created { organization_id, project_id, slug, .. } => {
+                self.created = true;
+                self.id = organization_id.0;
+                self.project_id = Some(project_id);
+                self.slug = slug;
+                self.roles = BUILT_IN_ROLES.iter().map(|r| r.to_string()).collect();
+            }
+            E::Updated { slug, .. } => {
+                if let Some(s) = slug {
+                    self.slug = s;
+                }
+            }
+            E::Deleted { .. } => self.deleted = true,
+            E::MembershipCreated { membership_id, user_id, role, status, .. } => {
+                let m = Membership { user_id, role, status };
+                self.memberships.insert(membership_id, m);
+            }
+            E::MembershipRoleChanged { membership_id, to, .. } => {
+                if let Some(m) = self.memberships.get_mut(&membership_id) {
+                    m.role = to;
+                }
+            }
+            E::MembershipDeactivated { membership_id, .. } => {
+                if let Some(m) = self.memberships.get_mut(&membership_id) {
+                    m.status = MembershipStatus::Inactive;
+                }
+            }
+            E::MembershipReactivated { membership_id, .. } => {
+                if let Some(m) = self.memberships.get_mut(&membership_id) {
+                    m.status = MembershipStatus::Active;
+                }
+            }
+            E::MembershipDeleted { membership_id, .. } => {
+                self.memberships.remove(&membership_id);
+            }
+        }
+    }
+}

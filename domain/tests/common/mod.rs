@@ -1,0 +1,252 @@
+//! Shared fixed values for the domain tests: ids, one timestamp, and one sample of
+//! every event variant (the same values the golden fixtures hold).
+//!
+//! Each test binary uses only part of this module.
+#![allow(dead_code)]
+
+use authio_domain::ids::{ApiKeyId, MembershipId, OperatorId, OrganizationId, SessionId, TenantId, UserId};
+use authio_domain::operator::OperatorEvent;
+use authio_domain::organization::{MembershipStatus, OrganizationEvent};
+use authio_domain::reservation::ReservationEvent;
+use authio_domain::session::SessionEvent;
+use authio_domain::tenant::{Environment, TenantEvent, TenantMode};
+use authio_domain::user::UserEvent;
+use authio_domain::webhook::{DisableReason, WebhookEvent};
+use chrono::{DateTime, Utc};
+
+/// The one instant every test and fixture uses.
+pub const AT: &str = "2026-05-13T13:42:53Z";
+
+pub fn at() -> DateTime<Utc> {
+    AT.parse().expect("fixed timestamp parses")
+}
+
+pub const OPERATOR: &str = "op_01JV2Q7Z6X4N8M3K5P9R0S1T2A";
+pub const OTHER_OPERATOR: &str = "op_01JV2Q7Z6X4N8M3K5P9R0S1T2B";
+pub const TENANT: &str = "proj_01JV2Q7Z6X4N8M3K5P9R0S1T2C";
+pub const ORG: &str = "org_01JV2Q7Z6X4N8M3K5P9R0S1T2D";
+pub const USER: &str = "user_01JV2Q7Z6X4N8M3K5P9R0S1T2E";
+pub const MEMBERSHIP: &str = "mem_01JV2Q7Z6X4N8M3K5P9R0S1T2F";
+pub const API_KEY: &str = "key_01JV2Q7Z6X4N8M3K5P9R0S1T2G";
+pub const CONSOLE_SESSION: &str = "cs_01JV2Q7Z6X4N8M3K5P9R0S1T2H";
+pub const OTHER_ORG: &str = "org_01JV2Q7Z6X4N8M3K5P9R0S1T2K";
+pub const SESSION: &str = "sess_01JV2Q7Z6X4N8M3K5P9R0S1T2M";
+/// The id of a sign-in token (never the token itself).
+pub const SIGN_IN_TOKEN: &str = "sit_01JV2Q7Z6X4N8M3K5P9R0S1T2N";
+/// When the sample sign-in token expires: [`AT`] plus fifteen minutes.
+pub const SIGN_IN_TOKEN_EXPIRES: &str = "2026-05-13T13:57:53Z";
+
+/// A passkey's credential id (base64url of 16 bytes); never any key material.
+pub const PASSKEY_CREDENTIAL: &str = "q83vEjRWeJCrze8SNFZ4kA";
+
+pub fn sign_in_token_expires_at() -> DateTime<Utc> {
+    SIGN_IN_TOKEN_EXPIRES.parse().expect("fixed timestamp parses")
+}
+
+pub fn operator_id() -> OperatorId {
+    OperatorId::new(OPERATOR)
+}
+pub fn other_operator_id() -> OperatorId {
+    OperatorId::new(OTHER_OPERATOR)
+}
+pub fn tenant_id() -> TenantId {
+    TenantId::new(TENANT)
+}
+pub fn org_id() -> OrganizationId {
+    OrganizationId::new(ORG)
+}
+pub fn user_id() -> UserId {
+    UserId::new(USER)
+}
+pub fn membership_id() -> MembershipId {
+    MembershipId::new(MEMBERSHIP)
+}
+pub fn api_key_id() -> ApiKeyId {
+    ApiKeyId::new(API_KEY)
+}
+pub fn other_org_id() -> OrganizationId {
+    OrganizationId::new(OTHER_ORG)
+}
+pub fn session_id() -> SessionId {
+    SessionId::new(SESSION)
+}
+
+/// One sample of every tenant event variant, in declaration order.
+pub fn tenant_events() -> Vec<TenantEvent> {
+    vec![
+        TenantEvent::Created {
+            tenant_id: tenant_id(),
+            name: "Acme Cloud".into(),
+            slug: "acme-cloud".into(),
+            mode: TenantMode::B2b,
+            owner: operator_id(),
+            created_at: at(),
+        },
+        TenantEvent::Updated { name: Some("Acme Cloud EU".into()), slug: Some("acme-cloud-eu".into()) },
+        TenantEvent::ModeChanged { from: TenantMode::B2b, to: TenantMode::Flat },
+        TenantEvent::OrganizationAdded { organization_id: org_id() },
+        TenantEvent::OrganizationRemoved { organization_id: org_id() },
+        TenantEvent::ApiKeyCreated {
+            key_id: api_key_id(),
+            name: "Production backend".into(),
+            environment: Environment::Live,
+            secret_prefix: "sk_live_".into(),
+            secret_last_four: "9f3a".into(),
+            publishable_key: "pk_live_01JV2Q7Z6X4N8M3K5P9R0S1T2J".into(),
+            created_at: at(),
+        },
+        TenantEvent::ApiKeyRevoked { key_id: api_key_id(), revoked_at: at() },
+    ]
+}
+
+/// One sample of every user event variant. `user.updated` clears the last name
+/// (`Some(None)`, stored as `null`), which must survive a round trip.
+pub fn user_events() -> Vec<UserEvent> {
+    vec![
+        UserEvent::Created {
+            user_id: user_id(),
+            project_id: tenant_id(),
+            email: "Ada.Lovelace@example.com".into(),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            email_verified: false,
+            created_at: at(),
+        },
+        UserEvent::Updated {
+            email: Some("ada@example.org".into()),
+            first_name: Some(Some("Augusta Ada".into())),
+            last_name: Some(None),
+            email_verified: Some(true),
+            updated_at: at(),
+        },
+        UserEvent::Deleted { deleted_at: at() },
+        UserEvent::SignInTokenIssued {
+            token_id: SIGN_IN_TOKEN.into(),
+            expires_at: sign_in_token_expires_at(),
+            issued_at: at(),
+        },
+        UserEvent::PasskeyRegistered { credential_id: PASSKEY_CREDENTIAL.into(), created_at: at() },
+    ]
+}
+
+/// One sample of every organization (and membership) event variant.
+pub fn organization_events() -> Vec<OrganizationEvent> {
+    vec![
+        OrganizationEvent::Created {
+            organization_id: org_id(),
+            project_id: tenant_id(),
+            name: "Globex".into(),
+            slug: "globex".into(),
+            domains: vec!["globex.example".into()],
+            created_at: at(),
+        },
+        OrganizationEvent::Updated {
+            name: Some("Globex Corporation".into()),
+            slug: Some("globex-corp".into()),
+            domains: Some(vec!["globex.example".into(), "globex.test".into()]),
+            updated_at: at(),
+        },
+        OrganizationEvent::Deleted { deleted_at: at() },
+        OrganizationEvent::MembershipCreated {
+            membership_id: membership_id(),
+            organization_id: org_id(),
+            user_id: user_id(),
+            role: "member".into(),
+            status: MembershipStatus::Pending,
+            created_at: at(),
+        },
+        OrganizationEvent::MembershipRoleChanged {
+            membership_id: membership_id(),
+            user_id: user_id(),
+            from: "member".into(),
+            to: "admin".into(),
+            changed_at: at(),
+        },
+        OrganizationEvent::MembershipDeactivated {
+            membership_id: membership_id(),
+            user_id: user_id(),
+            deactivated_at: at(),
+        },
+        OrganizationEvent::MembershipReactivated {
+            membership_id: membership_id(),
+            user_id: user_id(),
+            role: "admin".into(),
+            reactivated_at: at(),
+        },
+        OrganizationEvent::MembershipDeleted { membership_id: membership_id(), user_id: user_id(), deleted_at: at() },
+    ]
+}
+
+/// One sample of every operator event variant.
+pub fn operator_events() -> Vec<OperatorEvent> {
+    vec![
+        OperatorEvent::Created { operator_id: operator_id(), email: "owner@acme.example".into(), created_at: at() },
+        OperatorEvent::ConsoleSessionOpened {
+            session_id: CONSOLE_SESSION.into(),
+            method: "email_link".into(),
+            opened_at: at(),
+        },
+    ]
+}
+
+/// One sample of every reservation event variant.
+pub fn reservation_events() -> Vec<ReservationEvent> {
+    vec![ReservationEvent::Claimed { owner: USER.into() }, ReservationEvent::Released { owner: USER.into() }]
+}
+
+/// One sample of every session event variant. The switch is the first one of the
+/// session (`from` is `null`), which must survive a round trip.
+pub fn session_events() -> Vec<SessionEvent> {
+    vec![
+        SessionEvent::Created {
+            session_id: session_id(),
+            project_id: tenant_id(),
+            user_id: user_id(),
+            method: "magic_link".into(),
+            active_organization: None,
+            created_at: at(),
+        },
+        SessionEvent::OrganizationSwitched { user_id: user_id(), from: None, to: org_id(), switched_at: at() },
+        SessionEvent::Refreshed { generation: 1, refreshed_at: at() },
+        SessionEvent::Revoked { user_id: user_id(), reason: "sign_out".into(), revoked_at: at() },
+    ]
+}
+
+/// A webhook endpoint (`whep_…`).
+pub const WEBHOOK_ENDPOINT: &str = "whep_01JV2Q7Z6X4N8M3K5P9R0S1T2P";
+/// When the previous secret of the sample rotation stops being sent: [`AT`] plus 24 h.
+pub const PREVIOUS_SECRET_EXPIRES: &str = "2026-05-14T13:42:53Z";
+
+pub fn webhook_endpoint_id() -> authio_domain::ids::WebhookEndpointId {
+    authio_domain::ids::WebhookEndpointId::new(WEBHOOK_ENDPOINT)
+}
+
+pub fn previous_secret_expires_at() -> DateTime<Utc> {
+    PREVIOUS_SECRET_EXPIRES.parse().expect("fixed timestamp parses")
+}
+
+/// One sample of every webhook endpoint event variant, in declaration order. None
+/// carries a secret.
+pub fn webhook_events() -> Vec<WebhookEvent> {
+    vec![
+        WebhookEvent::Created {
+            endpoint_id: webhook_endpoint_id(),
+            project_id: tenant_id(),
+            url: "https://hooks.acme.example/authio".into(),
+            events: vec!["membership.*".into(), "session.org_switched".into()],
+            enabled: true,
+            created_at: at(),
+        },
+        WebhookEvent::Updated {
+            url: Some("https://hooks.acme.example/v2/authio".into()),
+            events: Some(vec!["*".into()]),
+            updated_at: at(),
+        },
+        WebhookEvent::SecretRotated { previous_expires_at: previous_secret_expires_at(), rotated_at: at() },
+        WebhookEvent::Disabled { reason: DisableReason::Failing, disabled_at: at() },
+        WebhookEvent::Enabled { enabled_at: at() },
+        WebhookEvent::Deleted { deleted_at: at() },
+    ]
+}
+
+pub mod org;

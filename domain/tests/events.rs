@@ -1,0 +1,197 @@
+//! Event names, versions and the stored JSON format.
+//!
+//! The stored name is the public name: the serde tag of every variant must equal
+//! `event_type()`, and `all_event_types()` must list each name exactly once. The golden
+//! fixtures in `tests/fixtures/events/` are the stored format of each event type; a
+//! schema change (renamed field, new required field, changed encoding) fails here.
+//! Never regenerate a fixture to make this test pass: add a new version and an
+//! upcaster instead.
+mod common;
+
+use authio_domain::operator::OperatorEvent;
+use authio_domain::organization::OrganizationEvent;
+use authio_domain::reservation::ReservationEvent;
+use authio_domain::session::SessionEvent;
+use authio_domain::tenant::TenantEvent;
+use authio_domain::user::UserEvent;
+use authio_domain::webhook::WebhookEvent;
+use cqrs_es::DomainEvent;
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events")
+}
+
+fn fixture_path(event_type: &str) -> PathBuf {
+    fixtures_dir().join(format!("{event_type}.json"))
+}
+
+fn read_fixture(event_type: &str) -> Value {
+    let path = fixture_path(event_type);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("missing fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {} is not JSON: {e}", path.display()))
+}
+
+/// The names of the given samples; fails on a wrong tag, a wrong version, or two
+/// samples of one type.
+fn check_names<E: DomainEvent + Serialize>(samples: &[E]) -> Vec<String> {
+    let mut names = Vec::new();
+    for event in samples {
+        let name = event.event_type();
+        let json = serde_json::to_value(event).expect("event serializes");
+        assert_eq!(json["type"], Value::String(name.clone()), "serde tag and event_type() disagree for {event:?}");
+        assert_eq!(event.event_version(), "1.0", "version of {name}");
+        assert!(json.get("data").is_some_and(Value::is_object), "{name}: the payload is an object under \"data\"");
+        assert!(!names.contains(&name), "two samples of {name}");
+        names.push(name);
+    }
+    names
+}
+
+#[test]
+fn every_variant_serializes_under_its_event_type_at_version_1_0() {
+    let mut all = Vec::new();
+
+    let tenant = check_names(&common::tenant_events());
+    assert_eq!(tenant, TenantEvent::TYPES, "a sample per tenant event, in order");
+    all.extend(tenant);
+
+    let user = check_names(&common::user_events());
+    assert_eq!(user, UserEvent::TYPES, "a sample per user event, in order");
+    all.extend(user);
+
+    let org = check_names(&common::organization_events());
+    assert_eq!(org, OrganizationEvent::TYPES, "a sample per organization event");
+    all.extend(org);
+
+    let operator = check_names(&common::operator_events());
+    assert_eq!(operator, OperatorEvent::TYPES, "a sample per operator event");
+    all.extend(operator);
+
+    let reservation = check_names(&common::reservation_events());
+    assert_eq!(reservation, ReservationEvent::TYPES, "a sample per reservation event");
+    all.extend(reservation);
+
+    let session = check_names(&common::session_events());
+    assert_eq!(session, SessionEvent::TYPES, "a sample per session event, in order");
+    all.extend(session);
+
+    let webhook = check_names(&common::webhook_events());
+    assert_eq!(webhook, WebhookEvent::TYPES, "a sample per webhook endpoint event, in order");
+    all.extend(webhook);
+
+    let expected: Vec<String> = authio_domain::all_event_types().into_iter().map(str::to_string).collect();
+    assert_eq!(all, expected, "all_event_types() is the union of every enum's names");
+
+    let unique: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "an event name is used twice: {all:?}");
+}
+
+#[test]
+fn event_names_are_dotted_lower_snake_case() {
+    for name in authio_domain::all_event_types() {
+        let parts: Vec<&str> = name.split('.').collect();
+        assert_eq!(parts.len(), 2, "{name} is `<subject>.<past_tense>`");
+        for part in parts {
+            assert!(
+                !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name} is lower snake case"
+            );
+        }
+    }
+}
+
+#[test]
+fn design_doc_event_names_exist() {
+    let all = authio_domain::all_event_types();
+    for name in [
+        "tenant.created",
+        "tenant.mode_changed",
+        "user.created",
+        "organization.created",
+        "membership.created",
+        "membership.role_changed",
+        "membership.deactivated",
+        "membership.reactivated",
+        "membership.deleted",
+    ] {
+        assert!(all.contains(&name), "{name} is a published event type");
+    }
+}
+
+/// Decodes each fixture, checks it is exactly the sample, and encodes it back to the
+/// very same JSON.
+fn round_trip_fixtures<E>(samples: &[E])
+where
+    E: DomainEvent + Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    for sample in samples {
+        let name = sample.event_type();
+        let stored = read_fixture(&name);
+        assert_eq!(stored["type"], Value::String(name.clone()), "{name}: type tag");
+
+        let decoded: E = serde_json::from_value(stored.clone())
+            .unwrap_or_else(|e| panic!("{name}: the stored format no longer decodes: {e}"));
+        assert_eq!(&decoded, sample, "{name}: the fixture decodes to the sample");
+
+        let encoded = serde_json::to_value(&decoded).expect("event serializes");
+        assert_eq!(encoded, stored, "{name}: re-encoding changes the stored format");
+    }
+}
+
+#[test]
+fn golden_fixtures_round_trip() {
+    round_trip_fixtures(&common::tenant_events());
+    round_trip_fixtures(&common::user_events());
+    round_trip_fixtures(&common::organization_events());
+    round_trip_fixtures(&common::operator_events());
+    round_trip_fixtures(&common::reservation_events());
+    round_trip_fixtures(&common::session_events());
+    round_trip_fixtures(&common::webhook_events());
+}
+
+#[test]
+fn every_event_type_has_exactly_one_fixture() {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(fixtures_dir()).expect("fixtures directory exists") {
+        let path = entry.expect("directory entry").path();
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        let stem =
+            file.strip_suffix(".json").unwrap_or_else(|| panic!("unexpected file {file} among the event fixtures"));
+        files.insert(stem.to_string(), path);
+    }
+    let types: BTreeSet<String> = authio_domain::all_event_types().into_iter().map(str::to_string).collect();
+    let missing: Vec<_> = types.iter().filter(|t| !files.contains_key(*t)).collect();
+    let stray: Vec<_> = files.keys().filter(|f| !types.contains(*f)).collect();
+    assert!(missing.is_empty(), "event types without a fixture: {missing:?}");
+    assert!(stray.is_empty(), "fixtures for unknown event types: {stray:?}");
+}
+
+#[test]
+fn user_update_that_clears_a_name_keeps_the_null_after_a_round_trip() {
+    let stored = read_fixture("user.updated");
+    assert_eq!(stored["data"]["last_name"], Value::Null);
+    let decoded: UserEvent = serde_json::from_value(stored).unwrap();
+    match decoded {
+        UserEvent::Updated { last_name, .. } => {
+            assert_eq!(last_name, Some(None), "a cleared name is not an untouched one")
+        }
+        other => panic!("decoded as {other:?}"),
+    }
+    // An untouched field stays absent.
+    let untouched = UserEvent::Updated {
+        email: None,
+        first_name: None,
+        last_name: None,
+        email_verified: None,
+        updated_at: common::at(),
+    };
+    let json = serde_json::to_value(&untouched).unwrap();
+    assert_eq!(json["data"], serde_json::json!({ "updated_at": common::AT }), "untouched fields are left out");
+    let back: UserEvent = serde_json::from_value(json).unwrap();
+    assert_eq!(back, untouched);
+}

@@ -1,0 +1,157 @@
+//! Connections and migrations for both dialects.
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+const PG_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_events", include_str!("../../migrations/postgres/0001_events.sql")),
+    ("0002_read_models", include_str!("../../migrations/postgres/0002_read_models.sql")),
+    ("0003_sessions", include_str!("../../migrations/postgres/0003_sessions.sql")),
+    ("0004_passkeys", include_str!("../../migrations/postgres/0004_passkeys.sql")),
+    ("0005_audit", include_str!("../../migrations/postgres/0005_audit.sql")),
+    ("0006_webhooks", include_str!("../../migrations/postgres/0006_webhooks.sql")),
+];
+const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
+    ("0002_read_models", include_str!("../../migrations/sqlite/0002_read_models.sql")),
+    ("0003_sessions", include_str!("../../migrations/sqlite/0003_sessions.sql")),
+    ("0004_passkeys", include_str!("../../migrations/sqlite/0004_passkeys.sql")),
+    ("0005_audit", include_str!("../../migrations/sqlite/0005_audit.sql")),
+    ("0006_webhooks", include_str!("../../migrations/sqlite/0006_webhooks.sql")),
+];
+
+/// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock
+/// that serializes writers so positions commit in order and writers never meet
+/// `SQLITE_BUSY` on a lock upgrade.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub dialect: Dialect,
+    pub(crate) write_lock: Arc<Mutex<()>>,
+}
+
+/// The default embedded database: a SQLite file under `./authio-data/`.
+pub const DEFAULT_SQLITE_URL: &str = "sqlite://authio-data/authio.db";
+
+impl Db {
+    /// Connect to `url` (`postgres://…` or `sqlite://…`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Dialect::Postgres
+        } else if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            return Err(sqlx::Error::Configuration(
+                format!("DATABASE_URL must start with postgres:// or sqlite:, got {url:?}").into(),
+            ));
+        };
+        let mut url = url.to_string();
+        if dialect == Dialect::Sqlite {
+            if let Some(path) = sqlite_path(&url) {
+                if let Some(dir) = std::path::Path::new(&path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                    }
+                }
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            }
+        }
+        let opts = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                             PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        Ok(Db { pool, dialect, write_lock: Arc::new(Mutex::new(())) })
+    }
+
+    /// Apply pending migrations (idempotent). Serialized across processes on PostgreSQL.
+    pub async fn migrate(&self) -> Result<Vec<&'static str>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let migrations = match self.dialect {
+            Dialect::Postgres => {
+                conn.execute("SELECT pg_advisory_lock(7243001)").await?;
+                PG_MIGRATIONS
+            }
+            Dialect::Sqlite => SQLITE_MIGRATIONS,
+        };
+        let result = async {
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS authio_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            .await?;
+            let mut applied = Vec::new();
+            for (version, sql) in migrations {
+                let done: Option<(String,)> =
+                    sqlx::query_as("SELECT version FROM authio_migrations WHERE version = $1")
+                        .bind(*version)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if done.is_some() {
+                    continue;
+                }
+                conn.execute("BEGIN").await?;
+                let step = async {
+                    conn.execute(*sql).await?;
+                    sqlx::query("INSERT INTO authio_migrations (version, applied_at) VALUES ($1, $2)")
+                        .bind(*version)
+                        .bind(crate::store::now_text())
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok::<_, sqlx::Error>(())
+                }
+                .await;
+                match step {
+                    Ok(()) => {
+                        conn.execute("COMMIT").await?;
+                        applied.push(*version);
+                    }
+                    Err(e) => {
+                        let _ = conn.execute("ROLLBACK").await;
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(applied)
+        }
+        .await;
+        if self.dialect == Dialect::Postgres {
+            let _ = conn.execute("SELECT pg_advisory_unlock(7243001)").await;
+        }
+        result
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path.to_string())
+    }
+}

@@ -1,0 +1,371 @@
+//! Appending, loading and reading events.
+use crate::db::{Db, Dialect};
+use chrono::{DateTime, SecondsFormat, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde_json::{json, Value};
+use sqlx::{Any, Row, Transaction};
+use std::collections::BTreeMap;
+use tokio::sync::MutexGuard;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer appended to one of the streams first; the command may be retried.
+    #[error("concurrent modification of a stream")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored event cannot be read: {0}")]
+    Corrupt(String),
+    /// A side write that had to change exactly one row changed none (the row was taken
+    /// by another writer first); carries the side write's code. Not retried.
+    #[error("precondition failed: {0}")]
+    Precondition(&'static str),
+}
+
+pub(crate) fn now_text() -> String {
+    time_text(Utc::now())
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text (sorts as it reads).
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Who and why: actor, request id, client address, user agent. String pairs, as in
+/// cqrs-es. Never a token or secret.
+pub type Metadata = BTreeMap<String, String>;
+
+/// One event as stored, with its global position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub event_id: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub data: Value,
+    pub metadata: Metadata,
+    pub recorded_at: String,
+}
+
+impl StoredEvent {
+    /// Decode into a domain event (upcasting old versions when there are any).
+    pub fn decode<E: DomainEvent>(&self) -> Result<E, StoreError> {
+        decode_payload(&self.event_type, &self.event_version, self.data.clone())
+    }
+}
+
+fn decode_payload<E: DomainEvent>(event_type: &str, version: &str, data: Value) -> Result<E, StoreError> {
+    // Every event type is at version 1.0; an upcaster goes here when one changes.
+    if version != "1.0" {
+        return Err(StoreError::Corrupt(format!("{event_type} has unknown version {version}")));
+    }
+    serde_json::from_value(json!({"type": event_type, "data": data}))
+        .map_err(|e| StoreError::Corrupt(format!("{event_type}: {e}")))
+}
+
+/// Run a command against an aggregate and return the events it decided; the state is
+/// updated as the events are written.
+pub async fn decide<A: Aggregate>(
+    state: &mut A,
+    command: A::Command,
+    services: &A::Services,
+) -> Result<Vec<A::Event>, A::Error> {
+    let sink = EventSink::default();
+    state.handle(command, services, &sink).await?;
+    Ok(sink.collect().await)
+}
+
+/// An aggregate loaded at a version, collecting new events.
+#[derive(Debug)]
+pub struct Loaded<A: Aggregate> {
+    pub id: String,
+    pub state: A,
+    pub version: i64,
+    pub new_events: Vec<A::Event>,
+}
+
+impl<A: Aggregate<Services = ()>> Loaded<A> {
+    pub async fn exec(&mut self, command: A::Command) -> Result<(), A::Error> {
+        let events = decide(&mut self.state, command, &()).await?;
+        self.new_events.extend(events);
+        Ok(())
+    }
+}
+
+/// A value for a side write, bound in order to `$1, $2, …`.
+#[derive(Debug, Clone)]
+pub enum SqlArg {
+    Text(String),
+    OptText(Option<String>),
+    I64(i64),
+}
+
+struct PendingAppend {
+    aggregate_type: &'static str,
+    aggregate_id: String,
+    expected: i64,
+    events: Vec<(String, String, Value)>,
+}
+
+/// Everything one command commits atomically: appends to streams plus side writes
+/// (credential tables that are not events).
+#[derive(Default)]
+pub struct Changes {
+    appends: Vec<PendingAppend>,
+    side_writes: Vec<(String, Vec<SqlArg>, Option<&'static str>)>,
+}
+
+impl Changes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add<A: Aggregate>(&mut self, loaded: Loaded<A>) -> Result<(), StoreError> {
+        if loaded.new_events.is_empty() {
+            return Ok(());
+        }
+        let mut events = Vec::with_capacity(loaded.new_events.len());
+        for e in loaded.new_events {
+            let event_type = e.event_type();
+            let version = e.event_version();
+            let mut v = serde_json::to_value(&e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let data = v.get_mut("data").map(Value::take).unwrap_or(Value::Null);
+            events.push((event_type, version, data));
+        }
+        self.appends.push(PendingAppend {
+            aggregate_type: A::TYPE,
+            aggregate_id: loaded.id,
+            expected: loaded.version,
+            events,
+        });
+        Ok(())
+    }
+    pub fn side_write(&mut self, sql: impl Into<String>, args: Vec<SqlArg>) {
+        self.side_writes.push((sql.into(), args, None));
+    }
+    /// A side write that must change exactly one row, or the whole commit fails with
+    /// `StoreError::Precondition(code)` (e.g. spending a single-use token).
+    pub fn side_write_exactly_one(&mut self, sql: impl Into<String>, args: Vec<SqlArg>, code: &'static str) {
+        self.side_writes.push((sql.into(), args, Some(code)));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.appends.is_empty() && self.side_writes.is_empty()
+    }
+    pub fn event_count(&self) -> usize {
+        self.appends.iter().map(|a| a.events.len()).sum()
+    }
+}
+
+/// What a commit returns: enough to wait until the read models have caught up with it.
+/// PostgreSQL: the transaction id (positions are stamped for transactions below the
+/// horizon). SQLite: the last position written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommitTicket(pub i64);
+
+/// A write transaction; on SQLite it holds the process-wide write lock.
+pub struct WriteTx<'a> {
+    pub tx: Transaction<'static, Any>,
+    _guard: Option<MutexGuard<'a, ()>>,
+}
+
+impl Db {
+    pub async fn begin_write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
+        let guard = match self.dialect {
+            Dialect::Sqlite => Some(self.write_lock.lock().await),
+            Dialect::Postgres => None,
+        };
+        // SQLite: take the write lock up front (BEGIN IMMEDIATE), so a transaction that
+        // reads before it writes waits for other processes' writers (busy_timeout)
+        // instead of failing when its snapshot went stale.
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Load an aggregate by replaying its stream.
+    pub async fn load<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sequence, event_type, event_version, payload FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+        )
+        .bind(A::TYPE)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut state = A::default();
+        let mut version = 0;
+        for row in rows {
+            let seq: i64 = row.try_get(0)?;
+            let t: String = row.try_get(1)?;
+            let v: String = row.try_get(2)?;
+            let p: String = row.try_get(3)?;
+            let data: Value = serde_json::from_str(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            state.apply(decode_payload::<A::Event>(&t, &v, data)?);
+            version = seq;
+        }
+        Ok(Loaded { id: id.to_string(), state, version, new_events: Vec::new() })
+    }
+
+    /// Commit appends and side writes in one transaction. A stream whose version moved
+    /// since it was loaded fails the whole commit with `StoreError::Conflict`.
+    pub async fn commit(&self, changes: Changes, metadata: &Metadata) -> Result<CommitTicket, StoreError> {
+        let meta = serde_json::to_string(metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = now_text();
+        let mut w = self.begin_write().await?;
+        let mut ticket = 0;
+        for a in &changes.appends {
+            for (i, (event_type, version, data)) in a.events.iter().enumerate() {
+                let seq = a.expected + 1 + i as i64;
+                let event_id = format!("evt_{}", ulid::Ulid::new().to_string().to_lowercase());
+                let q = match self.dialect {
+                    Dialect::Postgres => {
+                        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, \
+                         event_version, payload, metadata, recorded_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING (txid::text)::bigint"
+                    }
+                    Dialect::Sqlite => {
+                        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, \
+                         event_version, payload, metadata, recorded_at, position) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                         (SELECT COALESCE(MAX(position), 0) + 1 FROM events)) RETURNING position"
+                    }
+                };
+                let res = sqlx::query_scalar::<_, i64>(q)
+                    .bind(event_id)
+                    .bind(a.aggregate_type)
+                    .bind(&a.aggregate_id)
+                    .bind(seq)
+                    .bind(event_type)
+                    .bind(version)
+                    .bind(data.to_string())
+                    .bind(&meta)
+                    .bind(&now)
+                    .fetch_one(&mut *w.tx)
+                    .await;
+                match res {
+                    Ok(t) => ticket = t,
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::Conflict),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        for (sql, args, exactly_one) in &changes.side_writes {
+            let mut q = sqlx::query(sql);
+            for a in args {
+                q = match a {
+                    SqlArg::Text(s) => q.bind(s.clone()),
+                    SqlArg::OptText(s) => q.bind(s.clone()),
+                    SqlArg::I64(i) => q.bind(*i),
+                };
+            }
+            match q.execute(&mut *w.tx).await {
+                Ok(r) => {
+                    if let Some(code) = exactly_one {
+                        if r.rows_affected() != 1 {
+                            return Err(StoreError::Precondition(code));
+                        }
+                    }
+                }
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::Conflict),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        w.tx.commit().await?;
+        Ok(CommitTicket(ticket))
+    }
+
+    /// PostgreSQL: give positions to events of transactions that committed below the
+    /// oldest running transaction, in (txid, id) order. One stamper at a time (advisory
+    /// lock). Returns the horizon txid: every commit with a smaller txid is stamped.
+    /// SQLite assigns positions at insert; returns the last position.
+    pub async fn stamp(&self) -> Result<i64, StoreError> {
+        match self.dialect {
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(7243002)").execute(&mut *tx).await?;
+                let horizon: i64 = sqlx::query_scalar("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "WITH todo AS (SELECT id, row_number() OVER (ORDER BY txid, id) AS rn FROM events \
+                       WHERE position IS NULL AND txid < ($1::text)::xid8), \
+                     base AS (SELECT COALESCE(MAX(position), 0) AS m FROM events) \
+                     UPDATE events e SET position = base.m + todo.rn FROM todo, base WHERE e.id = todo.id",
+                )
+                .bind(horizon)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(horizon)
+            }
+            Dialect::Sqlite => Ok(self.last_position().await?),
+        }
+    }
+
+    /// A value that `stamp()` (PostgreSQL) or `last_position() + 1` (SQLite) reaches once
+    /// everything committed before this call is positioned.
+    pub async fn commit_horizon(&self) -> Result<i64, StoreError> {
+        match self.dialect {
+            Dialect::Postgres => {
+                Ok(sqlx::query_scalar("SELECT (pg_snapshot_xmax(pg_current_snapshot())::text)::bigint")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+            Dialect::Sqlite => Ok(self.last_position().await? + 1),
+        }
+    }
+
+    pub async fn last_position(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events").fetch_one(&self.pool).await?)
+    }
+
+    /// Events with position > `after`, in position order. Only stamped events are
+    /// visible, so a reader never skips one that commits late.
+    pub async fn read_after(&self, after: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type, event_version, \
+             payload, metadata, recorded_at FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_to_event).collect()
+    }
+
+    /// Every event of one stream, in order (for tests and tools).
+    pub async fn read_stream(&self, aggregate_type: &str, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(position, 0), event_id, aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata, recorded_at FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+        )
+        .bind(aggregate_type)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_to_event).collect()
+    }
+}
+
+fn row_to_event(row: &sqlx::any::AnyRow) -> Result<StoredEvent, StoreError> {
+    let payload: String = row.try_get(7)?;
+    let metadata: String = row.try_get(8)?;
+    Ok(StoredEvent {
+        position: row.try_get(0)?,
+        event_id: row.try_get(1)?,
+        aggregate_type: row.try_get(2)?,
+        aggregate_id: row.try_get(3)?,
+        sequence: row.try_get(4)?,
+        event_type: row.try_get(5)?,
+        event_version: row.try_get(6)?,
+        data: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        metadata: serde_json::from_str(&metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        recorded_at: row.try_get(9)?,
+    })
+}

@@ -1,0 +1,194 @@
+//! The audit log: every event becomes exactly one entry carrying the envelope of
+//! DESIGN.md (action, actor, project, organization, targets, time, request id, client
+//! address, user agent). Events never carry secrets, tokens or keys, so neither do
+//! entries. Internal bookkeeping (reservations, operators) has no project and is not
+//! shown to projects.
+use crate::Target;
+use authio_eventstore::StoredEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+async fn owner(
+    tx: &mut Transaction<'static, Any>,
+    target: Target<'_>,
+    e: &StoredEvent,
+) -> Result<Option<String>, sqlx::Error> {
+    let d = &e.data;
+    match e.aggregate_type.as_str() {
+        "tenant" => Ok(Some(e.aggregate_id.clone())),
+        "operator" | "reservation" => Ok(None),
+        _ => {
+            if let Some(p) = d.get("project_id").and_then(Value::as_str) {
+                if let Some(sql) = target.sql(
+                    "INSERT INTO stream_owners (aggregate_type, aggregate_id, project_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (aggregate_type, aggregate_id) DO NOTHING",
+                ) {
+                    sqlx::query(&sql).bind(&e.aggregate_type).bind(&e.aggregate_id).bind(p).execute(&mut **tx).await?;
+                }
+                return Ok(Some(p.to_string()));
+            }
+            let Some(sql) =
+                target.sql("SELECT project_id FROM stream_owners WHERE aggregate_type = $1 AND aggregate_id = $2")
+            else {
+                return Ok(None);
+            };
+            sqlx::query_scalar(&sql).bind(&e.aggregate_type).bind(&e.aggregate_id).fetch_optional(&mut **tx).await
+        }
+    }
+}
+
+fn organization_of(e: &StoredEvent) -> Option<String> {
+    let d = &e.data;
+    match e.aggregate_type.as_str() {
+        "organization" => Some(e.aggregate_id.clone()),
+        "tenant" => d.get("organization_id").and_then(Value::as_str).map(str::to_string),
+        "session" => d.get("to").or_else(|| d.get("active_organization")).and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+fn targets(e: &StoredEvent) -> Value {
+    let mut t = vec![json!({"type": e.aggregate_type, "id": e.aggregate_id})];
+    for (key, kind) in [("membership_id", "membership"), ("user_id", "user"), ("key_id", "api_key")] {
+        if let Some(id) = e.data.get(key).and_then(Value::as_str) {
+            if id != e.aggregate_id {
+                t.push(json!({"type": kind, "id": id}));
+            }
+        }
+    }
+    Value::Array(t)
+}
+
+/// The envelope of an event, given its project.
+pub fn to_envelope(e: &StoredEvent, project: Option<String>) -> Envelope {
+    let m = &e.metadata;
+    Envelope {
+        id: e.event_id.clone(),
+        kind: e.event_type.clone(),
+        position: e.position,
+        occurred_at: e.recorded_at.clone(),
+        project_id: project,
+        organization_id: organization_of(e),
+        actor: ActorRef {
+            kind: m.get("actor_type").cloned().unwrap_or_else(|| "system".into()),
+            id: m.get("actor_id").cloned(),
+        },
+        targets: targets(e),
+        data: e.data.clone(),
+        metadata: serde_json::to_value(m).unwrap_or(Value::Null),
+    }
+}
+
+/// The project of an event read straight from the event store (no read model): fixed
+/// for tenants, none for internal streams, else the stream's creation event's
+/// `project_id`, remembered in `owners` (events arrive in position order).
+pub fn replay_project(e: &StoredEvent, owners: &mut HashMap<(String, String), String>) -> Option<String> {
+    match e.aggregate_type.as_str() {
+        "tenant" => Some(e.aggregate_id.clone()),
+        "operator" | "reservation" => None,
+        _ => {
+            let key = (e.aggregate_type.clone(), e.aggregate_id.clone());
+            if let Some(p) = e.data.get("project_id").and_then(Value::as_str) {
+                owners.entry(key.clone()).or_insert_with(|| p.to_string());
+            }
+            owners.get(&key).cloned()
+        }
+    }
+}
+
+/// Write the audit entry of one event (and its stream's owner) to the live tables.
+pub async fn apply(tx: &mut Transaction<'static, Any>, e: &StoredEvent) -> Result<(), sqlx::Error> {
+    apply_to(tx, Target::Live, e).await
+}
+
+/// `apply` into `target` (the live tables or a rebuild's shadow copies).
+pub async fn apply_to(
+    tx: &mut Transaction<'static, Any>,
+    target: Target<'_>,
+    e: &StoredEvent,
+) -> Result<(), sqlx::Error> {
+    let project = owner(tx, target, e).await?;
+    let Some(sql) = target.sql(
+        "INSERT INTO audit_events (position, event_id, project_id, organization_id, action, actor_type, actor_id, \
+         targets, occurred_at, request_id, client_ip, user_agent, data, metadata) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (position) DO NOTHING",
+    ) else {
+        return Ok(());
+    };
+    let m = &e.metadata;
+    sqlx::query(&sql)
+        .bind(e.position)
+        .bind(&e.event_id)
+        .bind(project)
+        .bind(organization_of(e))
+        .bind(&e.event_type)
+        .bind(m.get("actor_type").cloned().unwrap_or_else(|| "system".into()))
+        .bind(m.get("actor_id").cloned())
+        .bind(targets(e).to_string())
+        .bind(&e.recorded_at)
+        .bind(m.get("request_id").cloned())
+        .bind(m.get("client_ip").cloned())
+        .bind(m.get("user_agent").cloned())
+        .bind(e.data.to_string())
+        .bind(serde_json::to_string(m).unwrap_or_else(|_| "{}".into()))
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema, Clone, PartialEq)]
+pub struct ActorRef {
+    /// `operator`, `api_key`, `user` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+}
+
+/// The envelope shared by the audit log, the events API and webhooks.
+#[derive(Debug, Serialize, Deserialize, ToSchema, Clone, PartialEq)]
+pub struct Envelope {
+    /// `evt_…`
+    pub id: String,
+    /// The event type, e.g. `membership.role_changed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Global position: strictly increasing, no gaps.
+    pub position: i64,
+    pub occurred_at: String,
+    pub project_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub actor: ActorRef,
+    /// What the event is about: `[{type, id}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub targets: Value,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// Request id, client address, user agent.
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+}
+
+pub const ENVELOPE_COLS: &str = "event_id, action, position, occurred_at, project_id, organization_id, actor_type, \
+     actor_id, targets, data, metadata";
+
+pub fn envelope(r: &sqlx::any::AnyRow) -> Result<Envelope, sqlx::Error> {
+    let json = |i: usize| -> Result<Value, sqlx::Error> {
+        let s: String = r.try_get(i)?;
+        Ok(serde_json::from_str(&s).unwrap_or(Value::Null))
+    };
+    Ok(Envelope {
+        id: r.try_get(0)?,
+        kind: r.try_get(1)?,
+        position: r.try_get(2)?,
+        occurred_at: r.try_get(3)?,
+        project_id: r.try_get(4)?,
+        organization_id: r.try_get(5)?,
+        actor: ActorRef { kind: r.try_get(6)?, id: r.try_get(7)? },
+        targets: json(8)?,
+        data: json(9)?,
+        metadata: json(10)?,
+    })
+}

@@ -1,0 +1,407 @@
+//! Read models: ordinary SQL tables built from the event log, in position order.
+//!
+//! Each batch is applied in one transaction together with the checkpoint, so a crash
+//! between an event's commit and its projection is repaired by the next catch-up
+//! (at start-up, or the next command). Applying an event twice leaves the same rows.
+#![forbid(unsafe_code)]
+
+use authio_eventstore::{time_text, Db, Dialect, StoreError, StoredEvent};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Any, Transaction};
+
+/// The read-model tables. `PROJECTIONS` says which of them are rebuilt together.
+pub const TABLES: &[&str] = &[
+    "operators",
+    "tenants",
+    "api_keys",
+    "users",
+    "organizations",
+    "memberships",
+    "sessions",
+    "audit_events",
+    "stream_owners",
+    "webhook_endpoints",
+];
+
+pub mod audit;
+mod rebuild;
+pub mod relay;
+
+pub use rebuild::{projection, rebuild, rebuild_projection, Projection, Target, PROJECTIONS, SHADOW_SUFFIX};
+
+/// The checkpoint name of the read models.
+pub const READ_MODELS: &str = "read_models";
+
+const BATCH: i64 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unknown projection {0:?}; expected one of: {names}", names = rebuild::names())]
+    UnknownProjection(String),
+    /// The shadow table of a rebuild cannot be made like the live one.
+    #[error("cannot rebuild {0}")]
+    Schema(String),
+}
+
+/// Apply every stamped event after the checkpoint. Returns the new checkpoint.
+/// `progress` is called with the position after each batch.
+pub async fn catch_up(db: &Db, mut progress: impl FnMut(i64)) -> Result<i64, ProjectionError> {
+    loop {
+        let mut w = db.begin_write().await?;
+        if db.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7243003)").execute(&mut *w.tx).await?;
+        }
+        let cp: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
+            .bind(READ_MODELS)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        let cp = cp.unwrap_or(0);
+        let events = db.read_after(cp, BATCH).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            w.tx.rollback().await?;
+            return Ok(cp);
+        };
+        for e in &events {
+            apply(&mut w.tx, e).await?;
+            audit::apply(&mut w.tx, e).await?;
+        }
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .bind(READ_MODELS)
+        .bind(last)
+        .execute(&mut *w.tx)
+        .await?;
+        w.tx.commit().await?;
+        progress(last);
+        if (events.len() as i64) < BATCH {
+            return Ok(last);
+        }
+    }
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn text(v: &Value, key: &str) -> String {
+    s(v, key).unwrap_or_default()
+}
+
+/// Normalize a timestamp from an event body to the stored text form.
+fn ts(v: &Value, key: &str) -> String {
+    s(v, key)
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| time_text(t.with_timezone(&Utc)))
+        .unwrap_or_default()
+}
+
+/// `Some(Some(x))` set, `Some(None)` cleared (JSON null), `None` unchanged (absent).
+fn patch(v: &Value, key: &str) -> (bool, Option<String>) {
+    match v.get(key) {
+        None => (false, None),
+        Some(Value::Null) => (true, None),
+        Some(x) => (true, x.as_str().map(str::to_string)),
+    }
+}
+
+/// A transaction and the tables its statements go to.
+struct Out<'x, 'a> {
+    tx: &'x mut Transaction<'static, Any>,
+    target: Target<'a>,
+}
+
+async fn exec(out: &mut Out<'_, '_>, sql: &str, args: Vec<Option<String>>) -> Result<(), sqlx::Error> {
+    let Some(sql) = out.target.sql(sql) else { return Ok(()) };
+    let mut q = sqlx::query(&sql);
+    for a in args {
+        q = q.bind(a);
+    }
+    q.execute(&mut **out.tx).await.map(|_| ())
+}
+
+/// Apply one event to the live read models.
+pub async fn apply(tx: &mut Transaction<'static, Any>, e: &StoredEvent) -> Result<(), sqlx::Error> {
+    apply_to(tx, Target::Live, e).await
+}
+
+/// Apply one event to the read models of `target`: the live tables, or the shadow copies
+/// of a rebuild (every statement goes through `Target::sql`).
+pub async fn apply_to(
+    tx: &mut Transaction<'static, Any>,
+    target: Target<'_>,
+    e: &StoredEvent,
+) -> Result<(), sqlx::Error> {
+    let tx = &mut Out { tx, target };
+    let d = &e.data;
+    let id = Some(e.aggregate_id.clone());
+    let at = Some(e.recorded_at.clone());
+    match e.event_type.as_str() {
+        "operator.created" => {
+            exec(
+                tx,
+                "INSERT INTO operators (id, email, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                vec![id, s(d, "email"), Some(ts(d, "created_at"))],
+            )
+            .await
+        }
+        "tenant.created" => {
+            let created = Some(ts(d, "created_at"));
+            exec(
+                tx,
+                "INSERT INTO tenants (id, name, slug, mode, owner_id, organizations_count, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0, $6, $6) ON CONFLICT (id) DO NOTHING",
+                vec![id, s(d, "name"), s(d, "slug"), s(d, "mode"), s(d, "owner"), created],
+            )
+            .await
+        }
+        "tenant.updated" => exec(
+            tx,
+            "UPDATE tenants SET name = COALESCE($2, name), slug = COALESCE($3, slug), updated_at = $4 WHERE id = $1",
+            vec![id, s(d, "name"), s(d, "slug"), at],
+        )
+        .await,
+        "tenant.mode_changed" => {
+            exec(tx, "UPDATE tenants SET mode = $2, updated_at = $3 WHERE id = $1", vec![id, s(d, "to"), at]).await
+        }
+        "tenant.organization_added" | "tenant.organization_removed" => {
+            // Counted from the stream's own events so a replay of one event stays exact.
+            let delta = if e.event_type.ends_with("added") { "+ 1" } else { "- 1" };
+            exec(
+                tx,
+                &format!(
+                    "UPDATE tenants SET organizations_count = organizations_count {delta}, updated_at = $2 WHERE id = $1"
+                ),
+                vec![id, at],
+            )
+            .await
+        }
+        "api_key.created" => {
+            exec(
+                tx,
+                "INSERT INTO api_keys (id, tenant_id, name, environment, secret_prefix, secret_last_four, \
+                 publishable_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                vec![
+                    s(d, "key_id"),
+                    id,
+                    s(d, "name"),
+                    s(d, "environment"),
+                    s(d, "secret_prefix"),
+                    s(d, "secret_last_four"),
+                    s(d, "publishable_key"),
+                    Some(ts(d, "created_at")),
+                ],
+            )
+            .await
+        }
+        "api_key.revoked" => {
+            exec(
+                tx,
+                "UPDATE api_keys SET revoked_at = $2 WHERE id = $1",
+                vec![s(d, "key_id"), Some(ts(d, "revoked_at"))],
+            )
+            .await
+        }
+        "user.created" => {
+            let email = text(d, "email");
+            let verified =
+                if d.get("email_verified").and_then(Value::as_bool).unwrap_or(false) { "TRUE" } else { "FALSE" };
+            let created = Some(ts(d, "created_at"));
+            exec(
+                tx,
+                &format!(
+                    "INSERT INTO users (id, project_id, email, email_normalized, first_name, last_name, email_verified, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, {verified}, $7, $7) ON CONFLICT (id) DO NOTHING"
+                ),
+                vec![
+                    id,
+                    s(d, "project_id"),
+                    Some(email.clone()),
+                    Some(authio_domain::normalize_email(&email)),
+                    s(d, "first_name"),
+                    s(d, "last_name"),
+                    created,
+                ],
+            )
+            .await
+        }
+        "user.updated" => {
+            let updated = Some(ts(d, "updated_at"));
+            if let Some(email) = s(d, "email") {
+                let norm = authio_domain::normalize_email(&email);
+                exec(
+                    tx,
+                    "UPDATE users SET email = $2, email_normalized = $3 WHERE id = $1",
+                    vec![id.clone(), Some(email), Some(norm)],
+                )
+                .await?;
+            }
+            for field in ["first_name", "last_name"] {
+                if let (true, value) = patch(d, field) {
+                    exec(tx, &format!("UPDATE users SET {field} = $2 WHERE id = $1"), vec![id.clone(), value]).await?;
+                }
+            }
+            if let Some(v) = d.get("email_verified").and_then(Value::as_bool) {
+                let b = if v { "TRUE" } else { "FALSE" };
+                exec(tx, &format!("UPDATE users SET email_verified = {b} WHERE id = $1"), vec![id.clone()]).await?;
+            }
+            exec(tx, "UPDATE users SET updated_at = $2 WHERE id = $1", vec![id, updated]).await
+        }
+        "user.deleted" => exec(tx, "DELETE FROM users WHERE id = $1", vec![id]).await,
+        "organization.created" => {
+            let created = Some(ts(d, "created_at"));
+            let domains = d.get("domains").cloned().unwrap_or(Value::Array(vec![])).to_string();
+            exec(
+                tx,
+                "INSERT INTO organizations (id, project_id, name, slug, domains, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING",
+                vec![id, s(d, "project_id"), s(d, "name"), s(d, "slug"), Some(domains), created],
+            )
+            .await
+        }
+        "organization.updated" => {
+            let domains = d.get("domains").filter(|v| !v.is_null()).map(Value::to_string);
+            exec(
+                tx,
+                "UPDATE organizations SET name = COALESCE($2, name), slug = COALESCE($3, slug), \
+                 domains = COALESCE($4, domains), updated_at = $5 WHERE id = $1",
+                vec![id, s(d, "name"), s(d, "slug"), domains, Some(ts(d, "updated_at"))],
+            )
+            .await
+        }
+        "organization.deleted" => exec(tx, "DELETE FROM organizations WHERE id = $1", vec![id]).await,
+        "membership.created" => {
+            let created = Some(ts(d, "created_at"));
+            let status = text(d, "status");
+            let joined = if status == "active" { created.clone() } else { None };
+            exec(
+                tx,
+                "INSERT INTO memberships (id, project_id, organization_id, user_id, role, status, joined_at, \
+                 created_at, updated_at) VALUES ($1, (SELECT project_id FROM organizations WHERE id = $2), \
+                 $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
+                vec![s(d, "membership_id"), id, s(d, "user_id"), s(d, "role"), Some(status), joined, created],
+            )
+            .await
+        }
+        "membership.role_changed" => {
+            exec(
+                tx,
+                "UPDATE memberships SET role = $2, updated_at = $3 WHERE id = $1",
+                vec![s(d, "membership_id"), s(d, "to"), Some(ts(d, "changed_at"))],
+            )
+            .await
+        }
+        "membership.deactivated" => {
+            exec(
+                tx,
+                "UPDATE memberships SET status = 'inactive', updated_at = $2 WHERE id = $1",
+                vec![s(d, "membership_id"), Some(ts(d, "deactivated_at"))],
+            )
+            .await
+        }
+        "membership.reactivated" => {
+            exec(
+                tx,
+                "UPDATE memberships SET status = 'active', joined_at = COALESCE(joined_at, $2), updated_at = $2 \
+                 WHERE id = $1",
+                vec![s(d, "membership_id"), Some(ts(d, "reactivated_at"))],
+            )
+            .await
+        }
+        "membership.deleted" => exec(tx, "DELETE FROM memberships WHERE id = $1", vec![s(d, "membership_id")]).await,
+        "session.created" => {
+            let created = Some(ts(d, "created_at"));
+            let org = s(d, "active_organization");
+            exec(
+                tx,
+                "INSERT INTO sessions (id, project_id, user_id, method, active_organization_id, status, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, 'active', $6, $6) ON CONFLICT (id) DO NOTHING",
+                vec![id, s(d, "project_id"), s(d, "user_id"), s(d, "method"), org.clone(), created],
+            )
+            .await?;
+            if org.is_some() {
+                exec(tx, "UPDATE users SET last_organization_id = $2 WHERE id = $1", vec![s(d, "user_id"), org])
+                    .await?;
+            }
+            Ok(())
+        }
+        "session.org_switched" => {
+            let to = s(d, "to");
+            exec(
+                tx,
+                "UPDATE sessions SET active_organization_id = $2, updated_at = $3 WHERE id = $1",
+                vec![id, to.clone(), Some(ts(d, "switched_at"))],
+            )
+            .await?;
+            exec(tx, "UPDATE users SET last_organization_id = $2 WHERE id = $1", vec![s(d, "user_id"), to]).await
+        }
+        "session.revoked" => {
+            exec(
+                tx,
+                "UPDATE sessions SET status = 'revoked', updated_at = $2 WHERE id = $1",
+                vec![id, Some(ts(d, "revoked_at"))],
+            )
+            .await
+        }
+        "webhook_endpoint.created" => {
+            let created = Some(ts(d, "created_at"));
+            let filters = d.get("events").cloned().unwrap_or(Value::Array(vec![])).to_string();
+            let enabled = if d.get("enabled").and_then(Value::as_bool).unwrap_or(false) { "TRUE" } else { "FALSE" };
+            let sql = format!(
+                "INSERT INTO webhook_endpoints (id, project_id, url, events, enabled, created_position, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, {enabled}, $5, $6, $6) ON CONFLICT (id) DO NOTHING"
+            );
+            let Some(sql) = tx.target.sql(&sql) else {
+                return Ok(());
+            };
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(s(d, "project_id"))
+                .bind(s(d, "url"))
+                .bind(filters)
+                .bind(e.position)
+                .bind(created)
+                .execute(&mut **tx.tx)
+                .await
+                .map(|_| ())
+        }
+        "webhook_endpoint.updated" => {
+            let filters = d.get("events").filter(|v| !v.is_null()).map(Value::to_string);
+            exec(
+                tx,
+                "UPDATE webhook_endpoints SET url = COALESCE($2, url), events = COALESCE($3, events), updated_at = $4 \
+                 WHERE id = $1",
+                vec![id, s(d, "url"), filters, Some(ts(d, "updated_at"))],
+            )
+            .await
+        }
+        "webhook_endpoint.secret_rotated" => {
+            exec(tx, "UPDATE webhook_endpoints SET updated_at = $2 WHERE id = $1", vec![id, Some(ts(d, "rotated_at"))])
+                .await
+        }
+        "webhook_endpoint.disabled" => {
+            exec(
+                tx,
+                "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1",
+                vec![id, s(d, "reason"), Some(ts(d, "disabled_at"))],
+            )
+            .await
+        }
+        "webhook_endpoint.enabled" => {
+            exec(
+                tx,
+                "UPDATE webhook_endpoints SET enabled = TRUE, disabled_reason = NULL, updated_at = $2 WHERE id = $1",
+                vec![id, Some(ts(d, "enabled_at"))],
+            )
+            .await
+        }
+        "webhook_endpoint.deleted" => exec(tx, "DELETE FROM webhook_endpoints WHERE id = $1", vec![id]).await,
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,453 @@
+//! Rebuilding read models by writing a new table version and swapping it in.
+//!
+//! For each table of the projection a shadow `<table>__rebuild` is made like the live
+//! table (PostgreSQL: `LIKE … INCLUDING ALL`; SQLite: the table's own `CREATE TABLE`
+//! from `sqlite_master`, renamed), so it cannot drift from the migrations. The whole log
+//! is replayed into the shadows through the same `apply` code as the live projector:
+//! every statement goes through `Target::sql`, which points the statements that write a
+//! rebuilt table at its shadow and skips the others. Reads keep answering from the live
+//! tables meanwhile. Then one transaction (PostgreSQL: holding the projector's advisory
+//! lock; SQLite: the write lock) brings the shadows and the live checkpoint to the same
+//! position, drops the live tables and renames the shadows into place, with the live
+//! tables' index names (PostgreSQL renames the copied indexes; SQLite creates its
+//! secondary indexes there from the live tables' own `CREATE INDEX`).
+use crate::{apply, apply_to, audit, ProjectionError, BATCH, READ_MODELS, TABLES};
+use authio_eventstore::{Db, Dialect, StoredEvent};
+use sqlx::{Any, Row, Transaction};
+use std::borrow::Cow;
+
+/// Appended to a table's name for its shadow during a rebuild.
+pub const SHADOW_SUFFIX: &str = "__rebuild";
+
+/// A read model that can be rebuilt on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Projection {
+    /// The name given to `authio projections rebuild --projection`.
+    pub name: &'static str,
+    /// The tables rebuilt and swapped in.
+    pub tables: &'static [&'static str],
+    /// Read models that its `apply` statements read: rebuilt alongside as scratch copies
+    /// (so each event sees them as they stood at its position), then dropped.
+    pub reads: &'static [&'static str],
+}
+
+/// Every rebuildable read model. An event may write several of them (`session.created`
+/// inserts into `sessions` and sets `users.last_organization_id`): each statement is
+/// routed by the table it writes, so rebuilding `users` alone still replays the
+/// `session.*` statements that write `users`. `memberships` reads `organizations`
+/// (a membership's project); the audit log's `audit_events` and `stream_owners` read each
+/// other and are one projection.
+pub const PROJECTIONS: &[Projection] = &[
+    Projection { name: "operators", tables: &["operators"], reads: &[] },
+    Projection { name: "tenants", tables: &["tenants"], reads: &[] },
+    Projection { name: "api_keys", tables: &["api_keys"], reads: &[] },
+    Projection { name: "users", tables: &["users"], reads: &[] },
+    Projection { name: "organizations", tables: &["organizations"], reads: &[] },
+    Projection { name: "memberships", tables: &["memberships"], reads: &["organizations"] },
+    Projection { name: "sessions", tables: &["sessions"], reads: &[] },
+    Projection { name: "audit_events", tables: &["audit_events", "stream_owners"], reads: &[] },
+    Projection { name: "webhook_endpoints", tables: &["webhook_endpoints"], reads: &[] },
+];
+
+/// The projection called `name`.
+pub fn projection(name: &str) -> Option<&'static Projection> {
+    PROJECTIONS.iter().find(|p| p.name == name)
+}
+
+pub(crate) fn names() -> String {
+    PROJECTIONS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Where the statements of `apply` go.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// The live read models.
+    Live,
+    /// The shadows of these tables: a statement that writes one of them writes its
+    /// shadow instead, one that writes any other table is skipped, and references to
+    /// these tables read their shadows.
+    Shadow(&'a [&'a str]),
+}
+
+impl Target<'_> {
+    /// The statement to run for `sql`, or `None` to skip it.
+    pub fn sql<'s>(&self, sql: &'s str) -> Option<Cow<'s, str>> {
+        match self {
+            Target::Live => Some(Cow::Borrowed(sql)),
+            Target::Shadow(tables) => retarget(sql, tables).map(Cow::Owned),
+        }
+    }
+
+    fn includes(&self, table: &str) -> bool {
+        match self {
+            Target::Live => true,
+            Target::Shadow(tables) => tables.contains(&table),
+        }
+    }
+}
+
+/// Point the read-model table references of `sql` (the identifier right after `INTO`,
+/// `UPDATE`, `FROM` or `JOIN`) that are in `shadowed` at their shadows. `None` when the
+/// statement writes (`INSERT`, `UPDATE`, `DELETE`) a table that is not shadowed.
+fn retarget(sql: &str, shadowed: &[&str]) -> Option<String> {
+    let verb = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    let writes = matches!(verb.as_str(), "INSERT" | "UPDATE" | "DELETE");
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut after_keyword = false;
+    let mut written: Option<bool> = None;
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            let word = &rest[..end];
+            if after_keyword && TABLES.contains(&word) {
+                let shadow = shadowed.contains(&word);
+                written.get_or_insert(shadow);
+                out.push_str(word);
+                if shadow {
+                    out.push_str(SHADOW_SUFFIX);
+                }
+            } else {
+                out.push_str(word);
+            }
+            after_keyword = ["INTO", "UPDATE", "FROM", "JOIN"].iter().any(|k| word.eq_ignore_ascii_case(k));
+            rest = &rest[end..];
+        } else {
+            if !c.is_whitespace() {
+                after_keyword = false;
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    if writes && written != Some(true) {
+        return None;
+    }
+    Some(out)
+}
+
+fn shadow(table: &str) -> String {
+    format!("{table}{SHADOW_SUFFIX}")
+}
+
+/// Rebuild every read model: one replay into shadows of all of `TABLES`, one swap.
+/// Returns the position the read models stand at.
+pub async fn rebuild(db: &Db, progress: impl FnMut(i64)) -> Result<i64, ProjectionError> {
+    rebuild_tables(db, TABLES, &[], progress).await
+}
+
+/// Rebuild the projection called `name` (see `PROJECTIONS`).
+pub async fn rebuild_projection(db: &Db, name: &str, progress: impl FnMut(i64)) -> Result<i64, ProjectionError> {
+    let p = projection(name).ok_or_else(|| ProjectionError::UnknownProjection(name.to_string()))?;
+    rebuild_tables(db, p.tables, p.reads, progress).await
+}
+
+async fn apply_events(
+    tx: &mut Transaction<'static, Any>,
+    target: Target<'_>,
+    events: &[StoredEvent],
+) -> Result<(), sqlx::Error> {
+    let main = TABLES.iter().any(|t| !matches!(*t, "audit_events" | "stream_owners") && target.includes(t));
+    let audit = target.includes("audit_events") || target.includes("stream_owners");
+    for e in events {
+        if main {
+            apply_to(tx, target, e).await?;
+        }
+        if audit {
+            audit::apply_to(tx, target, e).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Apply the events in `(after, upto]` within `tx`, batch by batch.
+async fn apply_range(
+    db: &Db,
+    tx: &mut Transaction<'static, Any>,
+    target: Target<'_>,
+    mut after: i64,
+    upto: i64,
+) -> Result<(), ProjectionError> {
+    while after < upto {
+        let mut events = db.read_after(after, BATCH).await?;
+        events.retain(|e| e.position <= upto);
+        let Some(last) = events.last().map(|e| e.position) else { break };
+        match target {
+            Target::Live => {
+                for e in &events {
+                    apply(tx, e).await?;
+                    audit::apply(tx, e).await?;
+                }
+            }
+            Target::Shadow(_) => apply_events(tx, target, &events).await?,
+        }
+        after = last;
+    }
+    Ok(())
+}
+
+async fn rebuild_tables(
+    db: &Db,
+    tables: &[&str],
+    reads: &[&str],
+    mut progress: impl FnMut(i64),
+) -> Result<i64, ProjectionError> {
+    let mut shadowed: Vec<&str> = tables.to_vec();
+    shadowed.extend(reads.iter().filter(|t| !tables.contains(t)));
+    let target = Target::Shadow(&shadowed);
+
+    // The new table versions, empty.
+    {
+        let mut w = db.begin_write().await?;
+        for t in &shadowed {
+            create_shadow(&mut w.tx, db.dialect, t).await?;
+        }
+        w.tx.commit().await?;
+    }
+
+    // Replay the log into them; the live tables keep answering (and keep projecting).
+    let mut cursor = 0;
+    loop {
+        let events = db.read_after(cursor, BATCH).await?;
+        let Some(last) = events.last().map(|e| e.position) else { break };
+        let mut w = db.begin_write().await?;
+        apply_events(&mut w.tx, target, &events).await?;
+        w.tx.commit().await?;
+        cursor = last;
+        progress(cursor);
+        if (events.len() as i64) < BATCH {
+            break;
+        }
+    }
+
+    // Swap, with the live projector paused.
+    let mut w = db.begin_write().await?;
+    if db.dialect == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7243003)").execute(&mut *w.tx).await?;
+    }
+    let cp: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
+        .bind(READ_MODELS)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    let cp = cp.unwrap_or(0);
+    let at = if cp >= cursor {
+        // Events projected live while the shadows were written.
+        apply_range(db, &mut w.tx, target, cursor, cp).await?;
+        cp
+    } else {
+        // The live projector is behind the shadows: do its work up to them (we hold its
+        // lock), so both stand at the same position and no event is applied twice.
+        apply_range(db, &mut w.tx, Target::Live, cp, cursor).await?;
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .bind(READ_MODELS)
+        .bind(cursor)
+        .execute(&mut *w.tx)
+        .await?;
+        cursor
+    };
+    for t in tables {
+        swap(&mut w.tx, db.dialect, t).await?;
+    }
+    for t in shadowed.iter().filter(|t| !tables.contains(t)) {
+        sqlx::query(&format!("DROP TABLE {}", shadow(t))).execute(&mut *w.tx).await?;
+    }
+    w.tx.commit().await?;
+    progress(at);
+    Ok(at)
+}
+
+/// An empty `<table>__rebuild` with the live table's columns and constraints (and, on
+/// PostgreSQL, its indexes). A shadow left by an interrupted rebuild is dropped first.
+async fn create_shadow(
+    tx: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    table: &str,
+) -> Result<(), ProjectionError> {
+    let new = shadow(table);
+    sqlx::query(&format!("DROP TABLE IF EXISTS {new}")).execute(&mut **tx).await?;
+    match dialect {
+        Dialect::Postgres => {
+            sqlx::query(&format!("CREATE TABLE {new} (LIKE {table} INCLUDING ALL)")).execute(&mut **tx).await?;
+        }
+        Dialect::Sqlite => {
+            let sql: Option<String> =
+                sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                    .bind(table)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let sql = sql.ok_or_else(|| ProjectionError::Schema(format!("{table}: no such table")))?;
+            let ddl = rename_create_table(&sql, table, &new)
+                .ok_or_else(|| ProjectionError::Schema(format!("{table}: unexpected definition {sql:?}")))?;
+            sqlx::query(&ddl).execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `CREATE TABLE <table> (…)` (name bare or quoted) as `CREATE TABLE <new> (…)`.
+fn rename_create_table(sql: &str, table: &str, new: &str) -> Option<String> {
+    let head = "CREATE TABLE";
+    if !sql.get(..head.len())?.eq_ignore_ascii_case(head) {
+        return None;
+    }
+    let rest = sql[head.len()..].trim_start();
+    let rest = [format!("\"{table}\""), format!("`{table}`"), format!("[{table}]"), table.to_string()]
+        .iter()
+        .find_map(|name| rest.strip_prefix(name.as_str()))?;
+    rest.trim_start().starts_with('(').then(|| format!("CREATE TABLE {new} {}", rest.trim_start()))
+}
+
+/// Drop `table` and rename its shadow into place, with the same index names.
+async fn swap(tx: &mut Transaction<'static, Any>, dialect: Dialect, table: &str) -> Result<(), ProjectionError> {
+    let new = shadow(table);
+    match dialect {
+        Dialect::Postgres => {
+            let renames = pg_index_renames(tx, table, &new).await?;
+            sqlx::query(&format!("DROP TABLE {table}")).execute(&mut **tx).await?;
+            sqlx::query(&format!("ALTER TABLE {new} RENAME TO {table}")).execute(&mut **tx).await?;
+            for (from, to) in renames {
+                sqlx::query(&format!("ALTER INDEX \"{from}\" RENAME TO \"{to}\"")).execute(&mut **tx).await?;
+            }
+        }
+        Dialect::Sqlite => {
+            // Secondary indexes (constraint indexes come with the table and follow its name).
+            let indexes: Vec<String> = sqlx::query_scalar(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
+            )
+            .bind(table)
+            .fetch_all(&mut **tx)
+            .await?;
+            sqlx::query(&format!("DROP TABLE {table}")).execute(&mut **tx).await?;
+            sqlx::query(&format!("ALTER TABLE {new} RENAME TO {table}")).execute(&mut **tx).await?;
+            for sql in indexes {
+                sqlx::query(&sql).execute(&mut **tx).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// PostgreSQL: pair each index of the shadow (named by `LIKE`) with the live index it
+/// copies (same definition up to the names), as (shadow name, live name).
+async fn pg_index_renames(
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    new: &str,
+) -> Result<Vec<(String, String)>, ProjectionError> {
+    async fn indexes(tx: &mut Transaction<'static, Any>, table: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT indexname::text, indexdef FROM pg_indexes \
+             WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname",
+        )
+        .bind(table)
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+    // `CREATE [UNIQUE] INDEX name ON schema.table USING …`: the kind and what follows USING.
+    fn shape(def: &str) -> Option<(bool, &str)> {
+        Some((def.starts_with("CREATE UNIQUE"), &def[def.find(" USING ")?..]))
+    }
+    let live = indexes(tx, table).await?;
+    let mut copies = indexes(tx, new).await?;
+    let mut renames = Vec::new();
+    for (name, def) in live {
+        let i = copies
+            .iter()
+            .position(|(_, d)| shape(d).is_some() && shape(d) == shape(&def))
+            .ok_or_else(|| ProjectionError::Schema(format!("{table}: the new table has no copy of index {name}")))?;
+        let (copy, _) = copies.swap_remove(i);
+        renames.push((copy, name));
+    }
+    if let Some((extra, _)) = copies.first() {
+        return Err(ProjectionError::Schema(format!("{table}: unexpected index {extra} on the new table")));
+    }
+    Ok(renames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_that_write_a_rebuilt_table_go_to_its_shadow() {
+        let t = Target::Shadow(&["users"]);
+        assert_eq!(
+            t.sql("UPDATE users SET last_organization_id = $2 WHERE id = $1").as_deref(),
+            Some("UPDATE users__rebuild SET last_organization_id = $2 WHERE id = $1")
+        );
+        assert_eq!(
+            t.sql("DELETE FROM users WHERE id = $1").as_deref(),
+            Some("DELETE FROM users__rebuild WHERE id = $1")
+        );
+        assert_eq!(
+            t.sql("INSERT INTO users (id, project_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING").as_deref(),
+            Some("INSERT INTO users__rebuild (id, project_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+        );
+        // Writes to other tables are skipped.
+        assert_eq!(t.sql("INSERT INTO sessions (id) VALUES ($1) ON CONFLICT (id) DO NOTHING"), None);
+        assert_eq!(t.sql("UPDATE tenants SET organizations_count = organizations_count + 1 WHERE id = $1"), None);
+        // Column names that contain a table name are left alone.
+        let t = Target::Shadow(&["tenants", "organizations"]);
+        assert_eq!(
+            t.sql("UPDATE tenants SET organizations_count = organizations_count + 1 WHERE id = $1").as_deref(),
+            Some("UPDATE tenants__rebuild SET organizations_count = organizations_count + 1 WHERE id = $1")
+        );
+        let t = Target::Shadow(&["webhook_endpoints"]);
+        assert_eq!(
+            t.sql("UPDATE webhook_endpoints SET url = COALESCE($2, url), events = COALESCE($3, events) WHERE id = $1")
+                .as_deref(),
+            Some(
+                "UPDATE webhook_endpoints__rebuild SET url = COALESCE($2, url), events = COALESCE($3, events) \
+                 WHERE id = $1"
+            )
+        );
+    }
+
+    #[test]
+    fn reads_follow_the_written_table() {
+        let sql = "INSERT INTO memberships (id, project_id) VALUES ($1, (SELECT project_id FROM organizations \
+                   WHERE id = $2)) ON CONFLICT (id) DO NOTHING";
+        assert_eq!(
+            Target::Shadow(&["memberships", "organizations"]).sql(sql).as_deref(),
+            Some(
+                "INSERT INTO memberships__rebuild (id, project_id) VALUES ($1, (SELECT project_id FROM \
+                 organizations__rebuild WHERE id = $2)) ON CONFLICT (id) DO NOTHING"
+            )
+        );
+        assert_eq!(Target::Shadow(&["organizations"]).sql(sql), None);
+        let select = "SELECT project_id FROM stream_owners WHERE aggregate_type = $1";
+        assert_eq!(
+            Target::Shadow(&["stream_owners"]).sql(select).as_deref(),
+            Some("SELECT project_id FROM stream_owners__rebuild WHERE aggregate_type = $1")
+        );
+        assert_eq!(Target::Shadow(&["users"]).sql(select).as_deref(), Some(select));
+        assert_eq!(Target::Live.sql(sql).as_deref(), Some(sql));
+    }
+
+    #[test]
+    fn every_table_is_in_exactly_one_projection() {
+        for t in TABLES {
+            assert_eq!(PROJECTIONS.iter().filter(|p| p.tables.contains(t)).count(), 1, "{t}");
+        }
+        for p in PROJECTIONS {
+            assert!(p.tables.iter().chain(p.reads).all(|t| TABLES.contains(t)), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn sqlite_definitions_are_renamed() {
+        assert_eq!(
+            rename_create_table("CREATE TABLE users (\n id TEXT PRIMARY KEY\n)", "users", "users__rebuild").as_deref(),
+            Some("CREATE TABLE users__rebuild (\n id TEXT PRIMARY KEY\n)")
+        );
+        assert_eq!(
+            rename_create_table("CREATE TABLE \"users\"(id TEXT)", "users", "users__rebuild").as_deref(),
+            Some("CREATE TABLE users__rebuild (id TEXT)")
+        );
+        assert_eq!(rename_create_table("CREATE TABLE users_x (id TEXT)", "users", "users__rebuild"), None);
+    }
+}

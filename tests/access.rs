@@ -1,0 +1,517 @@
+//! The authorization matrix: every documented route × every kind of caller, with the
+//! expected status for each. Rows are generated from the route table below, and the
+//! table must cover exactly the routes of the OpenAPI document, so a new route without
+//! rows fails this test.
+mod common;
+
+use common::{code, Server};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    ExpiredToken,
+    OtherProjectToken,
+    Member,
+    OrgAdminHere,
+    OrgAdminOther,
+    FormerMember,
+    SecretKeyHere,
+    SecretKeyOther,
+    ConsoleHere,
+    ConsoleOther,
+}
+
+const CALLERS: [Caller; 11] = [
+    Caller::Anonymous,
+    Caller::ExpiredToken,
+    Caller::OtherProjectToken,
+    Caller::Member,
+    Caller::OrgAdminHere,
+    Caller::OrgAdminOther,
+    Caller::FormerMember,
+    Caller::SecretKeyHere,
+    Caller::SecretKeyOther,
+    Caller::ConsoleHere,
+    Caller::ConsoleOther,
+];
+
+impl Caller {
+    /// A genuine access token whose session is active.
+    fn valid_user_token(self) -> bool {
+        matches!(
+            self,
+            Caller::OtherProjectToken
+                | Caller::Member
+                | Caller::OrgAdminHere
+                | Caller::OrgAdminOther
+                | Caller::FormerMember
+        )
+    }
+}
+
+/// Who may use a route, and how strangers are answered.
+#[derive(Clone, Copy, Debug)]
+enum Class {
+    /// Anyone; the answer does not depend on the caller.
+    Open(u16),
+    /// Console session of the tenant's owner. `scoped`: another owner gets 404
+    /// (otherwise it acts on its own tenant and succeeds).
+    Console { ok: u16, scoped: bool },
+    /// The project's secret key. `scoped` as above; user tokens get 403 secret_key_required.
+    Secret { ok: u16, scoped: bool },
+    /// The secret key, or an org admin acting in their active organization.
+    Manager(u16),
+    /// Org admins of that organization only.
+    OrgAdmin(u16),
+    /// Any signed-in user, about themselves.
+    SignedIn(u16),
+    /// Switching into the target organization: needs an active membership there.
+    SwitchIntoTarget,
+    /// The project's frontend (publishable key): no caller here carries one.
+    Frontend,
+}
+
+struct Route {
+    method: Method,
+    path: &'static str,
+    body: Option<Value>,
+    class: Class,
+    /// A success changes state that a second success could not repeat: each successful
+    /// caller gets a fresh world.
+    destructive: bool,
+    /// Deactivate the target membership first (to reactivate it).
+    target_inactive: bool,
+}
+
+fn routes() -> Vec<Route> {
+    use Class::*;
+    let r = |method: Method, path: &'static str, body: Option<Value>, class: Class, destructive: bool| Route {
+        method,
+        path,
+        body,
+        class,
+        destructive,
+        target_inactive: false,
+    };
+    let g = Method::GET;
+    let p = Method::POST;
+    let pa = Method::PATCH;
+    let d = Method::DELETE;
+    vec![
+        r(g.clone(), "/healthz", None, Open(200), false),
+        r(g.clone(), "/readyz", None, Open(200), false),
+        r(g.clone(), "/openapi.json", None, Open(200), false),
+        r(g.clone(), "/.well-known/jwks.json", None, Open(200), false),
+        r(g.clone(), "/.well-known/openid-configuration", None, Open(200), false),
+        r(p.clone(), "/v1/session/sign-in", Some(json!({"email": "{caller}@example.com"})), Open(202), false),
+        r(p.clone(), "/v1/session/sign-in/verify", Some(json!({"token": "csl_bogus"})), Open(401), false),
+        r(p.clone(), "/v1/session/tenants", Some(json!({"name": "New"})), Console { ok: 201, scoped: false }, false),
+        r(g.clone(), "/v1/session/tenants/me", None, Console { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/session/tenants/{tenant}", None, Console { ok: 200, scoped: true }, false),
+        r(
+            pa.clone(),
+            "/v1/session/tenants/{tenant}",
+            Some(json!({"name": "Renamed"})),
+            Console { ok: 200, scoped: true },
+            false,
+        ),
+        r(p.clone(), "/v1/session/tenants/{tenant}/select", None, Console { ok: 200, scoped: true }, false),
+        r(g.clone(), "/v1/session/home", None, Console { ok: 200, scoped: false }, false),
+        r(
+            p.clone(),
+            "/v1/session/tenants/{tenant}/api-keys",
+            Some(json!({"name": "k", "environment": "live"})),
+            Console { ok: 201, scoped: true },
+            false,
+        ),
+        r(g.clone(), "/v1/session/tenants/{tenant}/api-keys", None, Console { ok: 200, scoped: true }, false),
+        r(d.clone(), "/v1/session/tenants/{tenant}/api-keys/{key}", None, Console { ok: 204, scoped: true }, true),
+        r(p.clone(), "/v1/users", Some(json!({"email": "new@example.com"})), Secret { ok: 201, scoped: false }, false),
+        r(g.clone(), "/v1/users", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/users/{user}", None, Secret { ok: 200, scoped: true }, false),
+        r(pa.clone(), "/v1/users/{user}", Some(json!({"first_name": "Z"})), Secret { ok: 200, scoped: true }, false),
+        r(d.clone(), "/v1/users/{user}", None, Secret { ok: 204, scoped: true }, true),
+        r(g.clone(), "/v1/users/{user}/memberships", None, Secret { ok: 200, scoped: true }, false),
+        r(p.clone(), "/v1/organizations", Some(json!({"name": "New Org"})), Secret { ok: 201, scoped: false }, false),
+        r(g.clone(), "/v1/organizations", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/organizations/{org}", None, Secret { ok: 200, scoped: true }, false),
+        r(pa.clone(), "/v1/organizations/{org}", Some(json!({"name": "Q"})), Secret { ok: 200, scoped: true }, false),
+        r(d.clone(), "/v1/organizations/{org}", None, Secret { ok: 204, scoped: true }, true),
+        r(g.clone(), "/v1/organizations/{org}/members", None, OrgAdmin(200), false),
+        r(
+            p.clone(),
+            "/v1/memberships",
+            Some(json!({"user_id": "{loner}", "organization_id": "{org}"})),
+            Secret { ok: 201, scoped: true },
+            true,
+        ),
+        r(g.clone(), "/v1/memberships", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/memberships/{mem}", None, Secret { ok: 200, scoped: true }, false),
+        r(pa.clone(), "/v1/memberships/{mem}", Some(json!({"role": "admin"})), Manager(200), true),
+        r(d.clone(), "/v1/memberships/{mem}", None, Manager(204), true),
+        r(p.clone(), "/v1/memberships/{mem}/deactivate", None, Manager(200), true),
+        Route { target_inactive: true, ..r(p.clone(), "/v1/memberships/{mem}/reactivate", None, Manager(200), true) },
+        r(p.clone(), "/v1/sign-in-tokens", Some(json!({"user_id": "{user}"})), Secret { ok: 201, scoped: true }, false),
+        r(
+            p.clone(),
+            "/v1/tokens/introspect",
+            Some(json!({"token": "x.y.z"})),
+            Secret { ok: 200, scoped: false },
+            false,
+        ),
+        r(p.clone(), "/v1/auth/magic-links", Some(json!({"email": "a@example.com"})), Frontend, false),
+        r(p.clone(), "/v1/auth/magic-links/verify", Some(json!({"token": "ml_bogus"})), Frontend, false),
+        r(p.clone(), "/v1/auth/sign-in-tokens/verify", Some(json!({"token": "st_bogus"})), Frontend, false),
+        r(p.clone(), "/v1/auth/passkeys/registration/start", None, SignedIn(200), false),
+        // A bogus ceremony with an empty credential: a clear 400 once the caller is known.
+        r(
+            p.clone(),
+            "/v1/auth/passkeys/registration/finish",
+            Some(json!({"ceremony_id": "pkc_bogus", "credential": {}})),
+            SignedIn(400),
+            false,
+        ),
+        r(p.clone(), "/v1/auth/passkeys/authentication/start", Some(json!({})), Frontend, false),
+        r(
+            p.clone(),
+            "/v1/auth/passkeys/authentication/finish",
+            Some(json!({"ceremony_id": "pkc_bogus", "credential": {}})),
+            Frontend,
+            false,
+        ),
+        r(p.clone(), "/v1/sessions/switch-org", Some(json!({"organization_id": "{org}"})), SwitchIntoTarget, true),
+        r(p.clone(), "/v1/sessions/refresh", Some(json!({"refresh_token": "rt_bogus"})), Open(401), false),
+        r(p.clone(), "/v1/sessions/revoke", None, SignedIn(204), true),
+        r(g.clone(), "/v1/me", None, SignedIn(200), false),
+        r(g.clone(), "/v1/events", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/audit-events", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/organizations/{org}/audit-events", None, OrgAdmin(200), false),
+        r(
+            p.clone(),
+            "/v1/webhook-endpoints",
+            Some(json!({"url": "https://hooks.example.invalid/new", "events": ["membership.*"]})),
+            Secret { ok: 201, scoped: false },
+            false,
+        ),
+        r(g.clone(), "/v1/webhook-endpoints", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/webhook-endpoints/{whep}", None, Secret { ok: 200, scoped: true }, false),
+        r(
+            pa.clone(),
+            "/v1/webhook-endpoints/{whep}",
+            Some(json!({"events": ["*"]})),
+            Secret { ok: 200, scoped: true },
+            false,
+        ),
+        r(d.clone(), "/v1/webhook-endpoints/{whep}", None, Secret { ok: 204, scoped: true }, true),
+        r(p.clone(), "/v1/webhook-endpoints/{whep}/rotate-secret", None, Secret { ok: 200, scoped: true }, false),
+        r(g.clone(), "/v1/webhook-endpoints/{whep}/deliveries", None, Secret { ok: 200, scoped: true }, false),
+        r(
+            p.clone(),
+            "/v1/webhook-endpoints/{whep}/deliveries/{delivery}/retry",
+            None,
+            Secret { ok: 200, scoped: true },
+            false,
+        ),
+    ]
+}
+
+fn expected(class: Class, c: Caller) -> u16 {
+    use Caller::*;
+    match class {
+        Class::Open(s) => s,
+        Class::Frontend => 401,
+        Class::Console { ok, scoped } => match c {
+            ConsoleHere => ok,
+            ConsoleOther => {
+                if scoped {
+                    404
+                } else {
+                    ok
+                }
+            }
+            _ => 401,
+        },
+        Class::Secret { ok, scoped } => match c {
+            SecretKeyHere => ok,
+            SecretKeyOther => {
+                if scoped {
+                    404
+                } else {
+                    ok
+                }
+            }
+            c if c.valid_user_token() => 403,
+            _ => 401,
+        },
+        Class::Manager(ok) => match c {
+            SecretKeyHere | OrgAdminHere => ok,
+            SecretKeyOther | OrgAdminOther | FormerMember | OtherProjectToken => 404,
+            Member => 403,
+            _ => 401,
+        },
+        Class::OrgAdmin(ok) => match c {
+            OrgAdminHere => ok,
+            Member => 403,
+            OrgAdminOther | FormerMember | OtherProjectToken => 404,
+            _ => 401,
+        },
+        Class::SignedIn(ok) => {
+            if c.valid_user_token() {
+                ok
+            } else {
+                401
+            }
+        }
+        Class::SwitchIntoTarget => match c {
+            Member | OrgAdminHere => 200,
+            OrgAdminOther | FormerMember | OtherProjectToken => 403,
+            _ => 401,
+        },
+    }
+}
+
+/// Two projects with everything a caller might reach.
+struct World {
+    tenant: String,
+    key_id: String,
+    user: String,
+    loner: String,
+    org: String,
+    other_org: String,
+    other_org_name: String,
+    mem: String,
+    /// A webhook endpoint of the project (disabled once it has deliveries) and one delivery.
+    whep: String,
+    delivery: String,
+    tokens: Vec<(Caller, Option<String>)>,
+}
+
+async fn expired_token(srv: &Server, valid: &str) -> String {
+    use base64::Engine;
+    use sqlx::Row;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(valid.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let row = sqlx::query("SELECT kid, private_key FROM signing_keys ORDER BY created_at DESC LIMIT 1")
+        .fetch_one(&srv.db.pool)
+        .await
+        .unwrap();
+    let (kid, private): (String, String) = (row.get(0), row.get(1));
+    let der = base64::engine::general_purpose::STANDARD.decode(private).unwrap();
+    let mut c = claims.clone();
+    let now = jsonwebtoken::get_current_timestamp();
+    c["iat"] = json!(now - 900);
+    c["exp"] = json!(now - 600);
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    h.kid = Some(kid);
+    jsonwebtoken::encode(&h, &c, &jsonwebtoken::EncodingKey::from_ed_der(&der)).unwrap()
+}
+
+async fn switched(srv: &Server, answer: &Value, org: &str) -> String {
+    let (s, v) = srv
+        .post("/v1/sessions/switch-org", answer["access_token"].as_str().unwrap(), json!({"organization_id": org}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bool) -> World {
+    let (cs_a, tenant, sk_a) = srv.project(&format!("owner{n}@example.com"), "b2b").await;
+    let (cs_b, tenant_b, sk_b) = srv.project(&format!("stranger{n}@example.com"), "b2b").await;
+    let pk_a = srv.publishable_key(&cs_a, &tenant).await;
+    let pk_b = srv.publishable_key(&cs_b, &tenant_b).await;
+    let (_, keys) = srv.get(&format!("/v1/session/tenants/{tenant}/api-keys"), &cs_a).await;
+    let key_id = keys["data"][0]["id"].as_str().unwrap().to_string();
+    let (s, e) = srv
+        .post("/v1/webhook-endpoints", &sk_a, json!({"url": "https://hooks.example.invalid/h", "events": ["*"]}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let whep = common::id(&e);
+    let org = srv.org(&sk_a, "Acme").await;
+    let other_org_name = format!("Globex{n}");
+    let other_org = srv.org(&sk_a, &other_org_name).await;
+    let admin = srv.user(&sk_a, "admin@example.com").await;
+    let member = srv.user(&sk_a, "member@example.com").await;
+    let admin_other = srv.user(&sk_a, "admin-other@example.com").await;
+    let former = srv.user(&sk_a, "former@example.com").await;
+    let user = srv.user(&sk_a, "target@example.com").await;
+    let loner = srv.user(&sk_a, "loner@example.com").await;
+    srv.membership(&sk_a, &admin, &org, "admin").await;
+    srv.membership(&sk_a, &member, &org, "member").await;
+    srv.membership(&sk_a, &admin_other, &other_org, "admin").await;
+    let former_mem = srv.membership(&sk_a, &former, &org, "admin").await;
+    let mem = srv.membership(&sk_a, &user, &org, "member").await;
+    srv.membership(&sk_a, &user, &other_org, "member").await;
+    let t_admin = switched(srv, &srv.sign_in(&sk_a, &pk_a, &admin).await, &org).await;
+    let t_member = switched(srv, &srv.sign_in(&sk_a, &pk_a, &member).await, &org).await;
+    let t_admin_other = switched(srv, &srv.sign_in(&sk_a, &pk_a, &admin_other).await, &other_org).await;
+    let t_former = switched(srv, &srv.sign_in(&sk_a, &pk_a, &former).await, &org).await;
+    let (s, _) = srv.post(&format!("/v1/memberships/{former_mem}/deactivate"), &sk_a, json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let ub = srv.user(&sk_b, "b@example.com").await;
+    let t_other_project = srv.sign_in(&sk_b, &pk_b, &ub).await["access_token"].as_str().unwrap().to_string();
+    let t_expired = expired_token(srv, &t_admin).await;
+    if target_inactive {
+        let (s, _) = srv.post(&format!("/v1/memberships/{mem}/deactivate"), &sk_a, json!({})).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // Waiting for a delivery takes a dispatcher round: only for the route that needs one.
+    let delivery = if needs_delivery { quiet_delivery(srv, &sk_a, &whep).await } else { "dlv_unused".to_string() };
+    use Caller::*;
+    World {
+        tenant,
+        key_id,
+        user,
+        loner,
+        org,
+        other_org,
+        other_org_name,
+        mem,
+        whep,
+        delivery,
+        tokens: vec![
+            (Anonymous, None),
+            (ExpiredToken, Some(t_expired)),
+            (OtherProjectToken, Some(t_other_project)),
+            (Member, Some(t_member)),
+            (OrgAdminHere, Some(t_admin)),
+            (OrgAdminOther, Some(t_admin_other)),
+            (FormerMember, Some(t_former)),
+            (SecretKeyHere, Some(sk_a)),
+            (SecretKeyOther, Some(sk_b)),
+            (ConsoleHere, Some(cs_a)),
+            (ConsoleOther, Some(cs_b)),
+        ],
+    }
+}
+
+impl World {
+    fn subst(&self, s: &str, caller: Caller) -> String {
+        s.replace("{tenant}", &self.tenant)
+            .replace("{key}", &self.key_id)
+            .replace("{user}", &self.user)
+            .replace("{loner}", &self.loner)
+            .replace("{org}", &self.org)
+            .replace("{mem}", &self.mem)
+            .replace("{whep}", &self.whep)
+            .replace("{delivery}", &self.delivery)
+            .replace("{caller}", &format!("{caller:?}").to_lowercase())
+    }
+    fn token(&self, c: Caller) -> Option<String> {
+        self.tokens.iter().find(|(k, _)| *k == c).and_then(|(_, t)| t.clone())
+    }
+}
+
+/// OpenAPI path templates use `{id}` and `{key_id}`.
+fn template(path: &str) -> String {
+    path.replace("{tenant}", "{id}")
+        .replace("{user}", "{id}")
+        .replace("{org}", "{id}")
+        .replace("{mem}", "{id}")
+        .replace("{key}", "{key_id}")
+        .replace("{whep}", "{id}")
+        .replace("{delivery}", "{delivery_id}")
+}
+
+/// Disable the endpoint once it has a delivery, and wait until no delivery is in flight,
+/// so a manual retry in the matrix never meets one being sent. Returns a delivery id.
+async fn quiet_delivery(srv: &Server, sk: &str, whep: &str) -> String {
+    for _ in 0..500 {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY position LIMIT 1")
+                .bind(whep)
+                .fetch_optional(&srv.db.pool)
+                .await
+                .unwrap();
+        if let Some(id) = id {
+            let (s, _) = srv.patch(&format!("/v1/webhook-endpoints/{whep}"), sk, json!({"enabled": false})).await;
+            assert_eq!(s, StatusCode::OK);
+            for _ in 0..500 {
+                let leased: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id = $1 AND lease_until IS NOT NULL",
+                )
+                .bind(whep)
+                .fetch_one(&srv.db.pool)
+                .await
+                .unwrap();
+                if leased == 0 {
+                    return id;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            panic!("a webhook delivery stayed in flight");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the webhook endpoint got no delivery within 10 s");
+}
+
+async fn check(srv: &Server, w: &World, route: &Route, caller: Caller) {
+    let path = w.subst(route.path, caller);
+    let body = route.body.as_ref().map(|b| serde_json::from_str::<Value>(&w.subst(&b.to_string(), caller)).unwrap());
+    let token = w.token(caller);
+    let (status, v) = srv.call(route.method.clone(), &path, token.as_deref(), body).await;
+    let want = expected(route.class, caller);
+    assert_eq!(status.as_u16(), want, "{} {} as {caller:?}: {v}", route.method, route.path);
+    if status.is_client_error() {
+        assert!(!code(&v).is_empty(), "{} {} as {caller:?}: error without a code: {v}", route.method, route.path);
+    }
+    if want == 403 && matches!(route.class, Class::Secret { .. }) {
+        assert_eq!(code(&v), "secret_key_required");
+    }
+    // Org admins never learn which other organizations a member belongs to.
+    if caller == Caller::OrgAdminHere && !route.path.starts_with("/v1/me") {
+        let text = v.to_string();
+        assert!(
+            !text.contains(&w.other_org) && !text.contains(&w.other_org_name),
+            "{} {} told an org admin about another organization: {text}",
+            route.method,
+            route.path
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix_covers_every_route_and_caller() {
+    let srv = Server::start(false).await;
+    let table = routes();
+    let (_, doc) = srv.call(Method::GET, "/openapi.json", None, None).await;
+    let documented: BTreeSet<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| format!("{} {p}", m.to_uppercase())))
+        .collect();
+    let covered: BTreeSet<String> = table.iter().map(|r| format!("{} {}", r.method, template(r.path))).collect();
+    assert_eq!(documented, covered, "every documented route has rows in the matrix, and only those");
+
+    let mut n = 0;
+    let mut cells = 0;
+    for route in &table {
+        let ok = |c: Caller| (200..300).contains(&expected(route.class, c));
+        // Callers that are refused never change anything: one world for all of them,
+        // then the successful callers (each in a fresh world when the route is destructive).
+        n += 1;
+        let needs_delivery = route.path.contains("{delivery}");
+        let w = world(&srv, n, route.target_inactive, needs_delivery).await;
+        for c in CALLERS.iter().copied().filter(|c| !ok(*c)) {
+            check(&srv, &w, route, c).await;
+            cells += 1;
+        }
+        for c in CALLERS.iter().copied().filter(|c| ok(*c)) {
+            if route.destructive {
+                n += 1;
+                let fresh = world(&srv, n, route.target_inactive, needs_delivery).await;
+                check(&srv, &fresh, route, c).await;
+            } else {
+                check(&srv, &w, route, c).await;
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, table.len() * CALLERS.len());
+}

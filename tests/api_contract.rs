@@ -1,0 +1,273 @@
+//! The HTTP contract: error shapes and codes for bad input, pagination, idempotency,
+//! membership rules over HTTP, and the OpenAPI document. Run on both databases.
+mod common;
+
+use common::{code, Server};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+async fn raw(srv: &Server, method: Method, path: &str, token: &str, ctype: &str, body: &str) -> (StatusCode, Value) {
+    let res = srv
+        .http
+        .request(method, format!("{}{path}", srv.url))
+        .bearer_auth(token)
+        .header("content-type", ctype)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let s = res.status();
+    (s, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn bad_input_gets_clear_4xx(postgres: bool) {
+    let srv = Server::start(postgres).await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let cases: Vec<(&str, &str, &str, StatusCode, &str)> = vec![
+        ("/v1/users", "application/json", "{not json", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("/v1/users", "application/json", "[]", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("/v1/users", "application/json", "{}", StatusCode::BAD_REQUEST, "invalid_request"),
+        ("/v1/users", "application/json", r#"{"email": 42}"#, StatusCode::BAD_REQUEST, "invalid_request"),
+        (
+            "/v1/users",
+            "text/plain",
+            r#"{"email": "a@b.co"}"#,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        ("/v1/users", "application/json", r#"{"email": "not-an-email"}"#, StatusCode::BAD_REQUEST, "invalid_request"),
+        // Found by schemathesis: a 64-character domain label cannot be delivered to.
+        (
+            "/v1/users",
+            "application/json",
+            r#"{"email": "0@0.0000000000000000000000000000000000000000000000000000000000000000000000"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        ("/v1/organizations", "application/json", r#"{"name": ""}"#, StatusCode::BAD_REQUEST, "invalid_request"),
+        (
+            "/v1/organizations",
+            "application/json",
+            r#"{"name": "A", "slug": "Not A Slug"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            "/v1/organizations",
+            "application/json",
+            r#"{"name": "A", "domains": ["not a domain"]}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        ("/v1/memberships", "application/json", r#"{"user_id": "user_x"}"#, StatusCode::BAD_REQUEST, "invalid_request"),
+        (
+            "/v1/memberships",
+            "application/json",
+            r#"{"user_id": "user_x", "organization_id": "org_y"}"#,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ];
+    for (path, ctype, body, status, want) in cases {
+        let (s, v) = raw(&srv, Method::POST, path, &sk, ctype, body).await;
+        assert_eq!((s, code(&v)), (status, want), "POST {path} {body}: {v}");
+        assert!(v["error"]["message"].is_string());
+    }
+    let (_, v) = raw(&srv, Method::POST, "/v1/users", &sk, "application/json", r#"{"email": "nope"}"#).await;
+    assert_eq!(v["error"]["details"]["field"], "email");
+    let (s, v) = raw(
+        &srv,
+        Method::POST,
+        "/v1/session/tenants",
+        &cs,
+        "application/json",
+        r#"{"name": "X", "mode": "enterprise"}"#,
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"));
+    let (s, v) =
+        raw(&srv, Method::PATCH, &format!("/v1/session/tenants/{tid}"), &cs, "application/json", r#"{"mode": 7}"#)
+            .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"));
+    for q in ["limit=0", "limit=101", "limit=-1", "limit=abc"] {
+        let (s, v) = srv.get(&format!("/v1/users?{q}"), &sk).await;
+        assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{q}");
+    }
+    let (s, v) = srv.get("/v1/memberships?status=gone", &sk).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"));
+    for path in ["/v1/organizations/%00", "/v1/users?email=a%00b", "/v1/users?after=%00"] {
+        let (s, v) = srv.get(path, &sk).await;
+        assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{path}");
+    }
+    let (s, v) = raw(
+        &srv,
+        Method::POST,
+        "/v1/memberships",
+        &sk,
+        "application/json",
+        r#"{"user_id": "user_\u0000", "organization_id": "org_x"}"#,
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
+    for path in ["/v1/users/user_nope", "/v1/organizations/org_%C3%A9", "/v1/memberships/mem_x", "/v1/nowhere"] {
+        let (s, v) = srv.get(path, &sk).await;
+        assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "{path}");
+    }
+    let (s, v) = srv.call(Method::PUT, "/v1/users", Some(&sk), None).await;
+    assert_eq!((s, code(&v)), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
+    let huge = format!(r#"{{"email": "{}@example.com"}}"#, "a".repeat(3 << 20));
+    let (s, _) = raw(&srv, Method::POST, "/v1/users", &sk, "application/json", &huge).await;
+    assert!(s == StatusCode::PAYLOAD_TOO_LARGE || s == StatusCode::BAD_REQUEST, "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_postgres() {
+    bad_input_gets_clear_4xx(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_sqlite() {
+    bad_input_gets_clear_4xx(false).await;
+}
+
+async fn membership_rules_over_http(postgres: bool) {
+    let srv = Server::start(postgres).await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let alice = srv.user(&sk, "alice@example.com").await;
+    let bob = srv.user(&sk, "bob@example.com").await;
+    let acme = srv.org(&sk, "Acme").await;
+    let (s, e) = srv.post("/v1/organizations", &sk, json!({"name": "Other", "slug": "acme"})).await;
+    assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "slug_taken"));
+    let m = srv.membership(&sk, &alice, &acme, "admin").await;
+    let (s, e) = srv.post("/v1/memberships", &sk, json!({"user_id": alice, "organization_id": acme})).await;
+    assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "membership_exists"));
+    let (s, e) =
+        srv.post("/v1/memberships", &sk, json!({"user_id": bob, "organization_id": acme, "role": "owner"})).await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "unknown_role"));
+    let (s, e) = srv.patch(&format!("/v1/memberships/{m}"), &sk, json!({"role": "wizard"})).await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "unknown_role"));
+    let (s, e) = srv.post(&format!("/v1/memberships/{m}/reactivate"), &sk, json!({})).await;
+    assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "invalid_membership_transition"));
+    let (s, v) = srv.post(&format!("/v1/memberships/{m}/deactivate"), &sk, json!({})).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("inactive")));
+    let (s, e) = srv.post(&format!("/v1/memberships/{m}/deactivate"), &sk, json!({})).await;
+    assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "invalid_membership_transition"));
+    let (s, v) = srv.post(&format!("/v1/memberships/{m}/reactivate"), &sk, json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!((v["status"].as_str(), v["role"].as_str()), (Some("active"), Some("admin")), "role kept");
+    // The project's backend may leave an organization without an admin.
+    let (s, v) = srv.patch(&format!("/v1/memberships/{m}"), &sk, json!({"role": "member"})).await;
+    assert_eq!((s, v["role"].as_str()), (StatusCode::OK, Some("member")));
+    // Deleting a user removes their memberships.
+    let m2 = srv.membership(&sk, &bob, &acme, "member").await;
+    assert_eq!(srv.delete(&format!("/v1/users/{bob}"), &sk).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(srv.get(&format!("/v1/memberships/{m2}"), &sk).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(srv.get(&format!("/v1/users/{bob}"), &sk).await.0, StatusCode::NOT_FOUND);
+    // The email is free again once its user is deleted.
+    srv.user(&sk, "BOB@example.com").await;
+    assert_eq!(srv.delete(&format!("/v1/memberships/{m}"), &sk).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(srv.get(&format!("/v1/memberships/{m}"), &sk).await.0, StatusCode::NOT_FOUND);
+    // Organizations exist only in b2b mode.
+    assert_eq!(srv.delete(&format!("/v1/organizations/{acme}"), &sk).await.0, StatusCode::NO_CONTENT);
+    let (s, _) = srv.patch(&format!("/v1/session/tenants/{tid}"), &cs, json!({"mode": "b2c"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = srv.post("/v1/organizations", &sk, json!({"name": "Late"})).await;
+    assert_eq!((s, code(&e)), (StatusCode::CONFLICT, "organizations_disabled"));
+    // A revoked key answers 401 at once.
+    let (_, keys) = srv.get(&format!("/v1/session/tenants/{tid}/api-keys"), &cs).await;
+    let key_id = keys["data"][0]["id"].as_str().unwrap().to_string();
+    assert!(keys["data"][0].get("secret").is_none(), "secrets are never listed");
+    assert_eq!(
+        srv.delete(&format!("/v1/session/tenants/{tid}/api-keys/{key_id}"), &cs).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (s, e) = srv.get("/v1/users", &sk).await;
+    assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_rules_postgres() {
+    membership_rules_over_http(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_rules_sqlite() {
+    membership_rules_over_http(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_pagination_walks_every_item_once() {
+    let srv = Server::start(false).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let mut want = BTreeSet::new();
+    for i in 0..7 {
+        want.insert(srv.user(&sk, &format!("p{i}@example.com")).await);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/users?limit=3&after={c}"),
+            None => "/v1/users?limit=3".to_string(),
+        };
+        let (s, page) = srv.get(&path, &sk).await;
+        assert_eq!(s, StatusCode::OK);
+        let items = page["data"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        seen.extend(items.iter().map(common::id));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_key_returns_the_first_answer_and_changes_once() {
+    let srv = Server::start(false).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let send = |body: Value, key: &'static str| {
+        srv.http
+            .post(format!("{}/v1/users", srv.url))
+            .bearer_auth(&sk)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let first = send(json!({"email": "once@example.com"}), "k1").await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = send(json!({"email": "once@example.com"}), "k1").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers().get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let (_, list) = srv.get("/v1/users?email=once@example.com", &sk).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "performed once");
+    let other = send(json!({"email": "twice@example.com"}), "k1").await.unwrap();
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    assert_eq!(code(&other.json().await.unwrap()), "idempotency_key_reused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_documents_every_error_code() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
+    for (code, status, _) in authio_api::error::ERROR_CODES {
+        assert!(readme.contains(&format!("| `{code}` | {status} |")), "README lacks the row for {code}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_readiness() {
+    let srv = Server::start(false).await;
+    let (s, v) = srv.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (s, v) = srv.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ready")));
+    let (s, doc) = srv.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["components"]["securitySchemes"]["secret_key"].is_object());
+}

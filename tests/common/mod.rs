@@ -1,0 +1,288 @@
+//! A real Authio server for end-to-end tests: the same `build` that `authio serve`
+//! uses, on 127.0.0.1:0, over a fresh PostgreSQL database or SQLite file per test.
+#![allow(dead_code)]
+
+use authio_eventstore::testing::{fresh_postgres_url, fresh_sqlite_url};
+use authio_eventstore::Db;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::process::Command;
+
+pub struct Server {
+    pub url: String,
+    pub database_url: String,
+    pub db: Db,
+    pub bus: authio_projections::relay::Bus,
+    pub http: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+    background: authio_api::Background,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn database_url(postgres: bool) -> String {
+    if postgres {
+        fresh_postgres_url().await
+    } else {
+        fresh_sqlite_url()
+    }
+}
+
+impl Server {
+    pub async fn start(postgres: bool) -> Server {
+        let url = database_url(postgres).await;
+        Server::start_on(&url).await
+    }
+
+    pub async fn start_on(database_url: &str) -> Server {
+        Server::start_with(database_url, |_| {}).await
+    }
+
+    pub async fn start_with(database_url: &str, adjust: impl FnOnce(&mut authio_api::Config)) -> Server {
+        let mut config = authio_api::Config::for_database(database_url);
+        adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        config.addr = addr;
+        let (app, state, background) = authio_api::build(&config).await.expect("build app");
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .await
+                .expect("serve");
+        });
+        Server {
+            url: format!("http://{addr}"),
+            database_url: database_url.to_string(),
+            db: state.db,
+            bus: state.bus,
+            http: reqwest::Client::new(),
+            task,
+            background,
+        }
+    }
+
+    /// Run the real `authio` binary against this server's database.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_authio"))
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run authio");
+        assert!(out.status.success(), "authio {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+    }
+
+    /// A console token from `authio operators token --email`.
+    pub fn console_token(&self, email: &str) -> String {
+        let t = self.cli(&["operators", "token", "--email", email]);
+        assert!(t.starts_with("cs_"), "unexpected token output {t:?}");
+        t
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call_with(method, path, token, None, body).await
+    }
+
+    /// A call with an optional publishable key header.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        publishable: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{}", self.url, path));
+        if let Some(pk) = publishable {
+            req = req.header("authio-publishable-key", pk);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// A publishable-key call (the project's frontend).
+    pub async fn front(&self, path: &str, pk: &str, body: Value) -> (StatusCode, Value) {
+        self.call_with(Method::POST, path, None, Some(pk), Some(body)).await
+    }
+
+    /// The publishable key of the tenant's first key.
+    pub async fn publishable_key(&self, cs: &str, tid: &str) -> String {
+        let (_, keys) = self.get(&format!("/v1/session/tenants/{tid}/api-keys"), cs).await;
+        keys["data"][0]["publishable_key"].as_str().expect("publishable key").to_string()
+    }
+
+    /// Sign a user in through a sign-in token: the session answer.
+    pub async fn sign_in(&self, sk: &str, pk: &str, user: &str) -> Value {
+        let (s, t) = self.post("/v1/sign-in-tokens", sk, json!({"user_id": user})).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        let (s, a) = self.front("/v1/auth/sign-in-tokens/verify", pk, json!({"token": t["token"]})).await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        a
+    }
+
+    /// A console token, a tenant in `mode` and a test secret key: (console token, tenant id, secret key).
+    pub async fn project(&self, owner_email: &str, mode: &str) -> (String, String, String) {
+        let cs = self.console_token(owner_email);
+        let (s, t) = self.post("/v1/session/tenants", &cs, json!({"name": "Project", "mode": mode})).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        let tid = id(&t);
+        let (s, k) = self
+            .post(&format!("/v1/session/tenants/{tid}/api-keys"), &cs, json!({"name": "test", "environment": "test"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{k}");
+        let sk = k["secret"].as_str().expect("secret").to_string();
+        (cs, tid, sk)
+    }
+
+    pub async fn user(&self, sk: &str, email: &str) -> String {
+        let (s, u) = self.post("/v1/users", sk, json!({"email": email})).await;
+        assert_eq!(s, StatusCode::CREATED, "{u}");
+        id(&u)
+    }
+
+    pub async fn org(&self, sk: &str, name: &str) -> String {
+        let (s, o) = self.post("/v1/organizations", sk, json!({"name": name})).await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+        id(&o)
+    }
+
+    pub async fn membership(&self, sk: &str, user: &str, org: &str, role: &str) -> String {
+        let (s, m) =
+            self.post("/v1/memberships", sk, json!({"user_id": user, "organization_id": org, "role": role})).await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        id(&m)
+    }
+
+    /// Every read-model table, row by row, as text (for equality checks).
+    pub async fn read_models(&self) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for t in authio_projections::TABLES {
+            let cols: &str = match *t {
+                "operators" => "id, email, created_at",
+                "tenants" => "id, name, slug, mode, owner_id, CAST(organizations_count AS TEXT), created_at, updated_at",
+                "api_keys" => "id, tenant_id, name, environment, secret_prefix, secret_last_four, publishable_key, created_at, COALESCE(revoked_at, '')",
+                "users" => "id, project_id, email, email_normalized, COALESCE(first_name, ''), COALESCE(last_name, ''), CASE WHEN email_verified THEN 'true' ELSE 'false' END, created_at, updated_at, COALESCE(last_organization_id, '')",
+                "sessions" => "id, project_id, user_id, method, COALESCE(active_organization_id, ''), status, created_at, updated_at",
+                "organizations" => "id, project_id, name, slug, domains, created_at, updated_at",
+                "memberships" => "id, project_id, organization_id, user_id, role, status, COALESCE(joined_at, ''), created_at, updated_at",
+                "audit_events" => "event_id, CAST(position AS TEXT), COALESCE(project_id, ''), COALESCE(organization_id, ''), action, actor_type, COALESCE(actor_id, ''), targets, occurred_at, COALESCE(request_id, ''), data, metadata",
+                "stream_owners" => "aggregate_type || ':' || aggregate_id, project_id",
+                "webhook_endpoints" => "id, project_id, url, events, CASE WHEN enabled THEN 'true' ELSE 'false' END, COALESCE(disabled_reason, ''), CAST(created_position AS TEXT), created_at, updated_at",
+                other => panic!("unknown table {other}"),
+            };
+            let order = match *t {
+                "audit_events" => "position",
+                "stream_owners" => "aggregate_type, aggregate_id",
+                _ => "id",
+            };
+            let rows = sqlx::query(&format!("SELECT {cols} FROM {t} ORDER BY {order}"))
+                .fetch_all(&self.db.pool)
+                .await
+                .expect("read model");
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    use sqlx::Row;
+                    (0..r.len()).map(|i| r.try_get::<String, _>(i).expect("text column")).collect::<Vec<_>>().join("|")
+                })
+                .collect();
+            out.push((t.to_string(), rows));
+        }
+        out
+    }
+}
+
+pub fn nats_url() -> String {
+    std::env::var("AUTHIO_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string())
+}
+
+/// Wait (bounded) until the relay has published everything the audit log holds.
+pub async fn relay_caught_up(db: &Db) {
+    for _ in 0..500 {
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM audit_events")
+            .fetch_one(&db.pool)
+            .await
+            .expect("audit");
+        let cp: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = 'relay'")
+            .fetch_optional(&db.pool)
+            .await
+            .expect("checkpoint");
+        if cp.unwrap_or(0) >= last {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the relay did not catch up within 10 s");
+}
+
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
+}
+
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+/// Every message on the project's subjects of the events stream, in stream order, as
+/// (envelope, subject, `Nats-Msg-Id`). A fresh ephemeral consumer reads from the start.
+pub async fn jetstream_messages(nats_url: &str, tid: &str) -> Vec<(Value, String, Option<String>)> {
+    use async_nats::jetstream;
+    use futures::StreamExt;
+    let js = jetstream::new(async_nats::connect(nats_url).await.expect("NATS is required for this test"));
+    let stream = js.get_stream(authio_projections::relay::STREAM).await.expect("stream");
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            filter_subject: format!("authio.events.{tid}.>"),
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let mut out = Vec::new();
+    let mut msgs = consumer
+        .fetch()
+        .max_messages(100_000)
+        .expires(std::time::Duration::from_secs(1))
+        .messages()
+        .await
+        .expect("fetch");
+    while let Some(Ok(m)) = msgs.next().await {
+        let v: Value = serde_json::from_slice(&m.payload).expect("envelope");
+        let id = m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.to_string());
+        out.push((v, m.subject.to_string(), id));
+    }
+    out
+}
