@@ -13,4 +13,6 @@ mod store;
 
 pub use db::{Db, Dialect, DEFAULT_SQLITE_URL};
 pub mod testing;
-pub use store::{decide, time_text, Changes, CommitTicket, Loaded, Metadata, SqlArg, StoreError, StoredEvent, WriteTx};
+pub use store::{
+    decide, time_text, Changes, CommitTicket, Loaded, Metadata, SqlArg, StoreError, StoredEvent, Tx, WriteTx,
+};

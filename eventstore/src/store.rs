@@ -4,7 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde_json::{json, Value};
-use sqlx::{Any, Row, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Executor, Row};
 use std::collections::BTreeMap;
 use tokio::sync::MutexGuard;
 
@@ -165,13 +166,69 @@ impl Changes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CommitTicket(pub i64);
 
+/// A transaction on one pooled connection, safe to cancel: if it is dropped before
+/// `commit` or `rollback` finished (an error, or the future was dropped — a client
+/// went away, a task was aborted, even in the middle of `BEGIN`), the connection is
+/// closed instead of going back to the pool, so the database rolls back and no pooled
+/// connection is ever left inside a transaction (on SQLite that would hold the write
+/// lock forever). sqlx's own `Transaction` is not safe against a cancelled `BEGIN`.
+pub struct Tx {
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl Tx {
+    async fn begin(pool: &sqlx::AnyPool, statement: &'static str) -> Result<Tx, sqlx::Error> {
+        let mut tx = Tx { conn: Some(pool.acquire().await?) };
+        tx.execute(statement).await?;
+        Ok(tx)
+    }
+
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.execute("COMMIT").await?;
+        self.conn.take();
+        Ok(())
+    }
+
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        self.execute("ROLLBACK").await?;
+        self.conn.take();
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        self.conn.as_ref().expect("transaction in progress")
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.conn.as_mut().expect("transaction in progress")
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.close_on_drop();
+        }
+    }
+}
+
 /// A write transaction; on SQLite it holds the process-wide write lock.
 pub struct WriteTx<'a> {
-    pub tx: Transaction<'static, Any>,
+    pub tx: Tx,
     _guard: Option<MutexGuard<'a, ()>>,
 }
 
 impl Db {
+    /// A cancel-safe transaction (see `Tx`).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Tx::begin(&self.pool, "BEGIN").await
+    }
+
     pub async fn begin_write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
         let guard = match self.dialect {
             Dialect::Sqlite => Some(self.write_lock.lock().await),
@@ -180,11 +237,11 @@ impl Db {
         // SQLite: take the write lock up front (BEGIN IMMEDIATE), so a transaction that
         // reads before it writes waits for other processes' writers (busy_timeout)
         // instead of failing when its snapshot went stale.
-        let tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.pool.begin().await?,
+        let statement = match self.dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
         };
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx { tx: Tx::begin(&self.pool, statement).await?, _guard: guard })
     }
 
     /// Load an aggregate by replaying its stream.
@@ -217,6 +274,20 @@ impl Db {
         let meta = serde_json::to_string(metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_text();
         let mut w = self.begin_write().await?;
+        match self.write_changes(&mut w.tx, &changes, &meta, &now).await {
+            Ok(ticket) => {
+                w.tx.commit().await?;
+                Ok(CommitTicket(ticket))
+            }
+            Err(e) => {
+                // Keep the connection when the rollback goes through; `Tx` closes it otherwise.
+                let _ = w.tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_changes(&self, tx: &mut Tx, changes: &Changes, meta: &str, now: &str) -> Result<i64, StoreError> {
         let mut ticket = 0;
         for a in &changes.appends {
             for (i, (event_type, version, data)) in a.events.iter().enumerate() {
@@ -243,9 +314,9 @@ impl Db {
                     .bind(event_type)
                     .bind(version)
                     .bind(data.to_string())
-                    .bind(&meta)
-                    .bind(&now)
-                    .fetch_one(&mut *w.tx)
+                    .bind(meta)
+                    .bind(now)
+                    .fetch_one(&mut **tx)
                     .await;
                 match res {
                     Ok(t) => ticket = t,
@@ -263,7 +334,7 @@ impl Db {
                     SqlArg::I64(i) => q.bind(*i),
                 };
             }
-            match q.execute(&mut *w.tx).await {
+            match q.execute(&mut **tx).await {
                 Ok(r) => {
                     if let Some(code) = exactly_one {
                         if r.rows_affected() != 1 {
@@ -275,8 +346,7 @@ impl Db {
                 Err(e) => return Err(e.into()),
             }
         }
-        w.tx.commit().await?;
-        Ok(CommitTicket(ticket))
+        Ok(ticket)
     }
 
     /// PostgreSQL: give positions to events of transactions that committed below the
@@ -286,7 +356,7 @@ impl Db {
     pub async fn stamp(&self) -> Result<i64, StoreError> {
         match self.dialect {
             Dialect::Postgres => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock(7243002)").execute(&mut *tx).await?;
                 let horizon: i64 = sqlx::query_scalar("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
                     .fetch_one(&mut *tx)

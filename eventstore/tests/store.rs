@@ -126,3 +126,26 @@ async fn reader_never_skips_late_commits_postgres() {
     assert_eq!(seen.len(), seen_set.len(), "no event read twice");
     assert_eq!(seen_set, committed, "the reader saw exactly the committed events");
 }
+
+/// A write whose future is dropped while `BEGIN IMMEDIATE` waits for another writer
+/// (a client went away, a task was aborted) must not leave a pooled connection inside
+/// a transaction: on SQLite that would hold the database's write lock for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_begin_leaves_no_transaction_behind_sqlite() {
+    let url = authio_eventstore::testing::fresh_sqlite_url();
+    let db = Db::connect(&url, 1).await.unwrap();
+    db.migrate().await.unwrap();
+    let other = Db::connect(&url, 1).await.unwrap();
+    for _ in 0..5 {
+        {
+            let held = other.begin_write().await.unwrap();
+            // This BEGIN IMMEDIATE waits in SQLite's busy handler; drop it mid-wait.
+            assert!(tokio::time::timeout(Duration::from_millis(50), db.begin_write()).await.is_err());
+            held.tx.rollback().await.unwrap();
+        }
+        // Both handles can write again: nothing holds the lock.
+        claim(&db, &format!("r-{}", ulid::Ulid::new()), "a").await.unwrap();
+        claim(&other, &format!("r-{}", ulid::Ulid::new()), "b").await.unwrap();
+    }
+    assert_eq!(db.read_after(0, 100).await.unwrap().len(), 10);
+}

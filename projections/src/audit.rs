@@ -4,18 +4,14 @@
 //! entries. Internal bookkeeping (reservations, operators) has no project and is not
 //! shown to projects.
 use crate::Target;
-use authio_eventstore::StoredEvent;
+use authio_eventstore::{StoredEvent, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-async fn owner(
-    tx: &mut Transaction<'static, Any>,
-    target: Target<'_>,
-    e: &StoredEvent,
-) -> Result<Option<String>, sqlx::Error> {
+async fn owner(tx: &mut Tx, target: Target<'_>, e: &StoredEvent) -> Result<Option<String>, sqlx::Error> {
     let d = &e.data;
     match e.aggregate_type.as_str() {
         "tenant" => Ok(Some(e.aggregate_id.clone())),
@@ -100,16 +96,12 @@ pub fn replay_project(e: &StoredEvent, owners: &mut HashMap<(String, String), St
 }
 
 /// Write the audit entry of one event (and its stream's owner) to the live tables.
-pub async fn apply(tx: &mut Transaction<'static, Any>, e: &StoredEvent) -> Result<(), sqlx::Error> {
+pub async fn apply(tx: &mut Tx, e: &StoredEvent) -> Result<(), sqlx::Error> {
     apply_to(tx, Target::Live, e).await
 }
 
 /// `apply` into `target` (the live tables or a rebuild's shadow copies).
-pub async fn apply_to(
-    tx: &mut Transaction<'static, Any>,
-    target: Target<'_>,
-    e: &StoredEvent,
-) -> Result<(), sqlx::Error> {
+pub async fn apply_to(tx: &mut Tx, target: Target<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
     let project = owner(tx, target, e).await?;
     let Some(sql) = target.sql(
         "INSERT INTO audit_events (position, event_id, project_id, organization_id, action, actor_type, actor_id, \

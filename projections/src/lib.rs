@@ -5,10 +5,9 @@
 //! (at start-up, or the next command). Applying an event twice leaves the same rows.
 #![forbid(unsafe_code)]
 
-use authio_eventstore::{time_text, Db, Dialect, StoreError, StoredEvent};
+use authio_eventstore::{time_text, Db, Dialect, StoreError, StoredEvent, Tx};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Any, Transaction};
 
 /// The read-model tables. `PROJECTIONS` says which of them are rebuilt together.
 pub const TABLES: &[&str] = &[
@@ -113,7 +112,7 @@ fn patch(v: &Value, key: &str) -> (bool, Option<String>) {
 
 /// A transaction and the tables its statements go to.
 struct Out<'x, 'a> {
-    tx: &'x mut Transaction<'static, Any>,
+    tx: &'x mut Tx,
     target: Target<'a>,
 }
 
@@ -127,17 +126,13 @@ async fn exec(out: &mut Out<'_, '_>, sql: &str, args: Vec<Option<String>>) -> Re
 }
 
 /// Apply one event to the live read models.
-pub async fn apply(tx: &mut Transaction<'static, Any>, e: &StoredEvent) -> Result<(), sqlx::Error> {
+pub async fn apply(tx: &mut Tx, e: &StoredEvent) -> Result<(), sqlx::Error> {
     apply_to(tx, Target::Live, e).await
 }
 
 /// Apply one event to the read models of `target`: the live tables, or the shadow copies
 /// of a rebuild (every statement goes through `Target::sql`).
-pub async fn apply_to(
-    tx: &mut Transaction<'static, Any>,
-    target: Target<'_>,
-    e: &StoredEvent,
-) -> Result<(), sqlx::Error> {
+pub async fn apply_to(tx: &mut Tx, target: Target<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
     let tx = &mut Out { tx, target };
     let d = &e.data;
     let id = Some(e.aggregate_id.clone());

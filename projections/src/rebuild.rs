@@ -12,8 +12,8 @@
 //! tables' index names (PostgreSQL renames the copied indexes; SQLite creates its
 //! secondary indexes there from the live tables' own `CREATE INDEX`).
 use crate::{apply, apply_to, audit, ProjectionError, BATCH, READ_MODELS, TABLES};
-use authio_eventstore::{Db, Dialect, StoredEvent};
-use sqlx::{Any, Row, Transaction};
+use authio_eventstore::{Db, Dialect, StoredEvent, Tx};
+use sqlx::Row;
 use std::borrow::Cow;
 
 /// Appended to a table's name for its shadow during a rebuild.
@@ -142,11 +142,7 @@ pub async fn rebuild_projection(db: &Db, name: &str, progress: impl FnMut(i64)) 
     rebuild_tables(db, p.tables, p.reads, progress).await
 }
 
-async fn apply_events(
-    tx: &mut Transaction<'static, Any>,
-    target: Target<'_>,
-    events: &[StoredEvent],
-) -> Result<(), sqlx::Error> {
+async fn apply_events(tx: &mut Tx, target: Target<'_>, events: &[StoredEvent]) -> Result<(), sqlx::Error> {
     let main = TABLES.iter().any(|t| !matches!(*t, "audit_events" | "stream_owners") && target.includes(t));
     let audit = target.includes("audit_events") || target.includes("stream_owners");
     for e in events {
@@ -163,7 +159,7 @@ async fn apply_events(
 /// Apply the events in `(after, upto]` within `tx`, batch by batch.
 async fn apply_range(
     db: &Db,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx,
     target: Target<'_>,
     mut after: i64,
     upto: i64,
@@ -261,11 +257,7 @@ async fn rebuild_tables(
 
 /// An empty `<table>__rebuild` with the live table's columns and constraints (and, on
 /// PostgreSQL, its indexes). A shadow left by an interrupted rebuild is dropped first.
-async fn create_shadow(
-    tx: &mut Transaction<'static, Any>,
-    dialect: Dialect,
-    table: &str,
-) -> Result<(), ProjectionError> {
+async fn create_shadow(tx: &mut Tx, dialect: Dialect, table: &str) -> Result<(), ProjectionError> {
     let new = shadow(table);
     sqlx::query(&format!("DROP TABLE IF EXISTS {new}")).execute(&mut **tx).await?;
     match dialect {
@@ -301,7 +293,7 @@ fn rename_create_table(sql: &str, table: &str, new: &str) -> Option<String> {
 }
 
 /// Drop `table` and rename its shadow into place, with the same index names.
-async fn swap(tx: &mut Transaction<'static, Any>, dialect: Dialect, table: &str) -> Result<(), ProjectionError> {
+async fn swap(tx: &mut Tx, dialect: Dialect, table: &str) -> Result<(), ProjectionError> {
     let new = shadow(table);
     match dialect {
         Dialect::Postgres => {
@@ -332,12 +324,8 @@ async fn swap(tx: &mut Transaction<'static, Any>, dialect: Dialect, table: &str)
 
 /// PostgreSQL: pair each index of the shadow (named by `LIKE`) with the live index it
 /// copies (same definition up to the names), as (shadow name, live name).
-async fn pg_index_renames(
-    tx: &mut Transaction<'static, Any>,
-    table: &str,
-    new: &str,
-) -> Result<Vec<(String, String)>, ProjectionError> {
-    async fn indexes(tx: &mut Transaction<'static, Any>, table: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+async fn pg_index_renames(tx: &mut Tx, table: &str, new: &str) -> Result<Vec<(String, String)>, ProjectionError> {
+    async fn indexes(tx: &mut Tx, table: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT indexname::text, indexdef FROM pg_indexes \
              WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname",
