@@ -646,6 +646,7 @@ async fn two_servers_share_the_jetstream_consumer_postgres() {
         .await;
     }
 
+    common::audit_caught_up(&a.db).await;
     let from: i64 = sqlx::query_scalar("SELECT created_position FROM webhook_endpoints WHERE id = $1")
         .bind(&whep)
         .fetch_one(&a.db.pool)

@@ -144,7 +144,7 @@ pub async fn issue_console_token(db: &Db, email: &str, method: &str, meta: &Meta
                 SqlArg::Text(time_text(now + Duration::days(CONSOLE_SESSION_DAYS))),
             ],
         );
-        match db.commit(c, meta).await {
+        match db.commit_with(c, meta, Some(&authio_projections::Inline)).await {
             Ok(_) => return Ok(token),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),

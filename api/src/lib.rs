@@ -62,9 +62,15 @@ impl AppState {
         if changes.is_empty() {
             return Ok(true);
         }
-        match self.db.commit(changes, meta).await {
-            Ok(ticket) => {
-                self.pipeline.wait(ticket).await;
+        match self.db.commit_with(changes, meta, Some(&authio_projections::Inline)).await {
+            Ok(done) => {
+                if done.projected {
+                    // The read models are current; the audit log, the events API and
+                    // webhooks follow within the pipeline's next pass.
+                    self.pipeline.kick();
+                } else {
+                    self.pipeline.wait(done.ticket).await;
+                }
                 Ok(true)
             }
             Err(StoreError::Conflict) => {

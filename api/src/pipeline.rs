@@ -77,6 +77,14 @@ impl Pipeline {
         }
     }
 
+    /// Wait (bounded) until the audit log includes every commit that completed before
+    /// this call: reads of the audit log and the events API see their own writes.
+    pub async fn sync(&self, db: &Db) -> Result<(), authio_eventstore::StoreError> {
+        let target = db.commit_horizon().await?;
+        self.wait(CommitTicket(target - 1)).await;
+        Ok(())
+    }
+
     pub fn kick(&self) {
         self.kick.notify_one();
     }

@@ -67,51 +67,57 @@ pub async fn active_role(st: &AppState, user: &str, org: &str) -> ApiResult<Opti
     .await?)
 }
 
-/// The user's own memberships, with their organizations.
-pub async fn memberships_of(st: &AppState, user: &str) -> ApiResult<Vec<MembershipSummary>> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.name, o.slug, m.role, m.status FROM memberships m JOIN organizations o ON o.id = m.organization_id \
-         WHERE m.user_id = $1 ORDER BY o.id",
-    )
-    .bind(user)
-    .fetch_all(&st.db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(MembershipSummary {
-                organization: OrganizationRef { id: r.try_get(0)?, name: r.try_get(1)?, slug: r.try_get(2)? },
-                role: r.try_get(3)?,
-                status: r.try_get(4)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(ApiError::from)
+/// A user as a session answer shows them: their profile and every membership with its
+/// organization. One query.
+pub struct Profile {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub memberships: Vec<MembershipSummary>,
 }
 
-/// The organization `org` as the user's active one, if their membership is active.
-pub async fn active_organization(
-    st: &AppState,
-    user: &str,
-    org: Option<&str>,
-) -> ApiResult<Option<ActiveOrganization>> {
-    let Some(org) = org else { return Ok(None) };
-    let row = sqlx::query(
-        "SELECT o.id, o.name, o.slug, m.role FROM memberships m JOIN organizations o ON o.id = m.organization_id \
-         WHERE m.user_id = $1 AND m.organization_id = $2 AND m.status = 'active'",
+impl Profile {
+    /// The organization `org` as the user's active one, if their membership is active.
+    pub fn active(&self, org: Option<&str>) -> Option<ActiveOrganization> {
+        let org = org?;
+        self.memberships.iter().find(|m| m.organization.id == org && m.status == "active").map(|m| ActiveOrganization {
+            id: m.organization.id.clone(),
+            name: m.organization.name.clone(),
+            slug: m.organization.slug.clone(),
+            role: m.role.clone(),
+        })
+    }
+}
+
+/// The user's profile and memberships; `None` when the user is not in the project (or
+/// was deleted).
+pub async fn profile(st: &AppState, project: &str, user: &str) -> ApiResult<Option<Profile>> {
+    let rows = sqlx::query(
+        "SELECT u.email, u.first_name, u.last_name, o.id, o.name, o.slug, m.role, m.status FROM users u \
+         LEFT JOIN memberships m ON m.user_id = u.id \
+         LEFT JOIN organizations o ON o.id = m.organization_id \
+         WHERE u.id = $1 AND u.project_id = $2 ORDER BY o.id",
     )
     .bind(user)
-    .bind(org)
-    .fetch_optional(&st.db.pool)
+    .bind(project)
+    .fetch_all(&st.db.pool)
     .await?;
-    Ok(match row {
-        Some(r) => Some(ActiveOrganization {
-            id: r.try_get(0)?,
-            name: r.try_get(1)?,
-            slug: r.try_get(2)?,
-            role: r.try_get(3)?,
-        }),
-        None => None,
-    })
+    let Some(first) = rows.first() else { return Ok(None) };
+    let mut p = Profile {
+        email: first.try_get(0)?,
+        first_name: first.try_get(1)?,
+        last_name: first.try_get(2)?,
+        memberships: Vec::with_capacity(rows.len()),
+    };
+    for r in &rows {
+        let Some(id) = r.try_get::<Option<String>, _>(3)? else { continue };
+        p.memberships.push(MembershipSummary {
+            organization: OrganizationRef { id, name: r.try_get(4)?, slug: r.try_get(5)? },
+            role: r.try_get(6)?,
+            status: r.try_get(7)?,
+        });
+    }
+    Ok(Some(p))
 }
 
 /// On sign-in: the user's last active organization (if still an active membership),
@@ -170,13 +176,21 @@ pub async fn answer(
     org: Option<&str>,
     refresh_token: String,
 ) -> ApiResult<SessionAnswer> {
-    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND project_id = $2")
-        .bind(user)
-        .bind(project)
-        .fetch_optional(&st.db.pool)
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
-    let active = active_organization(st, user, org).await?;
+    let profile = profile(st, project, user).await?.ok_or_else(ApiError::unauthenticated)?;
+    answer_for(st, project, user, profile, session, org, refresh_token).await
+}
+
+/// The answer for a session from a profile already read.
+pub async fn answer_for(
+    st: &AppState,
+    project: &str,
+    user: &str,
+    profile: Profile,
+    session: &str,
+    org: Option<&str>,
+    refresh_token: String,
+) -> ApiResult<SessionAnswer> {
+    let active = profile.active(org);
     let (access_token, claims) = st
         .keys
         .issue(project, user, session, active.as_ref().map(|a| (a.id.clone(), a.role.clone())))
@@ -188,9 +202,9 @@ pub async fn answer(
         token_type: "Bearer".into(),
         expires_in: claims.exp.saturating_sub(claims.iat),
         session_id: session.into(),
-        user: UserRef { id: user.into(), email },
+        user: UserRef { id: user.into(), email: profile.email },
         active_organization: active,
-        memberships: memberships_of(st, user).await?,
+        memberships: profile.memberships,
     })
 }
 

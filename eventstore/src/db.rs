@@ -19,6 +19,8 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0004_passkeys", include_str!("../../migrations/postgres/0004_passkeys.sql")),
     ("0005_audit", include_str!("../../migrations/postgres/0005_audit.sql")),
     ("0006_webhooks", include_str!("../../migrations/postgres/0006_webhooks.sql")),
+    ("0007_snapshots", include_str!("../../migrations/postgres/0007_snapshots.sql")),
+    ("0008_inline_projection", include_str!("../../migrations/postgres/0008_inline_projection.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
@@ -27,6 +29,8 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0004_passkeys", include_str!("../../migrations/sqlite/0004_passkeys.sql")),
     ("0005_audit", include_str!("../../migrations/sqlite/0005_audit.sql")),
     ("0006_webhooks", include_str!("../../migrations/sqlite/0006_webhooks.sql")),
+    ("0007_snapshots", include_str!("../../migrations/sqlite/0007_snapshots.sql")),
+    ("0008_inline_projection", include_str!("../../migrations/sqlite/0008_inline_projection.sql")),
 ];
 
 /// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock

@@ -14,5 +14,6 @@ mod store;
 pub use db::{Db, Dialect, DEFAULT_SQLITE_URL};
 pub mod testing;
 pub use store::{
-    decide, time_text, Changes, CommitTicket, Loaded, Metadata, SqlArg, StoreError, StoredEvent, Tx, WriteTx,
+    decide, time_text, Changes, CommitTicket, Committed, Loaded, Metadata, Projector, SqlArg, StoreError, StoredEvent,
+    Tx, WriteTx, SNAPSHOT_EVERY,
 };

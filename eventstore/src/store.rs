@@ -4,6 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde_json::{json, Value};
+use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Executor, Row};
 use std::collections::BTreeMap;
@@ -50,6 +51,8 @@ pub struct StoredEvent {
     pub data: Value,
     pub metadata: Metadata,
     pub recorded_at: String,
+    /// The read models were updated in the event's own transaction (see `Projector`).
+    pub projected: bool,
 }
 
 impl StoredEvent {
@@ -97,6 +100,55 @@ impl<A: Aggregate<Services = ()>> Loaded<A> {
     }
 }
 
+/// Rows of (sequence, event_type, event_version, payload); a row with an empty event
+/// type is a snapshot at that version. `Ok(None)`: the snapshot does not decode.
+fn replay<A: Aggregate>(id: &str, rows: &[AnyRow]) -> Result<Option<Loaded<A>>, StoreError> {
+    let mut state = A::default();
+    let mut version = 0;
+    for row in rows {
+        let seq: i64 = row.try_get(0)?;
+        let t: String = row.try_get(1)?;
+        let v: String = row.try_get(2)?;
+        let p: String = row.try_get(3)?;
+        if t.is_empty() {
+            match serde_json::from_str::<A>(&p) {
+                Ok(s) => state = s,
+                Err(_) => return Ok(None),
+            }
+        } else {
+            let data: Value = serde_json::from_str(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            state.apply(decode_payload::<A::Event>(&t, &v, data)?);
+        }
+        version = seq;
+    }
+    Ok(Some(Loaded { id: id.to_string(), state, version, new_events: Vec::new() }))
+}
+
+/// A stream gets a snapshot each time its version crosses a multiple of this.
+pub const SNAPSHOT_EVERY: i64 = 32;
+
+/// Read models updated inside the commit's own transaction, so a request that committed
+/// reads its own writes at once and no crash can come between an event and its read
+/// model. Events it does not `handle` (their read model needs the global position,
+/// which PostgreSQL stamps after commit) are left to the projection pipeline. The
+/// event passed to `apply` has position 0 on PostgreSQL.
+pub trait Projector: Send + Sync {
+    fn handles(&self, aggregate_type: &str) -> bool;
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        event: &'a StoredEvent,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'a>>;
+}
+
+/// What a commit did: its ticket, and whether every event was projected inline (else
+/// the read models include it only after the pipeline's next pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    pub ticket: CommitTicket,
+    pub projected: bool,
+}
+
 /// A value for a side write, bound in order to `$1, $2, …`.
 #[derive(Debug, Clone)]
 pub enum SqlArg {
@@ -135,6 +187,23 @@ impl Changes {
             let mut v = serde_json::to_value(&e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let data = v.get_mut("data").map(Value::take).unwrap_or(Value::Null);
             events.push((event_type, version, data));
+        }
+        let (from, to) = (loaded.version, loaded.version + events.len() as i64);
+        if to / SNAPSHOT_EVERY > from / SNAPSHOT_EVERY {
+            // A state that does not serialize simply gets no snapshot.
+            if let Ok(state) = serde_json::to_string(&loaded.state) {
+                self.side_write(
+                    "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET version = excluded.version, \
+                     state = excluded.state WHERE snapshots.version < excluded.version",
+                    vec![
+                        SqlArg::Text(A::TYPE.into()),
+                        SqlArg::Text(loaded.id.clone()),
+                        SqlArg::I64(to),
+                        SqlArg::Text(state),
+                    ],
+                );
+            }
         }
         self.appends.push(PendingAppend {
             aggregate_type: A::TYPE,
@@ -244,8 +313,35 @@ impl Db {
         Ok(WriteTx { tx: Tx::begin(&self.pool, statement).await?, _guard: guard })
     }
 
-    /// Load an aggregate by replaying its stream.
+    /// Load an aggregate: its latest snapshot (if any) plus the events after it, in one
+    /// query. A snapshot that does not decode (the state's shape changed) is ignored and
+    /// the whole stream replayed.
     pub async fn load<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, '' AS event_type, '' AS event_version, state FROM snapshots \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             UNION ALL \
+             SELECT sequence, event_type, event_version, payload FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > COALESCE( \
+               (SELECT version FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2), 0) \
+             ORDER BY 1",
+        )
+        .bind(A::TYPE)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        match replay::<A>(id, &rows) {
+            Ok(Some(loaded)) => Ok(loaded),
+            Ok(None) => {
+                tracing::warn!(aggregate = A::TYPE, id, "snapshot does not decode; replaying the stream");
+                self.load_from_start(id).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Load an aggregate by replaying its whole stream (no snapshot).
+    pub async fn load_from_start<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
         let rows = sqlx::query(
             "SELECT sequence, event_type, event_version, payload FROM events \
              WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
@@ -254,30 +350,29 @@ impl Db {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let mut state = A::default();
-        let mut version = 0;
-        for row in rows {
-            let seq: i64 = row.try_get(0)?;
-            let t: String = row.try_get(1)?;
-            let v: String = row.try_get(2)?;
-            let p: String = row.try_get(3)?;
-            let data: Value = serde_json::from_str(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            state.apply(decode_payload::<A::Event>(&t, &v, data)?);
-            version = seq;
-        }
-        Ok(Loaded { id: id.to_string(), state, version, new_events: Vec::new() })
+        replay::<A>(id, &rows)?.ok_or_else(|| StoreError::Corrupt("unexpected snapshot row".into()))
     }
 
     /// Commit appends and side writes in one transaction. A stream whose version moved
     /// since it was loaded fails the whole commit with `StoreError::Conflict`.
     pub async fn commit(&self, changes: Changes, metadata: &Metadata) -> Result<CommitTicket, StoreError> {
+        Ok(self.commit_with(changes, metadata, None).await?.ticket)
+    }
+
+    /// `commit`, updating the read models of `projector` in the same transaction.
+    pub async fn commit_with(
+        &self,
+        changes: Changes,
+        metadata: &Metadata,
+        projector: Option<&dyn Projector>,
+    ) -> Result<Committed, StoreError> {
         let meta = serde_json::to_string(metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_text();
         let mut w = self.begin_write().await?;
-        match self.write_changes(&mut w.tx, &changes, &meta, &now).await {
-            Ok(ticket) => {
+        match self.write_changes(&mut w.tx, &changes, metadata, &meta, &now, projector).await {
+            Ok(done) => {
                 w.tx.commit().await?;
-                Ok(CommitTicket(ticket))
+                Ok(done)
             }
             Err(e) => {
                 // Keep the connection when the rollback goes through; `Tx` closes it otherwise.
@@ -287,8 +382,17 @@ impl Db {
         }
     }
 
-    async fn write_changes(&self, tx: &mut Tx, changes: &Changes, meta: &str, now: &str) -> Result<i64, StoreError> {
+    async fn write_changes(
+        &self,
+        tx: &mut Tx,
+        changes: &Changes,
+        metadata: &Metadata,
+        meta: &str,
+        now: &str,
+        projector: Option<&dyn Projector>,
+    ) -> Result<Committed, StoreError> {
         let mut ticket = 0;
+        let mut all_projected = true;
         for a in &changes.appends {
             for (i, (event_type, version, data)) in a.events.iter().enumerate() {
                 let seq = a.expected + 1 + i as i64;
@@ -296,18 +400,20 @@ impl Db {
                 let q = match self.dialect {
                     Dialect::Postgres => {
                         "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, \
-                         event_version, payload, metadata, recorded_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING (txid::text)::bigint"
+                         event_version, payload, metadata, recorded_at, projected) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING (txid::text)::bigint"
                     }
                     Dialect::Sqlite => {
                         "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, \
-                         event_version, payload, metadata, recorded_at, position) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                         event_version, payload, metadata, recorded_at, projected, position) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
                          (SELECT COALESCE(MAX(position), 0) + 1 FROM events)) RETURNING position"
                     }
                 };
+                let inline = projector.filter(|p| p.handles(a.aggregate_type));
+                all_projected &= inline.is_some();
                 let res = sqlx::query_scalar::<_, i64>(q)
-                    .bind(event_id)
+                    .bind(&event_id)
                     .bind(a.aggregate_type)
                     .bind(&a.aggregate_id)
                     .bind(seq)
@@ -316,12 +422,33 @@ impl Db {
                     .bind(data.to_string())
                     .bind(meta)
                     .bind(now)
+                    .bind(inline.is_some() as i64)
                     .fetch_one(&mut **tx)
                     .await;
                 match res {
                     Ok(t) => ticket = t,
                     Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::Conflict),
                     Err(e) => return Err(e.into()),
+                }
+                if let Some(p) = inline {
+                    let stored = StoredEvent {
+                        position: if self.dialect == Dialect::Sqlite { ticket } else { 0 },
+                        event_id,
+                        aggregate_type: a.aggregate_type.to_string(),
+                        aggregate_id: a.aggregate_id.clone(),
+                        sequence: seq,
+                        event_type: event_type.clone(),
+                        event_version: version.clone(),
+                        data: data.clone(),
+                        metadata: metadata.clone(),
+                        recorded_at: now.to_string(),
+                        projected: true,
+                    };
+                    match p.apply(tx, &stored).await {
+                        Ok(()) => {}
+                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::Conflict),
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
         }
@@ -346,7 +473,7 @@ impl Db {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(ticket)
+        Ok(Committed { ticket: CommitTicket(ticket), projected: all_projected })
     }
 
     /// PostgreSQL: give positions to events of transactions that committed below the
@@ -399,7 +526,7 @@ impl Db {
     pub async fn read_after(&self, after: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
             "SELECT position, event_id, aggregate_type, aggregate_id, sequence, event_type, event_version, \
-             payload, metadata, recorded_at FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+             payload, metadata, recorded_at, projected FROM events WHERE position > $1 ORDER BY position LIMIT $2",
         )
         .bind(after)
         .bind(limit)
@@ -408,11 +535,29 @@ impl Db {
         rows.iter().map(row_to_event).collect()
     }
 
+    /// Events after `after` that were projected inline, in the order the stamper gives
+    /// (or gave) them positions; read inside `tx`, which must keep writers out.
+    pub async fn inline_tail(&self, tx: &mut Tx, after: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let order = match self.dialect {
+            Dialect::Postgres => "ORDER BY position NULLS LAST, txid, id",
+            Dialect::Sqlite => "ORDER BY position",
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT COALESCE(position, 0), event_id, aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata, recorded_at, projected FROM events \
+             WHERE projected = 1 AND (position > $1 OR position IS NULL) {order}"
+        ))
+        .bind(after)
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter().map(row_to_event).collect()
+    }
+
     /// Every event of one stream, in order (for tests and tools).
     pub async fn read_stream(&self, aggregate_type: &str, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
             "SELECT COALESCE(position, 0), event_id, aggregate_type, aggregate_id, sequence, event_type, \
-             event_version, payload, metadata, recorded_at FROM events \
+             event_version, payload, metadata, recorded_at, projected FROM events \
              WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
         )
         .bind(aggregate_type)
@@ -437,5 +582,6 @@ fn row_to_event(row: &sqlx::any::AnyRow) -> Result<StoredEvent, StoreError> {
         data: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         metadata: serde_json::from_str(&metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         recorded_at: row.try_get(9)?,
+        projected: row.try_get::<i64, _>(10)? != 0,
     })
 }

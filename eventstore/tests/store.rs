@@ -90,24 +90,26 @@ async fn reader_never_skips_late_commits_postgres() {
             committed
         }));
     }
+    let writers_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
         let db = db.clone();
+        let writers_done = writers_done.clone();
         tokio::spawn(async move {
             let mut cursor = 0i64;
             let mut seen = Vec::new();
-            let mut idle_rounds = 0;
             loop {
+                // Read once more after the writers are done: by then every transaction
+                // has ended, so the stamp covers all of them.
+                let last_round = writers_done.load(std::sync::atomic::Ordering::SeqCst);
                 db.stamp().await.unwrap();
                 let batch = db.read_after(cursor, 50).await.unwrap();
                 if batch.is_empty() {
-                    idle_rounds += 1;
-                    if idle_rounds > 200 {
+                    if last_round {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 }
-                idle_rounds = 0;
                 for e in batch {
                     assert_eq!(e.position, cursor + 1, "positions are dense");
                     cursor = e.position;
@@ -121,6 +123,7 @@ async fn reader_never_skips_late_commits_postgres() {
     for h in handles {
         committed.extend(h.await.unwrap());
     }
+    writers_done.store(true, std::sync::atomic::Ordering::SeqCst);
     let seen = reader.await.unwrap();
     let seen_set: HashSet<_> = seen.iter().cloned().collect();
     assert_eq!(seen.len(), seen_set.len(), "no event read twice");
@@ -148,4 +151,87 @@ async fn a_cancelled_begin_leaves_no_transaction_behind_sqlite() {
         claim(&other, &format!("r-{}", ulid::Ulid::new()), "b").await.unwrap();
     }
     assert_eq!(db.read_after(0, 100).await.unwrap().len(), 10);
+}
+
+async fn switch(db: &Db, id: &str, n: usize) {
+    use authio_domain::ids::OrganizationId;
+    use authio_domain::session::{Session, SessionCommand};
+    for i in 0..n {
+        let mut s = db.load::<Session>(id).await.unwrap();
+        s.exec(SessionCommand::SwitchOrganization {
+            to: OrganizationId::new(format!("org_{i}")),
+            has_active_membership: true,
+            at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+        let mut c = Changes::new();
+        c.add(s).unwrap();
+        db.commit(c, &Metadata::new()).await.unwrap();
+    }
+}
+
+/// A long stream loads from its snapshot plus the tail, to the same state and version as
+/// a full replay; a snapshot that no longer decodes is ignored.
+async fn snapshots_load_the_same_state(postgres: bool) {
+    use authio_domain::ids::{SessionId, TenantId, UserId};
+    use authio_domain::session::{Session, SessionCommand};
+    use authio_eventstore::SNAPSHOT_EVERY;
+    let db = fresh_db(postgres).await;
+    let id = "sess_snapshot";
+    let mut s = db.load::<Session>(id).await.unwrap();
+    s.exec(SessionCommand::Create {
+        session_id: SessionId::new(id),
+        project_id: TenantId::new("ten_1"),
+        user_id: UserId::new("user_1"),
+        method: "magic_link".into(),
+        active_organization: None,
+        at: chrono::Utc::now(),
+    })
+    .await
+    .unwrap();
+    let mut c = Changes::new();
+    c.add(s).unwrap();
+    db.commit(c, &Metadata::new()).await.unwrap();
+    let n = 2 * SNAPSHOT_EVERY as usize + 5;
+    switch(&db, id, n).await;
+    let snap: (i64,) =
+        sqlx::query_as("SELECT version FROM snapshots WHERE aggregate_type = 'session' AND aggregate_id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(snap.0, 2 * SNAPSHOT_EVERY, "a snapshot at the last multiple crossed");
+    let fast = db.load::<Session>(id).await.unwrap();
+    let full = db.load_from_start::<Session>(id).await.unwrap();
+    assert_eq!(fast.version, n as i64 + 1);
+    assert_eq!(
+        (fast.version, serde_json::to_value(&fast.state).unwrap()),
+        (full.version, serde_json::to_value(&full.state).unwrap())
+    );
+    assert_eq!(fast.state.active_organization.as_ref().map(|o| o.0.as_str()), Some(format!("org_{}", n - 1).as_str()));
+    // A snapshot of an older shape: ignored, the stream is replayed.
+    sqlx::query("UPDATE snapshots SET state = '\"garbage\"' WHERE aggregate_id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let again = db.load::<Session>(id).await.unwrap();
+    assert_eq!(
+        (again.version, serde_json::to_value(&again.state).unwrap()),
+        (full.version, serde_json::to_value(&full.state).unwrap())
+    );
+    // Writing on goes on from the right version.
+    switch(&db, id, 1).await;
+    assert_eq!(db.load::<Session>(id).await.unwrap().version, n as i64 + 2);
+}
+
+#[tokio::test]
+async fn snapshots_load_the_same_state_postgres() {
+    snapshots_load_the_same_state(true).await;
+}
+
+#[tokio::test]
+async fn snapshots_load_the_same_state_sqlite() {
+    snapshots_load_the_same_state(false).await;
 }

@@ -1,8 +1,11 @@
 //! Read models: ordinary SQL tables built from the event log, in position order.
 //!
-//! Each batch is applied in one transaction together with the checkpoint, so a crash
-//! between an event's commit and its projection is repaired by the next catch-up
-//! (at start-up, or the next command). Applying an event twice leaves the same rows.
+//! The server updates them inside each command's transaction (`Inline`), and marks those
+//! events `projected`. The pipeline (`catch_up`) applies, in position order, the events
+//! that are not marked (another writer's, or a crash's leftovers) and writes the audit
+//! log; each batch in one transaction together with the checkpoint, so a crash between
+//! an event's commit and its projection is repaired by the next catch-up (at start-up,
+//! or the next pass). Applying an event twice leaves the same rows.
 #![forbid(unsafe_code)]
 
 use authio_eventstore::{time_text, Db, Dialect, StoreError, StoredEvent, Tx};
@@ -66,7 +69,9 @@ pub async fn catch_up(db: &Db, mut progress: impl FnMut(i64)) -> Result<i64, Pro
             return Ok(cp);
         };
         for e in &events {
-            apply(&mut w.tx, e).await?;
+            if !e.projected {
+                apply(&mut w.tx, e).await?;
+            }
             audit::apply(&mut w.tx, e).await?;
         }
         sqlx::query(
@@ -123,6 +128,25 @@ async fn exec(out: &mut Out<'_, '_>, sql: &str, args: Vec<Option<String>>) -> Re
         q = q.bind(a);
     }
     q.execute(&mut **out.tx).await.map(|_| ())
+}
+
+/// The read models updated inside each command's own transaction: all of them but the
+/// webhook endpoints, whose rows record the global position of their creation (known on
+/// PostgreSQL only after the commit). The audit log always follows the pipeline, which
+/// writes it in position order.
+pub struct Inline;
+
+impl authio_eventstore::Projector for Inline {
+    fn handles(&self, aggregate_type: &str) -> bool {
+        aggregate_type != "webhook_endpoint"
+    }
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        event: &'a StoredEvent,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'a>> {
+        Box::pin(apply(tx, event))
+    }
 }
 
 /// Apply one event to the live read models.

@@ -171,7 +171,9 @@ async fn apply_range(
         match target {
             Target::Live => {
                 for e in &events {
-                    apply(tx, e).await?;
+                    if !e.projected {
+                        apply(tx, e).await?;
+                    }
                     audit::apply(tx, e).await?;
                 }
             }
@@ -216,10 +218,15 @@ async fn rebuild_tables(
         }
     }
 
-    // Swap, with the live projector paused.
+    // Swap, with the live projector paused and no event being written: commands update
+    // the live tables in their own transactions (`Inline`). PostgreSQL: the projector's
+    // lock, and a SHARE lock on `events` that waits for every writer in flight and holds
+    // new ones until the swap commits (they then write to the new tables); SQLite: the
+    // write lock does both.
     let mut w = db.begin_write().await?;
     if db.dialect == Dialect::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7243003)").execute(&mut *w.tx).await?;
+        sqlx::query("LOCK TABLE events IN SHARE MODE").execute(&mut *w.tx).await?;
     }
     let cp: Option<i64> = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
         .bind(READ_MODELS)
@@ -244,6 +251,12 @@ async fn rebuild_tables(
         .await?;
         cursor
     };
+    // Events past that point that were projected inline are in the live tables already
+    // (on PostgreSQL some may not have a position yet): the shadows get them too.
+    // (Their audit entries are the pipeline's, after the checkpoint.)
+    for e in db.inline_tail(&mut w.tx, at).await? {
+        apply_to(&mut w.tx, target, &e).await?;
+    }
     for t in tables {
         swap(&mut w.tx, db.dialect, t).await?;
     }

@@ -187,7 +187,10 @@ impl Server {
     }
 
     /// Every read-model table, row by row, as text (for equality checks).
+    /// Every read model's rows, once the audit log (written after the commits) is
+    /// complete.
     pub async fn read_models(&self) -> Vec<(String, Vec<String>)> {
+        audit_caught_up(&self.db).await;
         let mut out = Vec::new();
         for t in authio_projections::TABLES {
             let cols: &str = match *t {
@@ -230,7 +233,27 @@ pub fn nats_url() -> String {
 }
 
 /// Wait (bounded) until the relay has published everything the audit log holds.
+/// Wait until the audit log holds every committed event (the pipeline writes it after
+/// the commit; PostgreSQL stamps positions first).
+pub async fn audit_caught_up(db: &Db) {
+    for _ in 0..500 {
+        let (unstamped, last, audited): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM events WHERE position IS NULL), \
+             (SELECT COALESCE(MAX(position), 0) FROM events), (SELECT COALESCE(MAX(position), 0) FROM audit_events)",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .expect("audit");
+        if unstamped == 0 && audited >= last {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the audit log did not catch up within 10 s");
+}
+
 pub async fn relay_caught_up(db: &Db) {
+    audit_caught_up(db).await;
     for _ in 0..500 {
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM audit_events")
             .fetch_one(&db.pool)

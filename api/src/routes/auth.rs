@@ -348,14 +348,16 @@ pub async fn switch_org(
     ctx: RequestContext,
     Json(body): Json<SwitchOrg>,
 ) -> ApiResult<axum::Json<SessionAnswer>> {
-    let role = sessions::active_role(&st, user.user_id(), &body.organization_id).await?;
+    let profile =
+        sessions::profile(&st, user.project_id(), user.user_id()).await?.ok_or_else(ApiError::unauthenticated)?;
+    let has_active_membership = profile.active(Some(&body.organization_id)).is_some();
     let meta = ctx.metadata(&user.actor());
     let mut refresh = String::new();
     crate::execute!(st, &meta, {
         let mut s = st.db.load::<Session>(user.session_id()).await?;
         s.exec(SessionCommand::SwitchOrganization {
             to: OrganizationId::new(&body.organization_id),
-            has_active_membership: role.is_some(),
+            has_active_membership,
             at: Utc::now(),
         })
         .await?;
@@ -366,10 +368,11 @@ pub async fn switch_org(
         Ok(c)
     })?;
     Ok(axum::Json(
-        sessions::answer(
+        sessions::answer_for(
             &st,
             user.project_id(),
             user.user_id(),
+            profile,
             user.session_id(),
             Some(&body.organization_id),
             refresh,
@@ -444,15 +447,17 @@ pub async fn refresh(
         _ => return Err(ApiError::unauthenticated()),
     }
     let s = st.db.load::<Session>(&session).await?;
-    if !s.state.is_live() || !st.db.load::<User>(&user).await?.state.is_live() {
+    // A deleted user has no row in the read model any more.
+    let profile = if s.state.is_live() { sessions::profile(&st, &project, &user).await? } else { None };
+    let Some(profile) = profile else {
         if is_spent(&st, &hash).await? {
             return reused().await;
         }
         return Err(ApiError::unauthenticated());
-    }
+    };
     let org = s.state.active_organization.clone().map(|o| o.0);
     if let Some(o) = &org {
-        if sessions::active_role(&st, &user, o).await?.is_none() {
+        if profile.active(Some(o)).is_none() {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "not_a_member",
@@ -489,7 +494,7 @@ pub async fn refresh(
             return Err(e);
         }
     }
-    Ok(axum::Json(sessions::answer(&st, &project, &user, &session, org.as_deref(), new_token).await?))
+    Ok(axum::Json(sessions::answer_for(&st, &project, &user, profile, &session, org.as_deref(), new_token).await?))
 }
 
 /// Sign out: the session is revoked and refresh stops at once.
@@ -520,21 +525,17 @@ pub struct Me {
 #[utoipa::path(get, path = "/v1/me", tag = "sessions",
     security(("access_token" = [])), responses((status = 200, body = Me), Errors))]
 pub async fn me(State(st): State<AppState>, user: UserToken) -> ApiResult<axum::Json<Me>> {
-    let row = sqlx::query("SELECT id, email, first_name, last_name FROM users WHERE id = $1")
-        .bind(user.user_id())
-        .fetch_optional(&st.db.pool)
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
+    let p = sessions::profile(&st, user.project_id(), user.user_id()).await?.ok_or_else(ApiError::unauthenticated)?;
     Ok(axum::Json(Me {
         user: MeUser {
-            id: row.try_get(0)?,
-            email: row.try_get(1)?,
-            first_name: row.try_get(2)?,
-            last_name: row.try_get(3)?,
+            id: user.user_id().to_string(),
+            email: p.email.clone(),
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
         },
         session_id: user.session_id().to_string(),
-        active_organization: sessions::active_organization(&st, user.user_id(), user.claims.act_org.as_deref()).await?,
-        memberships: sessions::memberships_of(&st, user.user_id()).await?,
+        active_organization: p.active(user.claims.act_org.as_deref()),
+        memberships: p.memberships,
     }))
 }
 

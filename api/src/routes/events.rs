@@ -82,11 +82,20 @@ pub async fn list_events(
         "SELECT {ENVELOPE_COLS} FROM audit_events WHERE project_id = $1 AND position > $2{cond} \
          ORDER BY position LIMIT $3"
     );
-    let mut query = sqlx::query(&sql).bind(&key.project_id).bind(after).bind(limit + 1);
-    for a in args {
-        query = query.bind(a);
+    let page = async || {
+        let mut query = sqlx::query(&sql).bind(&key.project_id).bind(after).bind(limit + 1);
+        for a in &args {
+            query = query.bind(a);
+        }
+        query.fetch_all(&st.db.pool).await
+    };
+    let mut rows = page().await?;
+    if rows.len() as i64 <= limit {
+        // The end of the log: first let the pipeline write every commit that completed
+        // before this request, so a client reads its own writes.
+        st.pipeline.sync(&st.db).await?;
+        rows = page().await?;
     }
-    let rows = query.fetch_all(&st.db.pool).await?;
     let mut data = rows.iter().map(envelope).collect::<Result<Vec<_>, _>>()?;
     let more = data.len() as i64 > limit;
     data.truncate(limit as usize);
@@ -115,6 +124,10 @@ async fn audit_page(
 ) -> ApiResult<axum::Json<EnvelopeList>> {
     let limit = crate::views::check_limit(q.limit)?;
     let before = position(&q.after)?.unwrap_or(i64::MAX);
+    if q.after.is_none() {
+        // The newest entries: include every commit that completed before this request.
+        st.pipeline.sync(&st.db).await?;
+    }
     let sql = format!(
         "SELECT {ENVELOPE_COLS} FROM audit_events WHERE project_id = $1 AND position < $2 \
          AND ($3 IS NULL OR organization_id = $3) AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor_id = $5) \
