@@ -1,684 +1,496 @@
-//! `authio-bench`: a load harness for an already running `authio serve`.
+//! `authio-bench`: the load harness of issue 5. One command measures everything and
+//! prints markdown tables on stdout (progress goes to stderr):
 //!
-//! It provisions a tenant over the HTTP API (users, organizations, memberships), then runs
-//! each selected operation with `--concurrency` workers for `--duration` seconds and prints
-//! a markdown table: requests, throughput, p50/p95/p99 latency and errors per operation.
+//! - it creates a fresh PostgreSQL database, starts `authio serve` on it and times
+//!   readiness; provisions a tenant over the API; reads the server's resident memory;
+//! - runs the pgbench baseline (a command-shaped transaction) on that database;
+//! - runs each HTTP operation for `--duration` seconds with `--concurrency` workers
+//!   (throughput, p50/p95/p99, errors, ratio to pgbench), sampling memory;
+//! - measures webhook deliveries per second to a local receiver;
+//! - measures how cost grows (switch-org for 1/100/1,000 memberships);
+//! - writes a large synthetic event log straight into the database, times
+//!   `authio projections rebuild` over it, restarts the server (ready time on a big
+//!   database), measures adding a member to organizations of 10/10,000/100,000 members
+//!   and `GET /v1/events` at position 0 and ~1,000,000;
+//! - relays the whole log to a private nats-server and times it;
+//! - drops the database and stops everything it started, also after an error.
 //!
-//! First cut: the pgbench baseline, projection rebuild / relay / webhook rates, cost growth
-//! and memory are not measured yet (see BENCHMARKS.md).
+//! `--url` drives an already running server instead (HTTP sections only).
+mod hooks;
+mod infra;
+mod ops;
+mod pgbench;
+mod report;
+mod synth;
+
 use clap::Parser;
-use futures::StreamExt;
-use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use infra::{BenchDb, Nats, RssSampler, Scratch, ServeOpts, Server};
+use ops::{Api, Sizes, Tenant};
+use report::{GrowthRow, Report};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type Res<T> = Result<T, String>;
+pub type Res<T> = Result<T, String>;
 
-const OPS: [&str; 8] =
-    ["switch-org", "refresh", "me", "sign-in", "create-membership", "change-role", "list-members", "events"];
+const SECTIONS: [&str; 8] = ["ready", "memory", "pgbench", "ops", "webhooks", "growth", "rebuild", "relay"];
 
 #[derive(Parser, Debug, Clone)]
-#[command(name = "authio-bench", about = "Load harness for a running `authio serve`")]
-struct Args {
-    /// Base URL of the running server.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
-    /// Database of the server, used to get a console token via `authio operators token`.
+#[command(
+    name = "authio-bench",
+    about = "Load harness for Authio: starts `authio serve` on a fresh PostgreSQL database and measures it"
+)]
+pub struct Args {
+    /// Drive this already running server instead of starting one (only the sections
+    /// that need no control of the server run: pgbench with --database-url, ops,
+    /// webhooks).
+    #[arg(long)]
+    url: Option<String>,
+    /// PostgreSQL server (a role that may create databases); the harness creates
+    /// `authio_bench_<random>` on it and drops it at the end.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pg: String,
+    /// Keep the database (and the server logs) at the end.
+    #[arg(long)]
+    keep: bool,
+    /// With --url: the server's database (console token via `authio operators token`, pgbench).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
-    /// A console token (`cs_…`) to use instead of running the CLI.
+    /// With --url: a console token (`cs_…`) to use instead of running the CLI.
     #[arg(long)]
     console_token: Option<String>,
-    /// The `authio` binary used for the console token (default: next to this binary, else `authio` on PATH).
+    /// The `authio` binary (default: next to this binary, else `authio` on PATH).
     #[arg(long)]
     authio_bin: Option<String>,
-    /// Users to create.
-    #[arg(long, default_value_t = 500)]
-    users: usize,
-    /// Organizations to create.
-    #[arg(long, default_value_t = 50)]
-    orgs: usize,
+    /// The pgbench binary.
+    #[arg(long, default_value = "pgbench")]
+    pgbench: String,
+    /// The nats-server binary (for the relay).
+    #[arg(long, default_value = "nats-server")]
+    nats_bin: String,
+    /// Sections to run, comma-separated (default: all). `growth`, `rebuild` and `relay`
+    /// build the big synthetic data set (and so always time the rebuild).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(SECTIONS))]
+    sections: Option<Vec<String>>,
+    /// A small smoke run: 50,000 events, 2 s per operation, fewer users, webhooks and pages.
+    #[arg(long)]
+    quick: bool,
+    /// Users to create over the API [default: 500; quick: 200].
+    #[arg(long)]
+    users: Option<usize>,
+    /// Organizations to create over the API [default: 50; quick: 20].
+    #[arg(long)]
+    orgs: Option<usize>,
     /// Memberships per user (the first one with role admin), in distinct organizations.
     #[arg(long, default_value_t = 3)]
     memberships_per_user: usize,
-    /// Concurrent workers per operation.
+    /// Concurrent workers (HTTP) and clients (pgbench).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
-    /// Seconds per operation.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
+    /// Seconds per operation and for pgbench [default: 10; quick: 2].
+    #[arg(long)]
+    duration: Option<u64>,
     /// Operations to run, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "switch-org,refresh,me,sign-in,create-membership,change-role,list-members,events",
-        value_parser = clap::builder::PossibleValuesParser::new(OPS))]
+        value_parser = clap::builder::PossibleValuesParser::new(ops::OPS))]
     ops: Vec<String>,
+    /// Events of the synthetic data set, written straight into the database (plus
+    /// about --concurrency × 1,101 memberships of the switch-org growth users)
+    /// [default: 1000000; quick: 50000].
+    #[arg(long)]
+    events: Option<usize>,
+    /// Role changes whose webhook deliveries are timed [default: 20000; quick: 2000].
+    #[arg(long)]
+    webhook_events: Option<usize>,
+    /// Seconds per cost-growth row [default: --duration].
+    #[arg(long)]
+    growth_duration: Option<u64>,
+    /// Fresh users created over the API for the add-member rows (the sequential and the
+    /// concurrent row of one organization share them) [default: 3000; quick: 1000].
+    #[arg(long)]
+    growth_pool: Option<usize>,
+    /// Pages of `GET /v1/events` per position and mode [default: 300; quick: 100].
+    #[arg(long)]
+    event_pages: Option<usize>,
+    /// Relay: stop timing after this many events (0: the whole log).
+    #[arg(long, default_value_t = 0)]
+    relay_events: usize,
 }
 
-/// A thin JSON client.
-#[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
-    base: String,
+/// The effective settings (flags, else the quick preset, else the defaults).
+pub struct Settings {
+    pub users: usize,
+    pub orgs: usize,
+    pub duration: u64,
+    pub events: usize,
+    pub webhook_events: usize,
+    pub growth_duration: u64,
+    pub growth_pool: usize,
+    pub event_pages: usize,
+    pub sections: Vec<String>,
 }
 
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        bearer: Option<&str>,
-        publishable: Option<&str>,
-        body: Option<Value>,
-    ) -> Res<(StatusCode, Value)> {
-        let mut req = self.http.request(method, format!("{}{}", self.base, path));
-        if let Some(pk) = publishable {
-            req = req.header("authio-publishable-key", pk);
-        }
-        if let Some(t) = bearer {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.map_err(|e| format!("request {path}: {e}"))?;
-        let status = res.status();
-        let bytes = res.bytes().await.map_err(|e| format!("body {path}: {e}"))?;
-        let v = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Ok((status, v))
-    }
-
-    /// A call that must answer `want`; anything else is an error naming the answer.
-    async fn expect(
-        &self,
-        want: StatusCode,
-        method: Method,
-        path: &str,
-        bearer: Option<&str>,
-        publishable: Option<&str>,
-        body: Option<Value>,
-    ) -> Res<Value> {
-        let (s, v) = self.call(method, path, bearer, publishable, body).await?;
-        if s != want {
-            let code = v["error"]["code"].as_str().unwrap_or("");
-            return Err(format!("{} {code}", s.as_u16()));
-        }
-        Ok(v)
-    }
-}
-
-/// Provisioning: a `POST` that must answer 201, retried (up to 20 times) when the server
-/// reports a lost race (`409 concurrent_modification`). Retries are counted in `retries`.
-async fn create(api: &Api, path: &str, sk: &str, body: Value, retries: &AtomicUsize) -> Res<String> {
-    let mut tries = 0;
-    loop {
-        match api.expect(StatusCode::CREATED, Method::POST, path, Some(sk), None, Some(body.clone())).await {
-            Err(e) if e.ends_with("concurrent_modification") && tries < 20 => {
-                tries += 1;
-                retries.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % (5 * tries))).await;
-            }
-            r => return id(&r?),
+impl Settings {
+    fn from(a: &Args) -> Settings {
+        let q = a.quick;
+        let duration = a.duration.unwrap_or(if q { 2 } else { 10 });
+        Settings {
+            users: a.users.unwrap_or(if q { 200 } else { 500 }),
+            orgs: a.orgs.unwrap_or(if q { 20 } else { 50 }),
+            duration,
+            events: a.events.unwrap_or(if q { 50_000 } else { 1_000_000 }),
+            webhook_events: a.webhook_events.unwrap_or(if q { 2_000 } else { 20_000 }),
+            growth_duration: a.growth_duration.unwrap_or(duration),
+            growth_pool: a.growth_pool.unwrap_or(if q { 1_000 } else { 3_000 }),
+            event_pages: a.event_pages.unwrap_or(if q { 100 } else { 300 }),
+            sections: a.sections.clone().unwrap_or_else(|| SECTIONS.iter().map(|s| s.to_string()).collect()),
         }
     }
-}
-
-fn id(v: &Value) -> Res<String> {
-    v["id"].as_str().map(str::to_string).ok_or_else(|| format!("no id in {v}"))
-}
-
-/// The project under load.
-struct Tenant {
-    sk: String,
-    pk: String,
-    users: Vec<String>,
-    orgs: Vec<String>,
-    /// Per user: (organization index, membership id) in creation order; the first is admin.
-    memberships: Vec<Vec<(usize, String)>>,
-}
-
-/// A user's session: always the newest token pair.
-struct Session {
-    access: String,
-    refresh: String,
-    issued: Instant,
-}
-
-impl Session {
-    fn from_answer(v: &Value) -> Res<Session> {
-        Ok(Session {
-            access: v["access_token"].as_str().ok_or("no access_token")?.to_string(),
-            refresh: v["refresh_token"].as_str().ok_or("no refresh_token")?.to_string(),
-            issued: Instant::now(),
-        })
+    fn has(&self, s: &str) -> bool {
+        self.sections.iter().any(|x| x == s)
     }
-
-    /// Refresh ahead of the 5-minute access-token expiry (not timed).
-    async fn keep_fresh(&mut self, api: &Api) -> Res<()> {
-        if self.issued.elapsed() > Duration::from_secs(240) {
-            let v = api
-                .expect(
-                    StatusCode::OK,
-                    Method::POST,
-                    "/v1/sessions/refresh",
-                    None,
-                    None,
-                    Some(json!({"refresh_token": self.refresh})),
-                )
-                .await?;
-            *self = Session::from_answer(&v)?;
-        }
-        Ok(())
-    }
-}
-
-async fn sign_in(api: &Api, t: &Tenant, user: &str) -> Res<Value> {
-    let tok = api
-        .expect(
-            StatusCode::CREATED,
-            Method::POST,
-            "/v1/sign-in-tokens",
-            Some(&t.sk),
-            None,
-            Some(json!({"user_id": user})),
-        )
-        .await?;
-    api.expect(
-        StatusCode::OK,
-        Method::POST,
-        "/v1/auth/sign-in-tokens/verify",
-        None,
-        Some(&t.pk),
-        Some(json!({"token": tok["token"]})),
-    )
-    .await
-}
-
-fn console_token(args: &Args, tag: &str) -> Res<String> {
-    if let Some(t) = &args.console_token {
-        return Ok(t.clone());
-    }
-    let bin = args.authio_bin.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join("authio")))
-            .filter(|p| p.exists())
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "authio".to_string())
-    });
-    let mut cmd = std::process::Command::new(&bin);
-    cmd.args(["operators", "token", "--email", &format!("bench-{tag}@example.com")]).env("RUST_LOG", "warn");
-    if let Some(db) = &args.database_url {
-        cmd.env("DATABASE_URL", db);
-    }
-    let out = cmd.output().map_err(|e| format!("running {bin}: {e} (pass --console-token or --authio-bin)"))?;
-    if !out.status.success() {
-        return Err(format!("{bin} operators token failed: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !t.starts_with("cs_") {
-        return Err(format!("unexpected console token {t:?}"));
-    }
-    Ok(t)
-}
-
-/// Run `n` jobs with at most `c` in flight, in order of index.
-async fn parallel<F, Fut, T>(n: usize, c: usize, f: F) -> Res<Vec<T>>
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Res<T>>,
-{
-    futures::stream::iter((0..n).map(f)).buffered(c.max(1)).collect::<Vec<_>>().await.into_iter().collect()
-}
-
-async fn provision(api: &Api, args: &Args, tag: &str) -> Res<Tenant> {
-    let cs = console_token(args, tag)?;
-    let t = api
-        .expect(
-            StatusCode::CREATED,
-            Method::POST,
-            "/v1/session/tenants",
-            Some(&cs),
-            None,
-            Some(json!({"name": format!("Bench {tag}"), "mode": "b2b"})),
-        )
-        .await?;
-    let tid = id(&t)?;
-    let keys = format!("/v1/session/tenants/{tid}/api-keys");
-    let k = api
-        .expect(
-            StatusCode::CREATED,
-            Method::POST,
-            &keys,
-            Some(&cs),
-            None,
-            Some(json!({"name": "bench", "environment": "test"})),
-        )
-        .await?;
-    let sk = k["secret"].as_str().ok_or("no secret")?.to_string();
-    let list = api.expect(StatusCode::OK, Method::GET, &keys, Some(&cs), None, None).await?;
-    let pk = list["data"][0]["publishable_key"].as_str().ok_or("no publishable key")?.to_string();
-    let c = args.concurrency;
-
-    let started = Instant::now();
-    let retries = AtomicUsize::new(0);
-    let retries = &retries;
-    let users = parallel(args.users, c, |i| {
-        let (api, sk) = (api.clone(), sk.clone());
-        let email = format!("u{i}-{tag}@example.com");
-        async move { create(&api, "/v1/users", &sk, json!({"email": email}), retries).await }
-    })
-    .await?;
-    let orgs = parallel(args.orgs, c, |i| {
-        let (api, sk) = (api.clone(), sk.clone());
-        let body = json!({"name": format!("Org {i} {tag}")});
-        async move { create(&api, "/v1/organizations", &sk, body, retries).await }
-    })
-    .await?;
-    let per = args.memberships_per_user.min(args.orgs);
-    let pairs: Vec<(usize, usize)> = (0..users.len()).flat_map(|u| (0..per).map(move |k| (u, k))).collect();
-    let ids = parallel(pairs.len(), c, |j| {
-        let (api, sk) = (api.clone(), sk.clone());
-        let (u, k) = pairs[j];
-        let o = (u + k) % orgs.len();
-        let body =
-            json!({"user_id": users[u], "organization_id": orgs[o], "role": if k == 0 { "admin" } else { "member" }});
-        async move { create(&api, "/v1/memberships", &sk, body, retries).await }
-    })
-    .await?;
-    let mut memberships = vec![Vec::new(); users.len()];
-    for (&(u, k), m) in pairs.iter().zip(ids) {
-        memberships[u].push(((u + k) % orgs.len(), m));
-    }
-    let n = users.len() + orgs.len() + pairs.len();
-    let secs = started.elapsed().as_secs_f64();
-    eprintln!(
-        "provisioned tenant {tid}: {} users, {} organizations, {} memberships in {secs:.1} s ({:.0} creations/s, \
-         {} retries after 409 concurrent_modification)",
-        users.len(),
-        orgs.len(),
-        pairs.len(),
-        n as f64 / secs,
-        retries.load(Ordering::Relaxed)
-    );
-    Ok(Tenant { sk, pk, users, orgs, memberships })
-}
-
-/// What one worker measured.
-#[derive(Default)]
-struct Sample {
-    latencies_us: Vec<u64>,
-    errors: usize,
-    error_kinds: BTreeMap<String, usize>,
-}
-
-impl Sample {
-    fn record(&mut self, started: Instant, outcome: Res<()>) {
-        self.latencies_us.push(started.elapsed().as_micros() as u64);
-        if let Err(e) = outcome {
-            self.errors += 1;
-            *self.error_kinds.entry(e).or_default() += 1;
-        }
-    }
-}
-
-/// State shared by the workers of one operation.
-struct Shared {
-    api: Api,
-    tenant: Tenant,
-    workers: usize,
-    duration: Duration,
-    /// Every worker finishes its setup (sign-in, switch) before the clock starts.
-    barrier: tokio::sync::Barrier,
-    start: std::sync::OnceLock<Instant>,
-    /// For create-membership: the next unused (user, organization) pair.
-    next_pair: AtomicUsize,
-    free_pairs: Vec<(usize, usize)>,
-}
-
-/// The `w`-th worker's user, one whose first membership (admin) exists and, when `need` > 1,
-/// that has at least `need` memberships.
-fn worker_user(t: &Tenant, w: usize, need: usize) -> Res<usize> {
-    let n = t.users.len();
-    (0..n)
-        .map(|k| (w + k) % n)
-        .find(|&u| t.memberships[u].len() >= need.max(1))
-        .ok_or_else(|| format!("no user with {need} memberships (raise --memberships-per-user)"))
-}
-
-async fn worker(op: &str, w: usize, sh: &Shared, started: &mut bool) -> Res<Sample> {
-    let (api, t) = (&sh.api, &sh.tenant);
-    let mut s = Sample::default();
-    match op {
-        "switch-org" => {
-            let u = worker_user(t, w, 2)?;
-            let mut sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
-            let orgs: Vec<&str> = t.memberships[u].iter().map(|(o, _)| t.orgs[*o].as_str()).collect();
-            let mut i = 0;
-            let deadline = sh.go(started).await;
-            while Instant::now() < deadline {
-                sess.keep_fresh(api).await?;
-                i += 1;
-                let body = json!({"organization_id": orgs[i % orgs.len()]});
-                let start = Instant::now();
-                let r = api
-                    .expect(
-                        StatusCode::OK,
-                        Method::POST,
-                        "/v1/sessions/switch-org",
-                        Some(&sess.access),
-                        None,
-                        Some(body),
-                    )
-                    .await;
-                let r = r.and_then(|v| Session::from_answer(&v)).map(|n| sess = n);
-                s.record(start, r);
-            }
-        }
-        "refresh" => {
-            let u = worker_user(t, w, 1)?;
-            let mut sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
-            let deadline = sh.go(started).await;
-            while Instant::now() < deadline {
-                let body = json!({"refresh_token": sess.refresh});
-                let start = Instant::now();
-                let r = api.expect(StatusCode::OK, Method::POST, "/v1/sessions/refresh", None, None, Some(body)).await;
-                let r = r.and_then(|v| Session::from_answer(&v)).map(|n| sess = n);
-                let failed = r.is_err();
-                s.record(start, r);
-                if failed {
-                    // The session may be revoked: start a new one (not timed).
-                    sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
-                }
-            }
-        }
-        "me" => {
-            let u = worker_user(t, w, 1)?;
-            let mut sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
-            let deadline = sh.go(started).await;
-            while Instant::now() < deadline {
-                sess.keep_fresh(api).await?;
-                let start = Instant::now();
-                let r = api.expect(StatusCode::OK, Method::GET, "/v1/me", Some(&sess.access), None, None).await;
-                s.record(start, r.map(|_| ()));
-            }
-        }
-        "sign-in" => {
-            // Each iteration creates a sign-in token (not timed) and verifies it (timed):
-            // the verify creates the session.
-            let mut i = w;
-            let deadline = sh.go(started).await;
-            while Instant::now() < deadline {
-                let user = &t.users[i % t.users.len()];
-                i += sh.workers;
-                let tok = api
-                    .expect(
-                        StatusCode::CREATED,
-                        Method::POST,
-                        "/v1/sign-in-tokens",
-                        Some(&t.sk),
-                        None,
-                        Some(json!({"user_id": user})),
-                    )
-                    .await;
-                let tok = match tok {
-                    Ok(v) => v,
-                    Err(e) => {
-                        s.errors += 1;
-                        *s.error_kinds.entry(format!("sign-in-tokens: {e}")).or_default() += 1;
-                        continue;
-                    }
-                };
-                let start = Instant::now();
-                let r = api
-                    .expect(
-                        StatusCode::OK,
-                        Method::POST,
-                        "/v1/auth/sign-in-tokens/verify",
-                        None,
-                        Some(&t.pk),
-                        Some(json!({"token": tok["token"]})),
-                    )
-                    .await;
-                s.record(start, r.map(|_| ()));
-            }
-        }
-        "create-membership" => {
-            let deadline = sh.go(started).await;
-            while Instant::now() < deadline {
-                let j = sh.next_pair.fetch_add(1, Ordering::Relaxed);
-                let Some(&(u, o)) = sh.free_pairs.get(j) else {
-                    *s.error_kinds.entry("ran out of free (user, org) pairs".into()).or_default() += 1;
-                    break;
-                };
-                let body = json!({"user_id": t.users[u], "organization_id": t.orgs[o], "role": "member"});
-                let start = Instant::now();
-                let r = api
-                    .expect(StatusCode::CREATED, Method::POST, "/v1/memberships", Some(&t.sk), None, Some(body))
-                    .await;
-                s.record(start, r.map(|_| ()));
-            }
-        }
-        "change-role" => {
-            // Toggle a non-first (member) membership between member and admin; the org's
-            // first-membership admin stays, so the last-admin rule never trips.
-            let u = worker_user(t, w, 2)?;
-            let m = t.memberships[u][1].1.clone();
-            let mut admin = false;
-            let deadline = sh.go(started).await;
-            while Instant::now() < deadline {
-                admin = !admin;
-                let body = json!({"role": if admin { "admin" } else { "member" }});
-                let start = Instant::now();
-                let r = api
-                    .expect(
-                        StatusCode::OK,
-                        Method::PATCH,
-                        &format!("/v1/memberships/{m}"),
-                        Some(&t.sk),
-                        None,
-                        Some(body),
-                    )
-                    .await;
-                s.record(start, r.map(|_| ()));
-            }
-        }
-        "list-members" => {
-            let u = worker_user(t, w, 1)?;
-            let org = t.orgs[t.memberships[u][0].0].clone();
-            let v = sign_in(api, t, &t.users[u]).await?;
-            let mut sess = Session::from_answer(&v)?;
-            let v = api
-                .expect(
-                    StatusCode::OK,
-                    Method::POST,
-                    "/v1/sessions/switch-org",
-                    Some(&sess.access),
-                    None,
-                    Some(json!({"organization_id": org})),
-                )
-                .await?;
-            sess = Session::from_answer(&v)?;
-            let path = format!("/v1/organizations/{org}/members?limit=20");
-            let deadline = sh.go(started).await;
-            while Instant::now() < deadline {
-                sess.keep_fresh(api).await?;
-                let start = Instant::now();
-                let r = api.expect(StatusCode::OK, Method::GET, &path, Some(&sess.access), None, None).await;
-                s.record(start, r.map(|_| ()));
-            }
-        }
-        "events" => {
-            let mut after = "0".to_string();
-            let deadline = sh.go(started).await;
-            while Instant::now() < deadline {
-                let path = format!("/v1/events?after={after}&limit=100");
-                let start = Instant::now();
-                let r = api.expect(StatusCode::OK, Method::GET, &path, Some(&t.sk), None, None).await;
-                let r = r.map(|v| {
-                    after = v["next_cursor"].as_str().unwrap_or("0").to_string();
-                });
-                s.record(start, r);
-            }
-        }
-        other => return Err(format!("unknown operation {other}")),
-    }
-    Ok(s)
-}
-
-impl Shared {
-    /// Wait for every worker's setup, then answer the common deadline.
-    async fn go(&self, started: &mut bool) -> Instant {
-        *started = true;
-        self.barrier.wait().await;
-        *self.start.get_or_init(Instant::now) + self.duration
-    }
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
-}
-
-struct Row {
-    op: String,
-    requests: usize,
-    secs: f64,
-    p50: f64,
-    p95: f64,
-    p99: f64,
-    errors: usize,
-    notes: BTreeMap<String, usize>,
-}
-
-async fn run_op(op: &str, api: &Api, tenant: Tenant, args: &Args) -> Res<(Row, Tenant)> {
-    let free_pairs = if op == "create-membership" {
-        let mut taken = vec![vec![false; tenant.orgs.len()]; tenant.users.len()];
-        for (u, ms) in tenant.memberships.iter().enumerate() {
-            for (o, _) in ms {
-                taken[u][*o] = true;
-            }
-        }
-        // Spread the load over organizations: org varies fastest.
-        taken
-            .iter()
-            .enumerate()
-            .flat_map(|(u, row)| row.iter().enumerate().filter(|(_, t)| !**t).map(move |(o, _)| (u, o)))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let n = args.concurrency.max(1);
-    let sh = Arc::new(Shared {
-        api: api.clone(),
-        tenant,
-        workers: n,
-        duration: Duration::from_secs(args.duration),
-        barrier: tokio::sync::Barrier::new(n),
-        start: std::sync::OnceLock::new(),
-        next_pair: AtomicUsize::new(0),
-        free_pairs,
-    });
-    let handles: Vec<_> = (0..n)
-        .map(|w| {
-            let sh = sh.clone();
-            let op = op.to_string();
-            tokio::spawn(async move {
-                let mut started = false;
-                let r = worker(&op, w, &sh, &mut started).await;
-                if !started {
-                    // Failed during setup: release the others anyway.
-                    sh.barrier.wait().await;
-                }
-                r
-            })
-        })
-        .collect();
-    let mut all = Sample::default();
-    for h in handles {
-        let s = h.await.map_err(|e| format!("worker panicked: {e}"))??;
-        all.latencies_us.extend(s.latencies_us);
-        all.errors += s.errors;
-        for (k, v) in s.error_kinds {
-            *all.error_kinds.entry(k).or_default() += v;
-        }
-    }
-    let secs = sh.start.get().map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0).max(0.001);
-    let sh = Arc::try_unwrap(sh).map_err(|_| "workers still hold the tenant".to_string())?;
-    all.latencies_us.sort_unstable();
-    let l = &all.latencies_us;
-    let row = Row {
-        op: op.to_string(),
-        requests: l.len(),
-        secs,
-        p50: percentile(l, 50.0),
-        p95: percentile(l, 95.0),
-        p99: percentile(l, 99.0),
-        errors: all.errors,
-        notes: all.error_kinds,
-    };
-    Ok((row, sh.tenant))
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    if let Err(e) = run(args).await {
+    let settings = Settings::from(&args);
+    let mut report = Report::new(&args, &settings);
+    // Ctrl-C drops `run` (and so stops the servers and drops the database).
+    let outcome = tokio::select! {
+        r = run(&args, &settings, &mut report) => r,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+    };
+    print!("{}", report.render());
+    if let Err(e) = outcome {
         eprintln!("authio-bench: {e}");
         std::process::exit(1);
     }
 }
 
-async fn run(args: Args) -> Res<()> {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency.max(1) * 2)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let api = Api { http, base: args.url.trim_end_matches('/').to_string() };
-    let (s, _) = api.call(Method::GET, "/healthz", None, None, None).await?;
-    if !s.is_success() {
-        return Err(format!("{}/healthz answered {s}", args.url));
-    }
+async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
     let tag = format!("{:08x}", rand::random::<u32>());
-    let mut tenant = provision(&api, &args, &tag).await?;
-    let mut rows = Vec::new();
-    for op in &args.ops {
-        eprintln!("running {op}: {} workers for {} s", args.concurrency, args.duration);
-        let (row, t) = run_op(op, &api, tenant, &args).await?;
-        tenant = t;
-        rows.push(row);
+    let bin = infra::authio_bin(args.authio_bin.as_deref());
+    let c = args.concurrency.max(1);
+    let sizes =
+        Sizes { users: st.users, orgs: st.orgs, memberships_per_user: args.memberships_per_user, concurrency: c };
+    let scratch = Scratch::new(&tag, args.keep)?;
+
+    if let Some(url) = &args.url {
+        let api = Api::new(url, c)?;
+        let (s, _) = api.call(reqwest::Method::GET, "/healthz", None, None, None).await?;
+        if !s.is_success() {
+            return Err(format!("{url}/healthz answered {s}"));
+        }
+        let cs = match &args.console_token {
+            Some(t) => t.clone(),
+            None => infra::console_token(&bin, args.database_url.as_deref(), &tag).await?,
+        };
+        let tenant = Arc::new(ops::provision(&api, &cs, &sizes, &tag).await?);
+        report.provisioned = Some(describe(&tenant));
+        if st.has("pgbench") {
+            match &args.database_url {
+                Some(db) if db.starts_with("postgres") => {
+                    report.pgbench = Some(pgbench::run(&args.pgbench, db, &scratch.dir, c, st.duration).await?)
+                }
+                _ => report.skipped.push("pgbench: needs --database-url postgres://… with --url".into()),
+            }
+        }
+        http_sections(args, st, report, &api, &tenant, None).await?;
+        for s in ["ready", "memory", "rebuild", "relay"] {
+            if st.has(s) {
+                report.skipped.push(format!("{s}: needs a server started by the harness (no --url)"));
+            }
+        }
+        if st.has("growth") {
+            report.skipped.push("growth: needs the big data set (no --url)".into());
+        }
+        return Ok(());
     }
-    println!(
-        "\n{} users, {} organizations, {} memberships per user; concurrency {}, {} s per operation\n",
-        tenant.users.len(),
-        tenant.orgs.len(),
-        args.memberships_per_user.min(args.orgs),
-        args.concurrency,
-        args.duration
+
+    let db = BenchDb::create(&args.pg, &tag, args.keep).await?;
+    eprintln!("database {} created; logs in {}", db.name, scratch.dir.display());
+    report.database = Some(db.name.clone());
+    report.postgres = postgres_version(&db.url).await;
+    let launcher = Launcher {
+        bin: bin.clone(),
+        database_url: db.url.clone(),
+        consumer: format!("authio-bench-{tag}"),
+        dir: scratch.dir.clone(),
+    };
+
+    // 1. A fresh database: ready time, provisioning, idle memory.
+    let s1 = launcher.start(1, None).await?;
+    eprintln!("authio serve ready in {:.0} ms on a fresh database ({})", ms(s1.ready), s1.url);
+    report.ready_fresh = Some(s1.ready);
+    let api = Api::new(&s1.url, c)?;
+    let cs = infra::console_token(&bin, Some(&db.url), &tag).await?;
+    let tenant = Arc::new(ops::provision(&api, &cs, &sizes, &tag).await?);
+    report.provisioned = Some(describe(&tenant));
+    if st.has("memory") {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        report.rss_idle = Some(s1.rss_mb());
+    }
+
+    // 2. pgbench, the server idle, then the HTTP operations (memory sampled).
+    if st.has("pgbench") {
+        eprintln!("pgbench: {c} clients for {} s", st.duration);
+        let b = pgbench::run(&args.pgbench, &db.url, &scratch.dir, c, st.duration).await?;
+        eprintln!("pgbench: {:.0} tps", b.tps);
+        report.pgbench = Some(b);
+    }
+    http_sections(args, st, report, &api, &tenant, Some(&s1)).await?;
+
+    let big = st.has("growth") || st.has("rebuild") || st.has("relay");
+    s1.stop().await?;
+    if !big {
+        return Ok(());
+    }
+
+    // 3. The big synthetic data set, the rebuild, a restart on it.
+    eprintln!("writing about {} synthetic events into {}", st.events, db.name);
+    let syn = synth::generate(&db.url, &tenant, st.events, c, &tag).await?;
+    eprintln!(
+        "wrote {} events (positions {}..={}) in {:.1} s",
+        syn.events, syn.first_position, syn.last_position, syn.secs
     );
-    println!("| operation | requests | throughput/s | p50 ms | p95 ms | p99 ms | errors |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for r in &rows {
-        println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
-            r.op,
-            r.requests,
-            r.requests as f64 / r.secs,
-            r.p50,
-            r.p95,
-            r.p99,
-            r.errors
-        );
+    eprintln!("authio projections rebuild over {} events", syn.last_position);
+    let started = Instant::now();
+    infra::authio_cli(&bin, Some(&db.url), &["projections", "rebuild"]).await?;
+    report.rebuild = Some((syn.last_position, started.elapsed().as_secs_f64()));
+    eprintln!("rebuild: {:.1} s", started.elapsed().as_secs_f64());
+    report.synth = Some(syn);
+
+    let s2 = launcher.start(2, None).await?;
+    eprintln!("authio serve ready in {:.0} ms on the big database", ms(s2.ready));
+    report.ready_restart = Some(s2.ready);
+    if st.has("memory") {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        report.rss_idle_big = Some(s2.rss_mb());
     }
-    for r in &rows {
-        for (k, v) in &r.notes {
-            println!("\n{}: {v} × {k}", r.op);
+    if st.has("growth") {
+        let api = Api::new(&s2.url, c)?;
+        switch_growth(st, report, &api, &tenant, c).await?;
+        big_growth(st, report, &api, &tenant, c, &tag).await?;
+    }
+    s2.stop().await?;
+
+    // 4. The relay: the whole log to a private nats-server.
+    if st.has("relay") {
+        relay(args, report, &launcher, &scratch).await?;
+    }
+    Ok(())
+}
+
+/// How the harness starts `authio serve` on the bench database.
+struct Launcher {
+    bin: String,
+    database_url: String,
+    consumer: String,
+    dir: std::path::PathBuf,
+}
+
+impl Launcher {
+    async fn start(&self, n: usize, nats: Option<&str>) -> Res<Server> {
+        Server::start(ServeOpts {
+            bin: &self.bin,
+            database_url: &self.database_url,
+            nats_url: nats,
+            consumer: &self.consumer,
+            log: self.dir.join(format!("serve-{n}.log")),
+        })
+        .await
+    }
+}
+
+fn describe(t: &Tenant) -> String {
+    let m: usize = t.memberships.iter().map(Vec::len).sum();
+    format!("tenant {}: {} users, {} organizations, {} memberships", t.id, t.users.len(), t.orgs.len(), m)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn postgres_version(url: &str) -> Option<String> {
+    let mut c = infra::connect(url).await.ok()?;
+    sqlx::query_scalar::<_, String>("SHOW server_version").fetch_one(&mut c).await.ok()
+}
+
+/// The sections that need only HTTP: operations (with memory sampled when the harness
+/// runs the server) and webhooks.
+async fn http_sections(
+    args: &Args,
+    st: &Settings,
+    report: &mut Report,
+    api: &Api,
+    tenant: &Arc<Tenant>,
+    server: Option<&Server>,
+) -> Res<()> {
+    let c = args.concurrency.max(1);
+    if st.has("ops") {
+        let sampler = server.filter(|_| st.has("memory")).map(|s| RssSampler::start(s.pid));
+        for op in &args.ops {
+            eprintln!("running {op}: {c} workers for {} s", st.duration);
+            let row = ops::run_op(op, op, api, tenant.clone(), c, Duration::from_secs(st.duration)).await?;
+            eprintln!("  {:.0}/s, p99 {:.1} ms, {} errors", row.rate(), row.p99, row.errors);
+            report.ops.push(row);
+        }
+        if let Some(s) = sampler {
+            report.rss_load = Some(s.stop());
         }
     }
+    if st.has("webhooks") {
+        eprintln!("webhooks: {} role changes with {c} workers, deliveries to a local receiver", st.webhook_events);
+        report.webhooks = Some(hooks::run(api, tenant.clone(), st.webhook_events, c).await?);
+    }
+    Ok(())
+}
+
+/// switch-org for users with 1, 100 and 1,000 memberships (from the synthetic data set:
+/// one such user per worker, so no two workers share a user).
+async fn switch_growth(st: &Settings, report: &mut Report, api: &Api, t: &Arc<Tenant>, c: usize) -> Res<()> {
+    let Some(syn) = &report.synth else { return Ok(()) };
+    let sizes = syn.switch_users.clone();
+    for (n, users) in sizes {
+        let mut one = (**t).clone();
+        one.users = users.iter().map(|(u, _)| u.clone()).collect();
+        one.orgs = users.iter().flat_map(|(_, orgs)| orgs.iter().cloned()).collect();
+        let mut i = 0;
+        one.memberships = users
+            .iter()
+            .map(|(_, orgs)| {
+                let v = (i..i + orgs.len()).map(|o| (o, String::new())).collect();
+                i += orgs.len();
+                v
+            })
+            .collect();
+        let size = format!("{} membership{}", report::thousands(n as u64), if n == 1 { "" } else { "s" });
+        let label = format!("switch-org, users with {size}");
+        eprintln!("growth: {label}: {c} workers for {} s", st.growth_duration);
+        let row =
+            ops::run_op("switch-org", &label, api, Arc::new(one), c, Duration::from_secs(st.growth_duration)).await?;
+        eprintln!("  {:.0}/s, p99 {:.1} ms, {} errors", row.ok_rate(), row.p99, row.errors);
+        report.growth.push(GrowthRow { case: "switch-org", size, row });
+    }
+    Ok(())
+}
+
+/// Adding a member to the large synthetic organizations, and events paging at 0 and
+/// near 1,000,000 (on the restarted server).
+async fn big_growth(st: &Settings, report: &mut Report, api: &Api, t: &Arc<Tenant>, c: usize, tag: &str) -> Res<()> {
+    let Some(syn) = &report.synth else { return Ok(()) };
+    let orgs = syn.big_orgs.clone();
+    let last = syn.last_position;
+    eprintln!("growth: {} fresh users for the add-member rows", st.growth_pool);
+    let started = Instant::now();
+    let retries = AtomicUsize::new(0);
+    let pool = Arc::new(ops::create_users(api, t, st.growth_pool, &format!("fresh{tag}"), c, &retries).await?);
+    eprintln!("growth: created in {:.1} s", started.elapsed().as_secs_f64());
+    for (size, org) in &orgs {
+        let n = report::thousands(*size as u64);
+        let next = Arc::new(AtomicUsize::new(0));
+        let d = Duration::from_secs(st.growth_duration);
+        // Untimed: the streams written by COPY have no snapshot yet; a stream grown over
+        // the API would have one, so add members until the first one is written.
+        let k = synth::warm_up(*size);
+        eprintln!("growth: warm-up, {k} untimed add-member requests on the organization of {n}");
+        let label = format!("warm-up, organization of {n}");
+        ops::add_members(&label, api, t.clone(), org, pool.clone(), next.clone(), 1, Duration::ZERO, (k, k)).await?;
+        // Sequential: at least 10 and at most --event-pages requests.
+        let sequential = (1, 10, st.event_pages.max(10));
+        for (case, (workers, min, max)) in
+            [("add member (sequential)", sequential), ("add member (concurrent)", (c, 0, usize::MAX))]
+        {
+            let label = format!("{case}, organization of {n}");
+            eprintln!("growth: {label}: {workers} workers for {} s", st.growth_duration);
+            let limits = (min, max);
+            let row =
+                ops::add_members(&label, api, t.clone(), org, pool.clone(), next.clone(), workers, d, limits).await?;
+            eprintln!("  {:.0} ok/s, p99 {:.1} ms, {} errors", row.ok_rate(), row.p99, row.errors);
+            report.growth.push(GrowthRow { case, size: format!("{n} members"), row });
+        }
+    }
+    // The far position: 1,000,000, or as far as the log allows the pages to run.
+    let room = (st.event_pages as i64 + c as i64) * 100 * 2;
+    let far = (last - room).clamp(0, 1_000_000);
+    for (mode, workers) in [("sequential", 1), ("concurrent", c)] {
+        for after in [0, far] {
+            let label = format!("GET /v1/events, {mode}, after={after}");
+            eprintln!("growth: {label}: {} pages", st.event_pages);
+            let row = ops::event_pages(&label, api, t.clone(), after, st.event_pages, workers).await?;
+            let case = if workers == 1 { "events page (sequential)" } else { "events page (concurrent)" };
+            report.growth.push(GrowthRow { case, size: format!("after={}", report::thousands(after as u64)), row });
+        }
+    }
+    Ok(())
+}
+
+/// Relay throughput: relay checkpoint at 0, a server with `NATS_URL` on a private
+/// nats-server, the checkpoint polled every 50 ms until it reaches the target.
+async fn relay(args: &Args, report: &mut Report, launcher: &Launcher, scratch: &Scratch) -> Res<()> {
+    let nats = Nats::start(&args.nats_bin, &scratch.dir.join("nats")).await?;
+    let mut conn = infra::connect(&launcher.database_url).await?;
+    let q = |e: sqlx::Error| format!("relay: {e}");
+    let (count, last): (i64, i64) = sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(position), 0) FROM audit_events")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(q)?;
+    let target = if args.relay_events > 0 && (args.relay_events as i64) < count {
+        sqlx::query_scalar("SELECT position FROM audit_events ORDER BY position OFFSET $1 LIMIT 1")
+            .bind(args.relay_events as i64 - 1)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(q)?
+    } else {
+        last
+    };
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (name, position) VALUES ('relay', 0) \
+         ON CONFLICT (name) DO UPDATE SET position = 0",
+    )
+    .execute(&mut conn)
+    .await
+    .map_err(q)?;
+    eprintln!("relay: {count} audit entries from position 0 to {target}, NATS at {}", nats.url);
+    let s3 = launcher.start(3, Some(&nats.url)).await?;
+    let mut first: Option<(Instant, i64)> = None;
+    let mut progress = (Instant::now(), 0i64);
+    let end = loop {
+        let cp: i64 = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = 'relay'")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(q)?;
+        let now = Instant::now();
+        if cp > 0 && first.is_none() {
+            first = Some((now, cp));
+        }
+        if cp >= target {
+            break Some((now, cp));
+        }
+        if cp > progress.1 {
+            progress = (now, cp);
+        } else if progress.0.elapsed() > Duration::from_secs(60) {
+            eprintln!("relay: stuck at position {cp} for 60 s:\n{}", s3.log_tail());
+            break first.map(|_| progress);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    s3.stop().await?;
+    nats.stop().await;
+    let (Some((t0, p0)), Some((t1, p1))) = (first, end) else {
+        return Err("relay: the checkpoint never moved".into());
+    };
+    // Positions are dense: one audit entry each.
+    let events = p1 - p0;
+    let secs = (t1 - t0).as_secs_f64().max(0.001);
+    eprintln!("relay: {events} events in {secs:.1} s");
+    report.relay = Some(report::RelayFigures {
+        events,
+        secs,
+        complete: p1 >= target,
+        total: count,
+        whole: args.relay_events == 0,
+    });
     Ok(())
 }
