@@ -93,7 +93,14 @@ pub async fn run(api: &Api, t: Arc<Tenant>, events: usize, concurrency: usize) -
             Some(json!({"url": format!("http://127.0.0.1:{port}/hook"), "events": ["*"]})),
         )
         .await
-        .map_err(|e| format!("creating the webhook endpoint: {e}"))?;
+        .map_err(|e| {
+            let hint = if e.contains("webhook_url_not_allowed") {
+                " (the receiver is on 127.0.0.1: run the server with AUTHIO_WEBHOOK_ALLOW_PRIVATE=true)"
+            } else {
+                ""
+            };
+            format!("creating the webhook endpoint: {e}{hint}")
+        })?;
     let ep_id = crate::ops::id(&ep)?;
 
     let next = Arc::new(AtomicUsize::new(0));

@@ -133,7 +133,7 @@ impl Report {
         writeln!(o, "- command: `{}`", self.command)?;
         writeln!(o, "- machine: {}", crate::infra::machine())?;
         if let Some(v) = &self.postgres {
-            writeln!(o, "- PostgreSQL {v} on the same host; database `{}`", self.database.as_deref().unwrap_or("?"))?;
+            writeln!(o, "- PostgreSQL {v} (same host); database `{}`", self.database.as_deref().unwrap_or("?"))?;
         }
         writeln!(o, "- {}", self.settings)?;
         if let Some(p) = &self.provisioned {
