@@ -263,6 +263,21 @@ impl FromRequestParts<AppState> for UserToken {
     }
 }
 
+/// A genuine, unexpired access token whose session is *not* looked up here: for routes
+/// that load the session aggregate themselves and refuse a revoked one (switch-org),
+/// saving a query.
+#[derive(Clone, Debug)]
+pub struct UserClaims(pub UserToken);
+
+impl FromRequestParts<AppState> for UserClaims {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).filter(|t| looks_like_jwt(t)).ok_or_else(ApiError::unauthenticated)?;
+        let claims = state.keys.verify(token).await.ok_or_else(ApiError::unauthenticated)?;
+        Ok(UserClaims(UserToken { claims }))
+    }
+}
+
 /// Routes open to the project's backend and to org admins acting in their active
 /// organization.
 #[derive(Clone, Debug)]

@@ -64,13 +64,12 @@ impl AppState {
         }
         match self.db.commit_with(changes, meta, Some(&authio_projections::Inline)).await {
             Ok(done) => {
-                if done.projected {
-                    // The read models are current; the audit log, the events API and
-                    // webhooks follow within the pipeline's next pass.
-                    self.pipeline.kick();
-                } else {
+                if !done.projected {
                     self.pipeline.wait(done.ticket).await;
                 }
+                // Otherwise the read models are current already; the audit log, the events
+                // API and webhooks follow with the pipeline's next pass (every 100 ms, or
+                // at once for a reader that needs it: `Pipeline::sync`), in batches.
                 Ok(true)
             }
             Err(StoreError::Conflict) => {

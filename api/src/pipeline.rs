@@ -1,7 +1,8 @@
-//! After each commit: stamp global positions, then bring the read models up to date.
-//! One background task does both, woken by commits (and every 200 ms, to pick up
-//! commits made by other processes such as the CLI). Requests wait on a `watch` until
-//! the read models include their own commit, so a client reads its own writes.
+//! After the commits: stamp global positions (PostgreSQL), write the audit log, and apply
+//! the events whose read models were not updated inside their own commit. One background
+//! task, every 100 ms, or at once when a request needs it: a command whose events were
+//! not all projected inline waits (`wait`) until the read models include its commit, and
+//! readers of the audit log and the events API wait (`sync`) for every commit before them.
 use authio_eventstore::{CommitTicket, Db};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +42,7 @@ impl Pipeline {
             loop {
                 tokio::select! {
                     _ = k.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                 }
                 match pass(&db).await {
                     Ok(h) => {

@@ -76,6 +76,13 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // No reaper task: sqlx's (0.8) iterates over a count of idle connections that a
+            // concurrent release can briefly wrap below zero, and then spins without
+            // yielding (seen: a CLI process that never exited). Connections are pinged
+            // before use instead.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(true)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {

@@ -2,7 +2,7 @@
 //! refresh with reuse detection, revoke), `/v1/me`, introspection and the key set.
 use crate::crypto::{hash_secret, new_id, new_secret};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, PublishableKey, RequestContext, SecretKey, UserToken};
+use crate::extract::{Json, PublishableKey, RequestContext, SecretKey, UserClaims, UserToken};
 use crate::openapi::Errors;
 use crate::sessions::{self, ActiveOrganization, MembershipSummary, SessionAnswer};
 use crate::AppState;
@@ -344,7 +344,7 @@ pub struct SwitchOrg {
     security(("access_token" = [])), responses((status = 200, body = SessionAnswer), Errors))]
 pub async fn switch_org(
     State(st): State<AppState>,
-    user: UserToken,
+    UserClaims(user): UserClaims,
     ctx: RequestContext,
     Json(body): Json<SwitchOrg>,
 ) -> ApiResult<axum::Json<SessionAnswer>> {
@@ -355,6 +355,12 @@ pub async fn switch_org(
     let mut refresh = String::new();
     crate::execute!(st, &meta, {
         let mut s = st.db.load::<Session>(user.session_id()).await?;
+        // The session aggregate stands in for `UserToken`'s read-model check: a revoked
+        // session is refused by the command (401), and it must be this token's.
+        let owner = (s.state.user_id.as_ref().map(|u| u.0.as_str()), s.state.project_id.as_ref().map(|p| p.0.as_str()));
+        if s.state.is_live() && owner != (Some(user.user_id()), Some(user.project_id())) {
+            return Err(ApiError::unauthenticated());
+        }
         s.exec(SessionCommand::SwitchOrganization {
             to: OrganizationId::new(&body.organization_id),
             has_active_membership,
