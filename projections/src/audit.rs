@@ -3,6 +3,7 @@
 //! address, user agent). Events never carry secrets, tokens or keys, so neither do
 //! entries. Internal bookkeeping (reservations, operators) has no project and is not
 //! shown to projects.
+use crate::batch::{Arg, Batch};
 use crate::Target;
 use authio_eventstore::{StoredEvent, Tx};
 use serde::{Deserialize, Serialize};
@@ -11,27 +12,61 @@ use sqlx::Row;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-async fn owner(tx: &mut Tx, target: Target<'_>, e: &StoredEvent) -> Result<Option<String>, sqlx::Error> {
+async fn owner(
+    tx: &mut Tx,
+    target: Target<'_>,
+    e: &StoredEvent,
+    mut batch: Option<&mut Batch>,
+) -> Result<Option<String>, sqlx::Error> {
     let d = &e.data;
     match e.aggregate_type.as_str() {
         "tenant" => Ok(Some(e.aggregate_id.clone())),
         "operator" | "reservation" => Ok(None),
         _ => {
+            let key = (e.aggregate_type.clone(), e.aggregate_id.clone());
             if let Some(p) = d.get("project_id").and_then(Value::as_str) {
                 if let Some(sql) = target.sql(
                     "INSERT INTO stream_owners (aggregate_type, aggregate_id, project_id) VALUES ($1, $2, $3) \
                      ON CONFLICT (aggregate_type, aggregate_id) DO NOTHING",
                 ) {
-                    sqlx::query(&sql).bind(&e.aggregate_type).bind(&e.aggregate_id).bind(p).execute(&mut **tx).await?;
+                    match batch {
+                        Some(b) => {
+                            b.owners.entry(key).or_insert_with(|| p.to_string());
+                            let args = [&e.aggregate_type, &e.aggregate_id, p];
+                            b.push(&sql, args.iter().map(|a| Arg::Text(Some(a.to_string()))).collect());
+                        }
+                        None => {
+                            sqlx::query(&sql)
+                                .bind(&e.aggregate_type)
+                                .bind(&e.aggregate_id)
+                                .bind(p)
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                    }
                 }
                 return Ok(Some(p.to_string()));
+            }
+            if let Some(b) = batch.as_deref_mut() {
+                if let Some(p) = b.owners.get(&key) {
+                    return Ok(Some(p.clone()));
+                }
+                b.flush(tx).await?;
             }
             let Some(sql) =
                 target.sql("SELECT project_id FROM stream_owners WHERE aggregate_type = $1 AND aggregate_id = $2")
             else {
                 return Ok(None);
             };
-            sqlx::query_scalar(&sql).bind(&e.aggregate_type).bind(&e.aggregate_id).fetch_optional(&mut **tx).await
+            let p: Option<String> = sqlx::query_scalar(&sql)
+                .bind(&e.aggregate_type)
+                .bind(&e.aggregate_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let (Some(b), Some(p)) = (batch, &p) {
+                b.owners.insert(key, p.clone());
+            }
+            Ok(p)
         }
     }
 }
@@ -102,7 +137,17 @@ pub async fn apply(tx: &mut Tx, e: &StoredEvent) -> Result<(), sqlx::Error> {
 
 /// `apply` into `target` (the live tables or a rebuild's shadow copies).
 pub async fn apply_to(tx: &mut Tx, target: Target<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
-    let project = owner(tx, target, e).await?;
+    apply_batched(tx, target, e, None).await
+}
+
+/// `apply_to`, queueing the INSERTs in `batch` (flushed by the caller).
+pub(crate) async fn apply_batched(
+    tx: &mut Tx,
+    target: Target<'_>,
+    e: &StoredEvent,
+    mut batch: Option<&mut Batch>,
+) -> Result<(), sqlx::Error> {
+    let project = owner(tx, target, e, batch.as_deref_mut()).await?;
     let Some(sql) = target.sql(
         "INSERT INTO audit_events (position, event_id, project_id, organization_id, action, actor_type, actor_id, \
          targets, occurred_at, request_id, client_ip, user_agent, data, metadata) \
@@ -111,6 +156,29 @@ pub async fn apply_to(tx: &mut Tx, target: Target<'_>, e: &StoredEvent) -> Resul
         return Ok(());
     };
     let m = &e.metadata;
+    if let Some(b) = batch {
+        let text = |v: Option<String>| Arg::Text(v);
+        b.push(
+            &sql,
+            vec![
+                Arg::I64(e.position),
+                text(Some(e.event_id.clone())),
+                text(project),
+                text(organization_of(e)),
+                text(Some(e.event_type.clone())),
+                text(Some(m.get("actor_type").cloned().unwrap_or_else(|| "system".into()))),
+                text(m.get("actor_id").cloned()),
+                text(Some(targets(e).to_string())),
+                text(Some(e.recorded_at.clone())),
+                text(m.get("request_id").cloned()),
+                text(m.get("client_ip").cloned()),
+                text(m.get("user_agent").cloned()),
+                text(Some(e.data.to_string())),
+                text(Some(serde_json::to_string(m).unwrap_or_else(|_| "{}".into()))),
+            ],
+        );
+        return Ok(());
+    }
     sqlx::query(&sql)
         .bind(e.position)
         .bind(&e.event_id)

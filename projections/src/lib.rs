@@ -27,6 +27,7 @@ pub const TABLES: &[&str] = &[
 ];
 
 pub mod audit;
+mod batch;
 mod rebuild;
 pub mod relay;
 
@@ -115,14 +116,23 @@ fn patch(v: &Value, key: &str) -> (bool, Option<String>) {
     }
 }
 
-/// A transaction and the tables its statements go to.
+/// A transaction and the tables its statements go to; INSERTs are queued in `batch`
+/// when there is one (rebuilds).
 struct Out<'x, 'a> {
     tx: &'x mut Tx,
     target: Target<'a>,
+    batch: Option<&'x mut batch::Batch>,
 }
 
 async fn exec(out: &mut Out<'_, '_>, sql: &str, args: Vec<Option<String>>) -> Result<(), sqlx::Error> {
     let Some(sql) = out.target.sql(sql) else { return Ok(()) };
+    if let Some(b) = out.batch.as_deref_mut() {
+        if batch::Batch::accepts(&sql) {
+            b.push(&sql, args.into_iter().map(batch::Arg::Text).collect());
+            return Ok(());
+        }
+        b.flush(out.tx).await?;
+    }
     let mut q = sqlx::query(&sql);
     for a in args {
         q = q.bind(a);
@@ -157,7 +167,17 @@ pub async fn apply(tx: &mut Tx, e: &StoredEvent) -> Result<(), sqlx::Error> {
 /// Apply one event to the read models of `target`: the live tables, or the shadow copies
 /// of a rebuild (every statement goes through `Target::sql`).
 pub async fn apply_to(tx: &mut Tx, target: Target<'_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
-    let tx = &mut Out { tx, target };
+    apply_batched(tx, target, e, None).await
+}
+
+/// `apply_to`, queueing INSERTs in `batch` (flushed by the caller).
+async fn apply_batched(
+    tx: &mut Tx,
+    target: Target<'_>,
+    e: &StoredEvent,
+    batch: Option<&mut batch::Batch>,
+) -> Result<(), sqlx::Error> {
+    let tx = &mut Out { tx, target, batch };
     let d = &e.data;
     let id = Some(e.aggregate_id.clone());
     let at = Some(e.recorded_at.clone());
@@ -379,6 +399,9 @@ pub async fn apply_to(tx: &mut Tx, target: Target<'_>, e: &StoredEvent) -> Resul
             let Some(sql) = tx.target.sql(&sql) else {
                 return Ok(());
             };
+            if let Some(b) = tx.batch.as_deref_mut() {
+                b.flush(tx.tx).await?;
+            }
             sqlx::query(&sql)
                 .bind(id)
                 .bind(s(d, "project_id"))

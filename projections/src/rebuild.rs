@@ -11,7 +11,8 @@
 //! position, drops the live tables and renames the shadows into place, with the live
 //! tables' index names (PostgreSQL renames the copied indexes; SQLite creates its
 //! secondary indexes there from the live tables' own `CREATE INDEX`).
-use crate::{apply, apply_to, audit, ProjectionError, BATCH, READ_MODELS, TABLES};
+use crate::batch::Batch;
+use crate::{apply, apply_batched, apply_to, audit, ProjectionError, BATCH, READ_MODELS, TABLES};
 use authio_eventstore::{Db, Dialect, StoredEvent, Tx};
 use sqlx::Row;
 use std::borrow::Cow;
@@ -142,18 +143,23 @@ pub async fn rebuild_projection(db: &Db, name: &str, progress: impl FnMut(i64)) 
     rebuild_tables(db, p.tables, p.reads, progress).await
 }
 
-async fn apply_events(tx: &mut Tx, target: Target<'_>, events: &[StoredEvent]) -> Result<(), sqlx::Error> {
+async fn apply_events(
+    tx: &mut Tx,
+    target: Target<'_>,
+    events: &[StoredEvent],
+    batch: &mut Batch,
+) -> Result<(), sqlx::Error> {
     let main = TABLES.iter().any(|t| !matches!(*t, "audit_events" | "stream_owners") && target.includes(t));
     let audit = target.includes("audit_events") || target.includes("stream_owners");
     for e in events {
         if main {
-            apply_to(tx, target, e).await?;
+            apply_batched(tx, target, e, Some(batch)).await?;
         }
         if audit {
-            audit::apply_to(tx, target, e).await?;
+            audit::apply_batched(tx, target, e, Some(batch)).await?;
         }
     }
-    Ok(())
+    batch.flush(tx).await
 }
 
 /// Apply the events in `(after, upto]` within `tx`, batch by batch.
@@ -163,6 +169,7 @@ async fn apply_range(
     target: Target<'_>,
     mut after: i64,
     upto: i64,
+    batch: &mut Batch,
 ) -> Result<(), ProjectionError> {
     while after < upto {
         let mut events = db.read_after(after, BATCH).await?;
@@ -177,7 +184,7 @@ async fn apply_range(
                     audit::apply(tx, e).await?;
                 }
             }
-            Target::Shadow(_) => apply_events(tx, target, &events).await?,
+            Target::Shadow(_) => apply_events(tx, target, &events, batch).await?,
         }
         after = last;
     }
@@ -205,15 +212,16 @@ async fn rebuild_tables(
 
     // Replay the log into them; the live tables keep answering (and keep projecting).
     let mut cursor = 0;
+    let mut batch = Batch::new();
     loop {
-        let events = db.read_after(cursor, BATCH).await?;
+        let events = db.read_after(cursor, REPLAY_BATCH).await?;
         let Some(last) = events.last().map(|e| e.position) else { break };
         let mut w = db.begin_write().await?;
-        apply_events(&mut w.tx, target, &events).await?;
+        apply_events(&mut w.tx, target, &events, &mut batch).await?;
         w.tx.commit().await?;
         cursor = last;
         progress(cursor);
-        if (events.len() as i64) < BATCH {
+        if (events.len() as i64) < REPLAY_BATCH {
             break;
         }
     }
@@ -235,12 +243,12 @@ async fn rebuild_tables(
     let cp = cp.unwrap_or(0);
     let at = if cp >= cursor {
         // Events projected live while the shadows were written.
-        apply_range(db, &mut w.tx, target, cursor, cp).await?;
+        apply_range(db, &mut w.tx, target, cursor, cp, &mut batch).await?;
         cp
     } else {
         // The live projector is behind the shadows: do its work up to them (we hold its
         // lock), so both stand at the same position and no event is applied twice.
-        apply_range(db, &mut w.tx, Target::Live, cp, cursor).await?;
+        apply_range(db, &mut w.tx, Target::Live, cp, cursor, &mut batch).await?;
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -264,9 +272,19 @@ async fn rebuild_tables(
         sqlx::query(&format!("DROP TABLE {}", shadow(t))).execute(&mut *w.tx).await?;
     }
     w.tx.commit().await?;
+    if db.dialect == Dialect::Postgres {
+        // Fresh tables have no planner statistics until autovacuum gets to them (if it
+        // runs at all); without them the first queries plan sequential scans.
+        for t in tables {
+            sqlx::query(&format!("ANALYZE {t}")).execute(&db.pool).await?;
+        }
+    }
     progress(at);
     Ok(at)
 }
+
+/// Events per read and transaction while replaying into the shadows.
+const REPLAY_BATCH: i64 = 5_000;
 
 /// An empty `<table>__rebuild` with the live table's columns and constraints (and, on
 /// PostgreSQL, its indexes). A shadow left by an interrupted rebuild is dropped first.
