@@ -3,7 +3,8 @@
 //! INSERT statements of a stretch of events and sends each distinct statement as
 //! multi-row INSERTs (statements of one table stay in order; the read-model tables have
 //! no foreign keys, so tables may be written in any order). Any other statement flushes
-//! the queue first, so every UPDATE, DELETE or SELECT sees the rows queued before it.
+//! the queue first, so every UPDATE, DELETE or SELECT sees the rows queued before it, and
+//! an INSERT with a sub-select first sends the other statements queued before it.
 use authio_eventstore::Tx;
 use std::collections::HashMap;
 
@@ -40,7 +41,7 @@ impl Batch {
         sql.starts_with("INSERT INTO ") && split(sql).is_some()
     }
 
-    /// Queue an INSERT that `accepts`.
+    /// Queue an INSERT that `accepts` and reads no other table.
     pub fn push(&mut self, sql: &str, args: Vec<Arg>) {
         let i = match self.index.get(sql) {
             Some(&i) => i,
@@ -53,10 +54,32 @@ impl Batch {
         self.groups[i].1.push(args);
     }
 
+    /// Queue an INSERT that `accepts`; one that reads other tables (a sub-select) first
+    /// sends every other queued statement, so it reads what came before it.
+    pub async fn queue(&mut self, tx: &mut Tx, sql: &str, args: Vec<Arg>) -> Result<(), sqlx::Error> {
+        let reads: Vec<&str> = sql.split(" FROM ").skip(1).filter_map(|r| r.split_whitespace().next()).collect();
+        if !reads.is_empty() {
+            self.flush_where(tx, |other| table(other).is_some_and(|t| reads.contains(&t))).await?;
+        }
+        self.push(sql, args);
+        Ok(())
+    }
+
     /// Send every queued row.
     pub async fn flush(&mut self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+        self.flush_where(tx, |_| true).await
+    }
+
+    /// Send the queued statements that `send` picks, keep the others.
+    async fn flush_where(&mut self, tx: &mut Tx, send: impl Fn(&str) -> bool) -> Result<(), sqlx::Error> {
+        let (send, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.groups).into_iter().partition(|(sql, _)| send(sql));
         self.index.clear();
-        for (sql, rows) in std::mem::take(&mut self.groups) {
+        for (i, g) in kept.into_iter().enumerate() {
+            self.index.insert(g.0.clone(), i);
+            self.groups.push(g);
+        }
+        for (sql, rows) in send {
             let Some((head, tuple, tail)) = split(&sql) else { continue };
             let width = rows.first().map_or(1, Vec::len).max(1);
             let per = (MAX_ARGS / width).clamp(1, MAX_ROWS);
@@ -77,6 +100,11 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+/// The table an `INSERT INTO t …` writes.
+fn table(sql: &str) -> Option<&str> {
+    sql.strip_prefix("INSERT INTO ")?.split([' ', '(']).next()
 }
 
 /// `INSERT INTO t (…) VALUES (…) tail` as (`INSERT INTO t (…) VALUES `, `(…)`, ` tail`).
@@ -135,5 +163,6 @@ mod tests {
         assert_eq!(renumber(tuple, 20), "($21, lower($22), $22)");
         assert!(split("INSERT INTO s (a) VALUES ('x', $1)").is_none());
         assert!(split("UPDATE s SET a = $1").is_none());
+        assert_eq!(table("INSERT INTO m__rebuild (a) VALUES ($1)"), Some("m__rebuild"));
     }
 }

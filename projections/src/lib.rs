@@ -128,8 +128,7 @@ async fn exec(out: &mut Out<'_, '_>, sql: &str, args: Vec<Option<String>>) -> Re
     let Some(sql) = out.target.sql(sql) else { return Ok(()) };
     if let Some(b) = out.batch.as_deref_mut() {
         if batch::Batch::accepts(&sql) {
-            b.push(&sql, args.into_iter().map(batch::Arg::Text).collect());
-            return Ok(());
+            return b.queue(out.tx, &sql, args.into_iter().map(batch::Arg::Text).collect()).await;
         }
         b.flush(out.tx).await?;
     }

@@ -213,15 +213,24 @@ async fn rebuild_tables(
     // Replay the log into them; the live tables keep answering (and keep projecting).
     let mut cursor = 0;
     let mut batch = Batch::new();
+    // The next batch is read while the current one is written.
+    let read = |after: i64| {
+        let db = db.clone();
+        tokio::spawn(async move { db.read_after(after, REPLAY_BATCH).await })
+    };
+    let mut next = read(0);
     loop {
-        let events = db.read_after(cursor, REPLAY_BATCH).await?;
+        let events = next.await.map_err(|e| ProjectionError::Schema(format!("replay reader: {e}")))??;
         let Some(last) = events.last().map(|e| e.position) else { break };
+        let full = events.len() as i64 == REPLAY_BATCH;
+        next = read(last);
         let mut w = db.begin_write().await?;
         apply_events(&mut w.tx, target, &events, &mut batch).await?;
         w.tx.commit().await?;
         cursor = last;
         progress(cursor);
-        if (events.len() as i64) < REPLAY_BATCH {
+        if !full {
+            next.abort();
             break;
         }
     }
