@@ -475,8 +475,13 @@ pub async fn refresh(
     let mut new_token = String::new();
     // Spending the token, recording the refresh and storing its successor commit
     // together: exactly one of any number of concurrent refreshes wins.
+    // The first attempt decides on the session as loaded above; a retry reloads it.
+    let mut loaded = Some(s);
     let done = crate::execute!(st, &meta, {
-        let mut s = st.db.load::<Session>(&session).await?;
+        let mut s = match loaded.take() {
+            Some(s) => s,
+            None => st.db.load::<Session>(&session).await?,
+        };
         s.exec(SessionCommand::Refresh { at: Utc::now() }).await?;
         let mut c = Changes::new();
         c.add(s)?;
