@@ -143,23 +143,19 @@ impl Session {
     }
 }
 
+/// `POST /v1/sign-in-tokens` for `user` (secret key).
+async fn issue_sign_in_token(api: &Api, t: &Tenant, user: &str) -> Res<Value> {
+    let body = Some(json!({"user_id": user}));
+    api.expect(StatusCode::CREATED, Method::POST, "/v1/sign-in-tokens", Some(&t.sk), None, body).await
+}
+
 /// A new session for `user` (worker setup, not timed). Issuing the sign-in token
 /// appends to the user's stream, so concurrent sign-ins of one user are retried when
 /// they lose the race.
 async fn sign_in(api: &Api, t: &Tenant, user: &str) -> Res<Value> {
     let mut tries = 0;
     let tok = loop {
-        let r = api
-            .expect(
-                StatusCode::CREATED,
-                Method::POST,
-                "/v1/sign-in-tokens",
-                Some(&t.sk),
-                None,
-                Some(json!({"user_id": user})),
-            )
-            .await;
-        match r {
+        match issue_sign_in_token(api, t, user).await {
             Err(e) if e.ends_with("concurrent_modification") && tries < 50 => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % (5 * tries))).await;
@@ -559,17 +555,7 @@ async fn worker(
             for _ in 0..per_worker {
                 let user = &t.users[i % t.users.len()];
                 i += workers;
-                match api
-                    .expect(
-                        StatusCode::CREATED,
-                        Method::POST,
-                        "/v1/sign-in-tokens",
-                        Some(&t.sk),
-                        None,
-                        Some(json!({"user_id": user})),
-                    )
-                    .await
-                {
+                match issue_sign_in_token(api, t, user).await {
                     Ok(v) => tokens.push(v["token"].clone()),
                     Err(e) => s.note(format!("setup: sign-in-tokens {e}")),
                 }

@@ -153,21 +153,26 @@ async fn a_cancelled_begin_leaves_no_transaction_behind_sqlite() {
     assert_eq!(db.read_after(0, 100).await.unwrap().len(), 10);
 }
 
+/// Run one command on a session and commit its events.
+async fn on_session(db: &Db, id: &str, command: authio_domain::session::SessionCommand) {
+    let mut s = db.load::<authio_domain::session::Session>(id).await.unwrap();
+    s.exec(command).await.unwrap();
+    let mut c = Changes::new();
+    c.add(s).unwrap();
+    db.commit(c, &Metadata::new()).await.unwrap();
+}
+
 async fn switch(db: &Db, id: &str, n: usize) {
     use authio_domain::ids::OrganizationId;
-    use authio_domain::session::{Session, SessionCommand};
+    use authio_domain::session::SessionCommand;
     for i in 0..n {
-        let mut s = db.load::<Session>(id).await.unwrap();
-        s.exec(SessionCommand::SwitchOrganization {
-            to: OrganizationId::new(format!("org_{i}")),
-            has_active_membership: true,
-            at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
-        let mut c = Changes::new();
-        c.add(s).unwrap();
-        db.commit(c, &Metadata::new()).await.unwrap();
+        let to = OrganizationId::new(format!("org_{i}"));
+        on_session(
+            db,
+            id,
+            SessionCommand::SwitchOrganization { to, has_active_membership: true, at: chrono::Utc::now() },
+        )
+        .await;
     }
 }
 
@@ -179,20 +184,15 @@ async fn snapshots_load_the_same_state(postgres: bool) {
     use authio_eventstore::SNAPSHOT_EVERY;
     let db = fresh_db(postgres).await;
     let id = "sess_snapshot";
-    let mut s = db.load::<Session>(id).await.unwrap();
-    s.exec(SessionCommand::Create {
+    let create = SessionCommand::Create {
         session_id: SessionId::new(id),
         project_id: TenantId::new("ten_1"),
         user_id: UserId::new("user_1"),
         method: "magic_link".into(),
         active_organization: None,
         at: chrono::Utc::now(),
-    })
-    .await
-    .unwrap();
-    let mut c = Changes::new();
-    c.add(s).unwrap();
-    db.commit(c, &Metadata::new()).await.unwrap();
+    };
+    on_session(&db, id, create).await;
     let n = 2 * SNAPSHOT_EVERY as usize + 5;
     switch(&db, id, n).await;
     let snap: (i64,) =
