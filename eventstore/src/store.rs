@@ -124,6 +124,14 @@ fn replay<A: Aggregate>(id: &str, rows: &[AnyRow]) -> Result<Option<Loaded<A>>, 
     Ok(Some(Loaded { id: id.to_string(), state, version, new_events: Vec::new() }))
 }
 
+/// A write that lost to a concurrent one and may be retried with fresh state: a unique
+/// violation (another writer appended the same stream version first), or, on
+/// PostgreSQL, a deadlock or serialization failure between two commands' read-model
+/// updates.
+fn lost_race(e: &dyn sqlx::error::DatabaseError) -> bool {
+    e.is_unique_violation() || matches!(e.code().as_deref(), Some("40P01") | Some("40001"))
+}
+
 /// A stream gets a snapshot each time its version crosses a multiple of this.
 pub const SNAPSHOT_EVERY: i64 = 32;
 
@@ -427,7 +435,7 @@ impl Db {
                     .await;
                 match res {
                     Ok(t) => ticket = t,
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::Conflict),
+                    Err(sqlx::Error::Database(e)) if lost_race(e.as_ref()) => return Err(StoreError::Conflict),
                     Err(e) => return Err(e.into()),
                 }
                 if let Some(p) = inline {
@@ -446,7 +454,7 @@ impl Db {
                     };
                     match p.apply(tx, &stored).await {
                         Ok(()) => {}
-                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::Conflict),
+                        Err(sqlx::Error::Database(e)) if lost_race(e.as_ref()) => return Err(StoreError::Conflict),
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -469,7 +477,7 @@ impl Db {
                         }
                     }
                 }
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::Conflict),
+                Err(sqlx::Error::Database(e)) if lost_race(e.as_ref()) => return Err(StoreError::Conflict),
                 Err(e) => return Err(e.into()),
             }
         }

@@ -235,3 +235,25 @@ async fn snapshots_load_the_same_state_postgres() {
 async fn snapshots_load_the_same_state_sqlite() {
     snapshots_load_the_same_state(false).await;
 }
+
+/// Two commits that lock the same rows in opposite orders: PostgreSQL breaks the
+/// deadlock by failing one, which must come back as a lost race (retried by the API),
+/// not as a database error (a 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_between_commits_is_a_conflict_postgres() {
+    let db = fresh_db(true).await;
+    sqlx::query("CREATE TABLE dl (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)").execute(&db.pool).await.unwrap();
+    sqlx::query("INSERT INTO dl VALUES (1, 0), (2, 0)").execute(&db.pool).await.unwrap();
+    let changes = |first: i64, second: i64| {
+        let mut c = Changes::new();
+        c.side_write("UPDATE dl SET v = v + 1 WHERE id = $1", vec![authio_eventstore::SqlArg::I64(first)]);
+        c.side_write("SELECT pg_sleep(0.3)", vec![]);
+        c.side_write("UPDATE dl SET v = v + 1 WHERE id = $1", vec![authio_eventstore::SqlArg::I64(second)]);
+        c
+    };
+    let meta = Metadata::new();
+    let (a, b) = tokio::join!(db.commit(changes(1, 2), &meta), db.commit(changes(2, 1), &meta));
+    let outcomes = [a.map(|_| ()), b.map(|_| ())];
+    assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|r| matches!(r, Err(StoreError::Conflict))).count(), 1, "{outcomes:?}");
+}
