@@ -74,9 +74,26 @@ pub struct Profile {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub memberships: Vec<MembershipSummary>,
+    /// The organization of the user's last switch or sign-in.
+    pub last_organization_id: Option<String>,
 }
 
 impl Profile {
+    /// On sign-in: the user's last active organization (if still an active membership),
+    /// else their only active membership, else none.
+    pub fn choose_organization(&self) -> Option<String> {
+        if let Some(last) = self.last_organization_id.as_deref() {
+            if self.active(Some(last)).is_some() {
+                return Some(last.to_string());
+            }
+        }
+        let mut active = self.memberships.iter().filter(|m| m.status == "active");
+        match (active.next(), active.next()) {
+            (Some(only), None) => Some(only.organization.id.clone()),
+            _ => None,
+        }
+    }
+
     /// The organization `org` as the user's active one, if their membership is active.
     pub fn active(&self, org: Option<&str>) -> Option<ActiveOrganization> {
         let org = org?;
@@ -93,7 +110,8 @@ impl Profile {
 /// was deleted).
 pub async fn profile(st: &AppState, project: &str, user: &str) -> ApiResult<Option<Profile>> {
     let rows = sqlx::query(
-        "SELECT u.email, u.first_name, u.last_name, o.id, o.name, o.slug, m.role, m.status FROM users u \
+        "SELECT u.email, u.first_name, u.last_name, o.id, o.name, o.slug, m.role, m.status, u.last_organization_id \
+         FROM users u \
          LEFT JOIN memberships m ON m.user_id = u.id \
          LEFT JOIN organizations o ON o.id = m.organization_id \
          WHERE u.id = $1 AND u.project_id = $2 ORDER BY o.id",
@@ -108,6 +126,7 @@ pub async fn profile(st: &AppState, project: &str, user: &str) -> ApiResult<Opti
         first_name: first.try_get(1)?,
         last_name: first.try_get(2)?,
         memberships: Vec::with_capacity(rows.len()),
+        last_organization_id: first.try_get(8)?,
     };
     for r in &rows {
         let Some(id) = r.try_get::<Option<String>, _>(3)? else { continue };
@@ -118,26 +137,6 @@ pub async fn profile(st: &AppState, project: &str, user: &str) -> ApiResult<Opti
         });
     }
     Ok(Some(p))
-}
-
-/// On sign-in: the user's last active organization (if still an active membership),
-/// else their only active membership, else none.
-pub async fn choose_organization(st: &AppState, user: &str) -> ApiResult<Option<String>> {
-    let last: Option<Option<String>> = sqlx::query_scalar("SELECT last_organization_id FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    if let Some(org) = last.flatten() {
-        if active_role(st, user, &org).await?.is_some() {
-            return Ok(Some(org));
-        }
-    }
-    let active: Vec<String> =
-        sqlx::query_scalar("SELECT organization_id FROM memberships WHERE user_id = $1 AND status = 'active' LIMIT 2")
-            .bind(user)
-            .fetch_all(&st.db.pool)
-            .await?;
-    Ok(if active.len() == 1 { active.into_iter().next() } else { None })
 }
 
 /// Add a fresh refresh token for the session to `changes`; returns the token.
@@ -167,20 +166,8 @@ pub fn supersede_refresh_tokens(changes: &mut Changes, session: &str) {
     );
 }
 
-/// The answer for a session: a new access token plus the given refresh token.
-pub async fn answer(
-    st: &AppState,
-    project: &str,
-    user: &str,
-    session: &str,
-    org: Option<&str>,
-    refresh_token: String,
-) -> ApiResult<SessionAnswer> {
-    let profile = profile(st, project, user).await?.ok_or_else(ApiError::unauthenticated)?;
-    answer_for(st, project, user, profile, session, org, refresh_token).await
-}
-
-/// The answer for a session from a profile already read.
+/// The answer for a session: a new access token plus the given refresh token, for the
+/// user as `profile` (read before) shows them.
 pub async fn answer_for(
     st: &AppState,
     project: &str,
@@ -219,11 +206,19 @@ pub async fn start(
     extra: impl Fn() -> ApiResult<Changes>,
 ) -> ApiResult<SessionAnswer> {
     let session_id = new_id("sess_");
-    let org = choose_organization(st, user).await?;
+    // The user as the answer shows them; the session changes none of it.
+    let profile = profile(st, project, user).await?.ok_or_else(ApiError::unauthenticated)?;
+    let org = profile.choose_organization();
     let mut refresh = String::new();
     crate::execute!(st, meta, {
         let mut c = extra()?;
-        let mut s = st.db.load::<Session>(&session_id).await?;
+        // A new random id: nothing to load (a collision would fail the commit).
+        let mut s = authio_eventstore::Loaded {
+            id: session_id.clone(),
+            state: Session::default(),
+            version: 0,
+            new_events: Vec::new(),
+        };
         s.exec(SessionCommand::Create {
             session_id: SessionId::new(&session_id),
             project_id: TenantId::new(project),
@@ -237,7 +232,7 @@ pub async fn start(
         refresh = add_refresh_token(&mut c, &session_id, project, user);
         Ok(c)
     })?;
-    answer(st, project, user, &session_id, org.as_deref(), refresh).await
+    answer_for(st, project, user, profile, &session_id, org.as_deref(), refresh).await
 }
 
 /// The caller acts as an admin of `org`: it is their session's active organization and
