@@ -153,6 +153,46 @@ fn renumber(tuple: &str, offset: usize) -> String {
 mod tests {
     use super::*;
 
+    /// A membership row whose INSERT reads its organization's project: queued after an
+    /// organization row of another statement, it must see that row (the other
+    /// statement is sent first), on both databases.
+    async fn a_sub_select_sees_the_rows_queued_before_it(postgres: bool) {
+        let db = authio_eventstore::testing::fresh_db(postgres).await;
+        for ddl in [
+            "CREATE TABLE b_orgs (id TEXT PRIMARY KEY, project_id TEXT NOT NULL)",
+            "CREATE TABLE b_members (id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, project_id TEXT)",
+            "INSERT INTO b_orgs VALUES ('org_a', 'proj_1')",
+        ] {
+            sqlx::query(ddl).execute(&db.pool).await.unwrap();
+        }
+        let member = "INSERT INTO b_members (id, organization_id, project_id) \
+                      VALUES ($1, $2, (SELECT project_id FROM b_orgs WHERE id = $2))";
+        let org = "INSERT INTO b_orgs (id, project_id) VALUES ($1, $2)";
+        let text = |v: &[&str]| v.iter().map(|s| Arg::Text(Some(s.to_string()))).collect::<Vec<_>>();
+        let mut w = db.begin_write().await.unwrap();
+        let mut b = Batch::new();
+        // The member statement is seen first, so a plain first-seen flush would send
+        // it before the organization it reads.
+        b.queue(&mut w.tx, member, text(&["m1", "org_a"])).await.unwrap();
+        b.queue(&mut w.tx, org, text(&["org_b", "proj_2"])).await.unwrap();
+        b.queue(&mut w.tx, member, text(&["m2", "org_b"])).await.unwrap();
+        b.flush(&mut w.tx).await.unwrap();
+        w.tx.commit().await.unwrap();
+        let rows: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT id, project_id FROM b_members ORDER BY id").fetch_all(&db.pool).await.unwrap();
+        assert_eq!(rows, vec![("m1".into(), Some("proj_1".into())), ("m2".into(), Some("proj_2".into()))]);
+    }
+
+    #[tokio::test]
+    async fn a_sub_select_sees_the_rows_queued_before_it_postgres() {
+        a_sub_select_sees_the_rows_queued_before_it(true).await;
+    }
+
+    #[tokio::test]
+    async fn a_sub_select_sees_the_rows_queued_before_it_sqlite() {
+        a_sub_select_sees_the_rows_queued_before_it(false).await;
+    }
+
     #[test]
     fn statements_split_and_renumber() {
         let sql = "INSERT INTO s (a, b, c) VALUES ($1, lower($2), $2) ON CONFLICT (a) DO NOTHING";
