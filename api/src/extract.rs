@@ -242,6 +242,11 @@ impl UserToken {
 
     pub async fn from_token(token: &str, state: &AppState) -> Result<UserToken, ApiError> {
         let claims = state.keys.verify(token).await.ok_or_else(ApiError::unauthenticated)?;
+        UserToken::checked(claims, state).await
+    }
+
+    /// Verified claims whose session is still active and belongs to them.
+    async fn checked(claims: crate::tokens::Claims, state: &AppState) -> Result<UserToken, ApiError> {
         let row = sqlx::query("SELECT user_id, project_id FROM sessions WHERE id = $1 AND status = 'active'")
             .bind(&claims.sid)
             .fetch_optional(&state.db.pool)
@@ -258,8 +263,8 @@ impl UserToken {
 impl FromRequestParts<AppState> for UserToken {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).filter(|t| looks_like_jwt(t)).ok_or_else(ApiError::unauthenticated)?;
-        UserToken::from_token(token, state).await
+        let UserClaims(unchecked) = UserClaims::from_request_parts(parts, state).await?;
+        UserToken::checked(unchecked.claims, state).await
     }
 }
 

@@ -168,7 +168,7 @@ pub fn supersede_refresh_tokens(changes: &mut Changes, session: &str) {
 
 /// The answer for a session: a new access token plus the given refresh token, for the
 /// user as `profile` (read before) shows them.
-pub async fn answer_for(
+pub async fn answer(
     st: &AppState,
     project: &str,
     user: &str,
@@ -212,13 +212,7 @@ pub async fn start(
     let mut refresh = String::new();
     crate::execute!(st, meta, {
         let mut c = extra()?;
-        // A new random id: nothing to load (a collision would fail the commit).
-        let mut s = authio_eventstore::Loaded {
-            id: session_id.clone(),
-            state: Session::default(),
-            version: 0,
-            new_events: Vec::new(),
-        };
+        let mut s = authio_eventstore::Loaded::<Session>::fresh(&session_id);
         s.exec(SessionCommand::Create {
             session_id: SessionId::new(&session_id),
             project_id: TenantId::new(project),
@@ -232,7 +226,7 @@ pub async fn start(
         refresh = add_refresh_token(&mut c, &session_id, project, user);
         Ok(c)
     })?;
-    answer_for(st, project, user, profile, &session_id, org.as_deref(), refresh).await
+    answer(st, project, user, profile, &session_id, org.as_deref(), refresh).await
 }
 
 /// The caller acts as an admin of `org`: it is their session's active organization and

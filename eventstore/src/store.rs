@@ -92,6 +92,14 @@ pub struct Loaded<A: Aggregate> {
     pub new_events: Vec<A::Event>,
 }
 
+impl<A: Aggregate> Loaded<A> {
+    /// A stream that has no events yet (a new random id): nothing to load. Should the
+    /// id exist after all, the commit fails with `StoreError::Conflict`.
+    pub fn fresh(id: &str) -> Self {
+        Loaded { id: id.to_string(), state: A::default(), version: 0, new_events: Vec::new() }
+    }
+}
+
 impl<A: Aggregate<Services = ()>> Loaded<A> {
     pub async fn exec(&mut self, command: A::Command) -> Result<(), A::Error> {
         let events = decide(&mut self.state, command, &()).await?;

@@ -46,6 +46,9 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
     #[error("unknown projection {0:?}; expected one of: {names}", names = rebuild::names())]
     UnknownProjection(String),
+    /// The task reading the log for a rebuild stopped (it panicked or was cancelled).
+    #[error("the rebuild's log reader stopped: {0}")]
+    Reader(String),
     /// The shadow table of a rebuild cannot be made like the live one.
     #[error("cannot rebuild {0}")]
     Schema(String),
@@ -70,10 +73,7 @@ pub async fn catch_up(db: &Db, mut progress: impl FnMut(i64)) -> Result<i64, Pro
             return Ok(cp);
         };
         for e in &events {
-            if !e.projected {
-                apply(&mut w.tx, e).await?;
-            }
-            audit::apply(&mut w.tx, e).await?;
+            follow(&mut w.tx, e).await?;
         }
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2) \
@@ -156,6 +156,15 @@ impl authio_eventstore::Projector for Inline {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'a>> {
         Box::pin(apply(tx, event))
     }
+}
+
+/// What the pipeline does with one event: its read models unless its commit updated
+/// them (`projected`), and its audit entry.
+pub(crate) async fn follow(tx: &mut Tx, e: &StoredEvent) -> Result<(), sqlx::Error> {
+    if !e.projected {
+        apply(tx, e).await?;
+    }
+    audit::apply(tx, e).await
 }
 
 /// Apply one event to the live read models.

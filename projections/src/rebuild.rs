@@ -12,7 +12,7 @@
 //! tables' index names (PostgreSQL renames the copied indexes; SQLite creates its
 //! secondary indexes there from the live tables' own `CREATE INDEX`).
 use crate::batch::Batch;
-use crate::{apply, apply_batched, apply_to, audit, ProjectionError, BATCH, READ_MODELS, TABLES};
+use crate::{apply_batched, apply_to, audit, follow, ProjectionError, BATCH, READ_MODELS, TABLES};
 use authio_eventstore::{Db, Dialect, StoredEvent, Tx};
 use sqlx::Row;
 use std::borrow::Cow;
@@ -178,10 +178,7 @@ async fn apply_range(
         match target {
             Target::Live => {
                 for e in &events {
-                    if !e.projected {
-                        apply(tx, e).await?;
-                    }
-                    audit::apply(tx, e).await?;
+                    follow(tx, e).await?;
                 }
             }
             Target::Shadow(_) => apply_events(tx, target, &events, batch).await?,
@@ -220,7 +217,7 @@ async fn rebuild_tables(
     };
     let mut next = read(0);
     loop {
-        let events = next.await.map_err(|e| ProjectionError::Schema(format!("replay reader: {e}")))??;
+        let events = next.await.map_err(|e| ProjectionError::Reader(e.to_string()))??;
         let Some(last) = events.last().map(|e| e.position) else { break };
         let full = events.len() as i64 == REPLAY_BATCH;
         next = read(last);

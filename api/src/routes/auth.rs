@@ -374,7 +374,7 @@ pub async fn switch_org(
         Ok(c)
     })?;
     Ok(axum::Json(
-        sessions::answer_for(
+        sessions::answer(
             &st,
             user.project_id(),
             user.user_id(),
@@ -505,7 +505,7 @@ pub async fn refresh(
             return Err(e);
         }
     }
-    Ok(axum::Json(sessions::answer_for(&st, &project, &user, profile, &session, org.as_deref(), new_token).await?))
+    Ok(axum::Json(sessions::answer(&st, &project, &user, profile, &session, org.as_deref(), new_token).await?))
 }
 
 /// Sign out: the session is revoked and refresh stops at once.
@@ -537,16 +537,13 @@ pub struct Me {
     security(("access_token" = [])), responses((status = 200, body = Me), Errors))]
 pub async fn me(State(st): State<AppState>, user: UserToken) -> ApiResult<axum::Json<Me>> {
     let p = sessions::profile(&st, user.project_id(), user.user_id()).await?.ok_or_else(ApiError::unauthenticated)?;
+    let active_organization = p.active(user.claims.act_org.as_deref());
+    let sessions::Profile { email, first_name, last_name, memberships, .. } = p;
     Ok(axum::Json(Me {
-        user: MeUser {
-            id: user.user_id().to_string(),
-            email: p.email.clone(),
-            first_name: p.first_name.clone(),
-            last_name: p.last_name.clone(),
-        },
+        user: MeUser { id: user.user_id().to_string(), email, first_name, last_name },
         session_id: user.session_id().to_string(),
-        active_organization: p.active(user.claims.act_org.as_deref()),
-        memberships: p.memberships,
+        active_organization,
+        memberships,
     }))
 }
 
