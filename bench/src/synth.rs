@@ -21,7 +21,7 @@ use authio_domain::organization::{MembershipStatus, OrganizationEvent};
 use authio_domain::reservation::{organization_slug_key, user_email_key, ReservationEvent};
 use authio_domain::tenant::TenantEvent;
 use authio_domain::user::UserEvent;
-use authio_eventstore::{time_text, SNAPSHOT_EVERY};
+use authio_eventstore::{snapshot_interval, time_text};
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use rand::seq::SliceRandom;
@@ -129,20 +129,30 @@ impl Writer {
 }
 
 /// `members` rounded up so that the organization's stream (created + members) ends one
-/// event before a snapshot boundary: the first member added over the API then writes a
-/// snapshot, as a stream grown through the API would have had all along.
+/// event before a snapshot boundary (`snapshot_interval`): the first member added over
+/// the API then writes a snapshot, as a stream grown through the API would have had all
+/// along.
 fn round_for_snapshot(members: usize) -> usize {
-    let every = SNAPSHOT_EVERY as usize;
-    let version = 1 + members;
-    members + (every - 1 - version % every) % every
+    let mut rounded = members;
+    // The interval grows with the stream: round again until it no longer moves.
+    loop {
+        let version = 1 + rounded;
+        let every = snapshot_interval(version as i64 + 1) as usize;
+        let next = rounded + (every - 1 - version % every) % every;
+        if next == rounded {
+            return rounded;
+        }
+        rounded = next;
+    }
 }
 
 /// Members added over the API to an organization of `members` synthetic members until
 /// the stream gets its first snapshot (the commit that crosses a multiple of
-/// `SNAPSHOT_EVERY` writes one).
+/// `snapshot_interval` writes one).
 pub fn warm_up(members: usize) -> usize {
-    let every = SNAPSHOT_EVERY as usize;
-    every - (1 + members) % every
+    let version = 1 + members;
+    let every = snapshot_interval(version as i64 + 1) as usize;
+    every - version % every
 }
 
 /// Write about `target` events for tenant `t` into the database at `url` (no server may

@@ -3,7 +3,7 @@ use crate::ids::{ApiKeyId, OperatorId, OrganizationId, TenantId};
 use chrono::{DateTime, Utc};
 use cqrs_es::{event_sink::EventSink, Aggregate};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -170,8 +170,9 @@ pub struct Tenant {
     pub created: bool,
     pub mode: TenantMode,
     pub owners: Vec<OperatorId>,
-    /// The tenant's live organizations (their count decides mode changes).
-    pub organizations: BTreeSet<String>,
+    /// The tenant's live organizations (their count decides mode changes); persistent, so
+    /// a clone of a cached tenant shares it.
+    pub organizations: imbl::OrdSet<String>,
     pub api_keys: BTreeMap<String, bool>,
 }
 

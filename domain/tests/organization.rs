@@ -185,3 +185,62 @@ async fn removed_user_can_no_longer_be_managed() {
         .await
         .then_expect_error(OrganizationError::MembershipNotFound);
 }
+
+// ---- the state as a snapshot ------------------------------------------------------
+
+/// A snapshot carries the memberships only; reading it rebuilds the indexes the rules
+/// use (a member by user, the active admins), so the rules decide as on the replayed
+/// state.
+#[tokio::test]
+async fn a_snapshot_rebuilds_the_indexes() {
+    use authio_domain::ids::{MembershipId, UserId};
+    use authio_domain::organization::Organization;
+    use cqrs_es::{event_sink::EventSink, Aggregate};
+    async fn decide(state: &mut Organization, command: OrganizationCommand) -> Result<(), OrganizationError> {
+        state.handle(command, &(), &EventSink::default()).await
+    }
+    let mut o = Organization::default();
+    o.apply(org_created());
+    for (m, u, role, status) in [
+        ("mem_a", "user_a", ADMIN, Active),
+        ("mem_b", "user_b", "member", Active),
+        ("mem_c", "user_c", ADMIN, Inactive),
+    ] {
+        o.apply(OrganizationEvent::MembershipCreated {
+            membership_id: MembershipId::new(m),
+            organization_id: org_id(),
+            user_id: UserId::new(u),
+            role: role.into(),
+            status,
+            created_at: at(),
+        });
+    }
+    let json = serde_json::to_string(&o).unwrap();
+    assert!(!json.contains("by_user") && !json.contains("active_admins"), "derived indexes are not stored: {json}");
+    for state in [o.clone(), serde_json::from_str::<Organization>(&json).unwrap()] {
+        assert_eq!(state.membership_of(&UserId::new("user_b")).map(|(id, _)| id.as_str()), Some("mem_b"));
+        let again = OrganizationCommand::AddMembership {
+            membership_id: MembershipId::new("mem_d"),
+            user_id: UserId::new("user_b"),
+            role: "member".into(),
+            status: Active,
+            at: at(),
+        };
+        assert_eq!(decide(&mut state.clone(), again).await, Err(OrganizationError::MembershipExists));
+        // mem_a is the only active admin (mem_c is an inactive one).
+        let demote = OrganizationCommand::ChangeRole {
+            membership_id: MembershipId::new("mem_a"),
+            role: "member".into(),
+            authority: Authority::OrgAdmin,
+            at: at(),
+        };
+        assert_eq!(decide(&mut state.clone(), demote).await, Err(OrganizationError::LastAdmin));
+        let demote_other = OrganizationCommand::ChangeRole {
+            membership_id: MembershipId::new("mem_b"),
+            role: ADMIN.into(),
+            authority: Authority::OrgAdmin,
+            at: at(),
+        };
+        assert_eq!(decide(&mut state.clone(), demote_other).await, Ok(()));
+    }
+}

@@ -41,6 +41,8 @@ pub struct Db {
     pub pool: AnyPool,
     pub dialect: Dialect,
     pub(crate) write_lock: Arc<Mutex<()>>,
+    /// Aggregate states between commands (see `cache`).
+    pub(crate) cache: Arc<crate::cache::StateCache>,
 }
 
 /// The default embedded database: a SQLite file under `./authio-data/`.
@@ -97,7 +99,7 @@ impl Db {
             })
             .connect_with(opts)
             .await?;
-        Ok(Db { pool, dialect, write_lock: Arc::new(Mutex::new(())) })
+        Ok(Db { pool, dialect, write_lock: Arc::new(Mutex::new(())), cache: Arc::default() })
     }
 
     /// Apply pending migrations (idempotent). Serialized across processes on PostgreSQL.

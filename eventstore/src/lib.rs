@@ -8,12 +8,14 @@
 //! must do so in one transaction, and every event needs a gap-safe global position.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod db;
 mod store;
 
+pub use cache::CACHE_CAPACITY;
 pub use db::{Db, Dialect, DEFAULT_SQLITE_URL};
 pub mod testing;
 pub use store::{
-    decide, time_text, Changes, CommitTicket, Committed, Loaded, Metadata, Projector, SqlArg, StoreError, StoredEvent,
-    Tx, WriteTx, SNAPSHOT_EVERY,
+    decide, snapshot_interval, time_text, Changes, CommitTicket, Committed, Loaded, Metadata, Projector, SqlArg,
+    StoreError, StoredEvent, Tx, WriteTx, SNAPSHOT_EVERY,
 };

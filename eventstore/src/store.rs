@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Executor, Row};
+type AnyState = dyn std::any::Any + Send + Sync;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tokio::sync::MutexGuard;
 
 #[derive(Debug, thiserror::Error)]
@@ -108,11 +110,15 @@ impl<A: Aggregate<Services = ()>> Loaded<A> {
     }
 }
 
-/// Rows of (sequence, event_type, event_version, payload); a row with an empty event
-/// type is a snapshot at that version. `Ok(None)`: the snapshot does not decode.
-fn replay<A: Aggregate>(id: &str, rows: &[AnyRow]) -> Result<Option<Loaded<A>>, StoreError> {
-    let mut state = A::default();
-    let mut version = 0;
+/// Rows of (sequence, event_type, event_version, payload) applied to `state` at
+/// `version`; a row with an empty event type is a snapshot at that version. `Ok(None)`:
+/// the snapshot does not decode.
+fn replay<A: Aggregate>(
+    id: &str,
+    mut state: A,
+    mut version: i64,
+    rows: &[AnyRow],
+) -> Result<Option<Loaded<A>>, StoreError> {
     for row in rows {
         let seq: i64 = row.try_get(0)?;
         let t: String = row.try_get(1)?;
@@ -140,8 +146,18 @@ fn lost_race(e: &dyn sqlx::error::DatabaseError) -> bool {
     e.is_unique_violation() || matches!(e.code().as_deref(), Some("40P01") | Some("40001"))
 }
 
-/// A stream gets a snapshot each time its version crosses a multiple of this.
+/// A stream gets a snapshot each time its version crosses a multiple of this, or of
+/// `snapshot_interval` once it is long.
 pub const SNAPSHOT_EVERY: i64 = 32;
+
+/// Events between snapshots of a stream at `version`: `SNAPSHOT_EVERY`, growing with the
+/// stream to about 1/32 to 1/64 of its length (2,048 at 100,000 events), so that writing
+/// snapshots of a large state costs each command a constant share, while a load without
+/// the cache replays at most that many events after the snapshot.
+pub fn snapshot_interval(version: i64) -> i64 {
+    let pow2 = (version.max(1) as u64).next_power_of_two() as i64;
+    (pow2 / 64).max(SNAPSHOT_EVERY)
+}
 
 /// Read models updated inside the commit's own transaction, so a request that committed
 /// reads its own writes at once and no crash can come between an event and its read
@@ -186,13 +202,15 @@ struct PendingAppend {
 pub struct Changes {
     appends: Vec<PendingAppend>,
     side_writes: Vec<(String, Vec<SqlArg>, Option<&'static str>)>,
+    /// The states the appends leave, for the state cache once the commit went through.
+    states: Vec<(&'static str, String, i64, Arc<AnyState>)>,
 }
 
 impl Changes {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn add<A: Aggregate>(&mut self, loaded: Loaded<A>) -> Result<(), StoreError> {
+    pub fn add<A: Aggregate + 'static>(&mut self, loaded: Loaded<A>) -> Result<(), StoreError> {
         if loaded.new_events.is_empty() {
             return Ok(());
         }
@@ -205,7 +223,8 @@ impl Changes {
             events.push((event_type, version, data));
         }
         let (from, to) = (loaded.version, loaded.version + events.len() as i64);
-        if to / SNAPSHOT_EVERY > from / SNAPSHOT_EVERY {
+        let every = snapshot_interval(to);
+        if to / every > from / every {
             // A state that does not serialize simply gets no snapshot.
             if let Ok(state) = serde_json::to_string(&loaded.state) {
                 self.side_write(
@@ -221,6 +240,7 @@ impl Changes {
                 );
             }
         }
+        self.states.push((A::TYPE, loaded.id.clone(), to, Arc::new(loaded.state)));
         self.appends.push(PendingAppend {
             aggregate_type: A::TYPE,
             aggregate_id: loaded.id,
@@ -329,10 +349,38 @@ impl Db {
         Ok(WriteTx { tx: Tx::begin(&self.pool, statement).await?, _guard: guard })
     }
 
-    /// Load an aggregate: its latest snapshot (if any) plus the events after it, in one
-    /// query. A snapshot that does not decode (the state's shape changed) is ignored and
-    /// the whole stream replayed.
-    pub async fn load<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
+    /// Load an aggregate: its cached state (see `cache`) plus the events after it, else
+    /// its latest snapshot (if any) plus the events after that, in one query each. A
+    /// snapshot that does not decode (the state's shape changed) is ignored and the
+    /// whole stream replayed. The state loaded is cached.
+    pub async fn load<A: Aggregate + Clone + 'static>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
+        if let Some((version, state)) = self.cache.get::<A>(A::TYPE, id) {
+            let rows = sqlx::query(
+                "SELECT sequence, event_type, event_version, payload FROM events \
+                 WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence",
+            )
+            .bind(A::TYPE)
+            .bind(id)
+            .bind(version)
+            .fetch_all(&self.pool)
+            .await?;
+            let loaded = replay::<A>(id, state, version, &rows)?
+                .ok_or_else(|| StoreError::Corrupt("unexpected snapshot row".into()))?;
+            if !rows.is_empty() {
+                self.cache.put(A::TYPE, id.to_string(), loaded.version, Arc::new(loaded.state.clone()));
+            }
+            return Ok(loaded);
+        }
+        let loaded = self.load_stored::<A>(id).await?;
+        if loaded.version > 0 {
+            self.cache.put(A::TYPE, id.to_string(), loaded.version, Arc::new(loaded.state.clone()));
+        }
+        Ok(loaded)
+    }
+
+    /// `load` from the database alone: snapshot plus events, the cache neither read nor
+    /// written.
+    pub async fn load_stored<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
         let rows = sqlx::query(
             "SELECT version, '' AS event_type, '' AS event_version, state FROM snapshots \
              WHERE aggregate_type = $1 AND aggregate_id = $2 \
@@ -346,7 +394,7 @@ impl Db {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        match replay::<A>(id, &rows) {
+        match replay::<A>(id, A::default(), 0, &rows) {
             Ok(Some(loaded)) => Ok(loaded),
             Ok(None) => {
                 tracing::warn!(aggregate = A::TYPE, id, "snapshot does not decode; replaying the stream");
@@ -366,7 +414,7 @@ impl Db {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        replay::<A>(id, &rows)?.ok_or_else(|| StoreError::Corrupt("unexpected snapshot row".into()))
+        replay::<A>(id, A::default(), 0, &rows)?.ok_or_else(|| StoreError::Corrupt("unexpected snapshot row".into()))
     }
 
     /// Commit appends and side writes in one transaction. A stream whose version moved
@@ -388,6 +436,9 @@ impl Db {
         match self.write_changes(&mut w.tx, &changes, metadata, &meta, &now, projector).await {
             Ok(done) => {
                 w.tx.commit().await?;
+                for (aggregate_type, id, version, state) in changes.states {
+                    self.cache.put(aggregate_type, id, version, state);
+                }
                 Ok(done)
             }
             Err(e) => {

@@ -90,23 +90,28 @@ async fn reader_never_skips_late_commits_postgres() {
             committed
         }));
     }
-    let writers_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Once the writers are done: the commit horizon then, which the stamp passes once
+    // every writer's transaction is positioned (0 until then).
+    let writers_done = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
     let reader = {
         let db = db.clone();
         let writers_done = writers_done.clone();
         tokio::spawn(async move {
             let mut cursor = 0i64;
             let mut seen = Vec::new();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
             loop {
-                // Read once more after the writers are done: by then every transaction
-                // has ended, so the stamp covers all of them.
-                let last_round = writers_done.load(std::sync::atomic::Ordering::SeqCst);
-                db.stamp().await.unwrap();
+                // Read on until the stamp has covered every writer. Not merely once more:
+                // the stamp waits for every transaction of the cluster (another test's
+                // too), so one more round may not reach the last commits yet.
+                let target = writers_done.load(std::sync::atomic::Ordering::SeqCst);
+                let horizon = db.stamp().await.unwrap();
                 let batch = db.read_after(cursor, 50).await.unwrap();
                 if batch.is_empty() {
-                    if last_round {
+                    if target > 0 && horizon >= target {
                         break;
                     }
+                    assert!(tokio::time::Instant::now() < deadline, "the stamp never passed the writers' commits");
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 }
@@ -123,7 +128,7 @@ async fn reader_never_skips_late_commits_postgres() {
     for h in handles {
         committed.extend(h.await.unwrap());
     }
-    writers_done.store(true, std::sync::atomic::Ordering::SeqCst);
+    writers_done.store(db.commit_horizon().await.unwrap(), std::sync::atomic::Ordering::SeqCst);
     let seen = reader.await.unwrap();
     let seen_set: HashSet<_> = seen.iter().cloned().collect();
     assert_eq!(seen.len(), seen_set.len(), "no event read twice");
@@ -202,8 +207,13 @@ async fn snapshots_load_the_same_state(postgres: bool) {
             .await
             .unwrap();
     assert_eq!(snap.0, 2 * SNAPSHOT_EVERY, "a snapshot at the last multiple crossed");
-    let fast = db.load::<Session>(id).await.unwrap();
+    let fast = db.load_stored::<Session>(id).await.unwrap();
     let full = db.load_from_start::<Session>(id).await.unwrap();
+    let cached = db.load::<Session>(id).await.unwrap();
+    assert_eq!(
+        (cached.version, serde_json::to_value(&cached.state).unwrap()),
+        (full.version, serde_json::to_value(&full.state).unwrap())
+    );
     assert_eq!(fast.version, n as i64 + 1);
     assert_eq!(
         (fast.version, serde_json::to_value(&fast.state).unwrap()),
@@ -216,7 +226,7 @@ async fn snapshots_load_the_same_state(postgres: bool) {
         .execute(&db.pool)
         .await
         .unwrap();
-    let again = db.load::<Session>(id).await.unwrap();
+    let again = db.load_stored::<Session>(id).await.unwrap();
     assert_eq!(
         (again.version, serde_json::to_value(&again.state).unwrap()),
         (full.version, serde_json::to_value(&full.state).unwrap())
@@ -224,6 +234,64 @@ async fn snapshots_load_the_same_state(postgres: bool) {
     // Writing on goes on from the right version.
     switch(&db, id, 1).await;
     assert_eq!(db.load::<Session>(id).await.unwrap().version, n as i64 + 2);
+}
+
+/// Two processes (two `Db`s) write the same stream: each one's cached state catches up
+/// with the other's events when loaded, and a command decided on a state that another
+/// writer has passed meanwhile still conflicts.
+async fn a_cached_state_catches_up_with_other_writers(postgres: bool) {
+    use authio_domain::ids::{SessionId, TenantId, UserId};
+    use authio_domain::session::{Session, SessionCommand};
+    use authio_eventstore::testing::{fresh_postgres_url, fresh_sqlite_url};
+    let url = if postgres { fresh_postgres_url().await } else { fresh_sqlite_url() };
+    let a = Db::connect(&url, 4).await.unwrap();
+    a.migrate().await.unwrap();
+    let b = Db::connect(&url, 4).await.unwrap();
+    let id = "sess_cached";
+    let create = SessionCommand::Create {
+        session_id: SessionId::new(id),
+        project_id: TenantId::new("ten_1"),
+        user_id: UserId::new("user_1"),
+        method: "magic_link".into(),
+        active_organization: None,
+        at: chrono::Utc::now(),
+    };
+    on_session(&a, id, create).await;
+    switch(&a, id, 3).await;
+    assert_eq!(a.load::<Session>(id).await.unwrap().version, 4);
+    switch(&b, id, 2).await;
+    for db in [&a, &b] {
+        let cached = db.load::<Session>(id).await.unwrap();
+        let full = db.load_from_start::<Session>(id).await.unwrap();
+        assert_eq!(cached.version, 6);
+        assert_eq!(
+            (cached.version, serde_json::to_value(&cached.state).unwrap()),
+            (full.version, serde_json::to_value(&full.state).unwrap())
+        );
+        assert_eq!(cached.state.active_organization.map(|o| o.0), Some("org_1".to_string()));
+    }
+    let mut stale = a.load::<Session>(id).await.unwrap();
+    switch(&b, id, 1).await;
+    let to = authio_domain::ids::OrganizationId::new("org_x");
+    stale
+        .exec(SessionCommand::SwitchOrganization { to, has_active_membership: true, at: chrono::Utc::now() })
+        .await
+        .unwrap();
+    let mut c = Changes::new();
+    c.add(stale).unwrap();
+    assert!(matches!(a.commit(c, &Metadata::new()).await, Err(StoreError::Conflict)));
+    let now = a.load::<Session>(id).await.unwrap();
+    assert_eq!((now.version, now.state.active_organization.map(|o| o.0)), (7, Some("org_0".to_string())));
+}
+
+#[tokio::test]
+async fn a_cached_state_catches_up_with_other_writers_postgres() {
+    a_cached_state_catches_up_with_other_writers(true).await;
+}
+
+#[tokio::test]
+async fn a_cached_state_catches_up_with_other_writers_sqlite() {
+    a_cached_state_catches_up_with_other_writers(false).await;
 }
 
 #[tokio::test]
