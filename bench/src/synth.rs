@@ -161,8 +161,9 @@ pub fn warm_up(members: usize) -> usize {
 /// `authio projections rebuild`; the relay is measured separately).
 pub async fn generate(url: &str, t: &Tenant, target: usize, workers: usize, tag: &str) -> Res<Synth> {
     let started = Instant::now();
-    let users = (target / 10).max(100);
-    let big = [10usize.min(users), round_for_snapshot((users / 10).max(1)), round_for_snapshot(users)];
+    // The largest organization has every user: both are rounded up together.
+    let users = round_for_snapshot((target / 10).max(100));
+    let big = [10usize.min(users), round_for_snapshot((users / 10).max(1)), users];
     let fixed = 2 * users + 3 * big.len() + big.iter().sum::<usize>();
     let small_orgs = target.saturating_sub(fixed).div_ceil(3 + SMALL_ORG);
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);

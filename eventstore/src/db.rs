@@ -45,6 +45,9 @@ pub struct Db {
     pub(crate) cache: Arc<crate::cache::StateCache>,
 }
 
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
 /// The default embedded database: a SQLite file under `./authio-data/`.
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://authio-data/authio.db";
 
@@ -80,11 +83,21 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             // No reaper task: sqlx's (0.8) iterates over a count of idle connections that a
             // concurrent release can briefly wrap below zero, and then spins without
-            // yielding (seen: a CLI process that never exited). Connections are pinged
-            // before use instead.
+            // yielding (seen: a CLI process that never exited). A connection that sat
+            // idle for a while is pinged before use instead (one that served a request
+            // a moment ago is not: a ping is a round trip, and under load every
+            // request acquires a connection two or three times).
             .idle_timeout(None)
             .max_lifetime(None)
-            .test_before_acquire(true)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {

@@ -378,6 +378,18 @@ impl Db {
         Ok(loaded)
     }
 
+    /// The cached state as it is, without reading the events after it; `load` when none
+    /// is cached. Only for a command that appends to this stream: should another process
+    /// have appended meanwhile, the commit fails with `StoreError::Conflict` (the stream
+    /// moved past the version), and the retry must `load`. Saves the read of a command
+    /// whose stream only this process writes (a session's switches and refreshes).
+    pub async fn load_to_append<A: Aggregate + Clone + 'static>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
+        match self.cache.get::<A>(A::TYPE, id) {
+            Some((version, state)) => Ok(Loaded { id: id.to_string(), state, version, new_events: Vec::new() }),
+            None => self.load(id).await,
+        }
+    }
+
     /// `load` from the database alone: snapshot plus events, the cache neither read nor
     /// written.
     pub async fn load_stored<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, StoreError> {

@@ -353,8 +353,15 @@ pub async fn switch_org(
     let has_active_membership = profile.active(Some(&body.organization_id)).is_some();
     let meta = ctx.metadata(&user.actor());
     let mut refresh = String::new();
+    let mut first = true;
     crate::execute!(st, &meta, {
-        let mut s = st.db.load::<Session>(user.session_id()).await?;
+        // The first attempt decides on the cached session without reading it (a stream
+        // another process moved on fails the commit); a retry reads it.
+        let mut s = if std::mem::take(&mut first) {
+            st.db.load_to_append::<Session>(user.session_id()).await?
+        } else {
+            st.db.load::<Session>(user.session_id()).await?
+        };
         // The session aggregate stands in for `UserToken`'s read-model check: a revoked
         // session is refused by the command (401), and it must be this token's.
         let owner = (s.state.user_id.as_ref().map(|u| u.0.as_str()), s.state.project_id.as_ref().map(|p| p.0.as_str()));
@@ -452,7 +459,9 @@ pub async fn refresh(
         "live" if expires > now => {}
         _ => return Err(ApiError::unauthenticated()),
     }
-    let s = st.db.load::<Session>(&session).await?;
+    // The cached session without reading it: a refresh appends to it, so a session that
+    // another process moved on (revoked, say) fails the commit, and the retry reads it.
+    let s = st.db.load_to_append::<Session>(&session).await?;
     // A deleted user has no row in the read model any more.
     let profile = if s.state.is_live() { sessions::profile(&st, &project, &user).await? } else { None };
     let Some(profile) = profile else {
@@ -461,27 +470,27 @@ pub async fn refresh(
         }
         return Err(ApiError::unauthenticated());
     };
-    let org = s.state.active_organization.clone().map(|o| o.0);
-    if let Some(o) = &org {
-        if profile.active(Some(o)).is_none() {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_a_member",
-                "the session's organization is no longer available to this user; switch organization",
-            ));
-        }
-    }
     let meta = ctx.metadata(&Actor::User(user.clone()));
     let mut new_token = String::new();
     // Spending the token, recording the refresh and storing its successor commit
     // together: exactly one of any number of concurrent refreshes wins.
     // The first attempt decides on the session as loaded above; a retry reloads it.
     let mut loaded = Some(s);
+    let mut org = None;
     let done = crate::execute!(st, &meta, {
         let mut s = match loaded.take() {
             Some(s) => s,
             None => st.db.load::<Session>(&session).await?,
         };
+        // The organization of the session as committed (a retry may see another).
+        org = s.state.active_organization.clone().map(|o| o.0);
+        if org.as_deref().is_some_and(|o| profile.active(Some(o)).is_none()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_a_member",
+                "the session's organization is no longer available to this user; switch organization",
+            ));
+        }
         s.exec(SessionCommand::Refresh { at: Utc::now() }).await?;
         let mut c = Changes::new();
         c.add(s)?;
