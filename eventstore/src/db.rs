@@ -43,6 +43,8 @@ pub struct Db {
     pub(crate) write_lock: Arc<Mutex<()>>,
     /// Aggregate states between commands (see `cache`).
     pub(crate) cache: Arc<crate::cache::StateCache>,
+    /// Commands on one stream take turns in this process (see `turns`).
+    pub(crate) turns: Arc<crate::turns::Turns>,
 }
 
 /// A pooled connection idle this long is pinged before it is handed out.
@@ -112,7 +114,13 @@ impl Db {
             })
             .connect_with(opts)
             .await?;
-        Ok(Db { pool, dialect, write_lock: Arc::new(Mutex::new(())), cache: Arc::default() })
+        Ok(Db { pool, dialect, write_lock: Arc::new(Mutex::new(())), cache: Arc::default(), turns: Arc::default() })
+    }
+
+    /// Wait for the turn of stream `id` of `A` in this process: while the returned turn
+    /// is held, no other command that asks for it runs (see `turns`).
+    pub async fn stream_turn<A: cqrs_es::Aggregate>(&self, id: &str) -> crate::turns::StreamTurn {
+        self.turns.take(A::TYPE, id).await
     }
 
     /// Apply pending migrations (idempotent). Serialized across processes on PostgreSQL.

@@ -11,9 +11,11 @@
 mod cache;
 mod db;
 mod store;
+mod turns;
 
 pub use cache::CACHE_CAPACITY;
 pub use db::{Db, Dialect, DEFAULT_SQLITE_URL};
+pub use turns::StreamTurn;
 pub mod testing;
 pub use store::{
     decide, snapshot_interval, time_text, Changes, CommitTicket, Committed, Loaded, Metadata, Projector, SqlArg,

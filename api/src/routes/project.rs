@@ -496,6 +496,9 @@ pub async fn create_membership(
     let role = body.role.clone().unwrap_or_else(|| "member".to_string());
     let membership_id = new_id("mem_");
     let meta = ctx.metadata(&key.actor());
+    // Members added to one organization at once wait for each other here, instead of
+    // losing the race at commit.
+    let _turn = st.db.stream_turn::<Organization>(&body.organization_id).await;
     crate::execute!(st, &meta, {
         load_user(&st.db, &body.user_id, &key.project_id).await?;
         let mut o = load_org(&st.db, &body.organization_id, &key.project_id).await?;
@@ -610,6 +613,7 @@ async fn on_membership(
 ) -> ApiResult<()> {
     let (m, authority) = managed_membership(st, who, id).await?;
     let meta = ctx.metadata(&who.actor());
+    let _turn = st.db.stream_turn::<Organization>(&m.organization_id).await;
     crate::execute!(st, &meta, {
         let mut o = load_org(&st.db, &m.organization_id, who.project_id()).await?;
         o.exec(command(authority)).await?;
