@@ -16,6 +16,7 @@
 //! - drops the database and stops everything it started, also after an error.
 //!
 //! `--url` drives an already running server instead (HTTP sections only).
+mod cpu;
 mod hooks;
 mod infra;
 mod ops;
@@ -196,7 +197,8 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
                 _ => report.skipped.push("pgbench: needs --database-url postgres://… with --url".into()),
             }
         }
-        http_sections(args, st, report, &api, &tenant, None).await?;
+        let db_url = args.database_url.as_deref().filter(|u| u.starts_with("postgres"));
+        http_sections(args, st, report, &api, &tenant, None, &CpuScope { db_url, server: None }).await?;
         for s in ["ready", "memory", "rebuild", "relay"] {
             if st.has(s) {
                 report.skipped.push(format!("{s}: needs a server started by the harness (no --url)"));
@@ -239,7 +241,8 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
         eprintln!("pgbench: {:.0} tps", b.tps);
         report.pgbench = Some(b);
     }
-    http_sections(args, st, report, &api, &tenant, Some(&s1)).await?;
+    let scope = CpuScope { db_url: Some(&db.url), server: Some(s1.pid) };
+    http_sections(args, st, report, &api, &tenant, Some(&s1), &scope).await?;
 
     let big = st.has("growth") || st.has("rebuild") || st.has("relay");
     s1.stop().await?;
@@ -277,7 +280,7 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
     }
     if st.has("growth") {
         let api = Api::new(&s2.url, c)?;
-        switch_growth(st, report, &api, &tenant, c).await?;
+        switch_growth(st, report, &api, &tenant, c, &CpuScope { db_url: Some(&db.url), server: Some(s2.pid) }).await?;
         big_growth(st, report, &api, &tenant, c, &tag).await?;
     }
     s2.stop().await?;
@@ -336,13 +339,15 @@ async fn http_sections(
     api: &Api,
     tenant: &Arc<Tenant>,
     server: Option<&Server>,
+    cpu: &CpuScope<'_>,
 ) -> Res<()> {
     let c = args.concurrency.max(1);
     if st.has("ops") {
         let sampler = server.filter(|_| st.has("memory")).map(|s| RssSampler::start(s.pid));
         for op in &args.ops {
             eprintln!("running {op}: {c} workers for {} s", st.duration);
-            let row = ops::run_op(op, op, api, tenant.clone(), c, Duration::from_secs(st.duration)).await?;
+            let d = Duration::from_secs(st.duration);
+            let row = cpu.measure(ops::run_op(op, op, api, tenant.clone(), c, d)).await?;
             eprintln!("  {:.0}/s, p99 {:.1} ms, {} errors", row.rate(), row.p99, row.errors);
             report.ops.push(row);
         }
@@ -357,9 +362,36 @@ async fn http_sections(
     Ok(())
 }
 
+/// Where the CPU time of a measurement is read: the bench database's backends, and the
+/// server when the harness runs it (see `cpu`).
+struct CpuScope<'a> {
+    db_url: Option<&'a str>,
+    server: Option<u32>,
+}
+
+impl CpuScope<'_> {
+    /// Run one HTTP measurement, with the CPU it cost when it can be read.
+    async fn measure(&self, row: impl std::future::Future<Output = Res<ops::Row>>) -> Res<ops::Row> {
+        let sampler = match self.db_url {
+            Some(url) => Some(cpu::CpuSampler::start(url, self.server, cpu::Client::This).await?),
+            None => None,
+        };
+        let mut row = row.await?;
+        row.cpu = sampler.map(cpu::CpuSampler::stop);
+        Ok(row)
+    }
+}
+
 /// switch-org for users with 1, 100 and 1,000 memberships (from the synthetic data set:
 /// one such user per worker, so no two workers share a user).
-async fn switch_growth(st: &Settings, report: &mut Report, api: &Api, t: &Arc<Tenant>, c: usize) -> Res<()> {
+async fn switch_growth(
+    st: &Settings,
+    report: &mut Report,
+    api: &Api,
+    t: &Arc<Tenant>,
+    c: usize,
+    cpu: &CpuScope<'_>,
+) -> Res<()> {
     let Some(syn) = &report.synth else { return Ok(()) };
     let sizes = syn.switch_users.clone();
     for (n, users) in sizes {
@@ -378,8 +410,8 @@ async fn switch_growth(st: &Settings, report: &mut Report, api: &Api, t: &Arc<Te
         let size = format!("{} membership{}", report::thousands(n as u64), if n == 1 { "" } else { "s" });
         let label = format!("switch-org, users with {size}");
         eprintln!("growth: {label}: {c} workers for {} s", st.growth_duration);
-        let row =
-            ops::run_op("switch-org", &label, api, Arc::new(one), c, Duration::from_secs(st.growth_duration)).await?;
+        let d = Duration::from_secs(st.growth_duration);
+        let row = cpu.measure(ops::run_op("switch-org", &label, api, Arc::new(one), c, d)).await?;
         eprintln!("  {:.0}/s, p99 {:.1} ms, {} errors", row.ok_rate(), row.p99, row.errors);
         report.growth.push(GrowthRow { case: "switch-org", size, row });
     }

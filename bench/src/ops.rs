@@ -363,6 +363,8 @@ pub struct Row {
     pub p99: f64,
     pub errors: usize,
     pub notes: BTreeMap<String, usize>,
+    /// CPU spent meanwhile, where the harness could read it (`cpu`).
+    pub cpu: Option<crate::cpu::CpuSpent>,
 }
 
 impl Row {
@@ -430,6 +432,7 @@ where
         p99: percentile(l, 99.0),
         errors: all.errors,
         notes: all.error_kinds,
+        cpu: None,
     })
 }
 

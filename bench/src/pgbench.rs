@@ -18,6 +18,8 @@ pub struct Baseline {
     pub failed: Option<u64>,
     pub clients: usize,
     pub secs: u64,
+    /// CPU spent by the PostgreSQL backends and pgbench itself during the run.
+    pub cpu: Option<crate::cpu::CpuSpent>,
 }
 
 fn script() -> String {
@@ -56,6 +58,7 @@ pub async fn run(pgbench: &str, db_url: &str, scratch: &Path, clients: usize, se
     let file = scratch.join("pgbench-command.sql");
     std::fs::write(&file, script()).map_err(|e| format!("{}: {e}", file.display()))?;
     let threads = clients.min(2);
+    let sampler = crate::cpu::CpuSampler::start(db_url, None, crate::cpu::Client::Children).await?;
     let out = Command::new(pgbench)
         .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &threads.to_string()])
         .args(["-T", &secs.to_string(), "-f"])
@@ -65,12 +68,15 @@ pub async fn run(pgbench: &str, db_url: &str, scratch: &Path, clients: usize, se
         .output()
         .await
         .map_err(|e| format!("running {pgbench}: {e} (pass --pgbench)"))?;
+    let cpu = sampler.stop();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let _ = sqlx::query("DROP TABLE IF EXISTS pgbench_events").execute(&mut c).await;
     if !out.status.success() {
         return Err(format!("pgbench failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr)));
     }
-    parse(&text, clients, secs).ok_or_else(|| format!("no `tps = …` in pgbench's output:\n{text}"))
+    let mut b = parse(&text, clients, secs).ok_or_else(|| format!("no `tps = …` in pgbench's output:\n{text}"))?;
+    b.cpu = Some(cpu);
+    Ok(b)
 }
 
 fn number_after(text: &str, prefix: &str) -> Option<f64> {
@@ -88,6 +94,7 @@ fn parse(text: &str, clients: usize, secs: u64) -> Option<Baseline> {
         failed: number_after(text, "number of failed transactions:").map(|n| n as u64),
         clients,
         secs,
+        cpu: None,
     })
 }
 

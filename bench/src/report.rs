@@ -141,6 +141,7 @@ impl Report {
         }
         self.summary(o)?;
         self.ops_table(o)?;
+        self.cpu_table(o)?;
         self.throughput_table(o)?;
         self.growth_table(o)?;
         self.notes(o)
@@ -265,6 +266,59 @@ impl Report {
         writeln!(o, "| --- | --- | --- | --- |")?;
         for r in rows {
             writeln!(o, "| {} | {} | {} | {} |", r[0], r[1], r[2], r[3])?;
+        }
+        Ok(())
+    }
+
+    /// CPU per request (or per pgbench transaction), by process, and the throughput it
+    /// allows when all of them share the machine's cores.
+    fn cpu_table(&self, o: &mut String) -> std::fmt::Result {
+        let mut rows: Vec<(String, usize, crate::cpu::CpuSpent)> = Vec::new();
+        if let Some(b) = &self.pgbench {
+            if let (Some(cpu), Some(n)) = (b.cpu, b.transactions) {
+                rows.push(("pgbench transaction".into(), n as usize, cpu));
+            }
+        }
+        for r in &self.ops {
+            if let Some(cpu) = r.cpu {
+                rows.push((r.label.clone(), r.requests, cpu));
+            }
+        }
+        for g in &self.growth {
+            if let Some(cpu) = g.row.cpu {
+                rows.push((format!("{}, {}", g.case, g.size), g.row.requests, cpu));
+            }
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        writeln!(o, "\n### CPU per request\n")?;
+        writeln!(
+            o,
+            "User + system time from `/proc` during each measurement, divided by its requests (the workers' \
+             setup included): the `authio` server, the PostgreSQL backends of the bench database, and the load \
+             generator (this harness; pgbench for its row). The ceiling is {cores} cores ÷ the total: the most \
+             requests per second these processes could serve on this machine, sharing its cores.\n"
+        )?;
+        writeln!(
+            o,
+            "| measurement | requests | server µs | PostgreSQL µs | load generator µs | total µs | ceiling/s |"
+        )?;
+        writeln!(o, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")?;
+        for (label, n, cpu) in rows {
+            let per = |secs: f64| secs * 1e6 / n.max(1) as f64;
+            let total = per(cpu.total());
+            writeln!(
+                o,
+                "| {label} | {} | {} | {:.0} | {:.0} | {:.0} | {} |",
+                thousands(n as u64),
+                if cpu.server_seen { format!("{:.0}", per(cpu.server)) } else { "—".to_string() },
+                per(cpu.postgres),
+                per(cpu.client),
+                total,
+                rate(cores as f64 * 1e6 / total.max(1.0)),
+            )?;
         }
         Ok(())
     }
