@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use authio_domain::ids::{OrganizationId, SessionId, TenantId, UserId};
 use authio_domain::session::{Session, SessionCommand};
-use authio_eventstore::{time_text, Changes, Metadata, SqlArg};
+use authio_eventstore::{time_text, Changes, Dialect, Metadata, SqlArg};
 use chrono::{Duration, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -139,22 +139,29 @@ pub async fn profile(st: &AppState, project: &str, user: &str) -> ApiResult<Opti
     Ok(Some(p))
 }
 
-/// Add a fresh refresh token for the session to `changes`; returns the token.
-pub fn add_refresh_token(changes: &mut Changes, session: &str, project: &str, user: &str) -> String {
+const INSERT_REFRESH_TOKEN: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, expires_at) ";
+
+/// A fresh refresh token for the session: the token, and the values of its row in the
+/// order of `INSERT_REFRESH_TOKEN`'s columns without the state.
+fn new_refresh_token(session: &str, project: &str, user: &str) -> (String, Vec<SqlArg>) {
     let token = new_secret("rt_");
     let now = Utc::now();
-    changes.side_write(
-        "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, 'live', $5, $6)",
-        vec![
-            SqlArg::Text(hash_secret(&token)),
-            SqlArg::Text(session.into()),
-            SqlArg::Text(project.into()),
-            SqlArg::Text(user.into()),
-            SqlArg::Text(time_text(now)),
-            SqlArg::Text(time_text(now + Duration::days(REFRESH_TTL_DAYS))),
-        ],
-    );
+    let row = vec![
+        SqlArg::Text(hash_secret(&token)),
+        SqlArg::Text(session.into()),
+        SqlArg::Text(project.into()),
+        SqlArg::Text(user.into()),
+        SqlArg::Text(time_text(now)),
+        SqlArg::Text(time_text(now + Duration::days(REFRESH_TTL_DAYS))),
+    ];
+    (token, row)
+}
+
+/// Add a fresh refresh token for the session to `changes`; returns the token.
+pub fn add_refresh_token(changes: &mut Changes, session: &str, project: &str, user: &str) -> String {
+    let (token, row) = new_refresh_token(session, project, user);
+    changes.side_write(format!("{INSERT_REFRESH_TOKEN}VALUES ($1, $2, $3, $4, 'live', $5, $6)"), row);
     token
 }
 
@@ -164,6 +171,62 @@ pub fn supersede_refresh_tokens(changes: &mut Changes, session: &str) {
         "UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $1 AND state = 'live'",
         vec![SqlArg::Text(session.into())],
     );
+}
+
+/// Retire the session's live refresh tokens and add a fresh one (switch-org); returns
+/// the token. On PostgreSQL one statement (a data-modifying `WITH`, which runs whether
+/// or not the `INSERT` reads it, and cannot see the row the `INSERT` adds).
+pub fn replace_refresh_tokens(
+    changes: &mut Changes,
+    dialect: Dialect,
+    session: &str,
+    project: &str,
+    user: &str,
+) -> String {
+    if dialect == Dialect::Sqlite {
+        supersede_refresh_tokens(changes, session);
+        return add_refresh_token(changes, session, project, user);
+    }
+    let (token, row) = new_refresh_token(session, project, user);
+    changes.side_write(
+        format!(
+            "WITH superseded AS (UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $2 AND state = 'live') \
+             {INSERT_REFRESH_TOKEN}VALUES ($1, $2, $3, $4, 'live', $5, $6)"
+        ),
+        row,
+    );
+    token
+}
+
+/// Spend the refresh token with hash `spent` and add its successor (refresh); returns
+/// the new token. The commit fails with `code` unless exactly this token went from live
+/// to spent. On PostgreSQL one statement: the successor is inserted only if the spend
+/// changed a row, so the statement changes exactly one row or none.
+pub fn spend_refresh_token(
+    changes: &mut Changes,
+    dialect: Dialect,
+    spent: &str,
+    (session, project, user): (&str, &str, &str),
+    code: &'static str,
+) -> String {
+    let spend = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $7 AND state = 'live'";
+    let (token, mut row) = new_refresh_token(session, project, user);
+    row.push(SqlArg::Text(spent.into()));
+    if dialect == Dialect::Sqlite {
+        changes.side_write_exactly_one(spend.replace("$7", "$1"), vec![SqlArg::Text(spent.into())], code);
+        row.pop();
+        changes.side_write(format!("{INSERT_REFRESH_TOKEN}VALUES ($1, $2, $3, $4, 'live', $5, $6)"), row);
+        return token;
+    }
+    changes.side_write_exactly_one(
+        format!(
+            "WITH spent AS ({spend} RETURNING 1) \
+             {INSERT_REFRESH_TOKEN}SELECT $1, $2, $3, $4, 'live', $5, $6 WHERE EXISTS (SELECT 1 FROM spent)"
+        ),
+        row,
+        code,
+    );
+    token
 }
 
 /// The answer for a session: a new access token plus the given refresh token, for the

@@ -11,7 +11,7 @@ use authio_domain::reservation::{user_email_key, Reservation, ReservationCommand
 use authio_domain::session::{Session, SessionCommand};
 use authio_domain::user::{User, UserCommand};
 use authio_domain::Actor;
-use authio_eventstore::{time_text, Changes, SqlArg};
+use authio_eventstore::{time_text, Changes};
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
@@ -376,8 +376,13 @@ pub async fn switch_org(
         .await?;
         let mut c = Changes::new();
         c.add(s)?;
-        sessions::supersede_refresh_tokens(&mut c, user.session_id());
-        refresh = sessions::add_refresh_token(&mut c, user.session_id(), user.project_id(), user.user_id());
+        refresh = sessions::replace_refresh_tokens(
+            &mut c,
+            st.db.dialect,
+            user.session_id(),
+            user.project_id(),
+            user.user_id(),
+        );
         Ok(c)
     })?;
     Ok(axum::Json(
@@ -494,12 +499,8 @@ pub async fn refresh(
         s.exec(SessionCommand::Refresh { at: Utc::now() }).await?;
         let mut c = Changes::new();
         c.add(s)?;
-        c.side_write_exactly_one(
-            "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live'",
-            vec![SqlArg::Text(hash.clone())],
-            "refresh_token_spent",
-        );
-        new_token = sessions::add_refresh_token(&mut c, &session, &project, &user);
+        let owner = (session.as_str(), project.as_str(), user.as_str());
+        new_token = sessions::spend_refresh_token(&mut c, st.db.dialect, &hash, owner, "refresh_token_spent");
         Ok(c)
     });
     match done {
