@@ -100,14 +100,42 @@ impl Seen {
     }
 }
 
+/// The processes read at each sample besides the backends.
+#[derive(Clone, Copy)]
+struct Targets {
+    server: Option<u32>,
+    client: Client,
+}
+
+impl Targets {
+    fn sample(&self, seen: &mut Seen, at_start: bool, backends: &[u32]) {
+        if let Some(pid) = self.server {
+            if let Some(s) = cpu_secs(pid) {
+                seen.record(Role::Server, pid, s, at_start);
+            }
+        }
+        for &pid in backends {
+            if let Some(s) = cpu_secs(pid) {
+                seen.record(Role::Postgres, pid, s, at_start);
+            }
+        }
+        let this = std::process::id();
+        if let (Client::This, Some(s)) = (self.client, cpu_secs(this)) {
+            seen.record(Role::Client, this, s, true);
+        }
+    }
+}
+
+const BACKENDS: &str =
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+
 /// Samples CPU time every 100 ms until stopped.
 pub struct CpuSampler {
-    client: Client,
+    targets: Targets,
     children_at_start: f64,
     seen: Arc<Mutex<Seen>>,
-    task: tokio::task::JoinHandle<()>,
-    tick: Arc<dyn Fn(&mut Seen, bool, &[u32]) + Send + Sync>,
     backends: Arc<Mutex<Vec<u32>>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl CpuSampler {
@@ -115,62 +143,42 @@ impl CpuSampler {
     /// `db_url` (found in `pg_stat_activity`, without the sampler's own), and the
     /// load generator `client`.
     pub async fn start(db_url: &str, server: Option<u32>, client: Client) -> Res<CpuSampler> {
-        let this = std::process::id();
+        let targets = Targets { server, client };
         let children_at_start = children_secs();
         let mut conn = connect(db_url).await?;
-        let backends_sql =
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
-        let list = |pids: Vec<i32>| pids.into_iter().map(|p| p as u32).collect::<Vec<u32>>();
-        let first: Vec<i32> = sqlx::query_scalar(backends_sql)
-            .fetch_all(&mut conn)
-            .await
-            .map_err(|e| format!("pg_stat_activity: {e}"))?;
-        let tick: Arc<dyn Fn(&mut Seen, bool, &[u32]) + Send + Sync> =
-            Arc::new(move |seen: &mut Seen, at_start: bool, backends: &[u32]| {
-                if let Some(pid) = server {
-                    if let Some(s) = cpu_secs(pid) {
-                        seen.record(Role::Server, pid, s, at_start);
-                    }
-                }
-                for &pid in backends {
-                    if let Some(s) = cpu_secs(pid) {
-                        seen.record(Role::Postgres, pid, s, at_start);
-                    }
-                }
-                if let (Client::This, Some(s)) = (client, cpu_secs(this)) {
-                    seen.record(Role::Client, this, s, true);
-                }
-            });
+        let pids = |v: Vec<i32>| v.into_iter().map(|p| p as u32).collect::<Vec<u32>>();
+        let first: Vec<i32> =
+            sqlx::query_scalar(BACKENDS).fetch_all(&mut conn).await.map_err(|e| format!("pg_stat_activity: {e}"))?;
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let backends = Arc::new(Mutex::new(list(first)));
-        tick(&mut seen.lock().unwrap(), true, &backends.lock().unwrap());
+        let backends = Arc::new(Mutex::new(pids(first)));
+        targets.sample(&mut seen.lock().unwrap(), true, &backends.lock().unwrap());
         let task = tokio::spawn({
-            let (seen, tick, backends) = (seen.clone(), tick.clone(), backends.clone());
+            let (seen, backends) = (seen.clone(), backends.clone());
             async move {
                 let mut every = tokio::time::interval(Duration::from_millis(100));
                 every.tick().await;
                 loop {
                     every.tick().await;
-                    if let Ok(pids) = sqlx::query_scalar::<_, i32>(backends_sql).fetch_all(&mut conn).await {
-                        *backends.lock().unwrap() = list(pids);
+                    if let Ok(now) = sqlx::query_scalar::<_, i32>(BACKENDS).fetch_all(&mut conn).await {
+                        *backends.lock().unwrap() = pids(now);
                     }
-                    let pids = backends.lock().unwrap().clone();
-                    tick(&mut seen.lock().unwrap(), false, &pids);
+                    let now = backends.lock().unwrap().clone();
+                    targets.sample(&mut seen.lock().unwrap(), false, &now);
                 }
             }
         });
-        Ok(CpuSampler { client, children_at_start, seen, task, tick, backends })
+        Ok(CpuSampler { targets, children_at_start, seen, backends, task })
     }
 
     /// One last sample, then the CPU seconds spent since the start. With
     /// `Client::Children`, call it after the children were waited for.
     pub fn stop(self) -> CpuSpent {
         self.task.abort();
-        let pids = self.backends.lock().unwrap().clone();
+        let backends = self.backends.lock().unwrap().clone();
         let mut seen = self.seen.lock().unwrap();
-        (self.tick)(&mut seen, false, &pids);
+        self.targets.sample(&mut seen, false, &backends);
         let mut spent = seen.spent();
-        if let Client::Children = self.client {
+        if let Client::Children = self.targets.client {
             spent.client = (children_secs() - self.children_at_start).max(0.0);
         }
         spent
