@@ -30,10 +30,14 @@ async fn owner(
                      ON CONFLICT (aggregate_type, aggregate_id) DO NOTHING",
                 ) {
                     match batch {
+                        // A stream already in `owners` has its row (queued, sent, or read
+                        // back), so this INSERT would do nothing: it is not queued.
                         Some(b) => {
-                            b.owners.entry(key).or_insert_with(|| p.to_string());
-                            let args = [&e.aggregate_type, &e.aggregate_id, p];
-                            b.push(&sql, args.iter().map(|a| Arg::Text(Some(a.to_string()))).collect());
+                            if let std::collections::hash_map::Entry::Vacant(v) = b.owners.entry(key) {
+                                v.insert(p.to_string());
+                                let args = [&e.aggregate_type, &e.aggregate_id, p];
+                                b.push(&sql, args.iter().map(|a| Arg::Text(Some(a.to_string()))).collect());
+                            }
                         }
                         None => {
                             sqlx::query(&sql)
@@ -47,17 +51,17 @@ async fn owner(
                 }
                 return Ok(Some(p.to_string()));
             }
-            if let Some(b) = batch.as_deref_mut() {
-                if let Some(p) = b.owners.get(&key) {
-                    return Ok(Some(p.clone()));
-                }
-                b.flush(tx).await?;
-            }
             let Some(sql) =
                 target.sql("SELECT project_id FROM stream_owners WHERE aggregate_type = $1 AND aggregate_id = $2")
             else {
                 return Ok(None);
             };
+            if let Some(b) = batch.as_deref_mut() {
+                if let Some(p) = b.owners.get(&key) {
+                    return Ok(Some(p.clone()));
+                }
+                b.flush_for(tx, &sql).await?;
+            }
             let p: Option<String> = sqlx::query_scalar(&sql)
                 .bind(&e.aggregate_type)
                 .bind(&e.aggregate_id)

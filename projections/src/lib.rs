@@ -117,7 +117,8 @@ fn patch(v: &Value, key: &str) -> (bool, Option<String>) {
 }
 
 /// A transaction and the tables its statements go to; INSERTs are queued in `batch`
-/// when there is one (rebuilds).
+/// when there is one (rebuilds), and any other statement first sends the queued rows of
+/// the tables it names.
 struct Out<'x, 'a> {
     tx: &'x mut Tx,
     target: Target<'a>,
@@ -130,7 +131,7 @@ async fn exec(out: &mut Out<'_, '_>, sql: &str, args: Vec<Option<String>>) -> Re
         if batch::Batch::accepts(&sql) {
             return b.queue(out.tx, &sql, args.into_iter().map(batch::Arg::Text).collect()).await;
         }
-        b.flush(out.tx).await?;
+        b.flush_for(out.tx, &sql).await?;
     }
     let mut q = sqlx::query(&sql);
     for a in args {
@@ -408,7 +409,7 @@ async fn apply_batched(
                 return Ok(());
             };
             if let Some(b) = tx.batch.as_deref_mut() {
-                b.flush(tx.tx).await?;
+                b.flush_for(tx.tx, &sql).await?;
             }
             sqlx::query(&sql)
                 .bind(id)

@@ -1,21 +1,26 @@
 //! Rebuilding read models by writing a new table version and swapping it in.
 //!
 //! For each table of the projection a shadow `<table>__rebuild` is made like the live
-//! table (PostgreSQL: `LIKE … INCLUDING ALL`; SQLite: the table's own `CREATE TABLE`
-//! from `sqlite_master`, renamed), so it cannot drift from the migrations. The whole log
-//! is replayed into the shadows through the same `apply` code as the live projector:
-//! every statement goes through `Target::sql`, which points the statements that write a
-//! rebuilt table at its shadow and skips the others. Reads keep answering from the live
-//! tables meanwhile. Then one transaction (PostgreSQL: holding the projector's advisory
-//! lock; SQLite: the write lock) brings the shadows and the live checkpoint to the same
-//! position, drops the live tables and renames the shadows into place, with the live
-//! tables' index names (PostgreSQL renames the copied indexes; SQLite creates its
-//! secondary indexes there from the live tables' own `CREATE INDEX`).
+//! table (PostgreSQL: `LIKE … INCLUDING ALL`, its secondary indexes then dropped until
+//! the replay is done; SQLite: the table's own `CREATE TABLE` from `sqlite_master`,
+//! renamed), so it cannot drift from the migrations. The whole log is replayed into the
+//! shadows through the same `apply` code as the live projector: every statement goes
+//! through `Target::sql`, which points the statements that write a rebuilt table at its
+//! shadow and skips the others. The audit log and the other read models replay on two
+//! connections at once, fed by one reader of the log. Reads keep answering from the
+//! live tables meanwhile. On PostgreSQL each lane then builds its shadows' secondary
+//! indexes and analyzes them. Then one transaction (PostgreSQL: holding the projector's
+//! advisory lock; SQLite: the write lock) brings the shadows and the live checkpoint to
+//! the same position, drops the live tables and renames the shadows into place, with
+//! the live tables' index names (PostgreSQL renames the shadows' indexes; SQLite creates
+//! its secondary indexes there from the live tables' own `CREATE INDEX`).
 use crate::batch::Batch;
 use crate::{apply_batched, apply_to, audit, follow, ProjectionError, BATCH, READ_MODELS, TABLES};
 use authio_eventstore::{Db, Dialect, StoredEvent, Tx};
 use sqlx::Row;
 use std::borrow::Cow;
+use std::sync::Arc;
+use tokio::sync::mpsc;
 
 /// Appended to a table's name for its shadow during a rebuild.
 pub const SHADOW_SUFFIX: &str = "__rebuild";
@@ -143,14 +148,20 @@ pub async fn rebuild_projection(db: &Db, name: &str, progress: impl FnMut(i64)) 
     rebuild_tables(db, p.tables, p.reads, progress).await
 }
 
+/// Apply events from the start of `events` within `tx` until `limit` statements have
+/// been run one by one (not queued in `batch`), then send the queued rows. Returns how
+/// many events were applied.
 async fn apply_events(
     tx: &mut Tx,
     target: Target<'_>,
     events: &[StoredEvent],
     batch: &mut Batch,
-) -> Result<(), sqlx::Error> {
+    limit: usize,
+) -> Result<usize, sqlx::Error> {
     let main = TABLES.iter().any(|t| !matches!(*t, "audit_events" | "stream_owners") && target.includes(t));
     let audit = target.includes("audit_events") || target.includes("stream_owners");
+    batch.direct = 0;
+    let mut applied = 0;
     for e in events {
         if main {
             apply_batched(tx, target, e, Some(batch)).await?;
@@ -158,8 +169,13 @@ async fn apply_events(
         if audit {
             audit::apply_batched(tx, target, e, Some(batch)).await?;
         }
+        applied += 1;
+        if batch.direct >= limit {
+            break;
+        }
     }
-    batch.flush(tx).await
+    batch.flush(tx).await?;
+    Ok(applied)
 }
 
 /// Apply the events in `(after, upto]` within `tx`, batch by batch.
@@ -181,7 +197,9 @@ async fn apply_range(
                     follow(tx, e).await?;
                 }
             }
-            Target::Shadow(_) => apply_events(tx, target, &events, batch).await?,
+            Target::Shadow(_) => {
+                apply_events(tx, target, &events, batch, usize::MAX).await?;
+            }
         }
         after = last;
     }
@@ -190,46 +208,61 @@ async fn apply_range(
 
 async fn rebuild_tables(
     db: &Db,
-    tables: &[&str],
-    reads: &[&str],
+    tables: &'static [&'static str],
+    reads: &'static [&'static str],
     mut progress: impl FnMut(i64),
 ) -> Result<i64, ProjectionError> {
-    let mut shadowed: Vec<&str> = tables.to_vec();
+    let mut shadowed: Vec<&'static str> = tables.to_vec();
     shadowed.extend(reads.iter().filter(|t| !tables.contains(t)));
     let target = Target::Shadow(&shadowed);
 
-    // The new table versions, empty.
+    // The new table versions, empty, and the statements that give the rebuilt ones their
+    // secondary indexes after the replay.
+    let mut deferred = Vec::new();
     {
         let mut w = db.begin_write().await?;
         for t in &shadowed {
-            create_shadow(&mut w.tx, db.dialect, t).await?;
+            let indexes = create_shadow(&mut w.tx, db.dialect, t).await?;
+            if tables.contains(t) {
+                deferred.extend(indexes.into_iter().map(|ddl| (*t, ddl)));
+            }
         }
         w.tx.commit().await?;
     }
 
     // Replay the log into them; the live tables keep answering (and keep projecting).
-    let mut cursor = 0;
+    // The audit log's tables and the other read models share no table and read none of
+    // each other's, so each of these lanes replays on its own connection: one task reads
+    // the log and hands every batch to each lane.
+    let lanes: Vec<Vec<&'static str>> = [
+        shadowed.iter().copied().filter(|t| AUDIT_TABLES.contains(t)).collect::<Vec<_>>(),
+        shadowed.iter().copied().filter(|t| !AUDIT_TABLES.contains(t)).collect(),
+    ]
+    .into_iter()
+    .filter(|lane| !lane.is_empty())
+    .collect();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let mut senders = Vec::new();
+    let mut workers = Vec::new();
+    for (i, lane) in lanes.into_iter().enumerate() {
+        let (tx, rx) = mpsc::channel(LANE_QUEUE);
+        senders.push(tx);
+        let indexes = deferred.iter().filter(|(t, _)| lane.contains(t)).map(|(_, ddl)| ddl.clone()).collect();
+        workers.push(tokio::spawn(replay_lane(db.clone(), lane, indexes, rx, done_tx.clone(), i)));
+    }
+    drop(done_tx);
+    let reader = tokio::spawn(read_log(db.clone(), senders));
+    // Progress: the position every lane has committed.
+    let mut at = vec![0; workers.len()];
+    while let Some((lane, position)) = done_rx.recv().await {
+        at[lane] = position;
+        progress(at.iter().copied().min().unwrap_or(0));
+    }
+    let cursor = reader.await.map_err(|e| ProjectionError::Reader(e.to_string()))??;
     let mut batch = Batch::new();
-    // The next batch is read while the current one is written.
-    let read = |after: i64| {
-        let db = db.clone();
-        tokio::spawn(async move { db.read_after(after, REPLAY_BATCH).await })
-    };
-    let mut next = read(0);
-    loop {
-        let events = next.await.map_err(|e| ProjectionError::Reader(e.to_string()))??;
-        let Some(last) = events.last().map(|e| e.position) else { break };
-        let full = events.len() as i64 == REPLAY_BATCH;
-        next = read(last);
-        let mut w = db.begin_write().await?;
-        apply_events(&mut w.tx, target, &events, &mut batch).await?;
-        w.tx.commit().await?;
-        cursor = last;
-        progress(cursor);
-        if !full {
-            next.abort();
-            break;
-        }
+    for w in workers {
+        let lane = w.await.map_err(|e| ProjectionError::Reader(e.to_string()))??;
+        batch.owners.extend(lane.owners);
     }
 
     // Swap, with the live projector paused and no event being written: commands update
@@ -278,28 +311,128 @@ async fn rebuild_tables(
         sqlx::query(&format!("DROP TABLE {}", shadow(t))).execute(&mut *w.tx).await?;
     }
     w.tx.commit().await?;
-    if db.dialect == Dialect::Postgres {
-        // Fresh tables have no planner statistics until autovacuum gets to them (if it
-        // runs at all); without them the first queries plan sequential scans.
-        for t in tables {
-            sqlx::query(&format!("ANALYZE {t}")).execute(&db.pool).await?;
-        }
-    }
     progress(at);
     Ok(at)
 }
 
-/// Events per read and transaction while replaying into the shadows.
+/// The audit log's tables (one projection, see `PROJECTIONS`): replayed apart from the
+/// other read models.
+const AUDIT_TABLES: &[&str] = &["audit_events", "stream_owners"];
+
+/// Read the whole log, batch by batch, and hand each batch to every lane. Returns the
+/// position of the last event read.
+async fn read_log(db: Db, lanes: Vec<mpsc::Sender<Arc<Vec<StoredEvent>>>>) -> Result<i64, ProjectionError> {
+    let mut cursor = 0;
+    loop {
+        let events = db.read_after(cursor, REPLAY_BATCH).await?;
+        let Some(last) = events.last().map(|e| e.position) else { break };
+        let full = events.len() as i64 == REPLAY_BATCH;
+        let events = Arc::new(events);
+        for lane in &lanes {
+            if lane.send(events.clone()).await.is_err() {
+                // The lane stopped on an error, which its task returns.
+                return Ok(cursor);
+            }
+        }
+        cursor = last;
+        if !full {
+            break;
+        }
+    }
+    Ok(cursor)
+}
+
+/// Replay the batches from `events` into the shadows of `tables`, reporting each committed batch's last position on `done` as (`lane`,
+/// position). Then (PostgreSQL) build the deferred `indexes` and gather the shadows'
+/// planner statistics (fresh tables have none until autovacuum gets to them, if it runs
+/// at all; without them the first queries plan sequential scans), before the swap.
+/// Returns the batch, whose `owners` the swap goes on with.
+async fn replay_lane(
+    db: Db,
+    tables: Vec<&'static str>,
+    indexes: Vec<String>,
+    mut events: mpsc::Receiver<Arc<Vec<StoredEvent>>>,
+    done: mpsc::UnboundedSender<(usize, i64)>,
+    lane: usize,
+) -> Result<Batch, ProjectionError> {
+    let target = Target::Shadow(&tables);
+    let mut batch = Batch::new();
+    while let Some(events) = events.recv().await {
+        let mut rest = &events[..];
+        while !rest.is_empty() {
+            let mut w = db.begin_write().await?;
+            if db.dialect == Dialect::Postgres {
+                // Only shadows are written here: a commit lost to a server crash loses a
+                // replay that has failed anyway. The swap commits synchronously, and with
+                // it everything before it.
+                sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *w.tx).await?;
+            }
+            let applied = apply_events(&mut w.tx, target, rest, &mut batch, DIRECT_PER_TX).await?;
+            w.tx.commit().await?;
+            rest = &rest[applied..];
+        }
+        if let Some(e) = events.last() {
+            let _ = done.send((lane, e.position));
+        }
+    }
+    if db.dialect == Dialect::Postgres {
+        for ddl in indexes {
+            sqlx::query(&ddl).execute(&db.pool).await?;
+        }
+        for t in &tables {
+            sqlx::query(&format!("ANALYZE {}", shadow(t))).execute(&db.pool).await?;
+        }
+    }
+    Ok(batch)
+}
+
+/// Events per read of the log while replaying into the shadows; each lane commits them
+/// in one transaction, or more when they run more than `DIRECT_PER_TX` statements one by
+/// one.
 const REPLAY_BATCH: i64 = 5_000;
 
-/// An empty `<table>__rebuild` with the live table's columns and constraints (and, on
-/// PostgreSQL, its indexes). A shadow left by an interrupted rebuild is dropped first.
-async fn create_shadow(tx: &mut Tx, dialect: Dialect, table: &str) -> Result<(), ProjectionError> {
+/// Batches read ahead for a lane. Lanes take turns being the slower one (the other read
+/// models run an UPDATE round trip per organization created, the audit log does not),
+/// so a lane may run this far ahead of the other before the reader waits.
+const LANE_QUEUE: usize = 8;
+
+/// At most this many statements run one by one (UPDATEs, DELETEs, lookups) per replay
+/// transaction. PostgreSQL cannot prune the row versions a transaction leaves behind
+/// before it ends, so every UPDATE of a row that one transaction already updated k times
+/// steps over those k versions: a long log of `organizations_count + 1` on one tenant is
+/// quadratic in the transaction's length.
+const DIRECT_PER_TX: usize = 100;
+
+/// An empty `<table>__rebuild` with the live table's columns and constraints. A shadow
+/// left by an interrupted rebuild is dropped first. PostgreSQL: made `LIKE` the live
+/// table, then its secondary indexes (those that back no constraint) are dropped again
+/// and returned as the `CREATE INDEX` statements that restore them: building an index
+/// once over the loaded rows costs a fraction of updating it row by row. The replay
+/// needs none of them (its UPDATEs, DELETEs and sub-selects find rows by primary key).
+/// SQLite: the table's own `CREATE TABLE`, renamed; the swap creates its indexes.
+async fn create_shadow(tx: &mut Tx, dialect: Dialect, table: &str) -> Result<Vec<String>, ProjectionError> {
     let new = shadow(table);
     sqlx::query(&format!("DROP TABLE IF EXISTS {new}")).execute(&mut **tx).await?;
     match dialect {
         Dialect::Postgres => {
             sqlx::query(&format!("CREATE TABLE {new} (LIKE {table} INCLUDING ALL)")).execute(&mut **tx).await?;
+            let rows = sqlx::query(
+                "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
+                 JOIN pg_class c ON c.oid = i.indexrelid \
+                 WHERE i.indrelid = to_regclass($1) AND NOT EXISTS \
+                 (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid) \
+                 ORDER BY c.relname",
+            )
+            .bind(&new)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut deferred = Vec::new();
+            for r in rows {
+                let (name, ddl): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+                sqlx::query(&format!("DROP INDEX \"{name}\"")).execute(&mut **tx).await?;
+                deferred.push(ddl);
+            }
+            Ok(deferred)
         }
         Dialect::Sqlite => {
             let sql: Option<String> =
@@ -311,9 +444,9 @@ async fn create_shadow(tx: &mut Tx, dialect: Dialect, table: &str) -> Result<(),
             let ddl = rename_create_table(&sql, table, &new)
                 .ok_or_else(|| ProjectionError::Schema(format!("{table}: unexpected definition {sql:?}")))?;
             sqlx::query(&ddl).execute(&mut **tx).await?;
+            Ok(Vec::new())
         }
     }
-    Ok(())
 }
 
 /// `CREATE TABLE <table> (…)` (name bare or quoted) as `CREATE TABLE <new> (…)`.
