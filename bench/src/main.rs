@@ -282,6 +282,9 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
         let api = Api::new(&s2.url, c)?;
         switch_growth(st, report, &api, &tenant, c, &CpuScope { db_url: Some(&db.url), server: Some(s2.pid) }).await?;
         big_growth(st, report, &api, &tenant, c, &tag).await?;
+        if st.has("memory") {
+            report.rss_after_growth = Some(s2.rss_mb());
+        }
     }
     s2.stop().await?;
 

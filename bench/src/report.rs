@@ -38,6 +38,8 @@ pub struct Report {
     pub rss_idle: Option<f64>,
     pub rss_load: Option<f64>,
     pub rss_idle_big: Option<f64>,
+    /// After the cost-growth rows (the large organizations in the server's state cache).
+    pub rss_after_growth: Option<f64>,
     pub pgbench: Option<Baseline>,
     pub ops: Vec<Row>,
     pub webhooks: Option<WebhookFigures>,
@@ -102,6 +104,7 @@ impl Report {
             rss_idle: None,
             rss_load: None,
             rss_idle_big: None,
+            rss_after_growth: None,
             pgbench: None,
             ops: Vec::new(),
             webhooks: None,
@@ -185,6 +188,14 @@ impl Report {
                 format!("{m:.1} MB"),
                 "".into(),
                 "".into(),
+            ]);
+        }
+        if let Some(m) = self.rss_after_growth {
+            rows.push([
+                "resident memory after the cost-growth rows (large organizations cached)".into(),
+                format!("{m:.1} MB"),
+                "< 150 MB".into(),
+                met(m < 150.0).into(),
             ]);
         }
         if let Some(b) = &self.pgbench {
