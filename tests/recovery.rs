@@ -166,14 +166,14 @@ async fn rebuild_leaves_every_read_model_equal(postgres: bool) {
     assert!(live.iter().all(|(_, rows)| !rows.is_empty()), "every table has rows: {live:?}");
     let shape = schema(&srv.db).await;
     assert!(shape.iter().any(|l| l.starts_with("users_project_email ")), "{shape:?}");
-    srv.cli(&["projections", "rebuild"]);
+    srv.cli(&["projections", "rebuild"]).await;
     assert_eq!(live, srv.read_models().await, "rebuilt read models equal the live ones row for row");
     assert_eq!(shape, schema(&srv.db).await, "same columns, constraints and indexes after the swap");
 
     // A shadow left behind by an interrupted rebuild is replaced.
     sqlx::query("CREATE TABLE users__rebuild (leftover TEXT)").execute(&srv.db.pool).await.unwrap();
     for p in authio_projections::PROJECTIONS {
-        srv.cli(&["projections", "rebuild", "--projection", p.name]);
+        srv.cli(&["projections", "rebuild", "--projection", p.name]).await;
         assert_eq!(live, srv.read_models().await, "rebuilding {} leaves the read models equal", p.name);
         assert_eq!(shape, schema(&srv.db).await, "rebuilding {} keeps the schema", p.name);
     }
@@ -253,7 +253,7 @@ async fn reads_keep_answering_during_a_rebuild(postgres: bool) {
 
     // Equal to a full rebuild from the log.
     let after = srv.read_models().await;
-    srv.cli(&["projections", "rebuild"]);
+    srv.cli(&["projections", "rebuild"]).await;
     assert_eq!(after, srv.read_models().await);
 }
 
@@ -322,7 +322,7 @@ async fn rebuild_while_the_projector_is_behind(postgres: bool) {
 
     let srv = Server::start_on(&url).await;
     let live = srv.read_models().await;
-    srv.cli(&["projections", "rebuild"]);
+    srv.cli(&["projections", "rebuild"]).await;
     assert_eq!(live, srv.read_models().await);
 }
 

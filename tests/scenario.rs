@@ -8,7 +8,7 @@ use serde_json::json;
 async fn scenario(postgres: bool) {
     let srv = Server::start(postgres).await;
     // Console token from the CLI → tenant (b2b) → test secret key.
-    let cs = srv.console_token("owner@example.com");
+    let cs = srv.console_token("owner@example.com").await;
     let (s, tenant) = srv.post("/v1/session/tenants", &cs, json!({"name": "Acme Corp", "mode": "b2b"})).await;
     assert_eq!(s, StatusCode::CREATED, "{tenant}");
     assert_eq!(tenant["mode"], "b2b");

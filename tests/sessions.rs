@@ -363,7 +363,7 @@ async fn key_rotation_keeps_old_tokens_valid() {
     let u = srv.user(&sk, "u@example.com").await;
     let old = srv.sign_in(&sk, &pk, &u).await;
     let old_token = old["access_token"].as_str().unwrap().to_string();
-    let new_kid = srv.cli(&["keys", "rotate"]);
+    let new_kid = srv.cli(&["keys", "rotate"]).await;
     assert!(new_kid.starts_with("kid_"));
     // A token signed by the old key still verifies.
     let (s, _) = srv.get("/v1/me", &old_token).await;

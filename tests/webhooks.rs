@@ -283,11 +283,15 @@ async fn three_signed_deliveries_in_order(postgres: bool) {
     let mut api: Vec<Value> = all["data"].as_array().unwrap().clone();
     assert!(all["next_cursor"].is_null(), "one page holds this project's trail");
     api.reverse();
-    let replay: Vec<Value> =
-        srv.cli(&["audit", "replay", "--project", &tid]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let replay: Vec<Value> = srv
+        .cli(&["audit", "replay", "--project", &tid])
+        .await
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(replay, api);
     let before = srv.read_models().await;
-    srv.cli(&["projections", "rebuild"]);
+    srv.cli(&["projections", "rebuild"]).await;
     assert_eq!(srv.read_models().await, before);
 }
 

@@ -6,7 +6,6 @@ use authio_eventstore::testing::{fresh_postgres_url, fresh_sqlite_url};
 use authio_eventstore::Db;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::process::Command;
 
 pub struct Server {
     pub url: String,
@@ -66,20 +65,23 @@ impl Server {
     }
 
     /// Run the real `authio` binary against this server's database.
-    pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_authio"))
+    /// Async, so the test's runtime keeps running this server meanwhile: the command may
+    /// wait for a lock that the server's pipeline holds (the stamp's advisory lock).
+    pub async fn cli(&self, args: &[&str]) -> String {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_authio"))
             .args(args)
             .env("DATABASE_URL", &self.database_url)
             .env("RUST_LOG", "warn")
             .output()
+            .await
             .expect("run authio");
         assert!(out.status.success(), "authio {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("utf8").trim().to_string()
     }
 
     /// A console token from `authio operators token --email`.
-    pub fn console_token(&self, email: &str) -> String {
-        let t = self.cli(&["operators", "token", "--email", email]);
+    pub async fn console_token(&self, email: &str) -> String {
+        let t = self.cli(&["operators", "token", "--email", email]).await;
         assert!(t.starts_with("cs_"), "unexpected token output {t:?}");
         t
     }
@@ -155,7 +157,7 @@ impl Server {
 
     /// A console token, a tenant in `mode` and a test secret key: (console token, tenant id, secret key).
     pub async fn project(&self, owner_email: &str, mode: &str) -> (String, String, String) {
-        let cs = self.console_token(owner_email);
+        let cs = self.console_token(owner_email).await;
         let (s, t) = self.post("/v1/session/tenants", &cs, json!({"name": "Project", "mode": mode})).await;
         assert_eq!(s, StatusCode::CREATED, "{t}");
         let tid = id(&t);
