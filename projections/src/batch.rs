@@ -32,8 +32,6 @@ pub struct Batch {
     pub(crate) owners: HashMap<(String, String), String>,
     /// The multi-row text of (statement, rows), built once.
     statements: HashMap<(String, usize), String>,
-    /// Statements run one by one (each after a `flush_for`) since this was last reset.
-    pub(crate) direct: usize,
 }
 
 impl Batch {
@@ -73,7 +71,6 @@ impl Batch {
     /// Send the queued rows of every table that `sql` names (the identifier after
     /// `INTO`, `UPDATE`, `FROM` or `JOIN`), before `sql` itself is run.
     pub async fn flush_for(&mut self, tx: &mut Tx, sql: &str) -> Result<(), sqlx::Error> {
-        self.direct += 1;
         let named = named_tables(sql);
         self.flush_where(tx, |other| table(other).is_some_and(|t| named.contains(&t))).await
     }

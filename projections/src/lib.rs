@@ -46,8 +46,9 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
     #[error("unknown projection {0:?}; expected one of: {names}", names = rebuild::names())]
     UnknownProjection(String),
-    /// The task reading the log for a rebuild stopped (it panicked or was cancelled).
-    #[error("the rebuild's log reader stopped: {0}")]
+    /// A task of a rebuild (the log reader or a lane writing shadows) stopped: it
+    /// panicked or was cancelled.
+    #[error("a rebuild task stopped: {0}")]
     Reader(String),
     /// The shadow table of a rebuild cannot be made like the live one.
     #[error("cannot rebuild {0}")]

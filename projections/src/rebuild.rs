@@ -148,20 +148,14 @@ pub async fn rebuild_projection(db: &Db, name: &str, progress: impl FnMut(i64)) 
     rebuild_tables(db, p.tables, p.reads, progress).await
 }
 
-/// Apply events from the start of `events` within `tx` until `limit` statements have
-/// been run one by one (not queued in `batch`), then send the queued rows. Returns how
-/// many events were applied.
 async fn apply_events(
     tx: &mut Tx,
     target: Target<'_>,
     events: &[StoredEvent],
     batch: &mut Batch,
-    limit: usize,
-) -> Result<usize, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     let main = TABLES.iter().any(|t| !matches!(*t, "audit_events" | "stream_owners") && target.includes(t));
     let audit = target.includes("audit_events") || target.includes("stream_owners");
-    batch.direct = 0;
-    let mut applied = 0;
     for e in events {
         if main {
             apply_batched(tx, target, e, Some(batch)).await?;
@@ -169,13 +163,8 @@ async fn apply_events(
         if audit {
             audit::apply_batched(tx, target, e, Some(batch)).await?;
         }
-        applied += 1;
-        if batch.direct >= limit {
-            break;
-        }
     }
-    batch.flush(tx).await?;
-    Ok(applied)
+    batch.flush(tx).await
 }
 
 /// Apply the events in `(after, upto]` within `tx`, batch by batch.
@@ -197,9 +186,7 @@ async fn apply_range(
                     follow(tx, e).await?;
                 }
             }
-            Target::Shadow(_) => {
-                apply_events(tx, target, &events, batch, usize::MAX).await?;
-            }
+            Target::Shadow(_) => apply_events(tx, target, &events, batch).await?,
         }
         after = last;
     }
@@ -342,7 +329,8 @@ async fn read_log(db: Db, lanes: Vec<mpsc::Sender<Arc<Vec<StoredEvent>>>>) -> Re
     Ok(cursor)
 }
 
-/// Replay the batches from `events` into the shadows of `tables`, reporting each committed batch's last position on `done` as (`lane`,
+/// Replay the batches from `events` into the shadows of `tables`, one transaction per
+/// batch, reporting each committed batch's last position on `done` as (`lane`,
 /// position). Then (PostgreSQL) build the deferred `indexes` and gather the shadows'
 /// planner statistics (fresh tables have none until autovacuum gets to them, if it runs
 /// at all; without them the first queries plan sequential scans), before the swap.
@@ -358,19 +346,15 @@ async fn replay_lane(
     let target = Target::Shadow(&tables);
     let mut batch = Batch::new();
     while let Some(events) = events.recv().await {
-        let mut rest = &events[..];
-        while !rest.is_empty() {
-            let mut w = db.begin_write().await?;
-            if db.dialect == Dialect::Postgres {
-                // Only shadows are written here: a commit lost to a server crash loses a
-                // replay that has failed anyway. The swap commits synchronously, and with
-                // it everything before it.
-                sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *w.tx).await?;
-            }
-            let applied = apply_events(&mut w.tx, target, rest, &mut batch, DIRECT_PER_TX).await?;
-            w.tx.commit().await?;
-            rest = &rest[applied..];
+        let mut w = db.begin_write().await?;
+        if db.dialect == Dialect::Postgres {
+            // Only shadows are written here: a commit lost to a server crash loses a
+            // replay that has failed anyway. The swap commits synchronously, and with it
+            // everything before it.
+            sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *w.tx).await?;
         }
+        apply_events(&mut w.tx, target, &events, &mut batch).await?;
+        w.tx.commit().await?;
         if let Some(e) = events.last() {
             let _ = done.send((lane, e.position));
         }
@@ -386,22 +370,14 @@ async fn replay_lane(
     Ok(batch)
 }
 
-/// Events per read of the log while replaying into the shadows; each lane commits them
-/// in one transaction, or more when they run more than `DIRECT_PER_TX` statements one by
-/// one.
+/// Events per read of the log and per transaction of each lane while replaying into the
+/// shadows.
 const REPLAY_BATCH: i64 = 5_000;
 
 /// Batches read ahead for a lane. Lanes take turns being the slower one (the other read
 /// models run an UPDATE round trip per organization created, the audit log does not),
 /// so a lane may run this far ahead of the other before the reader waits.
 const LANE_QUEUE: usize = 8;
-
-/// At most this many statements run one by one (UPDATEs, DELETEs, lookups) per replay
-/// transaction. PostgreSQL cannot prune the row versions a transaction leaves behind
-/// before it ends, so every UPDATE of a row that one transaction already updated k times
-/// steps over those k versions: a long log of `organizations_count + 1` on one tenant is
-/// quadratic in the transaction's length.
-const DIRECT_PER_TX: usize = 100;
 
 /// An empty `<table>__rebuild` with the live table's columns and constraints. A shadow
 /// left by an interrupted rebuild is dropped first. PostgreSQL: made `LIKE` the live
