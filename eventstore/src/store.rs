@@ -146,6 +146,9 @@ fn lost_race(e: &dyn sqlx::error::DatabaseError) -> bool {
     e.is_unique_violation() || matches!(e.code().as_deref(), Some("40P01") | Some("40001"))
 }
 
+/// Rows read per query when replaying a stream.
+const REPLAY_PAGE: i64 = 5_000;
+
 /// A stream gets a snapshot each time its version crosses a multiple of this, or of
 /// `snapshot_interval` once it is long.
 pub const SNAPSHOT_EVERY: i64 = 32;
@@ -204,6 +207,17 @@ pub struct Changes {
     side_writes: Vec<(String, Vec<SqlArg>, Option<&'static str>)>,
     /// The states the appends leave, for the state cache once the commit went through.
     states: Vec<(&'static str, String, i64, Arc<AnyState>)>,
+    /// Snapshots due, written once the commit went through (see `write_snapshots`).
+    snapshots: Vec<PendingSnapshot>,
+}
+
+/// A snapshot to write after the commit: the stream, its version, and its state to
+/// serialize.
+struct PendingSnapshot {
+    aggregate_type: &'static str,
+    id: String,
+    version: i64,
+    serialize: Box<dyn FnOnce() -> Option<String> + Send + Sync>,
 }
 
 impl Changes {
@@ -223,24 +237,19 @@ impl Changes {
             events.push((event_type, version, data));
         }
         let (from, to) = (loaded.version, loaded.version + events.len() as i64);
+        let state = Arc::new(loaded.state);
         let every = snapshot_interval(to);
         if to / every > from / every {
-            // A state that does not serialize simply gets no snapshot.
-            if let Ok(state) = serde_json::to_string(&loaded.state) {
-                self.side_write(
-                    "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET version = excluded.version, \
-                     state = excluded.state WHERE snapshots.version < excluded.version",
-                    vec![
-                        SqlArg::Text(A::TYPE.into()),
-                        SqlArg::Text(loaded.id.clone()),
-                        SqlArg::I64(to),
-                        SqlArg::Text(state),
-                    ],
-                );
-            }
+            let s = state.clone();
+            self.snapshots.push(PendingSnapshot {
+                aggregate_type: A::TYPE,
+                id: loaded.id.clone(),
+                version: to,
+                // A state that does not serialize simply gets no snapshot.
+                serialize: Box::new(move || serde_json::to_string(&*s).ok()),
+            });
         }
-        self.states.push((A::TYPE, loaded.id.clone(), to, Arc::new(loaded.state)));
+        self.states.push((A::TYPE, loaded.id.clone(), to, state));
         self.appends.push(PendingAppend {
             aggregate_type: A::TYPE,
             aggregate_id: loaded.id,
@@ -355,18 +364,8 @@ impl Db {
     /// whole stream replayed. The state loaded is cached.
     pub async fn load<A: Aggregate + Clone + 'static>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
         if let Some((version, state)) = self.cache.get::<A>(A::TYPE, id) {
-            let rows = sqlx::query(
-                "SELECT sequence, event_type, event_version, payload FROM events \
-                 WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence",
-            )
-            .bind(A::TYPE)
-            .bind(id)
-            .bind(version)
-            .fetch_all(&self.pool)
-            .await?;
-            let loaded = replay::<A>(id, state, version, &rows)?
-                .ok_or_else(|| StoreError::Corrupt("unexpected snapshot row".into()))?;
-            if !rows.is_empty() {
+            let loaded = self.replay_tail(id, state, version).await?;
+            if loaded.version > version {
                 self.cache.put(A::TYPE, id.to_string(), loaded.version, Arc::new(loaded.state.clone()));
             }
             return Ok(loaded);
@@ -400,13 +399,18 @@ impl Db {
              SELECT sequence, event_type, event_version, payload FROM events \
              WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > COALESCE( \
                (SELECT version FROM snapshots WHERE aggregate_type = $1 AND aggregate_id = $2), 0) \
-             ORDER BY 1",
+             ORDER BY 1 LIMIT $3",
         )
         .bind(A::TYPE)
         .bind(id)
+        .bind(REPLAY_PAGE)
         .fetch_all(&self.pool)
         .await?;
         match replay::<A>(id, A::default(), 0, &rows) {
+            // A full page: the stream may go on.
+            Ok(Some(loaded)) if rows.len() as i64 == REPLAY_PAGE => {
+                self.replay_tail(id, loaded.state, loaded.version).await
+            }
             Ok(Some(loaded)) => Ok(loaded),
             Ok(None) => {
                 tracing::warn!(aggregate = A::TYPE, id, "snapshot does not decode; replaying the stream");
@@ -418,15 +422,30 @@ impl Db {
 
     /// Load an aggregate by replaying its whole stream (no snapshot).
     pub async fn load_from_start<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sequence, event_type, event_version, payload FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
-        )
-        .bind(A::TYPE)
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        replay::<A>(id, A::default(), 0, &rows)?.ok_or_else(|| StoreError::Corrupt("unexpected snapshot row".into()))
+        self.replay_tail(id, A::default(), 0).await
+    }
+
+    /// Apply the events of stream `id` after `version` to `state`, `REPLAY_PAGE` events a
+    /// query, so that the rows of a long stream are never all in memory at once.
+    async fn replay_tail<A: Aggregate>(&self, id: &str, state: A, version: i64) -> Result<Loaded<A>, StoreError> {
+        let mut loaded = Loaded { id: id.to_string(), state, version, new_events: Vec::new() };
+        loop {
+            let rows = sqlx::query(
+                "SELECT sequence, event_type, event_version, payload FROM events \
+                 WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 ORDER BY sequence LIMIT $4",
+            )
+            .bind(A::TYPE)
+            .bind(id)
+            .bind(loaded.version)
+            .bind(REPLAY_PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            loaded = replay::<A>(id, loaded.state, loaded.version, &rows)?
+                .ok_or_else(|| StoreError::Corrupt("unexpected snapshot row".into()))?;
+            if (rows.len() as i64) < REPLAY_PAGE {
+                return Ok(loaded);
+            }
+        }
     }
 
     /// Commit appends and side writes in one transaction. A stream whose version moved
@@ -451,6 +470,7 @@ impl Db {
                 for (aggregate_type, id, version, state) in changes.states {
                     self.cache.put(aggregate_type, id, version, state);
                 }
+                self.write_snapshots(changes.snapshots);
                 Ok(done)
             }
             Err(e) => {
@@ -553,6 +573,39 @@ impl Db {
             }
         }
         Ok(Committed { ticket: CommitTicket(ticket), projected: all_projected })
+    }
+
+    /// Write snapshots of committed states in the background: serializing a large state
+    /// (an organization of 100,000 members: about 10 MB of JSON) and storing it would
+    /// otherwise hold up the command that crossed the interval, and every command queued
+    /// behind it on the stream. A snapshot only speeds up loads without the cache, so one
+    /// lost to a crash or a failed write is simply not there (logged); an older one never
+    /// replaces a newer one.
+    fn write_snapshots(&self, snapshots: Vec<PendingSnapshot>) {
+        for snap in snapshots {
+            let db = self.clone();
+            tokio::spawn(async move {
+                let Ok(Some(state)) = tokio::task::spawn_blocking(snap.serialize).await else { return };
+                let write = async {
+                    let mut w = db.begin_write().await?;
+                    sqlx::query(
+                        "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET version = excluded.version, \
+                         state = excluded.state WHERE snapshots.version < excluded.version",
+                    )
+                    .bind(snap.aggregate_type)
+                    .bind(&snap.id)
+                    .bind(snap.version)
+                    .bind(state)
+                    .execute(&mut *w.tx)
+                    .await?;
+                    w.tx.commit().await
+                };
+                if let Err(e) = write.await {
+                    tracing::warn!(aggregate = snap.aggregate_type, id = %snap.id, error = %e, "snapshot not written");
+                }
+            });
+        }
     }
 
     /// PostgreSQL: give positions to events of transactions that committed below the

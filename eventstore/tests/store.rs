@@ -200,13 +200,22 @@ async fn snapshots_load_the_same_state(postgres: bool) {
     on_session(&db, id, create).await;
     let n = 2 * SNAPSHOT_EVERY as usize + 5;
     switch(&db, id, n).await;
-    let snap: (i64,) =
-        sqlx::query_as("SELECT version FROM snapshots WHERE aggregate_type = 'session' AND aggregate_id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(snap.0, 2 * SNAPSHOT_EVERY, "a snapshot at the last multiple crossed");
+    // Snapshots are written after the commit, in the background: wait for it (bounded).
+    let mut snap = None;
+    for _ in 0..500 {
+        snap = sqlx::query_scalar::<_, i64>(
+            "SELECT version FROM snapshots WHERE aggregate_type = 'session' AND aggregate_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap();
+        if snap == Some(2 * SNAPSHOT_EVERY) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(snap, Some(2 * SNAPSHOT_EVERY), "a snapshot at the last multiple crossed");
     let fast = db.load_stored::<Session>(id).await.unwrap();
     let full = db.load_from_start::<Session>(id).await.unwrap();
     let cached = db.load::<Session>(id).await.unwrap();
@@ -292,6 +301,44 @@ async fn a_cached_state_catches_up_with_other_writers_postgres() {
 #[tokio::test]
 async fn a_cached_state_catches_up_with_other_writers_sqlite() {
     a_cached_state_catches_up_with_other_writers(false).await;
+}
+
+/// A stream longer than a replay page (5,000 events) loads whole, by every path.
+async fn a_long_stream_loads_page_by_page(postgres: bool) {
+    let db = fresh_db(postgres).await;
+    let n = 12_003; // claimed, released, claimed, …: the last one claims
+    let series = if postgres {
+        format!("SELECT s FROM generate_series(1, {n}) AS s")
+    } else {
+        format!("WITH RECURSIVE g(s) AS (SELECT 1 UNION ALL SELECT s + 1 FROM g WHERE s < {n}) SELECT s FROM g")
+    };
+    sqlx::query(&format!(
+        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
+         metadata, recorded_at) \
+         SELECT 'evt_long_' || s, 'reservation', 'long', s, \
+           CASE WHEN s % 2 = 1 THEN 'reservation.claimed' ELSE 'reservation.released' END, '1.0', \
+           '{{\"owner\":\"o' || s || '\"}}', '{{}}', '2026-11-30T00:00:00.000000Z' FROM ({series}) AS t"
+    ))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let want = (n as i64, Some(format!("o{n}")));
+    let full = db.load_from_start::<Reservation>("long").await.unwrap();
+    assert_eq!((full.version, full.state.owner), want);
+    let stored = db.load_stored::<Reservation>("long").await.unwrap();
+    assert_eq!((stored.version, stored.state.owner), want);
+    let loaded = db.load::<Reservation>("long").await.unwrap();
+    assert_eq!((loaded.version, loaded.state.owner), want);
+}
+
+#[tokio::test]
+async fn a_long_stream_loads_page_by_page_postgres() {
+    a_long_stream_loads_page_by_page(true).await;
+}
+
+#[tokio::test]
+async fn a_long_stream_loads_page_by_page_sqlite() {
+    a_long_stream_loads_page_by_page(false).await;
 }
 
 #[tokio::test]
