@@ -268,9 +268,23 @@ pub async fn start(
     meta: &Metadata,
     extra: impl Fn() -> ApiResult<Changes>,
 ) -> ApiResult<SessionAnswer> {
-    let session_id = new_id("sess_");
     // The user as the answer shows them; the session changes none of it.
     let profile = profile(st, project, user).await?.ok_or_else(ApiError::unauthenticated)?;
+    start_with_profile(st, project, user, profile, method, meta, extra).await
+}
+
+/// `start` for a user whose profile the caller has read already (it shows the user live
+/// in the project: the read model has no row for a deleted user).
+pub async fn start_with_profile(
+    st: &AppState,
+    project: &str,
+    user: &str,
+    profile: Profile,
+    method: &str,
+    meta: &Metadata,
+    extra: impl Fn() -> ApiResult<Changes>,
+) -> ApiResult<SessionAnswer> {
+    let session_id = new_id("sess_");
     let org = profile.choose_organization();
     let mut refresh = String::new();
     crate::execute!(st, meta, {
