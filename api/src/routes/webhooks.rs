@@ -205,9 +205,9 @@ pub async fn create_endpoint(
     let id = new_id("whep_");
     let secret = new_secret();
     let meta = ctx.metadata(&key.actor());
+    let now = Utc::now();
     crate::execute!(st, &meta, {
         let mut c = Changes::new();
-        let now = Utc::now();
         let mut e = st.db.load::<WebhookEndpoint>(&id).await?;
         e.exec(WebhookCommand::Create {
             endpoint_id: WebhookEndpointId::new(&id),
@@ -225,18 +225,24 @@ pub async fn create_endpoint(
         );
         Ok(c)
     })?;
-    let v = view(&st, &id, &key.project_id).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedWebhookEndpoint {
+    let created = match view(&st, &id, &key.project_id).await {
+        Ok(v) => CreatedWebhookEndpoint {
             id: v.id,
             url: v.url,
             events: v.events,
             secret,
             enabled: v.enabled,
             created_at: v.created_at,
-        }),
-    ))
+        },
+        // Committed, but the read models did not catch up within the wait (the pipeline
+        // is behind, or a long transaction elsewhere in the cluster holds the stamp
+        // back): answer with what was committed, as the read model will show it.
+        Err(e) if e.code == "not_found" => {
+            CreatedWebhookEndpoint { id, url, events, secret, enabled, created_at: time_text(now) }
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
 /// The project's webhook endpoints.
