@@ -167,6 +167,19 @@ async fn on_session(db: &Db, id: &str, command: authio_domain::session::SessionC
     db.commit(c, &Metadata::new()).await.unwrap();
 }
 
+async fn create_session(db: &Db, id: &str) {
+    use authio_domain::ids::{SessionId, TenantId, UserId};
+    let create = authio_domain::session::SessionCommand::Create {
+        session_id: SessionId::new(id),
+        project_id: TenantId::new("ten_1"),
+        user_id: UserId::new("user_1"),
+        method: "magic_link".into(),
+        active_organization: None,
+        at: chrono::Utc::now(),
+    };
+    on_session(db, id, create).await;
+}
+
 async fn switch(db: &Db, id: &str, n: usize) {
     use authio_domain::ids::OrganizationId;
     use authio_domain::session::SessionCommand;
@@ -184,20 +197,11 @@ async fn switch(db: &Db, id: &str, n: usize) {
 /// A long stream loads from its snapshot plus the tail, to the same state and version as
 /// a full replay; a snapshot that no longer decodes is ignored.
 async fn snapshots_load_the_same_state(postgres: bool) {
-    use authio_domain::ids::{SessionId, TenantId, UserId};
-    use authio_domain::session::{Session, SessionCommand};
+    use authio_domain::session::Session;
     use authio_eventstore::SNAPSHOT_EVERY;
     let db = fresh_db(postgres).await;
     let id = "sess_snapshot";
-    let create = SessionCommand::Create {
-        session_id: SessionId::new(id),
-        project_id: TenantId::new("ten_1"),
-        user_id: UserId::new("user_1"),
-        method: "magic_link".into(),
-        active_organization: None,
-        at: chrono::Utc::now(),
-    };
-    on_session(&db, id, create).await;
+    create_session(&db, id).await;
     let n = 2 * SNAPSHOT_EVERY as usize + 5;
     switch(&db, id, n).await;
     // Snapshots are written after the commit, in the background: wait for it (bounded).
@@ -249,7 +253,6 @@ async fn snapshots_load_the_same_state(postgres: bool) {
 /// with the other's events when loaded, and a command decided on a state that another
 /// writer has passed meanwhile still conflicts.
 async fn a_cached_state_catches_up_with_other_writers(postgres: bool) {
-    use authio_domain::ids::{SessionId, TenantId, UserId};
     use authio_domain::session::{Session, SessionCommand};
     use authio_eventstore::testing::{fresh_postgres_url, fresh_sqlite_url};
     let url = if postgres { fresh_postgres_url().await } else { fresh_sqlite_url() };
@@ -257,15 +260,7 @@ async fn a_cached_state_catches_up_with_other_writers(postgres: bool) {
     a.migrate().await.unwrap();
     let b = Db::connect(&url, 4).await.unwrap();
     let id = "sess_cached";
-    let create = SessionCommand::Create {
-        session_id: SessionId::new(id),
-        project_id: TenantId::new("ten_1"),
-        user_id: UserId::new("user_1"),
-        method: "magic_link".into(),
-        active_organization: None,
-        at: chrono::Utc::now(),
-    };
-    on_session(&a, id, create).await;
+    create_session(&a, id).await;
     switch(&a, id, 3).await;
     assert_eq!(a.load::<Session>(id).await.unwrap().version, 4);
     switch(&b, id, 2).await;
