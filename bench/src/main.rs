@@ -229,6 +229,13 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
     let cs = infra::console_token(&bin, Some(&db.url), &tag).await?;
     let tenant = Arc::new(ops::provision(&api, &cs, &sizes, &tag).await?);
     report.provisioned = Some(describe(&tenant));
+    // Untimed: planner statistics for the provisioned tables, as autovacuum would gather
+    // them after thousands of inserts. This machine's PostgreSQL runs with autovacuum
+    // off, and without statistics the planner took the project index for an
+    // organization's members (all of the project's memberships read and filtered).
+    let mut conn = infra::connect(&db.url).await?;
+    sqlx::query("ANALYZE").execute(&mut conn).await.map_err(|e| format!("ANALYZE: {e}"))?;
+    drop(conn);
     if st.has("memory") {
         tokio::time::sleep(Duration::from_secs(1)).await;
         report.rss_idle = Some(s1.rss_mb());
