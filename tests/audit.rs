@@ -87,30 +87,15 @@ async fn scenario(postgres: bool) {
         }
     }
     api.reverse();
-    let replay: Vec<Value> = srv
-        .cli(&["audit", "replay", "--project", &tid])
-        .await
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let replay: Vec<Value> = srv.audit_replay(&tid, &[]).await;
     assert_eq!(replay, api, "audit replay equals the audit API entry for entry");
     let (_, acme_slice) = srv.get(&format!("/v1/audit-events?organization_id={acme}&limit=100"), &sk).await;
     let mut acme_api: Vec<Value> = acme_slice["data"].as_array().unwrap().clone();
     acme_api.reverse();
-    let acme_replay: Vec<Value> = srv
-        .cli(&["audit", "replay", "--project", &tid, "--organization", &acme])
-        .await
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let acme_replay: Vec<Value> = srv.audit_replay(&tid, &["--organization", &acme]).await;
     assert_eq!(acme_replay, acme_api);
     let pivot = events["data"][0]["position"].as_i64().unwrap();
-    let later: Vec<Value> = srv
-        .cli(&["audit", "replay", "--project", &tid, "--after", &pivot.to_string()])
-        .await
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let later: Vec<Value> = srv.audit_replay(&tid, &["--after", &pivot.to_string()]).await;
     assert_eq!(later, api.iter().filter(|e| e["position"].as_i64().unwrap() > pivot).cloned().collect::<Vec<_>>());
 
     // Exactly one audit entry per event, and no entry carries a secret.

@@ -283,12 +283,7 @@ async fn three_signed_deliveries_in_order(postgres: bool) {
     let mut api: Vec<Value> = all["data"].as_array().unwrap().clone();
     assert!(all["next_cursor"].is_null(), "one page holds this project's trail");
     api.reverse();
-    let replay: Vec<Value> = srv
-        .cli(&["audit", "replay", "--project", &tid])
-        .await
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let replay: Vec<Value> = srv.audit_replay(&tid, &[]).await;
     assert_eq!(replay, api);
     let before = srv.read_models().await;
     srv.cli(&["projections", "rebuild"]).await;

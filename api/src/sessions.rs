@@ -142,8 +142,20 @@ pub async fn profile(st: &AppState, project: &str, user: &str) -> ApiResult<Opti
 const INSERT_REFRESH_TOKEN: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, expires_at) ";
 
-/// A fresh refresh token for the session: the token, and the values of its row in the
-/// order of `INSERT_REFRESH_TOKEN`'s columns without the state.
+/// The six values of a new live row, as `$1`–`$6` (`new_refresh_token`'s order).
+const LIVE_ROW: &str = "$1, $2, $3, $4, 'live', $5, $6";
+
+/// Retires the live tokens of the session bound to `param`.
+fn supersede_sql(param: &str) -> String {
+    format!("UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = {param} AND state = 'live'")
+}
+
+/// Spends the live token whose hash is bound to `param`.
+fn spend_sql(param: &str) -> String {
+    format!("UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = {param} AND state = 'live'")
+}
+
+/// A fresh refresh token for the session: the token, and its row's values for `LIVE_ROW`.
 fn new_refresh_token(session: &str, project: &str, user: &str) -> (String, Vec<SqlArg>) {
     let token = new_secret("rt_");
     let now = Utc::now();
@@ -161,21 +173,19 @@ fn new_refresh_token(session: &str, project: &str, user: &str) -> (String, Vec<S
 /// Add a fresh refresh token for the session to `changes`; returns the token.
 pub fn add_refresh_token(changes: &mut Changes, session: &str, project: &str, user: &str) -> String {
     let (token, row) = new_refresh_token(session, project, user);
-    changes.side_write(format!("{INSERT_REFRESH_TOKEN}VALUES ($1, $2, $3, $4, 'live', $5, $6)"), row);
+    changes.side_write(format!("{INSERT_REFRESH_TOKEN}VALUES ({LIVE_ROW})"), row);
     token
 }
 
 /// Retire every live refresh token of the session (switch, sign-out, revocation).
 pub fn supersede_refresh_tokens(changes: &mut Changes, session: &str) {
-    changes.side_write(
-        "UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $1 AND state = 'live'",
-        vec![SqlArg::Text(session.into())],
-    );
+    changes.side_write(supersede_sql("$1"), vec![SqlArg::Text(session.into())]);
 }
 
 /// Retire the session's live refresh tokens and add a fresh one (switch-org); returns
 /// the token. On PostgreSQL one statement (a data-modifying `WITH`, which runs whether
-/// or not the `INSERT` reads it, and cannot see the row the `INSERT` adds).
+/// or not the `INSERT` reads it, and cannot see the row the `INSERT` adds); SQLite has
+/// no data-modifying `WITH`, so two.
 pub fn replace_refresh_tokens(
     changes: &mut Changes,
     dialect: Dialect,
@@ -188,13 +198,8 @@ pub fn replace_refresh_tokens(
         return add_refresh_token(changes, session, project, user);
     }
     let (token, row) = new_refresh_token(session, project, user);
-    changes.side_write(
-        format!(
-            "WITH superseded AS (UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $2 AND state = 'live') \
-             {INSERT_REFRESH_TOKEN}VALUES ($1, $2, $3, $4, 'live', $5, $6)"
-        ),
-        row,
-    );
+    let supersede = supersede_sql("$2");
+    changes.side_write(format!("WITH superseded AS ({supersede}) {INSERT_REFRESH_TOKEN}VALUES ({LIVE_ROW})"), row);
     token
 }
 
@@ -209,19 +214,18 @@ pub fn spend_refresh_token(
     (session, project, user): (&str, &str, &str),
     code: &'static str,
 ) -> String {
-    let spend = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $7 AND state = 'live'";
     let (token, mut row) = new_refresh_token(session, project, user);
-    row.push(SqlArg::Text(spent.into()));
     if dialect == Dialect::Sqlite {
-        changes.side_write_exactly_one(spend.replace("$7", "$1"), vec![SqlArg::Text(spent.into())], code);
-        row.pop();
-        changes.side_write(format!("{INSERT_REFRESH_TOKEN}VALUES ($1, $2, $3, $4, 'live', $5, $6)"), row);
+        changes.side_write_exactly_one(spend_sql("$1"), vec![SqlArg::Text(spent.into())], code);
+        changes.side_write(format!("{INSERT_REFRESH_TOKEN}VALUES ({LIVE_ROW})"), row);
         return token;
     }
+    row.push(SqlArg::Text(spent.into()));
+    let spend = spend_sql("$7");
     changes.side_write_exactly_one(
         format!(
             "WITH spent AS ({spend} RETURNING 1) \
-             {INSERT_REFRESH_TOKEN}SELECT $1, $2, $3, $4, 'live', $5, $6 WHERE EXISTS (SELECT 1 FROM spent)"
+             {INSERT_REFRESH_TOKEN}SELECT {LIVE_ROW} WHERE EXISTS (SELECT 1 FROM spent)"
         ),
         row,
         code,

@@ -18,11 +18,14 @@ use std::sync::{Arc, Mutex};
 /// Streams kept at most; past it the least recently used quarter is dropped.
 pub const CACHE_CAPACITY: usize = 4096;
 
+/// An aggregate state of any type, as the cache holds it.
+pub(crate) type AnyState = dyn Any + Send + Sync;
+
 type Key = (&'static str, String);
 
 struct Entry {
     version: i64,
-    state: Arc<dyn Any + Send + Sync>,
+    state: Arc<AnyState>,
     used: u64,
 }
 
@@ -63,7 +66,7 @@ impl StateCache {
     }
 
     /// Keep `state` as the stream's state at `version`, unless a later one is kept.
-    pub fn put(&self, aggregate_type: &'static str, id: String, version: i64, state: Arc<dyn Any + Send + Sync>) {
+    pub fn put(&self, aggregate_type: &'static str, id: String, version: i64, state: Arc<AnyState>) {
         let mut inner = self.lock();
         inner.clock += 1;
         let used = inner.clock;

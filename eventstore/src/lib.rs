@@ -13,7 +13,6 @@ mod db;
 mod store;
 mod turns;
 
-pub use cache::CACHE_CAPACITY;
 pub use db::{Db, Dialect, DEFAULT_SQLITE_URL};
 pub use turns::StreamTurn;
 pub mod testing;

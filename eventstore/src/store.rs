@@ -1,4 +1,5 @@
 //! Appending, loading and reading events.
+use crate::cache::AnyState;
 use crate::db::{Db, Dialect};
 use chrono::{DateTime, SecondsFormat, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -7,7 +8,6 @@ use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Executor, Row};
-type AnyState = dyn std::any::Any + Send + Sync;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::MutexGuard;
@@ -205,19 +205,20 @@ struct PendingAppend {
 pub struct Changes {
     appends: Vec<PendingAppend>,
     side_writes: Vec<(String, Vec<SqlArg>, Option<&'static str>)>,
-    /// The states the appends leave, for the state cache once the commit went through.
-    states: Vec<(&'static str, String, i64, Arc<AnyState>)>,
-    /// Snapshots due, written once the commit went through (see `write_snapshots`).
-    snapshots: Vec<PendingSnapshot>,
+    /// The states the appends leave, for once the commit went through.
+    states: Vec<NewState>,
 }
 
-/// A snapshot to write after the commit: the stream, its version, and its state to
-/// serialize.
-struct PendingSnapshot {
+/// A stream's state after the commit: kept in the state cache, and stored as a snapshot
+/// (in the background, see `write_snapshots`) when the commit crossed the interval.
+struct NewState {
     aggregate_type: &'static str,
     id: String,
     version: i64,
-    serialize: Box<dyn FnOnce() -> Option<String> + Send + Sync>,
+    state: Arc<AnyState>,
+    /// The snapshot's JSON, when one is due (`None` from it: the state does not
+    /// serialize, and simply gets no snapshot).
+    snapshot: Option<Box<dyn FnOnce() -> Option<String> + Send + Sync>>,
 }
 
 impl Changes {
@@ -239,17 +240,11 @@ impl Changes {
         let (from, to) = (loaded.version, loaded.version + events.len() as i64);
         let state = Arc::new(loaded.state);
         let every = snapshot_interval(to);
-        if to / every > from / every {
+        let snapshot = (to / every > from / every).then(|| {
             let s = state.clone();
-            self.snapshots.push(PendingSnapshot {
-                aggregate_type: A::TYPE,
-                id: loaded.id.clone(),
-                version: to,
-                // A state that does not serialize simply gets no snapshot.
-                serialize: Box::new(move || serde_json::to_string(&*s).ok()),
-            });
-        }
-        self.states.push((A::TYPE, loaded.id.clone(), to, state));
+            Box::new(move || serde_json::to_string(&*s).ok()) as Box<dyn FnOnce() -> Option<String> + Send + Sync>
+        });
+        self.states.push(NewState { aggregate_type: A::TYPE, id: loaded.id.clone(), version: to, state, snapshot });
         self.appends.push(PendingAppend {
             aggregate_type: A::TYPE,
             aggregate_id: loaded.id,
@@ -467,10 +462,12 @@ impl Db {
         match self.write_changes(&mut w.tx, &changes, metadata, &meta, &now, projector).await {
             Ok(done) => {
                 w.tx.commit().await?;
-                for (aggregate_type, id, version, state) in changes.states {
-                    self.cache.put(aggregate_type, id, version, state);
+                for mut s in changes.states {
+                    if let Some(serialize) = s.snapshot.take() {
+                        self.write_snapshot(s.aggregate_type, s.id.clone(), s.version, serialize);
+                    }
+                    self.cache.put(s.aggregate_type, s.id, s.version, s.state);
                 }
-                self.write_snapshots(changes.snapshots);
                 Ok(done)
             }
             Err(e) => {
@@ -575,37 +572,41 @@ impl Db {
         Ok(Committed { ticket: CommitTicket(ticket), projected: all_projected })
     }
 
-    /// Write snapshots of committed states in the background: serializing a large state
+    /// Write a snapshot of a committed state in the background: serializing a large state
     /// (an organization of 100,000 members: about 10 MB of JSON) and storing it would
     /// otherwise hold up the command that crossed the interval, and every command queued
     /// behind it on the stream. A snapshot only speeds up loads without the cache, so one
     /// lost to a crash or a failed write is simply not there (logged); an older one never
     /// replaces a newer one.
-    fn write_snapshots(&self, snapshots: Vec<PendingSnapshot>) {
-        for snap in snapshots {
-            let db = self.clone();
-            tokio::spawn(async move {
-                let Ok(Some(state)) = tokio::task::spawn_blocking(snap.serialize).await else { return };
-                let write = async {
-                    let mut w = db.begin_write().await?;
-                    sqlx::query(
-                        "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET version = excluded.version, \
-                         state = excluded.state WHERE snapshots.version < excluded.version",
-                    )
-                    .bind(snap.aggregate_type)
-                    .bind(&snap.id)
-                    .bind(snap.version)
-                    .bind(state)
-                    .execute(&mut *w.tx)
-                    .await?;
-                    w.tx.commit().await
-                };
-                if let Err(e) = write.await {
-                    tracing::warn!(aggregate = snap.aggregate_type, id = %snap.id, error = %e, "snapshot not written");
-                }
-            });
-        }
+    fn write_snapshot(
+        &self,
+        aggregate_type: &'static str,
+        id: String,
+        version: i64,
+        serialize: Box<dyn FnOnce() -> Option<String> + Send + Sync>,
+    ) {
+        let db = self.clone();
+        tokio::spawn(async move {
+            let Ok(Some(state)) = tokio::task::spawn_blocking(serialize).await else { return };
+            let write = async {
+                let mut w = db.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO snapshots (aggregate_type, aggregate_id, version, state) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET version = excluded.version, \
+                     state = excluded.state WHERE snapshots.version < excluded.version",
+                )
+                .bind(aggregate_type)
+                .bind(&id)
+                .bind(version)
+                .bind(state)
+                .execute(&mut *w.tx)
+                .await?;
+                w.tx.commit().await
+            };
+            if let Err(e) = write.await {
+                tracing::warn!(aggregate = aggregate_type, id = %id, error = %e, "snapshot not written");
+            }
+        });
     }
 
     /// PostgreSQL: give positions to events of transactions that committed below the

@@ -79,6 +79,13 @@ impl Server {
         String::from_utf8(out.stdout).expect("utf8").trim().to_string()
     }
 
+    /// `authio audit replay --project P [ARGS]`: the entries, one JSON line each.
+    pub async fn audit_replay(&self, project: &str, args: &[&str]) -> Vec<Value> {
+        let mut all = vec!["audit", "replay", "--project", project];
+        all.extend_from_slice(args);
+        self.cli(&all).await.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    }
+
     /// A console token from `authio operators token --email`.
     pub async fn console_token(&self, email: &str) -> String {
         let t = self.cli(&["operators", "token", "--email", email]).await;

@@ -353,14 +353,13 @@ pub async fn switch_org(
     let has_active_membership = profile.active(Some(&body.organization_id)).is_some();
     let meta = ctx.metadata(&user.actor());
     let mut refresh = String::new();
-    let mut first = true;
+    // The first attempt decides on the cached session without reading it (a stream
+    // another process moved on fails the commit); a retry reads it.
+    let mut loaded = Some(st.db.load_to_append::<Session>(user.session_id()).await?);
     crate::execute!(st, &meta, {
-        // The first attempt decides on the cached session without reading it (a stream
-        // another process moved on fails the commit); a retry reads it.
-        let mut s = if std::mem::take(&mut first) {
-            st.db.load_to_append::<Session>(user.session_id()).await?
-        } else {
-            st.db.load::<Session>(user.session_id()).await?
+        let mut s = match loaded.take() {
+            Some(s) => s,
+            None => st.db.load::<Session>(user.session_id()).await?,
         };
         // The session aggregate stands in for `UserToken`'s read-model check: a revoked
         // session is refused by the command (401), and it must be this token's.
