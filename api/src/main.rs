@@ -1,5 +1,11 @@
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: glibc malloc took about half of the CPU
+/// of a projection rebuild (`malloc_consolidate`, `unlink_chunk` on the large argument
+/// buffers of multi-row INSERTs; see BENCHMARKS.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let cli = authio_api::cli::Cli::parse();

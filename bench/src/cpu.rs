@@ -129,6 +129,19 @@ impl Targets {
 const BACKENDS: &str =
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
 
+/// What `measure_from_now` does: restart the count of the sampler of the measurement
+/// that runs (one at a time).
+type Restart = Box<dyn Fn() + Send>;
+static RESTART: Mutex<Option<Restart>> = Mutex::new(None);
+
+/// Count the CPU of the running measurement (if any) from now on: called when its
+/// clock starts, so the workers' setup is not counted.
+pub fn measure_from_now() {
+    if let Some(restart) = RESTART.lock().unwrap().as_ref() {
+        restart();
+    }
+}
+
 /// Samples CPU time every 100 ms until stopped.
 pub struct CpuSampler {
     targets: Targets,
@@ -170,9 +183,21 @@ impl CpuSampler {
         Ok(CpuSampler { targets, children_at_start, seen, backends, task })
     }
 
+    /// Let `measure_from_now` restart this sampler's count, until `stop`.
+    pub fn restart_at_clock(&self) {
+        let (targets, seen, backends) = (self.targets, self.seen.clone(), self.backends.clone());
+        *RESTART.lock().unwrap() = Some(Box::new(move || {
+            let now = backends.lock().unwrap().clone();
+            let mut seen = seen.lock().unwrap();
+            *seen = Seen::default();
+            targets.sample(&mut seen, true, &now);
+        }));
+    }
+
     /// One last sample, then the CPU seconds spent since the start. With
     /// `Client::Children`, call it after the children were waited for.
     pub fn stop(self) -> CpuSpent {
+        RESTART.lock().unwrap().take();
         self.task.abort();
         let backends = self.backends.lock().unwrap().clone();
         let mut seen = self.seen.lock().unwrap();

@@ -386,6 +386,9 @@ impl CpuScope<'_> {
             Some(url) => Some(cpu::CpuSampler::start(url, self.server, cpu::Client::This).await?),
             None => None,
         };
+        if let Some(s) = &sampler {
+            s.restart_at_clock();
+        }
         let mut row = row.await?;
         row.cpu = sampler.map(cpu::CpuSampler::stop);
         Ok(row)

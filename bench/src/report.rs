@@ -307,8 +307,8 @@ impl Report {
         writeln!(o, "\n### CPU per request\n")?;
         writeln!(
             o,
-            "User + system time from `/proc` during each measurement, divided by its requests (the workers' \
-             setup included): the `authio` server, the PostgreSQL backends of the bench database, and the load \
+            "User + system time from `/proc` while each measurement's clock runs (the workers' setup and its \
+             audit entries are done before), divided by its requests: the `authio` server, the PostgreSQL backends of the bench database, and the load \
              generator (this harness; pgbench for its row). The ceiling is {cores} cores ÷ the total: the most \
              requests per second these processes could serve on this machine, sharing its cores.\n"
         )?;
