@@ -33,6 +33,19 @@ async fn project_events(srv: &Server, tid: &str) -> Vec<(String, i64, String)> {
         .collect()
 }
 
+/// The project's audit entries as envelopes (JSON), in position order.
+async fn envelopes(srv: &Server, tid: &str) -> Vec<serde_json::Value> {
+    use authio_projections::audit::{envelope, ENVELOPE_COLS};
+    sqlx::query(&format!("SELECT {ENVELOPE_COLS} FROM audit_events WHERE project_id = $1 ORDER BY position"))
+        .bind(tid)
+        .fetch_all(&srv.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::to_value(envelope(r).unwrap()).unwrap())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_reaches_jetstream_once_in_order() {
     let url = common::database_url(true).await;
@@ -48,6 +61,11 @@ async fn every_event_reaches_jetstream_once_in_order() {
     assert!(want.len() > 40);
     let got = consume(&tid).await;
     assert_eq!(got, want, "JetStream holds exactly the committed events, in position order");
+    // Each message is the event's envelope, as the events API and webhooks give it (the
+    // relay writes the stored JSON columns through undecoded).
+    let published: Vec<serde_json::Value> =
+        common::jetstream_messages(&common::nats_url(), &tid).await.into_iter().map(|(v, _, _)| v).collect();
+    assert_eq!(published, envelopes(&srv, &tid).await);
 
     // A restart that republishes from an old checkpoint is deduplicated by message id.
     sqlx::query("UPDATE projection_checkpoints SET position = 0 WHERE name = 'relay'")

@@ -441,6 +441,17 @@ async fn catch_up_once(db: &Db, name: &str, created: &str) -> Result<usize, Disp
     Ok(n)
 }
 
+/// The fields of a published `Envelope` that the fan-out needs; the rest (targets, data,
+/// metadata) is skipped, not decoded.
+#[derive(serde::Deserialize)]
+struct EnvelopeHead {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    position: i64,
+    project_id: Option<String>,
+}
+
 /// Insert the deliveries of a fetched batch in one transaction; only after it commits
 /// are the messages acknowledged. On failure they are negatively acknowledged (with a
 /// delay), so JetStream redelivers them.
@@ -449,7 +460,7 @@ async fn handle_batch(db: &Db, msgs: Vec<async_nats::jetstream::Message>) -> Res
     let mut events = Vec::with_capacity(msgs.len());
     let mut keep = Vec::with_capacity(msgs.len());
     for m in msgs {
-        match serde_json::from_slice::<authio_projections::audit::Envelope>(&m.payload) {
+        match serde_json::from_slice::<EnvelopeHead>(&m.payload) {
             Ok(e) => {
                 events.push(Fanned { position: e.position, event_id: e.id, action: e.kind, project: e.project_id });
                 keep.push(m);
