@@ -45,6 +45,18 @@ pub struct Db {
     pub(crate) cache: Arc<crate::cache::StateCache>,
     /// Commands on one stream take turns in this process (see `turns`).
     pub(crate) turns: Arc<crate::turns::Turns>,
+    /// The URL connected to, for a connection outside the pool (`pg_connection`).
+    url: Url,
+}
+
+/// A database URL, which may hold a password: never printed.
+#[derive(Clone)]
+struct Url(Arc<str>);
+
+impl std::fmt::Debug for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Url(..)")
+    }
 }
 
 /// A pooled connection idle this long is pinged before it is handed out.
@@ -114,7 +126,23 @@ impl Db {
             })
             .connect_with(opts)
             .await?;
-        Ok(Db { pool, dialect, write_lock: Arc::new(Mutex::new(())), cache: Arc::default(), turns: Arc::default() })
+        Ok(Db {
+            pool,
+            dialect,
+            write_lock: Arc::new(Mutex::new(())),
+            cache: Arc::default(),
+            turns: Arc::default(),
+            url: Url(url.into()),
+        })
+    }
+
+    /// PostgreSQL: a connection of its own, outside the pool and the `Any` driver, for
+    /// what only the native driver does (`COPY … FROM STDIN` in a rebuild).
+    pub async fn pg_connection(&self) -> Result<sqlx::PgConnection, sqlx::Error> {
+        if self.dialect != Dialect::Postgres {
+            return Err(sqlx::Error::Configuration("not a PostgreSQL database".into()));
+        }
+        sqlx::Connection::connect(&self.url.0).await
     }
 
     /// Wait for the turn of stream `id` of `A` in this process: while the returned turn

@@ -5,7 +5,8 @@
 //! no foreign keys, so tables may be written in any order). Any other statement first
 //! sends the queued rows of the tables it names (writes or reads), so every UPDATE,
 //! DELETE or SELECT sees the rows queued before it, and an INSERT with a sub-select
-//! first sends the rows queued for the tables it reads.
+//! first sends the rows queued for the tables it reads. On PostgreSQL a batch may send
+//! plain INSERTs with `COPY` instead (`Batch::with_copy`).
 use authio_eventstore::Tx;
 use std::collections::HashMap;
 
@@ -32,11 +33,25 @@ pub struct Batch {
     pub(crate) owners: HashMap<(String, String), String>,
     /// The multi-row text of (statement, rows), built once.
     statements: HashMap<(String, usize), String>,
+    /// PostgreSQL, where given: plain INSERTs are sent with `COPY … FROM STDIN` on this
+    /// connection (see `with_copy`).
+    copy: Option<sqlx::PgConnection>,
 }
 
 impl Batch {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A batch that sends its plain INSERTs (`VALUES ($1, …, $n)` of bound values only,
+    /// no expression) as `COPY … FROM STDIN` on `conn`: PostgreSQL then neither plans nor
+    /// evaluates a `VALUES` list, and no argument goes through the `Any` driver. Only for
+    /// tables that are empty when the batch starts and get each row once (a rebuild's
+    /// shadows): `COPY` has no `ON CONFLICT`, so a duplicate fails the flush instead of
+    /// being skipped. Each `COPY` commits on its own (`conn` is outside the caller's
+    /// transaction); later statements of that transaction see its rows.
+    pub fn with_copy(conn: sqlx::PgConnection) -> Self {
+        Self { copy: Some(conn), ..Self::default() }
     }
 
     /// Whether `sql` can be queued: a single-row `INSERT … VALUES (…)`.
@@ -94,6 +109,16 @@ impl Batch {
         }
         for (sql, rows) in send {
             let Some((head, tuple, tail)) = split(&sql) else { continue };
+            if let (Some(conn), Some(copy)) = (self.copy.as_mut(), copy_statement(head, tuple, tail)) {
+                let mut data = Vec::with_capacity(rows.len() * 256);
+                for row in &rows {
+                    copy_row(&mut data, row);
+                }
+                let mut sink = conn.copy_in_raw(&copy).await?;
+                sink.send(data).await?;
+                sink.finish().await?;
+                continue;
+            }
             let width = rows.first().map_or(1, Vec::len).max(1);
             let per = (MAX_ARGS / width).clamp(1, MAX_ROWS);
             let mut start = 0;
@@ -134,6 +159,42 @@ fn multi_row(head: &str, tuple: &str, tail: &str, n: usize, width: usize) -> Str
         .collect();
     // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `FROM …` as a join constraint.
     format!("{insert}SELECT {columns} FROM (VALUES {}) AS v WHERE true{tail}", rows.join(", "))
+}
+
+/// `COPY t (columns) FROM STDIN` for `head tuple tail` when the tuple is `($1, …, $n)`
+/// (bound values in order, nothing else) and the tail at most skips conflicts.
+fn copy_statement(head: &str, tuple: &str, tail: &str) -> Option<String> {
+    let target = head.strip_prefix("INSERT INTO ")?.strip_suffix(" VALUES ")?;
+    let n = tuple.matches('$').count();
+    let plain = format!("({})", (1..=n).map(|p| format!("${p}")).collect::<Vec<_>>().join(", "));
+    let tail_ok = tail.is_empty() || (tail.starts_with(" ON CONFLICT ") && tail.ends_with(" DO NOTHING"));
+    (n > 0 && tuple == plain && tail_ok).then(|| format!("COPY {target} FROM STDIN"))
+}
+
+/// One row in `COPY`'s text format: tab-separated, `\N` for NULL, with backslash, tab,
+/// newline and carriage return escaped.
+fn copy_row(out: &mut Vec<u8>, row: &[Arg]) {
+    for (i, a) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        match a {
+            Arg::I64(v) => out.extend_from_slice(v.to_string().as_bytes()),
+            Arg::Text(None) => out.extend_from_slice(b"\\N"),
+            Arg::Text(Some(t)) => {
+                for &b in t.as_bytes() {
+                    match b {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        _ => out.push(b),
+                    }
+                }
+            }
+        }
+    }
+    out.push(b'\n');
 }
 
 /// How many rows each statement of a flush of `n` rows carries: `per` while that many
@@ -262,6 +323,62 @@ mod tests {
     #[tokio::test]
     async fn a_sub_select_sees_the_rows_queued_before_it_sqlite() {
         a_sub_select_sees_the_rows_queued_before_it(false).await;
+    }
+
+    /// Rows sent with `COPY` read back as bound: NULLs, tabs, newlines, backslashes,
+    /// quotes and non-ASCII text; a statement with an expression still goes as an INSERT.
+    #[tokio::test]
+    async fn copied_rows_read_back_as_bound() {
+        let db = authio_eventstore::testing::fresh_db(true).await;
+        for ddl in
+            ["CREATE TABLE c_rows (n BIGINT PRIMARY KEY, a TEXT, b TEXT)", "CREATE TABLE c_lower (k TEXT PRIMARY KEY)"]
+        {
+            sqlx::query(ddl).execute(&db.pool).await.unwrap();
+        }
+        let texts = [
+            Some("plain"),
+            None,
+            Some("tab\there\nnew line\r\\back\\slash \\N 'quote' \"dq\""),
+            Some("é ü 日本 {\"json\": [1, \"x\\ty\"]}"),
+            Some(""),
+        ];
+        let mut w = db.begin_write().await.unwrap();
+        let mut b = Batch::with_copy(db.pg_connection().await.unwrap());
+        let sql = "INSERT INTO c_rows (n, a, b) VALUES ($1, $2, $3) ON CONFLICT (n) DO NOTHING";
+        for (i, t) in texts.iter().enumerate() {
+            let t = t.map(str::to_string);
+            b.push(sql, vec![Arg::I64(i as i64 - 2), Arg::Text(t.clone()), Arg::Text(t)]);
+        }
+        b.push("INSERT INTO c_lower (k) VALUES (lower($1))", vec![Arg::Text(Some("MiXeD".into()))]);
+        b.flush(&mut w.tx).await.unwrap();
+        w.tx.commit().await.unwrap();
+        let rows: Vec<(i64, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT n, a, b FROM c_rows ORDER BY n").fetch_all(&db.pool).await.unwrap();
+        let want: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as i64 - 2, t.map(str::to_string), t.map(str::to_string)))
+            .collect();
+        assert_eq!(rows, want);
+        let k: String = sqlx::query_scalar("SELECT k FROM c_lower").fetch_one(&db.pool).await.unwrap();
+        assert_eq!(k, "mixed");
+    }
+
+    #[test]
+    fn only_plain_inserts_are_copied() {
+        let copy = |sql: &str| split(sql).and_then(|(h, t, tail)| copy_statement(h, t, tail));
+        assert_eq!(
+            copy("INSERT INTO a__rebuild (x, y) VALUES ($1, $2) ON CONFLICT (x) DO NOTHING").as_deref(),
+            Some("COPY a__rebuild (x, y) FROM STDIN")
+        );
+        assert_eq!(copy("INSERT INTO a (x) VALUES ($1)").as_deref(), Some("COPY a (x) FROM STDIN"));
+        assert_eq!(copy("INSERT INTO a (x, y) VALUES ($2, $1)"), None);
+        assert_eq!(copy("INSERT INTO a (x, y) VALUES ($1, lower($2))"), None);
+        assert_eq!(copy("INSERT INTO a (x, y) VALUES ($1, $1)"), None);
+        assert_eq!(copy("INSERT INTO a (x) VALUES ($1) ON CONFLICT (x) DO UPDATE SET x = excluded.x"), None);
+        let mut out = Vec::new();
+        copy_row(&mut out, &[Arg::I64(-7), Arg::Text(None), Arg::Text(Some("a\tb\\c\nd".into()))]);
+        assert_eq!(out, b"-7\t\\N\ta\\tb\\\\c\\nd\n");
     }
 
     #[test]
