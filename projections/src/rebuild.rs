@@ -260,16 +260,12 @@ async fn rebuild_tables(
     }
 
     // Replay the log into them; the live tables keep answering (and keep projecting).
-    // The audit log's tables and the other read models share no table and read none of
-    // each other's, so each of these lanes replays on its own connection: one task reads
-    // the log and hands every batch to each lane.
-    let lanes: Vec<Vec<&'static str>> = [
-        shadowed.iter().copied().filter(|t| AUDIT_TABLES.contains(t)).collect::<Vec<_>>(),
-        shadowed.iter().copied().filter(|t| !AUDIT_TABLES.contains(t)).collect(),
-    ]
-    .into_iter()
-    .filter(|lane| !lane.is_empty())
-    .collect();
+    // The lanes share no table and read none of each other's, so each replays on its own
+    // connection: one task reads the log and hands every batch to each lane.
+    let lanes: Vec<Vec<&'static str>> = (0..=LANES.len())
+        .map(|i| shadowed.iter().copied().filter(|t| lane_of(t) == i).collect::<Vec<_>>())
+        .filter(|lane| !lane.is_empty())
+        .collect();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let mut senders = Vec::new();
     let mut workers = Vec::new();
@@ -344,9 +340,19 @@ async fn rebuild_tables(
     Ok(at)
 }
 
-/// The audit log's tables (one projection, see `PROJECTIONS`): replayed apart from the
-/// other read models.
+/// The audit log's tables (one projection, see `PROJECTIONS`).
 const AUDIT_TABLES: &[&str] = &["audit_events", "stream_owners"];
+
+/// The tables each lane of a rebuild replays, besides the last lane, which replays the
+/// rest: the audit log; organizations and their memberships (which read them); then
+/// users, sessions, tenants and the others. A projection and the tables it reads stay
+/// in one lane (tested).
+const LANES: &[&[&str]] = &[AUDIT_TABLES, &["organizations", "memberships"]];
+
+/// The lane that replays `table`.
+fn lane_of(table: &str) -> usize {
+    LANES.iter().position(|lane| lane.contains(&table)).unwrap_or(LANES.len())
+}
 
 /// Read the whole log, batch by batch, and hand each batch to every lane. Returns the
 /// position of the last event read.
@@ -426,9 +432,9 @@ async fn replay_lane(
 /// shadows.
 const REPLAY_BATCH: i64 = 5_000;
 
-/// Batches read ahead for a lane. Lanes take turns being the slower one (the other read
-/// models run an UPDATE round trip per organization created, the audit log does not),
-/// so a lane may run this far ahead of the other before the reader waits.
+/// Batches read ahead for a lane. Lanes take turns being the slowest one (the last lane
+/// runs an UPDATE round trip per organization created, the others do not), so a lane
+/// may run this far ahead of another before the reader waits.
 const LANE_QUEUE: usize = 8;
 
 /// An empty `<table>__rebuild` with the live table's columns and constraints. A shadow
@@ -612,6 +618,14 @@ mod tests {
         );
         assert_eq!(Target::Shadow(&Shadows::new(&["users"])).sql(select).as_deref(), Some(select));
         assert_eq!(Target::Live.sql(sql).as_deref(), Some(sql));
+    }
+
+    #[test]
+    fn a_projection_and_what_it_reads_replay_in_one_lane() {
+        for p in PROJECTIONS {
+            let lane = lane_of(p.tables[0]);
+            assert!(p.tables.iter().chain(p.reads).all(|t| lane_of(t) == lane), "{}", p.name);
+        }
     }
 
     #[test]
