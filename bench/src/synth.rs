@@ -155,6 +155,29 @@ pub fn warm_up(members: usize) -> usize {
     every - version % every
 }
 
+/// Wait (at most 60 s) until organization `org` has a snapshot of at least `version`;
+/// returns how long that took.
+pub async fn wait_for_snapshot(url: &str, org: &str, version: i64) -> Res<std::time::Duration> {
+    let started = Instant::now();
+    let mut conn = crate::infra::connect(url).await?;
+    loop {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM snapshots WHERE aggregate_type = 'organization' AND aggregate_id = $1",
+        )
+        .bind(org)
+        .fetch_optional(&mut conn)
+        .await
+        .map_err(|e| format!("reading snapshots: {e}"))?;
+        if at.is_some_and(|v| v >= version) {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            return Err(format!("no snapshot of {org} at version {version} after 60 s (found {at:?})"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Write about `target` events for tenant `t` into the database at `url` (no server may
 /// be running on it), in one transaction with the checkpoints of the read models, the
 /// relay and the webhook fan-out moved past them (the read models get them from
