@@ -6,10 +6,10 @@
 //! renamed), so it cannot drift from the migrations. The whole log is replayed into the
 //! shadows through the same `apply` code as the live projector: every statement goes
 //! through `Target::sql`, which points the statements that write a rebuilt table at its
-//! shadow and skips the others. The audit log and the other read models replay on two
-//! connections at once, fed by one reader of the log (on PostgreSQL the audit lane sends
-//! its rows with `COPY`, see `Batch::with_copy`). Reads keep answering from the
-//! live tables meanwhile. On PostgreSQL each lane then builds its shadows' secondary
+//! shadow and skips the others. Three lanes (`LANES`: the audit log; organizations and
+//! memberships; the rest) replay on three connections at once, fed by one reader of the
+//! log (on PostgreSQL the audit lane sends its rows with `COPY`, see
+//! `Batch::with_copy`). Reads keep answering from the live tables meanwhile. On PostgreSQL each lane then builds its shadows' secondary
 //! indexes and analyzes them. Then one transaction (PostgreSQL: holding the projector's
 //! advisory lock; SQLite: the write lock) brings the shadows and the live checkpoint to
 //! the same position, drops the live tables and renames the shadows into place, with
