@@ -781,6 +781,6 @@ async fn creating_an_endpoint_while_the_read_models_are_held_back_postgres() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let v = got.expect("the endpoint reaches the read model once the transaction ends");
+    let v = got.expect("the endpoint reaches the read model once its table is back");
     assert_eq!((&v["url"], &v["events"], &v["created_at"]), (&e["url"], &e["events"], &e["created_at"]), "{v}");
 }

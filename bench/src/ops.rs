@@ -322,15 +322,16 @@ impl Sample {
 }
 
 /// The common start of one measurement: every worker finishes its setup (sign-in,
-/// switch, pre-issued sign-in tokens) before the clock starts; then, with `settle`, the
-/// server's pipeline writes the audit entries of that setup (so the measurement does not
+/// switch, pre-issued sign-in tokens) before the clock starts; then the server's
+/// pipeline writes the audit entries of that setup (`settle`: the server and a secret
+/// key of the project) (so the measurement does not
 /// pay for them), and the CPU count restarts (`cpu::measure_from_now`). The deadline is
 /// the start plus the duration.
 pub struct Gate {
     barrier: tokio::sync::Barrier,
     start: std::sync::OnceLock<Instant>,
     duration: Duration,
-    settle: Option<(Api, String)>,
+    settle: (Api, String),
 }
 
 impl Gate {
@@ -352,13 +353,12 @@ impl Ticket {
     pub async fn go(&self) -> Instant {
         self.passed.store(true, Ordering::SeqCst);
         if self.gate.barrier.wait().await.is_leader() {
-            if let Some((api, sk)) = &self.gate.settle {
-                // An empty page at the end of the log waits for the pipeline to include
-                // every commit before it (`GET /v1/events`).
-                let _ = api
-                    .expect(StatusCode::OK, Method::GET, "/v1/events?after=999999999999&limit=1", Some(sk), None, None)
-                    .await;
-            }
+            // An empty page at the end of the log waits for the pipeline to include every
+            // commit before it (`GET /v1/events`).
+            let (api, sk) = &self.gate.settle;
+            let _ = api
+                .expect(StatusCode::OK, Method::GET, "/v1/events?after=999999999999&limit=1", Some(sk), None, None)
+                .await;
             crate::cpu::measure_from_now();
             self.gate.start.get_or_init(Instant::now);
         }
@@ -404,13 +404,7 @@ impl Row {
 /// Run `workers` copies of `f` (given the worker index and its ticket) and merge what
 /// they measured. Throughput is over the time from the common start until the last
 /// worker stopped.
-pub async fn timed<F, Fut>(
-    label: &str,
-    workers: usize,
-    duration: Duration,
-    settle: Option<(Api, String)>,
-    f: F,
-) -> Res<Row>
+pub async fn timed<F, Fut>(label: &str, workers: usize, duration: Duration, settle: (Api, String), f: F) -> Res<Row>
 where
     F: Fn(usize, Ticket) -> Fut,
     Fut: Future<Output = Res<Sample>> + Send + 'static,
@@ -501,8 +495,7 @@ pub async fn run_op(
 ) -> Res<Row> {
     let pairs = Arc::new(if op == "create-membership" { free_pairs(&t) } else { Vec::new() });
     let next_pair = Arc::new(AtomicUsize::new(0));
-    let settle = Some((api.clone(), t.sk.clone()));
-    timed(label, concurrency, duration, settle, |w, ticket| {
+    timed(label, concurrency, duration, (api.clone(), t.sk.clone()), |w, ticket| {
         let (api, t, op) = (api.clone(), t.clone(), op.to_string());
         let (pairs, next_pair) = (pairs.clone(), next_pair.clone());
         let workers = concurrency.max(1);
@@ -718,7 +711,7 @@ pub async fn add_members(
 ) -> Res<Row> {
     let done = Arc::new(AtomicUsize::new(0));
     let ran_out = Arc::new(AtomicBool::new(false));
-    timed(label, concurrency, duration, Some((api.clone(), t.sk.clone())), |_, ticket| {
+    timed(label, concurrency, duration, (api.clone(), t.sk.clone()), |_, ticket| {
         let (api, t, pool, next, org) = (api.clone(), t.clone(), pool.clone(), next.clone(), org.to_string());
         let (done, ran_out) = (done.clone(), ran_out.clone());
         async move {
@@ -759,7 +752,7 @@ pub async fn event_pages(
     concurrency: usize,
 ) -> Res<Row> {
     let per = pages.div_ceil(concurrency.max(1)).max(1);
-    timed(label, concurrency, Duration::from_secs(3600), Some((api.clone(), t.sk.clone())), |w, ticket| {
+    timed(label, concurrency, Duration::from_secs(3600), (api.clone(), t.sk.clone()), |w, ticket| {
         let (api, t) = (api.clone(), t.clone());
         async move {
             let mut s = Sample::default();

@@ -21,7 +21,7 @@ use authio_domain::organization::{MembershipStatus, OrganizationEvent};
 use authio_domain::reservation::{organization_slug_key, user_email_key, ReservationEvent};
 use authio_domain::tenant::TenantEvent;
 use authio_domain::user::UserEvent;
-use authio_eventstore::{snapshot_interval, time_text};
+use authio_eventstore::{copy_text_escape, snapshot_interval, time_text};
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use rand::seq::SliceRandom;
@@ -57,19 +57,6 @@ pub struct Synth {
 
 fn new_id(prefix: &str) -> String {
     format!("{prefix}{}", ulid::Ulid::new().to_string().to_lowercase())
-}
-
-/// COPY text format: backslash, tab, newline and carriage return escaped.
-fn escape_into(out: &mut Vec<u8>, s: &str) {
-    for b in s.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(b),
-        }
-    }
 }
 
 /// Rows for `COPY events (…) FROM STDIN`, in position order.
@@ -122,7 +109,7 @@ impl Writer {
             if i > 0 {
                 self.buf.push(b'\t');
             }
-            escape_into(&mut self.buf, f);
+            copy_text_escape(&mut self.buf, f);
         }
         self.buf.push(b'\n');
     }

@@ -59,6 +59,21 @@ impl std::fmt::Debug for Url {
     }
 }
 
+/// Append `s` to a row of `COPY … FROM STDIN` in PostgreSQL's text format: backslash,
+/// tab, newline and carriage return escaped (the caller separates fields with tabs, ends
+/// rows with a newline and writes NULL as `\N`).
+pub fn copy_text_escape(out: &mut Vec<u8>, s: &str) {
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
 /// A pooled connection idle this long is pinged before it is handed out.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
 

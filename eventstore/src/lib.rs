@@ -13,7 +13,7 @@ mod db;
 mod store;
 mod turns;
 
-pub use db::{Db, Dialect, DEFAULT_SQLITE_URL};
+pub use db::{copy_text_escape, Db, Dialect, DEFAULT_SQLITE_URL};
 pub use turns::StreamTurn;
 pub mod testing;
 pub use store::{

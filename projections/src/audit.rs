@@ -7,6 +7,7 @@ use crate::batch::{Arg, Batch};
 use crate::Target;
 use authio_eventstore::{StoredEvent, Tx};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -238,21 +239,71 @@ pub struct Envelope {
 pub const ENVELOPE_COLS: &str = "event_id, action, position, occurred_at, project_id, organization_id, actor_type, \
      actor_id, targets, data, metadata";
 
+/// The envelope of an audit row read with `ENVELOPE_COLS`.
 pub fn envelope(r: &sqlx::any::AnyRow) -> Result<Envelope, sqlx::Error> {
-    let json = |i: usize| -> Result<Value, sqlx::Error> {
-        let s: String = r.try_get(i)?;
-        Ok(serde_json::from_str(&s).unwrap_or(Value::Null))
-    };
+    let raw = RawEnvelope::from_row(r)?;
+    let json = |v: &RawValue| serde_json::from_str(v.get()).unwrap_or(Value::Null);
     Ok(Envelope {
-        id: r.try_get(0)?,
-        kind: r.try_get(1)?,
-        position: r.try_get(2)?,
-        occurred_at: r.try_get(3)?,
-        project_id: r.try_get(4)?,
-        organization_id: r.try_get(5)?,
-        actor: ActorRef { kind: r.try_get(6)?, id: r.try_get(7)? },
-        targets: json(8)?,
-        data: json(9)?,
-        metadata: json(10)?,
+        id: raw.id.to_string(),
+        kind: raw.kind.to_string(),
+        position: raw.position,
+        occurred_at: raw.occurred_at.to_string(),
+        project_id: raw.project_id.map(str::to_string),
+        organization_id: raw.organization_id.map(str::to_string),
+        actor: ActorRef { kind: raw.actor.kind.to_string(), id: raw.actor.id.map(str::to_string) },
+        targets: json(raw.targets),
+        data: json(raw.data),
+        metadata: json(raw.metadata),
     })
+}
+
+/// An `Envelope` as its audit row holds it, borrowed from the row, the JSON columns
+/// (targets, data, metadata) left as stored text: `envelope` decodes them, the relay
+/// publishes them as they are (parsing them into values and printing them again for
+/// every event relayed is avoided). Its fields are those of `Envelope`, in its order, so
+/// it serializes to the same JSON.
+#[derive(Serialize)]
+pub struct RawEnvelope<'a> {
+    pub id: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub position: i64,
+    pub occurred_at: &'a str,
+    pub project_id: Option<&'a str>,
+    pub organization_id: Option<&'a str>,
+    pub actor: RawActor<'a>,
+    pub targets: &'a RawValue,
+    pub data: &'a RawValue,
+    pub metadata: &'a RawValue,
+}
+
+/// `ActorRef`, borrowed.
+#[derive(Serialize)]
+pub struct RawActor<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub id: Option<&'a str>,
+}
+
+impl<'a> RawEnvelope<'a> {
+    /// Read from a row of `ENVELOPE_COLS`; a JSON column that does not parse (never
+    /// written so) reads as null.
+    pub fn from_row(r: &'a sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        let json = |i: usize| -> Result<&'a RawValue, sqlx::Error> {
+            let s: &'a str = r.try_get(i)?;
+            Ok(serde_json::from_str(s).unwrap_or(RawValue::NULL))
+        };
+        Ok(RawEnvelope {
+            id: r.try_get(0)?,
+            kind: r.try_get(1)?,
+            position: r.try_get(2)?,
+            occurred_at: r.try_get(3)?,
+            project_id: r.try_get(4)?,
+            organization_id: r.try_get(5)?,
+            actor: RawActor { kind: r.try_get(6)?, id: r.try_get(7)? },
+            targets: json(8)?,
+            data: json(9)?,
+            metadata: json(10)?,
+        })
+    }
 }

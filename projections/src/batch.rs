@@ -7,8 +7,9 @@
 //! DELETE or SELECT sees the rows queued before it, and an INSERT with a sub-select
 //! first sends the rows queued for the tables it reads. On PostgreSQL a batch may send
 //! plain INSERTs with `COPY` instead (`Batch::with_copy`).
-use authio_eventstore::Tx;
+use authio_eventstore::{copy_text_escape, Tx};
 use std::collections::HashMap;
+use std::io::Write;
 
 /// A bound value of a queued statement.
 #[derive(Debug, Clone)]
@@ -171,27 +172,19 @@ fn copy_statement(head: &str, tuple: &str, tail: &str) -> Option<String> {
     (n > 0 && tuple == plain && tail_ok).then(|| format!("COPY {target} FROM STDIN"))
 }
 
-/// One row in `COPY`'s text format: tab-separated, `\N` for NULL, with backslash, tab,
-/// newline and carriage return escaped.
+/// One row in `COPY`'s text format: tab-separated, `\N` for NULL, the text escaped
+/// (`copy_text_escape`).
 fn copy_row(out: &mut Vec<u8>, row: &[Arg]) {
     for (i, a) in row.iter().enumerate() {
         if i > 0 {
             out.push(b'\t');
         }
         match a {
-            Arg::I64(v) => out.extend_from_slice(v.to_string().as_bytes()),
-            Arg::Text(None) => out.extend_from_slice(b"\\N"),
-            Arg::Text(Some(t)) => {
-                for &b in t.as_bytes() {
-                    match b {
-                        b'\\' => out.extend_from_slice(b"\\\\"),
-                        b'\t' => out.extend_from_slice(b"\\t"),
-                        b'\n' => out.extend_from_slice(b"\\n"),
-                        b'\r' => out.extend_from_slice(b"\\r"),
-                        _ => out.push(b),
-                    }
-                }
+            Arg::I64(v) => {
+                let _ = write!(out, "{v}");
             }
+            Arg::Text(None) => out.extend_from_slice(b"\\N"),
+            Arg::Text(Some(t)) => copy_text_escape(out, t),
         }
     }
     out.push(b'\n');

@@ -6,13 +6,11 @@
 //! point republishes (deduplicated), never loses. On PostgreSQL one relay publishes at a
 //! time: the leader holds a session advisory lock, and another process takes over when
 //! the leader's connection dies.
-use crate::audit::{envelope, Envelope, ENVELOPE_COLS};
+use crate::audit::{envelope, Envelope, RawEnvelope, ENVELOPE_COLS};
 /// Re-exported for the crates that consume what the relay publishes (the webhook fan-out).
 pub use async_nats;
 use async_nats::jetstream;
 use authio_eventstore::{Db, Dialect};
-use serde::Serialize;
-use serde_json::value::RawValue;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::time::Duration;
@@ -94,59 +92,6 @@ impl Bus {
             }
         }
     }
-}
-
-/// An `Envelope` as published, read from its audit row without decoding the JSON
-/// columns (targets, data, metadata): they are written as they are stored, which saves
-/// parsing them into values and printing them again for every event relayed. The fields
-/// are those of `Envelope`, in its order.
-#[derive(Serialize)]
-struct RawEnvelope<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    position: i64,
-    occurred_at: &'a str,
-    project_id: Option<&'a str>,
-    organization_id: Option<&'a str>,
-    actor: RawActor<'a>,
-    targets: &'a RawValue,
-    data: &'a RawValue,
-    metadata: &'a RawValue,
-}
-
-#[derive(Serialize)]
-struct RawActor<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    id: Option<&'a str>,
-}
-
-impl<'a> RawEnvelope<'a> {
-    fn from_row(r: &'a AnyRow) -> Result<Self, sqlx::Error> {
-        // As `envelope` does: a column that is not JSON (never written so) reads as null.
-        let json = |i: usize| -> Result<&'a RawValue, sqlx::Error> {
-            let s: &'a str = r.try_get(i)?;
-            Ok(serde_json::from_str(s).unwrap_or_else(|_| null()))
-        };
-        Ok(RawEnvelope {
-            id: r.try_get(0)?,
-            kind: r.try_get(1)?,
-            position: r.try_get(2)?,
-            occurred_at: r.try_get(3)?,
-            project_id: r.try_get(4)?,
-            organization_id: r.try_get(5)?,
-            actor: RawActor { kind: r.try_get(6)?, id: r.try_get(7)? },
-            targets: json(8)?,
-            data: json(9)?,
-            metadata: json(10)?,
-        })
-    }
-}
-
-fn null() -> &'static RawValue {
-    static NULL: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
-    NULL.get_or_init(|| RawValue::from_string("null".into()).expect("null is JSON"))
 }
 
 async fn checkpoint(db: &Db) -> Result<i64, RelayError> {
