@@ -90,8 +90,12 @@ async fn scenario(postgres: bool) {
     assert!(claims(&t1).get("act_org").is_none());
 
     // switch-org to Acme: act_org Acme, org_role admin.
+    let fused = srv.db.fused_commits();
     let (s, a) = srv.post("/v1/sessions/switch-org", &t1, json!({"organization_id": acme})).await;
     assert_eq!(s, StatusCode::OK, "{a}");
+    // On PostgreSQL the switch (event, session and user rows, refresh tokens) commits as
+    // one statement.
+    assert_eq!(srv.db.fused_commits(), fused + postgres as u64);
     let ta = a["access_token"].as_str().unwrap().to_string();
     let ca = claims(&ta);
     assert_eq!((ca["act_org"].as_str(), ca["org_role"].as_str()), (Some(acme.as_str()), Some("admin")));
@@ -241,9 +245,12 @@ async fn refresh_rotation(postgres: bool) {
     srv.membership(&sk, &u, &org, "member").await;
     let a = srv.sign_in(&sk, &pk, &u).await;
     assert_eq!(a["active_organization"]["id"], org.as_str(), "the only active membership is chosen");
+    let fused = srv.db.fused_commits();
     let (s, b) =
         srv.call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": a["refresh_token"]}))).await;
     assert_eq!(s, StatusCode::OK);
+    // On PostgreSQL the refresh (event, spent token and its successor) is one statement.
+    assert_eq!(srv.db.fused_commits(), fused + postgres as u64);
     assert_ne!(a["refresh_token"], b["refresh_token"]);
     assert_eq!(claims(b["access_token"].as_str().unwrap())["sid"], a["session_id"]);
     let (s, c) =

@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use authio_domain::ids::{OrganizationId, SessionId, TenantId, UserId};
 use authio_domain::session::{Session, SessionCommand};
-use authio_eventstore::{time_text, Changes, Dialect, Metadata, SqlArg};
+use authio_eventstore::{time_text, Changes, Metadata, SqlArg};
 use chrono::{Duration, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -139,23 +139,18 @@ pub async fn profile(st: &AppState, project: &str, user: &str) -> ApiResult<Opti
     Ok(Some(p))
 }
 
-const INSERT_REFRESH_TOKEN: &str =
-    "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, expires_at) ";
+/// A new live row, its six values bound as `new_refresh_token` orders them.
+const INSERT_LIVE: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, \
+     expires_at) VALUES ($1, $2, $3, $4, 'live', $5, $6)";
 
-/// The six values of a new live row, as `$1`–`$6` (`new_refresh_token`'s order).
-const LIVE_ROW: &str = "$1, $2, $3, $4, 'live', $5, $6";
+/// Retires the live tokens of the session bound to `$1`.
+const SUPERSEDE: &str = "UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $1 AND state = 'live'";
 
-/// Retires the live tokens of the session bound to `param`.
-fn supersede_sql(param: &str) -> String {
-    format!("UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = {param} AND state = 'live'")
-}
+/// Spends the live token whose hash is bound to `$1`.
+const SPEND: &str = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live'";
 
-/// Spends the live token whose hash is bound to `param`.
-fn spend_sql(param: &str) -> String {
-    format!("UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = {param} AND state = 'live'")
-}
-
-/// A fresh refresh token for the session: the token, and its row's values for `LIVE_ROW`.
+/// A fresh refresh token for the session: the token, and its row's values for `INSERT_LIVE`.
 fn new_refresh_token(session: &str, project: &str, user: &str) -> (String, Vec<SqlArg>) {
     let token = new_secret("rt_");
     let now = Utc::now();
@@ -173,64 +168,34 @@ fn new_refresh_token(session: &str, project: &str, user: &str) -> (String, Vec<S
 /// Add a fresh refresh token for the session to `changes`; returns the token.
 pub fn add_refresh_token(changes: &mut Changes, session: &str, project: &str, user: &str) -> String {
     let (token, row) = new_refresh_token(session, project, user);
-    changes.side_write(format!("{INSERT_REFRESH_TOKEN}VALUES ({LIVE_ROW})"), row);
+    changes.side_write(INSERT_LIVE, row);
     token
 }
 
 /// Retire every live refresh token of the session (switch, sign-out, revocation).
 pub fn supersede_refresh_tokens(changes: &mut Changes, session: &str) {
-    changes.side_write(supersede_sql("$1"), vec![SqlArg::Text(session.into())]);
+    changes.side_write(SUPERSEDE, vec![SqlArg::Text(session.into())]);
 }
 
 /// Retire the session's live refresh tokens and add a fresh one (switch-org); returns
-/// the token. On PostgreSQL one statement (a data-modifying `WITH`, which runs whether
-/// or not the `INSERT` reads it, and cannot see the row the `INSERT` adds); SQLite has
-/// no data-modifying `WITH`, so two.
-pub fn replace_refresh_tokens(
-    changes: &mut Changes,
-    dialect: Dialect,
-    session: &str,
-    project: &str,
-    user: &str,
-) -> String {
-    if dialect == Dialect::Sqlite {
-        supersede_refresh_tokens(changes, session);
-        return add_refresh_token(changes, session, project, user);
-    }
-    let (token, row) = new_refresh_token(session, project, user);
-    let supersede = supersede_sql("$2");
-    changes.side_write(format!("WITH superseded AS ({supersede}) {INSERT_REFRESH_TOKEN}VALUES ({LIVE_ROW})"), row);
-    token
+/// the token. Two statements (on PostgreSQL the fused commit sends them in one, see
+/// `authio_eventstore`'s `fuse`); the new row is not among those retired.
+pub fn replace_refresh_tokens(changes: &mut Changes, session: &str, project: &str, user: &str) -> String {
+    supersede_refresh_tokens(changes, session);
+    add_refresh_token(changes, session, project, user)
 }
 
 /// Spend the refresh token with hash `spent` and add its successor (refresh); returns
-/// the new token. The commit fails with `code` unless exactly this token went from live
-/// to spent. On PostgreSQL one statement: the successor is inserted only if the spend
-/// changed a row, so the statement changes exactly one row or none.
+/// the new token. The commit fails with `code` (and adds nothing) unless exactly this
+/// token went from live to spent.
 pub fn spend_refresh_token(
     changes: &mut Changes,
-    dialect: Dialect,
     spent: &str,
     (session, project, user): (&str, &str, &str),
     code: &'static str,
 ) -> String {
-    let (token, mut row) = new_refresh_token(session, project, user);
-    if dialect == Dialect::Sqlite {
-        changes.side_write_exactly_one(spend_sql("$1"), vec![SqlArg::Text(spent.into())], code);
-        changes.side_write(format!("{INSERT_REFRESH_TOKEN}VALUES ({LIVE_ROW})"), row);
-        return token;
-    }
-    row.push(SqlArg::Text(spent.into()));
-    let spend = spend_sql("$7");
-    changes.side_write_exactly_one(
-        format!(
-            "WITH spent AS ({spend} RETURNING 1) \
-             {INSERT_REFRESH_TOKEN}SELECT {LIVE_ROW} WHERE EXISTS (SELECT 1 FROM spent)"
-        ),
-        row,
-        code,
-    );
-    token
+    changes.side_write_exactly_one(SPEND, vec![SqlArg::Text(spent.into())], code);
+    add_refresh_token(changes, session, project, user)
 }
 
 /// The answer for a session: a new access token plus the given refresh token, for the

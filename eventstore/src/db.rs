@@ -21,6 +21,7 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0006_webhooks", include_str!("../../migrations/postgres/0006_webhooks.sql")),
     ("0007_snapshots", include_str!("../../migrations/postgres/0007_snapshots.sql")),
     ("0008_inline_projection", include_str!("../../migrations/postgres/0008_inline_projection.sql")),
+    ("0009_fused_commits", include_str!("../../migrations/postgres/0009_fused_commits.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
@@ -47,6 +48,8 @@ pub struct Db {
     pub(crate) turns: Arc<crate::turns::Turns>,
     /// The URL connected to, for a connection outside the pool (`pg_connection`).
     url: Url,
+    /// Commits sent as one statement (see `fuse`), counted for tests and metrics.
+    pub(crate) fused: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A database URL, which may hold a password: never printed.
@@ -148,7 +151,13 @@ impl Db {
             cache: Arc::default(),
             turns: Arc::default(),
             url: Url(url.into()),
+            fused: Arc::default(),
         })
+    }
+
+    /// How many commits of this handle went to PostgreSQL as one statement (see `fuse`).
+    pub fn fused_commits(&self) -> u64 {
+        self.fused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// PostgreSQL: a connection of its own, outside the pool and the `Any` driver, for

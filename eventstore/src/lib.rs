@@ -10,6 +10,7 @@
 
 mod cache;
 mod db;
+mod fuse;
 mod store;
 mod turns;
 
@@ -17,6 +18,6 @@ pub use db::{copy_text_escape, Db, Dialect, DEFAULT_SQLITE_URL};
 pub use turns::StreamTurn;
 pub mod testing;
 pub use store::{
-    decide, snapshot_interval, time_text, Changes, CommitTicket, Committed, Loaded, Metadata, Projector, SqlArg,
-    StoreError, StoredEvent, Tx, WriteTx, SNAPSHOT_EVERY,
+    decide, snapshot_interval, time_text, Changes, CommitTicket, Committed, Loaded, Metadata, Planned, Projector,
+    SqlArg, StoreError, StoredEvent, Tx, WriteTx, SNAPSHOT_EVERY,
 };

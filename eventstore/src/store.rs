@@ -1,6 +1,7 @@
 //! Appending, loading and reading events.
 use crate::cache::AnyState;
 use crate::db::{Db, Dialect};
+use crate::fuse::{fuse, Fused, Part};
 use chrono::{DateTime, SecondsFormat, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -142,6 +143,68 @@ fn replay<A: Aggregate>(
 /// violation (another writer appended the same stream version first), or, on
 /// PostgreSQL, a deadlock or serialization failure between two commands' read-model
 /// updates.
+/// An event's row (PostgreSQL), returning its transaction id as `t` for the ticket.
+const PG_INSERT_EVENT: &str = "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, \
+     event_version, payload, metadata, recorded_at, projected) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING (txid::text)::bigint AS t";
+
+/// The commit of `changes` as one statement (see `fuse`), when every event's read-model
+/// writes are known up front and no statement would see an earlier one's write.
+fn plan_fused(
+    changes: &Changes,
+    metadata: &Metadata,
+    meta: &str,
+    now: &str,
+    projector: &dyn Projector,
+) -> Option<Fused> {
+    let mut planned: Vec<(Vec<SqlArg>, Vec<Planned>)> = Vec::new();
+    for a in &changes.appends {
+        if !projector.handles(a.aggregate_type) {
+            return None;
+        }
+        for (i, (event_type, version, data)) in a.events.iter().enumerate() {
+            let stored = StoredEvent {
+                position: 0,
+                event_id: format!("evt_{}", ulid::Ulid::new().to_string().to_lowercase()),
+                aggregate_type: a.aggregate_type.to_string(),
+                aggregate_id: a.aggregate_id.clone(),
+                sequence: a.expected + 1 + i as i64,
+                event_type: event_type.clone(),
+                event_version: version.clone(),
+                data: data.clone(),
+                metadata: metadata.clone(),
+                recorded_at: now.to_string(),
+                projected: true,
+            };
+            let writes = projector.plan(&stored)?;
+            let row = vec![
+                SqlArg::Text(stored.event_id),
+                SqlArg::Text(stored.aggregate_type),
+                SqlArg::Text(stored.aggregate_id),
+                SqlArg::I64(stored.sequence),
+                SqlArg::Text(stored.event_type),
+                SqlArg::Text(stored.event_version),
+                SqlArg::Text(data.to_string()),
+                SqlArg::Text(meta.to_string()),
+                SqlArg::Text(stored.recorded_at),
+                SqlArg::I64(1),
+            ];
+            planned.push((row, writes));
+        }
+    }
+    let mut parts = Vec::new();
+    for (row, writes) in &planned {
+        parts.push(Part { sql: PG_INSERT_EVENT, args: row, exactly_one: None });
+        for (sql, args) in writes {
+            parts.push(Part { sql, args, exactly_one: None });
+        }
+    }
+    for (sql, args, exactly_one) in &changes.side_writes {
+        parts.push(Part { sql, args, exactly_one: *exactly_one });
+    }
+    fuse(parts, !changes.appends.is_empty())
+}
+
 fn lost_race(e: &dyn sqlx::error::DatabaseError) -> bool {
     e.is_unique_violation() || matches!(e.code().as_deref(), Some("40P01") | Some("40001"))
 }
@@ -174,6 +237,12 @@ pub trait Projector: Send + Sync {
         tx: &'a mut Tx,
         event: &'a StoredEvent,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'a>>;
+    /// The statements `apply` runs for `event`, in order, when it can tell them without
+    /// running any; `None` otherwise. A commit whose statements are all known up front
+    /// can go to PostgreSQL as one statement (see `fuse`).
+    fn plan(&self, _event: &StoredEvent) -> Option<Vec<Planned>> {
+        None
+    }
 }
 
 /// What a commit did: its ticket, and whether every event was projected inline (else
@@ -183,6 +252,9 @@ pub struct Committed {
     pub ticket: CommitTicket,
     pub projected: bool,
 }
+
+/// A statement a `Projector` plans, and its values (`$1, $2, …`).
+pub type Planned = (String, Vec<SqlArg>);
 
 /// A value for a side write, bound in order to `$1, $2, …`.
 #[derive(Debug, Clone)]
@@ -290,6 +362,17 @@ impl Tx {
         let mut tx = Tx { conn: Some(pool.acquire().await?) };
         tx.execute(statement).await?;
         Ok(tx)
+    }
+
+    /// A pooled connection outside any transaction, for one statement (its own
+    /// transaction), closed if dropped before `release`.
+    async fn autocommit(pool: &sqlx::AnyPool) -> Result<Tx, sqlx::Error> {
+        Ok(Tx { conn: Some(pool.acquire().await?) })
+    }
+
+    /// Give the connection of `autocommit` back to the pool.
+    fn release(mut self) {
+        self.conn.take();
     }
 
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
@@ -458,16 +541,18 @@ impl Db {
     ) -> Result<Committed, StoreError> {
         let meta = serde_json::to_string(metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_text();
+        if let (Dialect::Postgres, Some(p)) = (self.dialect, projector) {
+            if let Some(fused) = plan_fused(&changes, metadata, &meta, &now, p) {
+                let ticket = self.commit_fused(fused, &changes).await?;
+                self.committed(changes);
+                return Ok(Committed { ticket: CommitTicket(ticket), projected: true });
+            }
+        }
         let mut w = self.begin_write().await?;
         match self.write_changes(&mut w.tx, &changes, metadata, &meta, &now, projector).await {
             Ok(done) => {
                 w.tx.commit().await?;
-                for mut s in changes.states {
-                    if let Some(serialize) = s.snapshot.take() {
-                        self.write_snapshot(s.aggregate_type, s.id.clone(), s.version, serialize);
-                    }
-                    self.cache.put(s.aggregate_type, s.id, s.version, s.state);
-                }
+                self.committed(changes);
                 Ok(done)
             }
             Err(e) => {
@@ -475,6 +560,51 @@ impl Db {
                 let _ = w.tx.rollback().await;
                 Err(e)
             }
+        }
+    }
+
+    /// Cache the states a commit left, and write the snapshots that fell due.
+    fn committed(&self, changes: Changes) {
+        for mut s in changes.states {
+            if let Some(serialize) = s.snapshot.take() {
+                self.write_snapshot(s.aggregate_type, s.id.clone(), s.version, serialize);
+            }
+            self.cache.put(s.aggregate_type, s.id, s.version, s.state);
+        }
+    }
+
+    /// Run a fused commit (`plan_fused`): one statement, its own transaction. Returns
+    /// its ticket (the transaction id).
+    async fn commit_fused(&self, fused: Fused, changes: &Changes) -> Result<i64, StoreError> {
+        let mut conn = Tx::autocommit(&self.pool).await?;
+        let mut q = sqlx::query(&fused.sql);
+        for a in fused.args {
+            q = match a {
+                SqlArg::Text(s) => q.bind(s),
+                SqlArg::OptText(s) => q.bind(s),
+                SqlArg::I64(i) => q.bind(i),
+            };
+        }
+        let res = q.fetch_one(&mut *conn).await;
+        match res {
+            Ok(row) => {
+                conn.release();
+                self.fused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(row.try_get::<i64, _>(0)?)
+            }
+            Err(sqlx::Error::Database(e)) => {
+                conn.release();
+                if lost_race(e.as_ref()) {
+                    return Err(StoreError::Conflict);
+                }
+                let failed = e.message().strip_prefix(crate::fuse::REQUIRE_PREFIX);
+                let code = changes.side_writes.iter().filter_map(|w| w.2).find(|c| Some(*c) == failed);
+                match (e.code().as_deref(), code) {
+                    (Some("P0001"), Some(code)) => Err(StoreError::Precondition(code)),
+                    _ => Err(sqlx::Error::Database(e).into()),
+                }
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -494,11 +624,7 @@ impl Db {
                 let seq = a.expected + 1 + i as i64;
                 let event_id = format!("evt_{}", ulid::Ulid::new().to_string().to_lowercase());
                 let q = match self.dialect {
-                    Dialect::Postgres => {
-                        "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, \
-                         event_version, payload, metadata, recorded_at, projected) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING (txid::text)::bigint"
-                    }
+                    Dialect::Postgres => PG_INSERT_EVENT,
                     Dialect::Sqlite => {
                         "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, \
                          event_version, payload, metadata, recorded_at, projected, position) \

@@ -367,3 +367,145 @@ async fn a_deadlock_between_commits_is_a_conflict_postgres() {
     assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 1, "{outcomes:?}");
     assert_eq!(outcomes.iter().filter(|r| matches!(r, Err(StoreError::Conflict))).count(), 1, "{outcomes:?}");
 }
+
+/// A projector into `claims (id, owner)` that only plans its writes: `apply` is never
+/// called when the commit is fused. With `twice`, its plan inserts the row and then
+/// updates it, which one statement cannot do (the update would not see the insert).
+struct Claims {
+    twice: bool,
+    applied: std::sync::atomic::AtomicUsize,
+}
+
+impl authio_eventstore::Projector for Claims {
+    fn handles(&self, aggregate_type: &str) -> bool {
+        aggregate_type == "reservation"
+    }
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut authio_eventstore::Tx,
+        event: &'a authio_eventstore::StoredEvent,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'a>> {
+        self.applied.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            for (sql, args) in self.plan(event).unwrap() {
+                let mut q = sqlx::query(&sql);
+                for a in args {
+                    let authio_eventstore::SqlArg::OptText(a) = a else { unreachable!() };
+                    q = q.bind(a);
+                }
+                q.execute(&mut **tx).await?;
+            }
+            Ok(())
+        })
+    }
+    fn plan(&self, event: &authio_eventstore::StoredEvent) -> Option<Vec<(String, Vec<authio_eventstore::SqlArg>)>> {
+        use authio_eventstore::SqlArg::OptText;
+        let owner = event.data.get("owner").and_then(|o| o.as_str()).map(str::to_string);
+        let mut plan = vec![(
+            "INSERT INTO claims (id, owner) VALUES ($1, $2)".to_string(),
+            vec![OptText(Some(event.aggregate_id.clone())), OptText(owner.clone())],
+        )];
+        if self.twice {
+            plan.push((
+                "UPDATE claims SET owner = $2 || '!' WHERE id = $1".to_string(),
+                vec![OptText(Some(event.aggregate_id.clone())), OptText(owner)],
+            ));
+        }
+        Some(plan)
+    }
+}
+
+async fn claim_with(
+    db: &Db,
+    p: &Claims,
+    id: &str,
+    owner: &str,
+    extra: impl FnOnce(&mut Changes),
+) -> Result<i64, StoreError> {
+    let mut r = db.load::<Reservation>(id).await?;
+    r.exec(ReservationCommand::Claim { owner: owner.into() }).await.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut c = Changes::new();
+    c.add(r)?;
+    extra(&mut c);
+    let done = db.commit_with(c, &Metadata::new(), Some(p)).await?;
+    assert!(done.projected);
+    Ok(done.ticket.0)
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+}
+
+/// PostgreSQL commits a command whose writes are all known up front as one statement:
+/// it lands whole (event, read model, side writes) with its transaction id as ticket,
+/// loses a race as a conflict, and a failed exactly-one side write leaves nothing.
+#[tokio::test]
+async fn a_fused_commit_is_all_or_nothing_postgres() {
+    use authio_eventstore::SqlArg::Text;
+    let db = fresh_db(true).await;
+    for sql in [
+        "CREATE TABLE claims (id TEXT PRIMARY KEY, owner TEXT)",
+        "CREATE TABLE tokens (id TEXT PRIMARY KEY, state TEXT NOT NULL)",
+        "INSERT INTO tokens VALUES ('t1', 'live')",
+    ] {
+        sqlx::query(sql).execute(&db.pool).await.unwrap();
+    }
+    let p = Claims { twice: false, applied: Default::default() };
+    let spend = |c: &mut Changes| {
+        c.side_write_exactly_one(
+            "UPDATE tokens SET state = 'spent' WHERE id = $1 AND state = 'live'",
+            vec![Text("t1".into())],
+            "token_spent",
+        );
+        c.side_write("INSERT INTO tokens VALUES ($1, 'live')", vec![Text("t2".into())]);
+    };
+    let ticket = claim_with(&db, &p, "r1", "a", spend).await.unwrap();
+    let txid: i64 = count(&db, "SELECT (txid::text)::bigint FROM events").await;
+    assert_eq!(ticket, txid);
+    assert_eq!(count(&db, "SELECT count(*) FROM claims WHERE id = 'r1' AND owner = 'a'").await, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM tokens WHERE state = 'live'").await, 1, "t1 spent, t2 added");
+    assert_eq!(count(&db, "SELECT count(*) FROM events WHERE projected = 1").await, 1);
+    // The token is spent already: the check fails inside the statement, nothing lands.
+    let failed = claim_with(&db, &p, "r2", "b", spend).await;
+    assert!(matches!(failed, Err(StoreError::Precondition("token_spent"))), "{failed:?}");
+    assert_eq!(count(&db, "SELECT count(*) FROM events").await, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM claims").await, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM tokens").await, 2);
+    // A second writer from the same version loses the race.
+    let (mut a, mut b) = (db.load::<Reservation>("r3").await.unwrap(), db.load::<Reservation>("r3").await.unwrap());
+    a.exec(ReservationCommand::Claim { owner: "a".into() }).await.unwrap();
+    b.exec(ReservationCommand::Claim { owner: "b".into() }).await.unwrap();
+    let (mut ca, mut cb) = (Changes::new(), Changes::new());
+    ca.add(a).unwrap();
+    cb.add(b).unwrap();
+    db.commit_with(ca, &Metadata::new(), Some(&p)).await.unwrap();
+    let lost = db.commit_with(cb, &Metadata::new(), Some(&p)).await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    assert_eq!(count(&db, "SELECT count(*) FROM claims WHERE id = 'r3' AND owner = 'a'").await, 1);
+    assert_eq!(p.applied.load(std::sync::atomic::Ordering::SeqCst), 0, "every commit was one statement");
+    assert_eq!(db.fused_commits(), 2);
+    // No pooled connection was left inside a transaction.
+    assert_eq!(count(&db, "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'").await, 0);
+}
+
+/// Writes one statement cannot make in order (an insert, then an update of that row) are
+/// committed statement by statement, with the same result on both dialects.
+async fn unfusable_writes_commit_in_order(postgres: bool) {
+    let db = fresh_db(postgres).await;
+    sqlx::query("CREATE TABLE claims (id TEXT PRIMARY KEY, owner TEXT)").execute(&db.pool).await.unwrap();
+    let p = Claims { twice: true, applied: Default::default() };
+    claim_with(&db, &p, "r1", "a", |_| {}).await.unwrap();
+    assert_eq!(count(&db, "SELECT count(*) FROM claims WHERE owner = 'a!'").await, 1);
+    assert_eq!(p.applied.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(db.fused_commits(), 0);
+}
+
+#[tokio::test]
+async fn unfusable_writes_commit_in_order_postgres() {
+    unfusable_writes_commit_in_order(true).await;
+}
+
+#[tokio::test]
+async fn unfusable_writes_commit_in_order_sqlite() {
+    unfusable_writes_commit_in_order(false).await;
+}

@@ -8,9 +8,10 @@
 //! or the next pass). Applying an event twice leaves the same rows.
 #![forbid(unsafe_code)]
 
-use authio_eventstore::{time_text, Db, Dialect, StoreError, StoredEvent, Tx};
+use authio_eventstore::{time_text, Db, Dialect, Planned, SqlArg, StoreError, StoredEvent, Tx};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::future::Future;
 
 /// The read-model tables. `PROJECTIONS` says which of them are rebuilt together.
 pub const TABLES: &[&str] = &[
@@ -117,28 +118,44 @@ fn patch(v: &Value, key: &str) -> (bool, Option<String>) {
     }
 }
 
-/// A transaction and the tables its statements go to; INSERTs are queued in `batch`
+/// Where the statements of an event go.
+enum Sink<'x> {
+    Tx(&'x mut Tx),
+    /// Recorded instead of run (`Inline::plan`); `None` once one cannot be.
+    Plan(&'x mut Option<Vec<Planned>>),
+}
+
+/// A transaction (or a plan) and the tables its statements go to; INSERTs are queued in `batch`
 /// when there is one (rebuilds), and any other statement first sends the queued rows of
 /// the tables it names.
 struct Out<'x, 'a> {
-    tx: &'x mut Tx,
+    sink: Sink<'x>,
     target: Target<'a>,
     batch: Option<&'x mut batch::Batch>,
 }
 
 async fn exec(out: &mut Out<'_, '_>, sql: &str, args: Vec<Option<String>>) -> Result<(), sqlx::Error> {
     let Some(sql) = out.target.sql(sql) else { return Ok(()) };
+    let tx = match &mut out.sink {
+        Sink::Tx(tx) => &mut **tx,
+        Sink::Plan(plan) => {
+            if let Some(p) = plan.as_mut() {
+                p.push((sql.to_string(), args.into_iter().map(SqlArg::OptText).collect()));
+            }
+            return Ok(());
+        }
+    };
     if let Some(b) = out.batch.as_deref_mut() {
         if batch::Batch::accepts(&sql) {
-            return b.queue(out.tx, &sql, args.into_iter().map(batch::Arg::Text).collect()).await;
+            return b.queue(tx, &sql, args.into_iter().map(batch::Arg::Text).collect()).await;
         }
-        b.flush_for(out.tx, &sql).await?;
+        b.flush_for(tx, &sql).await?;
     }
     let mut q = sqlx::query(&sql);
     for a in args {
         q = q.bind(a);
     }
-    q.execute(&mut **out.tx).await.map(|_| ())
+    q.execute(&mut **tx).await.map(|_| ())
 }
 
 /// The read models updated inside each command's own transaction: all of them but the
@@ -157,6 +174,19 @@ impl authio_eventstore::Projector for Inline {
         event: &'a StoredEvent,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'a>> {
         Box::pin(apply(tx, event))
+    }
+    fn plan(&self, event: &StoredEvent) -> Option<Vec<Planned>> {
+        let mut plan = Some(Vec::new());
+        {
+            let mut out = Out { sink: Sink::Plan(&mut plan), target: Target::Live, batch: None };
+            // Recording never waits, so the first poll finishes.
+            let run = std::pin::pin!(apply_out(&mut out, event));
+            let done = run.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+            if !matches!(done, std::task::Poll::Ready(Ok(()))) {
+                return None;
+            }
+        }
+        plan
     }
 }
 
@@ -187,7 +217,10 @@ async fn apply_batched(
     e: &StoredEvent,
     batch: Option<&mut batch::Batch>,
 ) -> Result<(), sqlx::Error> {
-    let tx = &mut Out { tx, target, batch };
+    apply_out(&mut Out { sink: Sink::Tx(tx), target, batch }, e).await
+}
+
+async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Error> {
     let d = &e.data;
     let id = Some(e.aggregate_id.clone());
     let at = Some(e.recorded_at.clone());
@@ -409,8 +442,16 @@ async fn apply_batched(
             let Some(sql) = tx.target.sql(&sql) else {
                 return Ok(());
             };
+            let out = match &mut tx.sink {
+                Sink::Tx(t) => &mut **t,
+                // Binds an integer; never projected inline (see `Inline::handles`).
+                Sink::Plan(plan) => {
+                    **plan = None;
+                    return Ok(());
+                }
+            };
             if let Some(b) = tx.batch.as_deref_mut() {
-                b.flush_for(tx.tx, &sql).await?;
+                b.flush_for(out, &sql).await?;
             }
             sqlx::query(&sql)
                 .bind(id)
@@ -419,7 +460,7 @@ async fn apply_batched(
                 .bind(filters)
                 .bind(e.position)
                 .bind(created)
-                .execute(&mut **tx.tx)
+                .execute(&mut **out)
                 .await
                 .map(|_| ())
         }

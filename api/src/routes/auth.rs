@@ -375,13 +375,7 @@ pub async fn switch_org(
         .await?;
         let mut c = Changes::new();
         c.add(s)?;
-        refresh = sessions::replace_refresh_tokens(
-            &mut c,
-            st.db.dialect,
-            user.session_id(),
-            user.project_id(),
-            user.user_id(),
-        );
+        refresh = sessions::replace_refresh_tokens(&mut c, user.session_id(), user.project_id(), user.user_id());
         Ok(c)
     })?;
     Ok(axum::Json(
@@ -499,7 +493,7 @@ pub async fn refresh(
         let mut c = Changes::new();
         c.add(s)?;
         let owner = (session.as_str(), project.as_str(), user.as_str());
-        new_token = sessions::spend_refresh_token(&mut c, st.db.dialect, &hash, owner, "refresh_token_spent");
+        new_token = sessions::spend_refresh_token(&mut c, &hash, owner, "refresh_token_spent");
         Ok(c)
     });
     match done {
