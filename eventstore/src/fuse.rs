@@ -21,6 +21,9 @@ pub(crate) struct Fused {
     pub args: Vec<SqlArg>,
 }
 
+/// The most statements one fused commit holds.
+const MAX_PARTS: usize = 32;
+
 /// The message prefix of a failed exactly-one check (`authio_require`).
 pub(crate) const REQUIRE_PREFIX: &str = "authio_require:";
 
@@ -148,6 +151,11 @@ fn renumber(sql: &str, offset: usize, out: &mut String) {
 /// there is an event) as one statement whose one row's first column is that `t` (0
 /// without events); `None` when the parts cannot be fused safely.
 pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool) -> Option<Fused> {
+    // A command of many events (each a statement text of its own for the connection's
+    // statement cache) commits statement by statement.
+    if parts.is_empty() || parts.len() > MAX_PARTS {
+        return None;
+    }
     let mut written: Vec<&str> = Vec::new();
     let mut sql = String::from("WITH ");
     let mut args = Vec::new();
@@ -167,7 +175,7 @@ pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool) -> Option<Fused> 
         sql.push_str(&format!("p{i} AS ("));
         renumber(p.sql, args.len(), &mut sql);
         if let Some(code) = p.exactly_one {
-            if s.returning {
+            if s.returning || !code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
                 return None;
             }
             sql.push_str(" RETURNING 1");
@@ -175,9 +183,6 @@ pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool) -> Option<Fused> 
         }
         sql.push(')');
         args.extend(p.args.iter().cloned());
-    }
-    if parts.is_empty() {
-        return None;
     }
     sql.push_str(if first_is_event { " SELECT (SELECT t FROM p0)" } else { " SELECT 0::bigint" });
     for c in checks {
@@ -266,6 +271,12 @@ mod tests {
         let mut returning = part("UPDATE users SET a = $1 RETURNING id", 1);
         returning.exactly_one = Some("x");
         assert!(fuse(vec![returning], false).is_none());
+        let mut quoted = part("UPDATE users SET a = $1", 1);
+        quoted.exactly_one = Some("it's");
+        assert!(fuse(vec![quoted], false).is_none());
         assert!(fuse(vec![], false).is_none());
+        let many = || (0..=MAX_PARTS).map(|_| part("INSERT INTO events (a) VALUES ($1)", 1));
+        assert!(fuse(many().collect(), false).is_none());
+        assert!(fuse(many().skip(1).collect(), false).is_some());
     }
 }
