@@ -139,10 +139,6 @@ fn replay<A: Aggregate>(
     Ok(Some(Loaded { id: id.to_string(), state, version, new_events: Vec::new() }))
 }
 
-/// A write that lost to a concurrent one and may be retried with fresh state: a unique
-/// violation (another writer appended the same stream version first), or, on
-/// PostgreSQL, a deadlock or serialization failure between two commands' read-model
-/// updates.
 /// An event's row (PostgreSQL), returning its transaction id as `t` for the ticket.
 const PG_INSERT_EVENT: &str = "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, event_type, \
      event_version, payload, metadata, recorded_at, projected) \
@@ -205,6 +201,10 @@ fn plan_fused(
     fuse(parts, !changes.appends.is_empty())
 }
 
+/// A write that lost to a concurrent one and may be retried with fresh state: a unique
+/// violation (another writer appended the same stream version first), or, on
+/// PostgreSQL, a deadlock or serialization failure between two commands' read-model
+/// updates.
 fn lost_race(e: &dyn sqlx::error::DatabaseError) -> bool {
     e.is_unique_violation() || matches!(e.code().as_deref(), Some("40P01") | Some("40001"))
 }

@@ -125,9 +125,9 @@ enum Sink<'x> {
     Plan(&'x mut Option<Vec<Planned>>),
 }
 
-/// A transaction (or a plan) and the tables its statements go to; INSERTs are queued in `batch`
-/// when there is one (rebuilds), and any other statement first sends the queued rows of
-/// the tables it names.
+/// A transaction (or a plan) and the tables its statements go to; INSERTs are queued
+/// in `batch` when there is one (rebuilds), and any other statement first sends the
+/// queued rows of the tables it names.
 struct Out<'x, 'a> {
     sink: Sink<'x>,
     target: Target<'a>,
