@@ -153,12 +153,28 @@ async fn scenario(postgres: bool) {
     // The project deactivates alice's Globex membership.
     let (s, _) = srv.post(&format!("/v1/memberships/{alice_globex}/deactivate"), &sk, json!({})).await;
     assert_eq!(s, StatusCode::OK);
+    let sessions = [claims(&ta2)["sid"].clone(), device["session_id"].clone()];
+    let stream_lengths = async || {
+        let mut n = Vec::new();
+        for sid in &sessions {
+            n.push(srv.db.read_stream("session", sid.as_str().unwrap()).await.unwrap().len());
+        }
+        n
+    };
+    let before = stream_lengths().await;
     let (s, e) = srv.post("/v1/sessions/switch-org", &ta2, json!({"organization_id": globex})).await;
     assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "not_a_member"));
     let (s, e) = srv
         .call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": device["refresh_token"]})))
         .await;
     assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "not_a_member"), "refresh bound to Globex fails");
+    // Both were refused whole: no event, and the refresh token was not spent (presented
+    // again it is refused the same way, not taken for reuse).
+    assert_eq!(stream_lengths().await, before);
+    let (s, e) = srv
+        .call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": device["refresh_token"]})))
+        .await;
+    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "not_a_member"));
     let (s, i) = srv.post("/v1/tokens/introspect", &sk, json!({"token": device["access_token"]})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(i["active"], false);

@@ -55,12 +55,18 @@ pub struct AppState {
 pub struct RequestId(pub String);
 
 impl AppState {
-    /// Commit one attempt of a command. `Ok(true)`: committed and the read models
-    /// include it. `Ok(false)`: lost an optimistic-concurrency race (after a short
-    /// jittered pause); the caller decides again with fresh state.
-    pub async fn commit_attempt(&self, changes: Changes, meta: &Metadata, attempt: u64) -> ApiResult<bool> {
+    /// Commit one attempt of a command. `Ok(Some(rows))`: committed and the read models
+    /// include it; the rows of its `read`, if any. `Ok(None)`: lost an
+    /// optimistic-concurrency race (after a short jittered pause); the caller decides
+    /// again with fresh state.
+    pub async fn commit_attempt(
+        &self,
+        changes: Changes,
+        meta: &Metadata,
+        attempt: u64,
+    ) -> ApiResult<Option<Vec<sqlx::any::AnyRow>>> {
         if changes.is_empty() {
-            return Ok(true);
+            return Ok(Some(Vec::new()));
         }
         match self.db.commit_with(changes, meta, Some(&authio_projections::Inline)).await {
             Ok(done) => {
@@ -70,12 +76,12 @@ impl AppState {
                 // Otherwise the read models are current already; the audit log, the events
                 // API and webhooks follow with the pipeline's next pass (every 100 ms, or
                 // at once for a reader that needs it: `Pipeline::sync`), in batches.
-                Ok(true)
+                Ok(Some(done.rows))
             }
             Err(StoreError::Conflict) => {
                 let jitter = rand::random::<u64>() % (5 * (attempt + 1));
                 tokio::time::sleep(Duration::from_millis(jitter)).await;
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(e.into()),
         }
@@ -84,21 +90,21 @@ impl AppState {
 
 /// Run a command: the block loads what it needs and returns the `Changes`; they are
 /// committed atomically. A lost race is retried with fresh state a few times, then
-/// answered `409 concurrent_modification`. Evaluates to `ApiResult<()>` once the read
-/// models include the change.
+/// answered `409 concurrent_modification`. Evaluates to `ApiResult<Vec<AnyRow>>` (the
+/// rows of the commit's `read`, if any) once the read models include the change.
 #[macro_export]
 macro_rules! execute {
     ($st:expr, $meta:expr, $body:block) => {{
-        let mut result: $crate::error::ApiResult<()> = Err($crate::error::ApiError::concurrent());
+        let mut result: $crate::error::ApiResult<Vec<sqlx::any::AnyRow>> = Err($crate::error::ApiError::concurrent());
         for attempt in 0..5u64 {
             let decided: $crate::error::ApiResult<authio_eventstore::Changes> = async { $body }.await;
             match decided {
                 Ok(changes) => match $st.commit_attempt(changes, $meta, attempt).await {
-                    Ok(true) => {
-                        result = Ok(());
+                    Ok(Some(rows)) => {
+                        result = Ok(rows);
                         break;
                     }
-                    Ok(false) => continue,
+                    Ok(None) => continue,
                     Err(e) => {
                         result = Err(e);
                         break;

@@ -8,6 +8,7 @@ use authio_domain::session::{Session, SessionCommand};
 use authio_eventstore::{time_text, Changes, Metadata, SqlArg};
 use chrono::{Duration, Utc};
 use serde::Serialize;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use utoipa::ToSchema;
 
@@ -106,36 +107,52 @@ impl Profile {
     }
 }
 
+/// The user's profile and memberships, bound to `$1` (user) and `$2` (project): one row
+/// per membership (one with NULL membership columns for a user without any). Columns
+/// are named for reading by name (`Changes::read`).
+pub const PROFILE: &str = "SELECT u.id AS p_user, u.email AS p_email, u.first_name AS p_first_name, \
+     u.last_name AS p_last_name, u.last_organization_id AS p_last_org, o.id AS p_org, o.name AS p_org_name, \
+     o.slug AS p_org_slug, m.role AS p_role, m.status AS p_status \
+     FROM users u LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN organizations o ON o.id = m.organization_id \
+     WHERE u.id = $1 AND u.project_id = $2";
+
+/// Whether the user `$1` of project `$2` is an active member of organization `$3`: what
+/// `Profile::active` says of the rows of `PROFILE`.
+pub const ACTIVE_MEMBER: &str = "EXISTS (SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id \
+     JOIN organizations o ON o.id = m.organization_id \
+     WHERE u.id = $1 AND u.project_id = $2 AND m.organization_id = $3 AND m.status = 'active')";
+
+/// Whether the user `$1` is in project `$2` (and not deleted).
+pub const IN_PROJECT: &str = "EXISTS (SELECT 1 FROM users WHERE id = $1 AND project_id = $2)";
+
 /// The user's profile and memberships; `None` when the user is not in the project (or
 /// was deleted).
 pub async fn profile(st: &AppState, project: &str, user: &str) -> ApiResult<Option<Profile>> {
-    let rows = sqlx::query(
-        "SELECT u.email, u.first_name, u.last_name, o.id, o.name, o.slug, m.role, m.status, u.last_organization_id \
-         FROM users u \
-         LEFT JOIN memberships m ON m.user_id = u.id \
-         LEFT JOIN organizations o ON o.id = m.organization_id \
-         WHERE u.id = $1 AND u.project_id = $2 ORDER BY o.id",
-    )
-    .bind(user)
-    .bind(project)
-    .fetch_all(&st.db.pool)
-    .await?;
-    let Some(first) = rows.first() else { return Ok(None) };
+    let rows = sqlx::query(PROFILE).bind(user).bind(project).fetch_all(&st.db.pool).await?;
+    profile_of(&rows)
+}
+
+/// The profile in rows of `PROFILE` (rows without a user, as a commit's read that
+/// found nothing returns, are skipped); memberships in organization id order.
+pub fn profile_of(rows: &[AnyRow]) -> ApiResult<Option<Profile>> {
+    let mut user = rows.iter().filter(|r| r.try_get::<Option<String>, _>("p_user").ok().flatten().is_some());
+    let Some(first) = user.next() else { return Ok(None) };
     let mut p = Profile {
-        email: first.try_get(0)?,
-        first_name: first.try_get(1)?,
-        last_name: first.try_get(2)?,
+        email: first.try_get("p_email")?,
+        first_name: first.try_get("p_first_name")?,
+        last_name: first.try_get("p_last_name")?,
         memberships: Vec::with_capacity(rows.len()),
-        last_organization_id: first.try_get(8)?,
+        last_organization_id: first.try_get("p_last_org")?,
     };
-    for r in &rows {
-        let Some(id) = r.try_get::<Option<String>, _>(3)? else { continue };
+    for r in std::iter::once(first).chain(user) {
+        let Some(id) = r.try_get::<Option<String>, _>("p_org")? else { continue };
         p.memberships.push(MembershipSummary {
-            organization: OrganizationRef { id, name: r.try_get(4)?, slug: r.try_get(5)? },
-            role: r.try_get(6)?,
-            status: r.try_get(7)?,
+            organization: OrganizationRef { id, name: r.try_get("p_org_name")?, slug: r.try_get("p_org_slug")? },
+            role: r.try_get("p_role")?,
+            status: r.try_get("p_status")?,
         });
     }
+    p.memberships.sort_by(|a, b| a.organization.id.cmp(&b.organization.id));
     Ok(Some(p))
 }
 

@@ -118,8 +118,24 @@ fn shape(sql: &str) -> Option<Shape<'_>> {
     })
 }
 
+/// Whether `code` may be written into the statement as it is.
+pub(crate) fn is_code(code: &str) -> bool {
+    !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The highest `$n` of `sql`, or `None` when `words` cannot read it.
+fn params(sql: &str) -> Option<usize> {
+    let mut n = 0;
+    for w in words(sql)? {
+        if let Some(d) = w.strip_prefix('$') {
+            n = n.max(d.parse::<usize>().ok()?);
+        }
+    }
+    Some(n)
+}
+
 /// `sql` with each `$n` numbered `$n + offset`.
-fn renumber(sql: &str, offset: usize, out: &mut String) {
+pub(crate) fn renumber(sql: &str, offset: usize, out: &mut String) {
     let b = sql.as_bytes();
     let mut quote: Option<u8> = None;
     let mut i = 0;
@@ -148,9 +164,11 @@ fn renumber(sql: &str, offset: usize, out: &mut String) {
 }
 
 /// The commit of `parts` (the first event's `INSERT … RETURNING … AS t` first, when
-/// there is an event) as one statement whose one row's first column is that `t` (0
-/// without events); `None` when the parts cannot be fused safely.
-pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool) -> Option<Fused> {
+/// there is an event) as one statement whose rows' first column is that `t` (0 without
+/// events): one row, or with a `read` (a `SELECT` and its values, answered from the
+/// statement's snapshot) its rows, each followed by the read's columns (all NULL in
+/// the one row when it finds nothing). `None` when the parts cannot be fused safely.
+pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool, read: Option<(&str, &[SqlArg])>) -> Option<Fused> {
     // A command of many events (each a statement text of its own for the connection's
     // statement cache) commits statement by statement.
     if parts.is_empty() || parts.len() > MAX_PARTS {
@@ -175,7 +193,7 @@ pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool) -> Option<Fused> 
         sql.push_str(&format!("p{i} AS ("));
         renumber(p.sql, args.len(), &mut sql);
         if let Some(code) = p.exactly_one {
-            if s.returning || !code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            if s.returning || !is_code(code) {
                 return None;
             }
             sql.push_str(" RETURNING 1");
@@ -184,11 +202,31 @@ pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool) -> Option<Fused> 
         sql.push(')');
         args.extend(p.args.iter().cloned());
     }
-    sql.push_str(if first_is_event { " SELECT (SELECT t FROM p0)" } else { " SELECT 0::bigint" });
-    for c in checks {
-        sql.push_str(", ");
-        sql.push_str(&c);
+    let head =
+        if first_is_event { "SELECT (SELECT t FROM p0) AS authio_ticket" } else { "SELECT 0::bigint AS authio_ticket" };
+    let Some((read, read_args)) = read else {
+        sql.push(' ');
+        sql.push_str(head);
+        for c in checks {
+            sql.push_str(", ");
+            sql.push_str(&c);
+        }
+        return Some(Fused { sql, args });
+    };
+    if !words(read)?.first()?.eq_ignore_ascii_case("SELECT") || params(read)? != read_args.len() {
+        return None;
     }
+    // The checks in a row of their own, joined to the read's rows: they run even when
+    // the read finds nothing.
+    sql.push_str(" SELECT c.*, r.* FROM (");
+    sql.push_str(head);
+    for (i, c) in checks.iter().enumerate() {
+        sql.push_str(&format!(", {c} AS authio_check_{i}"));
+    }
+    sql.push_str(") c LEFT JOIN (");
+    renumber(read, args.len(), &mut sql);
+    args.extend(read_args.iter().cloned());
+    sql.push_str(") r ON TRUE");
     Some(Fused { sql, args })
 }
 
@@ -214,6 +252,7 @@ mod tests {
                 part("INSERT INTO refresh_tokens (h, s) VALUES ($1, $2)", 2),
             ],
             true,
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -221,7 +260,7 @@ mod tests {
             "WITH p0 AS (INSERT INTO events (a, b) VALUES ($1, $2) RETURNING (txid::text)::bigint AS t), \
              p1 AS (UPDATE sessions SET org = $4, note = 'it''s $1' WHERE id = $3), \
              p2 AS (UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $5 AND state = 'live'), \
-             p3 AS (INSERT INTO refresh_tokens (h, s) VALUES ($6, $7)) SELECT (SELECT t FROM p0)"
+             p3 AS (INSERT INTO refresh_tokens (h, s) VALUES ($6, $7)) SELECT (SELECT t FROM p0) AS authio_ticket"
         );
         assert_eq!(f.args.len(), 7);
     }
@@ -230,11 +269,32 @@ mod tests {
     fn an_exactly_one_write_is_checked_inside_the_statement() {
         let mut spend = part("UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live'", 1);
         spend.exactly_one = Some("refresh_token_spent");
-        let f = fuse(vec![part(EVENT, 2), spend], true).unwrap();
+        let f = fuse(vec![part(EVENT, 2), spend], true, None).unwrap();
         assert!(f.sql.ends_with(
-            "AND state = 'live' RETURNING 1) SELECT (SELECT t FROM p0), \
+            "AND state = 'live' RETURNING 1) SELECT (SELECT t FROM p0) AS authio_ticket, \
              authio_require((SELECT count(*) FROM p1) = 1, 'authio_require:refresh_token_spent')"
         ));
+    }
+
+    #[test]
+    fn a_read_is_joined_to_the_checks_so_they_run_when_it_finds_nothing() {
+        let mut spend = part("UPDATE tokens SET state = 'spent' WHERE id = $1", 1);
+        spend.exactly_one = Some("spent");
+        let read = "SELECT u.email FROM users u WHERE u.id = $1 AND u.project_id = $2";
+        let f = fuse(vec![part(EVENT, 2), spend], true, Some((read, &ARGS[..2]))).unwrap();
+        assert!(
+            f.sql.ends_with(
+                " SELECT c.*, r.* FROM (SELECT (SELECT t FROM p0) AS authio_ticket, \
+                 authio_require((SELECT count(*) FROM p1) = 1, 'authio_require:spent') AS authio_check_0) c \
+                 LEFT JOIN (SELECT u.email FROM users u WHERE u.id = $4 AND u.project_id = $5) r ON TRUE"
+            ),
+            "{}",
+            f.sql
+        );
+        assert_eq!(f.args.len(), 5);
+        // Not a query, or values that do not match its placeholders.
+        assert!(fuse(vec![part(EVENT, 2)], true, Some(("DELETE FROM users", &[]))).is_none());
+        assert!(fuse(vec![part(EVENT, 2)], true, Some((read, &ARGS[..1]))).is_none());
     }
 
     #[test]
@@ -242,18 +302,18 @@ mod tests {
         // A first sign-in: the user's row is inserted, then updated.
         let user = "INSERT INTO users (id, org) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
         let update = "UPDATE users SET org = $2 WHERE id = $1";
-        assert!(fuse(vec![part(user, 2), part(update, 2)], false).is_none());
+        assert!(fuse(vec![part(user, 2), part(update, 2)], false, None).is_none());
         // Reading a table written before, in a subquery or a join.
         let read = "INSERT INTO memberships (id, name) SELECT $1, name FROM users WHERE id = $2";
-        assert!(fuse(vec![part(update, 2), part(read, 2)], false).is_none());
+        assert!(fuse(vec![part(update, 2), part(read, 2)], false, None).is_none());
         // An upsert reads the table it writes.
         let again = "INSERT INTO users (id, org) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET org = $2";
-        assert!(fuse(vec![part(update, 2), part(again, 2)], false).is_none());
+        assert!(fuse(vec![part(update, 2), part(again, 2)], false, None).is_none());
         // Deleting what was inserted.
-        assert!(fuse(vec![part(user, 2), part("DELETE FROM users WHERE id = $1", 1)], false).is_none());
+        assert!(fuse(vec![part(user, 2), part("DELETE FROM users WHERE id = $1", 1)], false, None).is_none());
         // Independent tables, and a plain insert after an update of its table, are fused.
-        assert!(fuse(vec![part(update, 2), part("INSERT INTO users (id) VALUES ($1)", 1)], false).is_some());
-        assert!(fuse(vec![part(user, 2), part("UPDATE sessions SET org = $2 WHERE id = $1", 2)], false).is_some());
+        assert!(fuse(vec![part(update, 2), part("INSERT INTO users (id) VALUES ($1)", 1)], false, None).is_some());
+        assert!(fuse(vec![part(user, 2), part("UPDATE sessions SET org = $2 WHERE id = $1", 2)], false, None).is_some());
     }
 
     #[test]
@@ -266,17 +326,17 @@ mod tests {
             "UPDATE users SET a = 'unterminated",
             "UPDATE users SET a = $1 WHERE b = $2",
         ] {
-            assert!(fuse(vec![part(sql, 1)], false).is_none(), "{sql}");
+            assert!(fuse(vec![part(sql, 1)], false, None).is_none(), "{sql}");
         }
         let mut returning = part("UPDATE users SET a = $1 RETURNING id", 1);
         returning.exactly_one = Some("x");
-        assert!(fuse(vec![returning], false).is_none());
+        assert!(fuse(vec![returning], false, None).is_none());
         let mut quoted = part("UPDATE users SET a = $1", 1);
         quoted.exactly_one = Some("it's");
-        assert!(fuse(vec![quoted], false).is_none());
-        assert!(fuse(vec![], false).is_none());
+        assert!(fuse(vec![quoted], false, None).is_none());
+        assert!(fuse(vec![], false, None).is_none());
         let many = || (0..=MAX_PARTS).map(|_| part("INSERT INTO events (a) VALUES ($1)", 1));
-        assert!(fuse(many().collect(), false).is_none());
-        assert!(fuse(many().skip(1).collect(), false).is_some());
+        assert!(fuse(many().collect(), false, None).is_none());
+        assert!(fuse(many().skip(1).collect(), false, None).is_some());
     }
 }

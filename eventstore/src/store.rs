@@ -144,6 +144,11 @@ const PG_INSERT_EVENT: &str = "INSERT INTO events (event_id, aggregate_type, agg
      event_version, payload, metadata, recorded_at, projected) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING (txid::text)::bigint AS t";
 
+/// `PG_INSERT_EVENT` as `INSERT … SELECT`, for a `WHERE` to follow (then `RETURNING`).
+const PG_INSERT_EVENT_SELECT: &str = "INSERT INTO events (event_id, aggregate_type, aggregate_id, sequence, \
+     event_type, event_version, payload, metadata, recorded_at, projected) \
+     SELECT $1, $2, $3, $4::bigint, $5, $6, $7, $8, $9, $10::bigint";
+
 /// The commit of `changes` as one statement (see `fuse`), when every event's read-model
 /// writes are known up front and no statement would see an earlier one's write.
 fn plan_fused(
@@ -188,9 +193,34 @@ fn plan_fused(
             planned.push((row, writes));
         }
     }
+    // The requirements go into the first event's INSERT, which then inserts only if
+    // they hold (and raises otherwise): a part that always runs, before any write.
+    let guarded = match (changes.requires.is_empty(), planned.first_mut()) {
+        (true, _) => None,
+        (false, None) => return None,
+        (false, Some((row, _))) => {
+            let mut sql = String::from(PG_INSERT_EVENT_SELECT);
+            for (i, (condition, args, code)) in changes.requires.iter().enumerate() {
+                if !crate::fuse::is_code(code) {
+                    return None;
+                }
+                sql.push_str(if i == 0 { " WHERE " } else { " AND " });
+                sql.push_str("authio_require(");
+                crate::fuse::renumber(condition, row.len(), &mut sql);
+                sql.push_str(&format!(", '{}{code}')", crate::fuse::REQUIRE_PREFIX));
+                row.extend(args.iter().cloned());
+            }
+            sql.push_str(" RETURNING (txid::text)::bigint AS t");
+            Some(sql)
+        }
+    };
     let mut parts = Vec::new();
-    for (row, writes) in &planned {
-        parts.push(Part { sql: PG_INSERT_EVENT, args: row, exactly_one: None });
+    for (i, (row, writes)) in planned.iter().enumerate() {
+        let sql = match (&guarded, i) {
+            (Some(g), 0) => g.as_str(),
+            _ => PG_INSERT_EVENT,
+        };
+        parts.push(Part { sql, args: row, exactly_one: None });
         for (sql, args) in writes {
             parts.push(Part { sql, args, exactly_one: None });
         }
@@ -198,13 +228,29 @@ fn plan_fused(
     for (sql, args, exactly_one) in &changes.side_writes {
         parts.push(Part { sql, args, exactly_one: *exactly_one });
     }
-    fuse(parts, !changes.appends.is_empty())
+    let read = changes.read.as_ref().map(|(sql, args)| (sql.as_str(), args.as_slice()));
+    fuse(parts, !changes.appends.is_empty(), read)
 }
 
 /// A write that lost to a concurrent one and may be retried with fresh state: a unique
 /// violation (another writer appended the same stream version first), or, on
 /// PostgreSQL, a deadlock or serialization failure between two commands' read-model
 /// updates.
+/// `q` with `args` bound in order.
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    args: &[SqlArg],
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            SqlArg::Text(s) => q.bind(s.clone()),
+            SqlArg::OptText(s) => q.bind(s.clone()),
+            SqlArg::I64(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
 fn lost_race(e: &dyn sqlx::error::DatabaseError) -> bool {
     e.is_unique_violation() || matches!(e.code().as_deref(), Some("40P01") | Some("40001"))
 }
@@ -247,10 +293,21 @@ pub trait Projector: Send + Sync {
 
 /// What a commit did: its ticket, and whether every event was projected inline (else
 /// the read models include it only after the pipeline's next pass).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Committed {
     pub ticket: CommitTicket,
     pub projected: bool,
+    /// The rows of the commit's `read` (see `Changes::read`); none without one.
+    pub rows: Vec<AnyRow>,
+}
+
+impl std::fmt::Debug for Committed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Committed")
+            .field("ticket", &self.ticket)
+            .field("projected", &self.projected)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
 }
 
 /// A statement a `Projector` plans, and its values (`$1, $2, …`).
@@ -277,6 +334,10 @@ struct PendingAppend {
 pub struct Changes {
     appends: Vec<PendingAppend>,
     side_writes: Vec<(String, Vec<SqlArg>, Option<&'static str>)>,
+    /// Conditions checked before the writes (see `require`).
+    requires: Vec<(String, Vec<SqlArg>, &'static str)>,
+    /// A query answered before the writes (see `read`).
+    read: Option<(String, Vec<SqlArg>)>,
     /// The states the appends leave, for once the commit went through.
     states: Vec<NewState>,
 }
@@ -332,6 +393,22 @@ impl Changes {
     /// `StoreError::Precondition(code)` (e.g. spending a single-use token).
     pub fn side_write_exactly_one(&mut self, sql: impl Into<String>, args: Vec<SqlArg>, code: &'static str) {
         self.side_writes.push((sql.into(), args, Some(code)));
+    }
+    /// A condition the commit requires: `condition` is an SQL boolean expression over
+    /// `args` (`$1, $2, …`), evaluated in the commit's transaction before its writes;
+    /// false fails the whole commit with `StoreError::Precondition(code)`. Lets a
+    /// command decide on an assumption (the user is an active member) and have the
+    /// database hold it to it, instead of reading first. `code` is `[a-z0-9_]+`.
+    pub fn require(&mut self, condition: impl Into<String>, args: Vec<SqlArg>, code: &'static str) {
+        self.requires.push((condition.into(), args, code));
+    }
+    /// A query (`SELECT …`) answered in the commit's transaction before its writes,
+    /// its rows returned in `Committed::rows`. Read its columns by name: on PostgreSQL
+    /// the commit may come back as one statement whose rows carry columns of its own,
+    /// and, when the query finds nothing, one row whose columns are all NULL; its order
+    /// is not kept.
+    pub fn read(&mut self, sql: impl Into<String>, args: Vec<SqlArg>) {
+        self.read = Some((sql.into(), args));
     }
     pub fn is_empty(&self) -> bool {
         self.appends.is_empty() && self.side_writes.is_empty()
@@ -543,9 +620,9 @@ impl Db {
         let now = now_text();
         if let (Dialect::Postgres, Some(p)) = (self.dialect, projector) {
             if let Some(fused) = plan_fused(&changes, metadata, &meta, &now, p) {
-                let ticket = self.commit_fused(fused, &changes).await?;
+                let (ticket, rows) = self.commit_fused(fused, &changes).await?;
                 self.committed(changes);
-                return Ok(Committed { ticket: CommitTicket(ticket), projected: true });
+                return Ok(Committed { ticket: CommitTicket(ticket), projected: true, rows });
             }
         }
         let mut w = self.begin_write().await?;
@@ -574,23 +651,19 @@ impl Db {
     }
 
     /// Run a fused commit (`plan_fused`): one statement, its own transaction. Returns
-    /// its ticket (the transaction id).
-    async fn commit_fused(&self, fused: Fused, changes: &Changes) -> Result<i64, StoreError> {
+    /// its ticket (the transaction id) and its rows (those of the commit's read).
+    async fn commit_fused(&self, fused: Fused, changes: &Changes) -> Result<(i64, Vec<AnyRow>), StoreError> {
         let mut conn = Tx::autocommit(&self.pool).await?;
-        let mut q = sqlx::query(&fused.sql);
-        for a in fused.args {
-            q = match a {
-                SqlArg::Text(s) => q.bind(s),
-                SqlArg::OptText(s) => q.bind(s),
-                SqlArg::I64(i) => q.bind(i),
-            };
-        }
-        let res = q.fetch_one(&mut *conn).await;
+        let res = bind_all(sqlx::query(&fused.sql), &fused.args).fetch_all(&mut *conn).await;
         match res {
-            Ok(row) => {
+            Ok(rows) => {
                 conn.release();
                 self.fused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Ok(row.try_get::<i64, _>(0)?)
+                let ticket = match rows.first() {
+                    Some(row) => row.try_get::<i64, _>(0)?,
+                    None => return Err(StoreError::Corrupt("a fused commit returned no row".into())),
+                };
+                Ok((ticket, rows))
             }
             Err(sqlx::Error::Database(e)) => {
                 conn.release();
@@ -598,7 +671,8 @@ impl Db {
                     return Err(StoreError::Conflict);
                 }
                 let failed = e.message().strip_prefix(crate::fuse::REQUIRE_PREFIX);
-                let code = changes.side_writes.iter().filter_map(|w| w.2).find(|c| Some(*c) == failed);
+                let codes = changes.side_writes.iter().filter_map(|w| w.2).chain(changes.requires.iter().map(|r| r.2));
+                let code = codes.into_iter().find(|c| Some(*c) == failed);
                 match (e.code().as_deref(), code) {
                     (Some("P0001"), Some(code)) => Err(StoreError::Precondition(code)),
                     _ => Err(sqlx::Error::Database(e).into()),
@@ -617,6 +691,17 @@ impl Db {
         now: &str,
         projector: Option<&dyn Projector>,
     ) -> Result<Committed, StoreError> {
+        for (condition, args, code) in &changes.requires {
+            let sql = format!("SELECT CASE WHEN {condition} THEN 1 ELSE 0 END");
+            let held: i64 = bind_all(sqlx::query(&sql), args).fetch_one(&mut **tx).await?.try_get(0)?;
+            if held != 1 {
+                return Err(StoreError::Precondition(code));
+            }
+        }
+        let rows = match &changes.read {
+            Some((sql, args)) => bind_all(sqlx::query(sql), args).fetch_all(&mut **tx).await?,
+            None => Vec::new(),
+        };
         let mut ticket = 0;
         let mut all_projected = true;
         for a in &changes.appends {
@@ -675,15 +760,7 @@ impl Db {
             }
         }
         for (sql, args, exactly_one) in &changes.side_writes {
-            let mut q = sqlx::query(sql);
-            for a in args {
-                q = match a {
-                    SqlArg::Text(s) => q.bind(s.clone()),
-                    SqlArg::OptText(s) => q.bind(s.clone()),
-                    SqlArg::I64(i) => q.bind(*i),
-                };
-            }
-            match q.execute(&mut **tx).await {
+            match bind_all(sqlx::query(sql), args).execute(&mut **tx).await {
                 Ok(r) => {
                     if let Some(code) = exactly_one {
                         if r.rows_affected() != 1 {
@@ -695,7 +772,7 @@ impl Db {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(Committed { ticket: CommitTicket(ticket), projected: all_projected })
+        Ok(Committed { ticket: CommitTicket(ticket), projected: all_projected, rows })
     }
 
     /// Write a snapshot of a committed state in the background: serializing a large state

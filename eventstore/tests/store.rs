@@ -509,3 +509,76 @@ async fn unfusable_writes_commit_in_order_postgres() {
 async fn unfusable_writes_commit_in_order_sqlite() {
     unfusable_writes_commit_in_order(false).await;
 }
+
+/// A commit can require a condition and read rows, both before its writes and in the
+/// same transaction (on PostgreSQL, the same single statement): a condition that does
+/// not hold fails it with nothing written.
+async fn a_commit_requires_and_reads(postgres: bool) {
+    use authio_eventstore::SqlArg::Text;
+    use sqlx::Row;
+    let db = fresh_db(postgres).await;
+    for sql in [
+        "CREATE TABLE claims (id TEXT PRIMARY KEY, owner TEXT)",
+        "CREATE TABLE members (org TEXT NOT NULL, usr TEXT NOT NULL, status TEXT NOT NULL)",
+        "INSERT INTO members VALUES ('o1', 'a', 'active'), ('o2', 'a', 'active'), ('o3', 'a', 'suspended')",
+    ] {
+        sqlx::query(sql).execute(&db.pool).await.unwrap();
+    }
+    let p = Claims { twice: false, applied: Default::default() };
+    let attempt = |id: &'static str, org: &'static str, usr: &'static str| {
+        let (db, p) = (&db, &p);
+        async move {
+            let mut r = db.load::<Reservation>(id).await.unwrap();
+            r.exec(ReservationCommand::Claim { owner: usr.into() }).await.unwrap();
+            let mut c = Changes::new();
+            c.add(r).unwrap();
+            c.require(
+                "EXISTS (SELECT 1 FROM members WHERE org = $1 AND usr = $2 AND status = 'active')",
+                vec![Text(org.into()), Text(usr.into())],
+                "not_a_member",
+            );
+            c.read("SELECT org AS member_org, status FROM members WHERE usr = $1", vec![Text(usr.into())]);
+            db.commit_with(c, &Metadata::new(), Some(p)).await
+        }
+    };
+    let done = attempt("r1", "o2", "a").await.unwrap();
+    let mut orgs: Vec<(String, String)> =
+        done.rows.iter().map(|r| (r.try_get("member_org").unwrap(), r.try_get("status").unwrap())).collect();
+    orgs.sort();
+    let expected = [("o1", "active"), ("o2", "active"), ("o3", "suspended")];
+    assert_eq!(orgs, expected.map(|(o, s)| (o.to_string(), s.to_string())));
+    assert_eq!(count(&db, "SELECT count(*) FROM claims").await, 1);
+    // A suspended membership, and a user with none: nothing is written.
+    for (org, usr) in [("o3", "a"), ("o1", "nobody")] {
+        let failed = attempt("r2", org, usr).await;
+        assert!(matches!(failed, Err(StoreError::Precondition("not_a_member"))), "{failed:?}");
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM events").await, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM claims").await, 1);
+    // A read that finds nothing: no row, or (one statement) one row of NULLs.
+    sqlx::query("INSERT INTO members VALUES ('o1', 'b', 'active')").execute(&db.pool).await.unwrap();
+    sqlx::query("UPDATE members SET usr = 'b2' WHERE usr = 'b'").execute(&db.pool).await.unwrap();
+    let done = attempt("r3", "o1", "b2").await.unwrap();
+    assert_eq!(done.rows.len(), 1);
+    let mut c = Changes::new();
+    let mut r = db.load::<Reservation>("r4").await.unwrap();
+    r.exec(ReservationCommand::Claim { owner: "x".into() }).await.unwrap();
+    c.add(r).unwrap();
+    c.read("SELECT org AS member_org FROM members WHERE usr = $1", vec![Text("nobody".into())]);
+    let done = db.commit_with(c, &Metadata::new(), Some(&p)).await.unwrap();
+    let found: Vec<Option<String>> = done.rows.iter().map(|r| r.try_get("member_org").unwrap()).collect();
+    assert!(found.iter().all(Option::is_none), "{found:?}");
+    assert_eq!(found.len(), postgres as usize);
+    assert_eq!(p.applied.load(std::sync::atomic::Ordering::SeqCst), if postgres { 0 } else { 3 });
+    assert_eq!(db.fused_commits(), if postgres { 3 } else { 0 });
+}
+
+#[tokio::test]
+async fn a_commit_requires_and_reads_postgres() {
+    a_commit_requires_and_reads(true).await;
+}
+
+#[tokio::test]
+async fn a_commit_requires_and_reads_sqlite() {
+    a_commit_requires_and_reads(false).await;
+}

@@ -11,7 +11,7 @@ use authio_domain::reservation::{user_email_key, Reservation, ReservationCommand
 use authio_domain::session::{Session, SessionCommand};
 use authio_domain::user::{User, UserCommand};
 use authio_domain::Actor;
-use authio_eventstore::{time_text, Changes};
+use authio_eventstore::{time_text, Changes, SqlArg};
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
@@ -348,48 +348,98 @@ pub async fn switch_org(
     ctx: RequestContext,
     Json(body): Json<SwitchOrg>,
 ) -> ApiResult<axum::Json<SessionAnswer>> {
-    let profile =
-        sessions::profile(&st, user.project_id(), user.user_id()).await?.ok_or_else(ApiError::unauthenticated)?;
-    let has_active_membership = profile.active(Some(&body.organization_id)).is_some();
     let meta = ctx.metadata(&user.actor());
     let mut refresh = String::new();
-    // The first attempt decides on the cached session without reading it (a stream
-    // another process moved on fails the commit); a retry reads it.
+    // Decide as if the user were an active member of the organization, and let the
+    // commit require it and read the user's memberships for the answer, in the same
+    // transaction (on PostgreSQL one statement: one round trip for the whole switch).
+    // When the requirement fails, `switch_org_checked` reads first and gives the answer
+    // a non-member (or a deleted user) gets.
     let mut loaded = Some(st.db.load_to_append::<Session>(user.session_id()).await?);
-    crate::execute!(st, &meta, {
-        let mut s = match loaded.take() {
-            Some(s) => s,
-            None => st.db.load::<Session>(user.session_id()).await?,
-        };
-        // The session aggregate stands in for `UserToken`'s read-model check: a revoked
-        // session is refused by the command (401), and it must be this token's.
-        let owner = (s.state.user_id.as_ref().map(|u| u.0.as_str()), s.state.project_id.as_ref().map(|p| p.0.as_str()));
-        if s.state.is_live() && owner != (Some(user.user_id()), Some(user.project_id())) {
-            return Err(ApiError::unauthenticated());
-        }
-        s.exec(SessionCommand::SwitchOrganization {
-            to: OrganizationId::new(&body.organization_id),
-            has_active_membership,
-            at: Utc::now(),
-        })
-        .await?;
-        let mut c = Changes::new();
-        c.add(s)?;
-        refresh = sessions::replace_refresh_tokens(&mut c, user.session_id(), user.project_id(), user.user_id());
+    let switched = crate::execute!(st, &meta, {
+        let mut c = switch_changes(&st, &user, &body.organization_id, true, &mut loaded, &mut refresh).await?;
+        let (u, p, o) = (user.user_id(), user.project_id(), body.organization_id.as_str());
+        c.require(sessions::ACTIVE_MEMBER, [u, p, o].map(|a| SqlArg::Text(a.into())).to_vec(), MEMBER_REQUIRED);
+        c.read(sessions::PROFILE, [u, p].map(|a| SqlArg::Text(a.into())).to_vec());
         Ok(c)
+    });
+    let profile = match switched {
+        Ok(rows) => sessions::profile_of(&rows)?,
+        Err(e) if e.code == MEMBER_REQUIRED => return switch_org_checked(&st, &user, &meta, &body).await,
+        Err(e) => return Err(e),
+    };
+    // The requirement held, so the user and the membership were there.
+    let profile = profile.ok_or_else(ApiError::unauthenticated)?;
+    let answer = sessions::answer(
+        &st,
+        user.project_id(),
+        user.user_id(),
+        profile,
+        user.session_id(),
+        Some(&body.organization_id),
+        refresh,
+    );
+    Ok(axum::Json(answer.await?))
+}
+
+/// The code of a switch's requirement that the user be an active member.
+const MEMBER_REQUIRED: &str = "switch_requires_active_membership";
+
+/// The changes of a switch of `user`'s session to `org`: the event, decided on the
+/// session `loaded` (taken; a retry reads it), and the session's refresh token replaced
+/// (the new one in `refresh`).
+async fn switch_changes(
+    st: &AppState,
+    user: &UserToken,
+    org: &str,
+    has_active_membership: bool,
+    loaded: &mut Option<authio_eventstore::Loaded<Session>>,
+    refresh: &mut String,
+) -> ApiResult<Changes> {
+    let mut s = match loaded.take() {
+        Some(s) => s,
+        None => st.db.load::<Session>(user.session_id()).await?,
+    };
+    // The session aggregate stands in for `UserToken`'s read-model check: a revoked
+    // session is refused by the command (401), and it must be this token's.
+    let owner = (s.state.user_id.as_ref().map(|u| u.0.as_str()), s.state.project_id.as_ref().map(|p| p.0.as_str()));
+    if s.state.is_live() && owner != (Some(user.user_id()), Some(user.project_id())) {
+        return Err(ApiError::unauthenticated());
+    }
+    s.exec(SessionCommand::SwitchOrganization { to: OrganizationId::new(org), has_active_membership, at: Utc::now() })
+        .await?;
+    let mut c = Changes::new();
+    c.add(s)?;
+    *refresh = sessions::replace_refresh_tokens(&mut c, user.session_id(), user.project_id(), user.user_id());
+    Ok(c)
+}
+
+/// A switch that reads the user's memberships first and decides on them: for the user
+/// who is not (or no longer) an active member of the organization, or was deleted.
+async fn switch_org_checked(
+    st: &AppState,
+    user: &UserToken,
+    meta: &authio_eventstore::Metadata,
+    body: &SwitchOrg,
+) -> ApiResult<axum::Json<SessionAnswer>> {
+    let profile =
+        sessions::profile(st, user.project_id(), user.user_id()).await?.ok_or_else(ApiError::unauthenticated)?;
+    let has_active_membership = profile.active(Some(&body.organization_id)).is_some();
+    let mut refresh = String::new();
+    let mut loaded = Some(st.db.load::<Session>(user.session_id()).await?);
+    crate::execute!(st, meta, {
+        switch_changes(st, user, &body.organization_id, has_active_membership, &mut loaded, &mut refresh).await
     })?;
-    Ok(axum::Json(
-        sessions::answer(
-            &st,
-            user.project_id(),
-            user.user_id(),
-            profile,
-            user.session_id(),
-            Some(&body.organization_id),
-            refresh,
-        )
-        .await?,
-    ))
+    let answer = sessions::answer(
+        st,
+        user.project_id(),
+        user.user_id(),
+        profile,
+        user.session_id(),
+        Some(&body.organization_id),
+        refresh,
+    );
+    Ok(axum::Json(answer.await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -410,7 +460,8 @@ async fn revoke_session(
         c.add(s)?;
         sessions::supersede_refresh_tokens(&mut c, session);
         Ok(c)
-    })
+    })?;
+    Ok(())
 }
 
 async fn is_spent(st: &AppState, hash: &str) -> ApiResult<bool> {
@@ -459,57 +510,94 @@ pub async fn refresh(
     }
     // The cached session without reading it: a refresh appends to it, so a session that
     // another process moved on (revoked, say) fails the commit, and the retry reads it.
-    let s = st.db.load_to_append::<Session>(&session).await?;
-    // A deleted user has no row in the read model any more.
-    let profile = if s.state.is_live() { sessions::profile(&st, &project, &user).await? } else { None };
-    let Some(profile) = profile else {
-        if is_spent(&st, &hash).await? {
-            return reused().await;
-        }
-        return Err(ApiError::unauthenticated());
-    };
+    let mut loaded = Some(st.db.load_to_append::<Session>(&session).await?);
     let meta = ctx.metadata(&Actor::User(user.clone()));
-    let mut new_token = String::new();
-    // Spending the token, recording the refresh and storing its successor commit
-    // together: exactly one of any number of concurrent refreshes wins.
-    // The first attempt decides on the session as loaded above; a retry reloads it.
-    let mut loaded = Some(s);
-    let mut org = None;
-    let done = crate::execute!(st, &meta, {
-        let mut s = match loaded.take() {
-            Some(s) => s,
-            None => st.db.load::<Session>(&session).await?,
+    // First as if the user were still there and a member of the session's organization,
+    // the commit requiring it and reading the user's memberships for the answer (on
+    // PostgreSQL one statement). When the requirement fails, again with the user read
+    // first, which gives the answer a deleted user or a former member gets.
+    let mut checked = false;
+    loop {
+        let live = loaded.as_ref().is_some_and(|s| s.state.is_live());
+        let profile = if checked || !live {
+            // A deleted user has no row in the read model any more.
+            let profile = if live { sessions::profile(&st, &project, &user).await? } else { None };
+            let Some(profile) = profile else {
+                if is_spent(&st, &hash).await? {
+                    return reused().await;
+                }
+                return Err(ApiError::unauthenticated());
+            };
+            Some(profile)
+        } else {
+            None
         };
-        // The organization of the session as committed (a retry may see another).
-        org = s.state.active_organization.clone().map(|o| o.0);
-        if org.as_deref().is_some_and(|o| profile.active(Some(o)).is_none()) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_a_member",
-                "the session's organization is no longer available to this user; switch organization",
-            ));
-        }
-        s.exec(SessionCommand::Refresh { at: Utc::now() }).await?;
-        let mut c = Changes::new();
-        c.add(s)?;
-        let owner = (session.as_str(), project.as_str(), user.as_str());
-        new_token = sessions::spend_refresh_token(&mut c, &hash, owner, "refresh_token_spent");
-        Ok(c)
-    });
-    match done {
-        Ok(()) => {}
-        Err(e) if e.code == "refresh_token_spent" => return reused().await,
-        Err(e) => {
-            // A concurrent refresh may have spent the token (and a reuse revoked the
-            // session) while this one was deciding: that is reuse too.
-            if is_spent(&st, &hash).await? {
-                return reused().await;
+        let mut new_token = String::new();
+        // Spending the token, recording the refresh and storing its successor commit
+        // together: exactly one of any number of concurrent refreshes wins.
+        // The first attempt decides on the session as loaded above; a retry reloads it.
+        let mut org = None;
+        let done = crate::execute!(st, &meta, {
+            let mut s = match loaded.take() {
+                Some(s) => s,
+                None => st.db.load::<Session>(&session).await?,
+            };
+            // The organization of the session as committed (a retry may see another).
+            org = s.state.active_organization.clone().map(|o| o.0);
+            if let (Some(o), Some(profile)) = (org.as_deref(), &profile) {
+                if profile.active(Some(o)).is_none() {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "not_a_member",
+                        "the session's organization is no longer available to this user; switch organization",
+                    ));
+                }
             }
-            return Err(e);
-        }
+            s.exec(SessionCommand::Refresh { at: Utc::now() }).await?;
+            let mut c = Changes::new();
+            c.add(s)?;
+            let owner = (session.as_str(), project.as_str(), user.as_str());
+            new_token = sessions::spend_refresh_token(&mut c, &hash, owner, "refresh_token_spent");
+            if profile.is_none() {
+                let (u, p) = (SqlArg::Text(user.clone()), SqlArg::Text(project.clone()));
+                match org.as_deref() {
+                    Some(o) => c.require(
+                        sessions::ACTIVE_MEMBER,
+                        vec![u.clone(), p.clone(), SqlArg::Text(o.into())],
+                        MEMBER_STILL,
+                    ),
+                    None => c.require(sessions::IN_PROJECT, vec![u.clone(), p.clone()], MEMBER_STILL),
+                }
+                c.read(sessions::PROFILE, vec![u, p]);
+            }
+            Ok(c)
+        });
+        let profile = match (done, profile) {
+            (Ok(_), Some(profile)) => profile,
+            (Ok(rows), None) => sessions::profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?,
+            (Err(e), _) if e.code == MEMBER_STILL => {
+                checked = true;
+                loaded = Some(st.db.load::<Session>(&session).await?);
+                continue;
+            }
+            (Err(e), _) if e.code == "refresh_token_spent" => return reused().await,
+            (Err(e), _) => {
+                // A concurrent refresh may have spent the token (and a reuse revoked the
+                // session) while this one was deciding: that is reuse too.
+                if is_spent(&st, &hash).await? {
+                    return reused().await;
+                }
+                return Err(e);
+            }
+        };
+        let answer = sessions::answer(&st, &project, &user, profile, &session, org.as_deref(), new_token);
+        return Ok(axum::Json(answer.await?));
     }
-    Ok(axum::Json(sessions::answer(&st, &project, &user, profile, &session, org.as_deref(), new_token).await?))
 }
+
+/// The code of a refresh's requirement that the user still be in the project and, when
+/// the session has an active organization, an active member of it.
+const MEMBER_STILL: &str = "refresh_requires_user_and_membership";
 
 /// Sign out: the session is revoked and refresh stops at once.
 #[utoipa::path(post, path = "/v1/sessions/revoke", tag = "sessions",

@@ -620,7 +620,8 @@ async fn on_membership(
         let mut c = Changes::new();
         c.add(o)?;
         Ok(c)
-    })
+    })?;
+    Ok(())
 }
 
 async fn membership_of_project(st: &AppState, project: &str, id: &str) -> ApiResult<MembershipView> {
