@@ -74,9 +74,13 @@ pub async fn catch_up(db: &Db, mut progress: impl FnMut(i64)) -> Result<i64, Pro
             w.tx.rollback().await?;
             return Ok(cp);
         };
+        // The audit entries (and the read-model INSERTs of events not projected inline)
+        // go as multi-row INSERTs, the owner of each stream looked up once a batch.
+        let mut batch = batch::Batch::new();
         for e in &events {
-            follow(&mut w.tx, e).await?;
+            follow_batched(&mut w.tx, e, &mut batch).await?;
         }
+        batch.flush(&mut w.tx).await?;
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -197,6 +201,14 @@ pub(crate) async fn follow(tx: &mut Tx, e: &StoredEvent) -> Result<(), sqlx::Err
         apply(tx, e).await?;
     }
     audit::apply(tx, e).await
+}
+
+/// `follow`, queueing the INSERTs in `batch` (flushed by the caller).
+async fn follow_batched(tx: &mut Tx, e: &StoredEvent, batch: &mut batch::Batch) -> Result<(), sqlx::Error> {
+    if !e.projected {
+        apply_batched(tx, Target::Live, e, Some(&mut *batch)).await?;
+    }
+    audit::apply_batched(tx, Target::Live, e, Some(batch)).await
 }
 
 /// Apply one event to the live read models.
