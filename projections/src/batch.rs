@@ -37,7 +37,13 @@ pub struct Batch {
     /// PostgreSQL, where given: plain INSERTs are sent with `COPY … FROM STDIN` on this
     /// connection (see `with_copy`).
     copy: Option<sqlx::PgConnection>,
+    /// Multi-row statements are not kept prepared on the connection, and hold at most
+    /// `PIPELINE_ROWS` rows (see `unprepared`).
+    unprepared: bool,
 }
+
+/// At most this many rows per statement of an `unprepared` batch.
+const PIPELINE_ROWS: usize = 32;
 
 impl Batch {
     pub fn new() -> Self {
@@ -53,6 +59,18 @@ impl Batch {
     /// transaction); later statements of that transaction see its rows.
     pub fn with_copy(conn: sqlx::PgConnection) -> Self {
         Self { copy: Some(conn), ..Self::default() }
+    }
+
+    /// A batch for a caller that runs its statements on any pooled connection now and
+    /// then (the pipeline, every pass): its multi-row statements are sent unprepared and
+    /// hold at most `PIPELINE_ROWS` rows. Kept prepared, each connection of the pool
+    /// would cache every size of every statement (tens of kilobytes of text each), and
+    /// each connection's buffers grow to the largest message it ever sent (an audit row
+    /// carries the event's JSON: 500 of them are about a megabyte): with 500-row
+    /// prepared statements the server's resident memory under load went from about 56
+    /// to 108 MB.
+    pub fn unprepared() -> Self {
+        Self { unprepared: true, ..Self::default() }
     }
 
     /// Whether `sql` can be queued: a single-row `INSERT … VALUES (…)`.
@@ -121,12 +139,13 @@ impl Batch {
                 continue;
             }
             let width = rows.first().map_or(1, Vec::len).max(1);
-            let per = (MAX_ARGS / width).clamp(1, MAX_ROWS);
+            let most = if self.unprepared { PIPELINE_ROWS } else { MAX_ROWS };
+            let per = (MAX_ARGS / width).clamp(1, most);
             let mut start = 0;
             for n in chunk_sizes(rows.len(), per) {
                 let statement =
                     self.statements.entry((sql.clone(), n)).or_insert_with(|| multi_row(head, tuple, tail, n, width));
-                let mut q = sqlx::query(statement);
+                let mut q = sqlx::query(statement).persistent(!self.unprepared);
                 for row in &rows[start..start + n] {
                     for a in row {
                         q = match a {

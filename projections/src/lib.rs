@@ -76,7 +76,7 @@ pub async fn catch_up(db: &Db, mut progress: impl FnMut(i64)) -> Result<i64, Pro
         };
         // The audit entries (and the read-model INSERTs of events not projected inline)
         // go as multi-row INSERTs, the owner of each stream looked up once a batch.
-        let mut batch = batch::Batch::new();
+        let mut batch = batch::Batch::unprepared();
         for e in &events {
             follow_batched(&mut w.tx, e, &mut batch).await?;
         }
