@@ -337,6 +337,37 @@ mod tests {
         a_sub_select_sees_the_rows_queued_before_it(false).await;
     }
 
+    /// An `unprepared` batch (the pipeline's) sends 70 rows as statements of at most
+    /// `PIPELINE_ROWS` rows, and every row arrives; conflicting rows are skipped.
+    async fn an_unprepared_batch_sends_every_row(postgres: bool) {
+        let db = authio_eventstore::testing::fresh_db(postgres).await;
+        sqlx::query("CREATE TABLE u_rows (n BIGINT PRIMARY KEY, a TEXT)").execute(&db.pool).await.unwrap();
+        sqlx::query("INSERT INTO u_rows VALUES (5, 'kept')").execute(&db.pool).await.unwrap();
+        let sql = "INSERT INTO u_rows (n, a) VALUES ($1, $2) ON CONFLICT (n) DO NOTHING";
+        let mut w = db.begin_write().await.unwrap();
+        let mut b = Batch::unprepared();
+        for n in 0..70 {
+            b.push(sql, vec![Arg::I64(n), Arg::Text(Some(format!("row {n}")))]);
+        }
+        b.flush(&mut w.tx).await.unwrap();
+        w.tx.commit().await.unwrap();
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT n, a FROM u_rows ORDER BY n").fetch_all(&db.pool).await.unwrap();
+        assert_eq!(rows.len(), 70);
+        assert!(rows.iter().all(|(n, a)| *a == if *n == 5 { "kept".to_string() } else { format!("row {n}") }));
+        assert_eq!(chunk_sizes(70, PIPELINE_ROWS), vec![32, 32, 4, 2]);
+    }
+
+    #[tokio::test]
+    async fn an_unprepared_batch_sends_every_row_postgres() {
+        an_unprepared_batch_sends_every_row(true).await;
+    }
+
+    #[tokio::test]
+    async fn an_unprepared_batch_sends_every_row_sqlite() {
+        an_unprepared_batch_sends_every_row(false).await;
+    }
+
     /// Rows sent with `COPY` read back as bound: NULLs, tabs, newlines, backslashes,
     /// quotes and non-ASCII text; a statement with an expression still goes as an INSERT.
     #[tokio::test]
