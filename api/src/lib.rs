@@ -74,8 +74,9 @@ impl AppState {
                     self.pipeline.wait(done.ticket).await;
                 }
                 // Otherwise the read models are current already; the audit log, the events
-                // API and webhooks follow with the pipeline's next pass (every 100 ms, or
-                // at once for a reader that needs it: `Pipeline::sync`), in batches.
+                // API and webhooks follow with the pipeline's next pass (every 100 ms, 25
+                // ms under load, or at once for a reader that needs it: `Pipeline::sync`),
+                // in batches.
                 Ok(Some(done.rows))
             }
             Err(StoreError::Conflict) => {
