@@ -90,14 +90,11 @@ fn shape(sql: &str) -> Option<Shape<'_>> {
     let verb = words.first()?.to_ascii_uppercase();
     let is = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
     let mut tables = Vec::new();
-    let mut params = 0;
+    let params = highest_param(&words)?;
     let mut returning = false;
     let mut selects = false;
     let mut on_conflict = false;
     for (i, w) in words.iter().enumerate() {
-        if let Some(n) = w.strip_prefix('$') {
-            params = params.max(n.parse::<usize>().ok()?);
-        }
         returning |= is(w, "RETURNING");
         selects |= is(w, "SELECT");
         on_conflict |= is(w, "CONFLICT");
@@ -123,13 +120,11 @@ pub(crate) fn is_code(code: &str) -> bool {
     !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// The highest `$n` of `sql`, or `None` when `words` cannot read it.
-fn params(sql: &str) -> Option<usize> {
+/// The highest `$n` among `words` (0 without any).
+fn highest_param(words: &[&str]) -> Option<usize> {
     let mut n = 0;
-    for w in words(sql)? {
-        if let Some(d) = w.strip_prefix('$') {
-            n = n.max(d.parse::<usize>().ok()?);
-        }
+    for d in words.iter().filter_map(|w| w.strip_prefix('$')) {
+        n = n.max(d.parse::<usize>().ok()?);
     }
     Some(n)
 }
@@ -213,7 +208,8 @@ pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool, read: Option<(&st
         }
         return Some(Fused { sql, args });
     };
-    if !words(read)?.first()?.eq_ignore_ascii_case("SELECT") || params(read)? != read_args.len() {
+    let read_words = words(read)?;
+    if !read_words.first()?.eq_ignore_ascii_case("SELECT") || highest_param(&read_words)? != read_args.len() {
         return None;
     }
     // The checks in a row of their own, joined to the read's rows: they run even when

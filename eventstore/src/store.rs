@@ -163,34 +163,10 @@ fn plan_fused(
         if !projector.handles(a.aggregate_type) {
             return None;
         }
-        for (i, (event_type, version, data)) in a.events.iter().enumerate() {
-            let stored = StoredEvent {
-                position: 0,
-                event_id: format!("evt_{}", ulid::Ulid::new().to_string().to_lowercase()),
-                aggregate_type: a.aggregate_type.to_string(),
-                aggregate_id: a.aggregate_id.clone(),
-                sequence: a.expected + 1 + i as i64,
-                event_type: event_type.clone(),
-                event_version: version.clone(),
-                data: data.clone(),
-                metadata: metadata.clone(),
-                recorded_at: now.to_string(),
-                projected: true,
-            };
+        for i in 0..a.events.len() {
+            let stored = a.stored(i, metadata, now, true);
             let writes = projector.plan(&stored)?;
-            let row = vec![
-                SqlArg::Text(stored.event_id),
-                SqlArg::Text(stored.aggregate_type),
-                SqlArg::Text(stored.aggregate_id),
-                SqlArg::I64(stored.sequence),
-                SqlArg::Text(stored.event_type),
-                SqlArg::Text(stored.event_version),
-                SqlArg::Text(data.to_string()),
-                SqlArg::Text(meta.to_string()),
-                SqlArg::Text(stored.recorded_at),
-                SqlArg::I64(1),
-            ];
-            planned.push((row, writes));
+            planned.push((event_row(&stored, meta), writes));
         }
     }
     // The requirements go into the first event's INSERT, which then inserts only if
@@ -236,15 +212,53 @@ fn plan_fused(
 /// violation (another writer appended the same stream version first), or, on
 /// PostgreSQL, a deadlock or serialization failure between two commands' read-model
 /// updates.
+impl PendingAppend {
+    /// Event `i` of the append as it is stored (position 0: PostgreSQL stamps it after
+    /// the commit, SQLite assigns it at insert), with a new event id.
+    fn stored(&self, i: usize, metadata: &Metadata, now: &str, projected: bool) -> StoredEvent {
+        let (event_type, event_version, data) = &self.events[i];
+        StoredEvent {
+            position: 0,
+            event_id: format!("evt_{}", ulid::Ulid::new().to_string().to_lowercase()),
+            aggregate_type: self.aggregate_type.to_string(),
+            aggregate_id: self.aggregate_id.clone(),
+            sequence: self.expected + 1 + i as i64,
+            event_type: event_type.clone(),
+            event_version: event_version.clone(),
+            data: data.clone(),
+            metadata: metadata.clone(),
+            recorded_at: now.to_string(),
+            projected,
+        }
+    }
+}
+
+/// The values of an event's row, `$1`–`$10` of `PG_INSERT_EVENT` (`meta`: its metadata
+/// as stored).
+fn event_row(e: &StoredEvent, meta: &str) -> Vec<SqlArg> {
+    vec![
+        SqlArg::Text(e.event_id.clone()),
+        SqlArg::Text(e.aggregate_type.clone()),
+        SqlArg::Text(e.aggregate_id.clone()),
+        SqlArg::I64(e.sequence),
+        SqlArg::Text(e.event_type.clone()),
+        SqlArg::Text(e.event_version.clone()),
+        SqlArg::Text(e.data.to_string()),
+        SqlArg::Text(meta.to_string()),
+        SqlArg::Text(e.recorded_at.clone()),
+        SqlArg::I64(e.projected as i64),
+    ]
+}
+
 /// `q` with `args` bound in order.
 fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    args: &[SqlArg],
+    args: &'q [SqlArg],
 ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
     for a in args {
         q = match a {
-            SqlArg::Text(s) => q.bind(s.clone()),
-            SqlArg::OptText(s) => q.bind(s.clone()),
+            SqlArg::Text(s) => q.bind(s.as_str()),
+            SqlArg::OptText(s) => q.bind(s.as_deref()),
             SqlArg::I64(i) => q.bind(*i),
         };
     }
@@ -705,9 +719,10 @@ impl Db {
         let mut ticket = 0;
         let mut all_projected = true;
         for a in &changes.appends {
-            for (i, (event_type, version, data)) in a.events.iter().enumerate() {
-                let seq = a.expected + 1 + i as i64;
-                let event_id = format!("evt_{}", ulid::Ulid::new().to_string().to_lowercase());
+            for i in 0..a.events.len() {
+                let inline = projector.filter(|p| p.handles(a.aggregate_type));
+                all_projected &= inline.is_some();
+                let mut stored = a.stored(i, metadata, now, inline.is_some());
                 let q = match self.dialect {
                     Dialect::Postgres => PG_INSERT_EVENT,
                     Dialect::Sqlite => {
@@ -717,40 +732,16 @@ impl Db {
                          (SELECT COALESCE(MAX(position), 0) + 1 FROM events)) RETURNING position"
                     }
                 };
-                let inline = projector.filter(|p| p.handles(a.aggregate_type));
-                all_projected &= inline.is_some();
-                let res = sqlx::query_scalar::<_, i64>(q)
-                    .bind(&event_id)
-                    .bind(a.aggregate_type)
-                    .bind(&a.aggregate_id)
-                    .bind(seq)
-                    .bind(event_type)
-                    .bind(version)
-                    .bind(data.to_string())
-                    .bind(meta)
-                    .bind(now)
-                    .bind(inline.is_some() as i64)
-                    .fetch_one(&mut **tx)
-                    .await;
+                let res = bind_all(sqlx::query(q), &event_row(&stored, meta)).fetch_one(&mut **tx).await;
                 match res {
-                    Ok(t) => ticket = t,
+                    Ok(row) => ticket = row.try_get(0)?,
                     Err(sqlx::Error::Database(e)) if lost_race(e.as_ref()) => return Err(StoreError::Conflict),
                     Err(e) => return Err(e.into()),
                 }
                 if let Some(p) = inline {
-                    let stored = StoredEvent {
-                        position: if self.dialect == Dialect::Sqlite { ticket } else { 0 },
-                        event_id,
-                        aggregate_type: a.aggregate_type.to_string(),
-                        aggregate_id: a.aggregate_id.clone(),
-                        sequence: seq,
-                        event_type: event_type.clone(),
-                        event_version: version.clone(),
-                        data: data.clone(),
-                        metadata: metadata.clone(),
-                        recorded_at: now.to_string(),
-                        projected: true,
-                    };
+                    if self.dialect == Dialect::Sqlite {
+                        stored.position = ticket;
+                    }
                     match p.apply(tx, &stored).await {
                         Ok(()) => {}
                         Err(sqlx::Error::Database(e)) if lost_race(e.as_ref()) => return Err(StoreError::Conflict),

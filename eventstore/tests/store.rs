@@ -421,7 +421,7 @@ async fn claim_with(
     id: &str,
     owner: &str,
     extra: impl FnOnce(&mut Changes),
-) -> Result<i64, StoreError> {
+) -> Result<authio_eventstore::Committed, StoreError> {
     let mut r = db.load::<Reservation>(id).await?;
     r.exec(ReservationCommand::Claim { owner: owner.into() }).await.map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut c = Changes::new();
@@ -429,7 +429,7 @@ async fn claim_with(
     extra(&mut c);
     let done = db.commit_with(c, &Metadata::new(), Some(p)).await?;
     assert!(done.projected);
-    Ok(done.ticket.0)
+    Ok(done)
 }
 
 async fn count(db: &Db, sql: &str) -> i64 {
@@ -459,7 +459,7 @@ async fn a_fused_commit_is_all_or_nothing_postgres() {
         );
         c.side_write("INSERT INTO tokens VALUES ($1, 'live')", vec![Text("t2".into())]);
     };
-    let ticket = claim_with(&db, &p, "r1", "a", spend).await.unwrap();
+    let ticket = claim_with(&db, &p, "r1", "a", spend).await.unwrap().ticket.0;
     let txid: i64 = count(&db, "SELECT (txid::text)::bigint FROM events").await;
     assert_eq!(ticket, txid);
     assert_eq!(count(&db, "SELECT count(*) FROM claims WHERE id = 'r1' AND owner = 'a'").await, 1);
@@ -526,20 +526,14 @@ async fn a_commit_requires_and_reads(postgres: bool) {
     }
     let p = Claims { twice: false, applied: Default::default() };
     let attempt = |id: &'static str, org: &'static str, usr: &'static str| {
-        let (db, p) = (&db, &p);
-        async move {
-            let mut r = db.load::<Reservation>(id).await.unwrap();
-            r.exec(ReservationCommand::Claim { owner: usr.into() }).await.unwrap();
-            let mut c = Changes::new();
-            c.add(r).unwrap();
+        claim_with(&db, &p, id, usr, move |c| {
             c.require(
                 "EXISTS (SELECT 1 FROM members WHERE org = $1 AND usr = $2 AND status = 'active')",
                 vec![Text(org.into()), Text(usr.into())],
                 "not_a_member",
             );
             c.read("SELECT org AS member_org, status FROM members WHERE usr = $1", vec![Text(usr.into())]);
-            db.commit_with(c, &Metadata::new(), Some(p)).await
-        }
+        })
     };
     let done = attempt("r1", "o2", "a").await.unwrap();
     let mut orgs: Vec<(String, String)> =
@@ -560,12 +554,9 @@ async fn a_commit_requires_and_reads(postgres: bool) {
     sqlx::query("UPDATE members SET usr = 'b2' WHERE usr = 'b'").execute(&db.pool).await.unwrap();
     let done = attempt("r3", "o1", "b2").await.unwrap();
     assert_eq!(done.rows.len(), 1);
-    let mut c = Changes::new();
-    let mut r = db.load::<Reservation>("r4").await.unwrap();
-    r.exec(ReservationCommand::Claim { owner: "x".into() }).await.unwrap();
-    c.add(r).unwrap();
-    c.read("SELECT org AS member_org FROM members WHERE usr = $1", vec![Text("nobody".into())]);
-    let done = db.commit_with(c, &Metadata::new(), Some(&p)).await.unwrap();
+    let nobody =
+        |c: &mut Changes| c.read("SELECT org AS member_org FROM members WHERE usr = $1", vec![Text("nobody".into())]);
+    let done = claim_with(&db, &p, "r4", "x", nobody).await.unwrap();
     let found: Vec<Option<String>> = done.rows.iter().map(|r| r.try_get("member_org").unwrap()).collect();
     assert!(found.iter().all(Option::is_none), "{found:?}");
     assert_eq!(found.len(), postgres as usize);

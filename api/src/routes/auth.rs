@@ -363,13 +363,12 @@ pub async fn switch_org(
         c.read(sessions::PROFILE, [u, p].map(|a| SqlArg::Text(a.into())).to_vec());
         Ok(c)
     });
-    let profile = match switched {
-        Ok(rows) => sessions::profile_of(&rows)?,
-        Err(e) if e.code == MEMBER_REQUIRED => return switch_org_checked(&st, &user, &meta, &body).await,
+    let (profile, refresh) = match switched {
+        // The requirement held, so the user and the membership were there.
+        Ok(rows) => (sessions::profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?, refresh),
+        Err(e) if e.code == MEMBER_REQUIRED => switch_org_checked(&st, &user, &meta, &body).await?,
         Err(e) => return Err(e),
     };
-    // The requirement held, so the user and the membership were there.
-    let profile = profile.ok_or_else(ApiError::unauthenticated)?;
     let answer = sessions::answer(
         &st,
         user.project_id(),
@@ -416,12 +415,13 @@ async fn switch_changes(
 
 /// A switch that reads the user's memberships first and decides on them: for the user
 /// who is not (or no longer) an active member of the organization, or was deleted.
+/// Returns the profile read and the new refresh token.
 async fn switch_org_checked(
     st: &AppState,
     user: &UserToken,
     meta: &authio_eventstore::Metadata,
     body: &SwitchOrg,
-) -> ApiResult<axum::Json<SessionAnswer>> {
+) -> ApiResult<(sessions::Profile, String)> {
     let profile =
         sessions::profile(st, user.project_id(), user.user_id()).await?.ok_or_else(ApiError::unauthenticated)?;
     let has_active_membership = profile.active(Some(&body.organization_id)).is_some();
@@ -430,16 +430,7 @@ async fn switch_org_checked(
     crate::execute!(st, meta, {
         switch_changes(st, user, &body.organization_id, has_active_membership, &mut loaded, &mut refresh).await
     })?;
-    let answer = sessions::answer(
-        st,
-        user.project_id(),
-        user.user_id(),
-        profile,
-        user.session_id(),
-        Some(&body.organization_id),
-        refresh,
-    );
-    Ok(axum::Json(answer.await?))
+    Ok((profile, refresh))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
