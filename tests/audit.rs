@@ -105,17 +105,20 @@ async fn scenario(postgres: bool) {
     assert_eq!(events_total, audit_total);
     let event_ids: BTreeSet<String> =
         sqlx::query_scalar("SELECT event_id FROM events").fetch_all(&srv.db.pool).await.unwrap().into_iter().collect();
-    let audit_ids: BTreeSet<String> = sqlx::query_scalar("SELECT event_id FROM audit_events")
-        .fetch_all(&srv.db.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+    let audit_ids: BTreeSet<String> =
+        sqlx::query_scalar("SELECT e.event_id FROM audit_events a JOIN events e ON e.position = a.position")
+            .fetch_all(&srv.db.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
     assert_eq!(event_ids, audit_ids);
-    let everything: Vec<String> = sqlx::query_scalar("SELECT data || metadata || targets FROM audit_events")
-        .fetch_all(&srv.db.pool)
-        .await
-        .unwrap();
+    let everything: Vec<String> = sqlx::query_scalar(
+        "SELECT e.payload || e.metadata || a.targets FROM audit_events a JOIN events e ON e.position = a.position",
+    )
+    .fetch_all(&srv.db.pool)
+    .await
+    .unwrap();
     let secrets = [
         sk.as_str(),
         cs.as_str(),

@@ -174,14 +174,17 @@ async fn committed(db: &authio_eventstore::Db, tid: &str) -> Vec<(String, i64)> 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    sqlx::query("SELECT event_id, position FROM audit_events WHERE project_id = $1 ORDER BY position")
-        .bind(tid)
-        .fetch_all(&db.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect()
+    sqlx::query(
+        "SELECT e.event_id, a.position FROM audit_events a JOIN events e ON e.position = a.position \
+         WHERE a.project_id = $1 ORDER BY a.position",
+    )
+    .bind(tid)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
 }
 
 /// Per-aggregate order: along JetStream's order, each stream's sequence numbers rise.

@@ -126,8 +126,11 @@ async fn schema(db: &Db) -> Vec<String> {
     let queries = match db.dialect {
         authio_eventstore::Dialect::Postgres => vec![
             format!(
+                // The column's place among the table's columns (a dropped column keeps its
+                // number in PostgreSQL, a rebuilt table numbers its columns afresh).
                 "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || \
-                 ordinal_position::text FROM information_schema.columns \
+                 (row_number() OVER (PARTITION BY table_name ORDER BY ordinal_position))::text \
+                 FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name IN ({tables})"
             ),
             format!(

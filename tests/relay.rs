@@ -3,6 +3,7 @@
 //! gets the same envelopes. One relay leads per database.
 mod common;
 
+use authio_projections::audit::envelopes_sql;
 use common::Server;
 use std::time::Duration;
 
@@ -23,20 +24,23 @@ async fn consume(tid: &str) -> Vec<(String, i64, String)> {
 
 async fn project_events(srv: &Server, tid: &str) -> Vec<(String, i64, String)> {
     use sqlx::Row;
-    sqlx::query("SELECT event_id, position, action FROM audit_events WHERE project_id = $1 ORDER BY position")
-        .bind(tid)
-        .fetch_all(&srv.db.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect()
+    sqlx::query(
+        "SELECT e.event_id, a.position, a.action FROM audit_events a JOIN events e ON e.position = a.position \
+         WHERE a.project_id = $1 ORDER BY a.position",
+    )
+    .bind(tid)
+    .fetch_all(&srv.db.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect()
 }
 
 /// The project's audit entries as envelopes (JSON), in position order.
 async fn envelopes(srv: &Server, tid: &str) -> Vec<serde_json::Value> {
-    use authio_projections::audit::{envelope, ENVELOPE_COLS};
-    sqlx::query(&format!("SELECT {ENVELOPE_COLS} FROM audit_events WHERE project_id = $1 ORDER BY position"))
+    use authio_projections::audit::envelope;
+    sqlx::query(&envelopes_sql("WHERE project_id = $1 ORDER BY position", "position"))
         .bind(tid)
         .fetch_all(&srv.db.pool)
         .await

@@ -652,7 +652,8 @@ async fn two_servers_share_the_jetstream_consumer_postgres() {
         .await
         .unwrap();
     let expected: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT position, event_id FROM audit_events WHERE project_id = $1 AND position > $2 ORDER BY position",
+        "SELECT a.position, e.event_id FROM audit_events a JOIN events e ON e.position = a.position \
+         WHERE a.project_id = $1 AND a.position > $2 ORDER BY a.position",
     )
     .bind(&tid)
     .bind(from)

@@ -28,7 +28,7 @@ use crate::pipeline::Pipeline;
 use authio_domain::webhook::{filter_matches, DisableReason, WebhookCommand, WebhookEndpoint};
 use authio_domain::Actor;
 use authio_eventstore::{time_text, Changes, Db, Dialect, Metadata, StoreError};
-use authio_projections::audit::{envelope, ENVELOPE_COLS};
+use authio_projections::audit::{envelope, envelopes_sql};
 use authio_projections::relay::async_nats;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -336,8 +336,9 @@ pub async fn fan_out(db: &Db) -> Result<usize, DispatchError> {
             .fetch_optional(&mut *w.tx)
             .await?;
         let rows = sqlx::query(
-            "SELECT position, event_id, action, project_id FROM audit_events WHERE position > $1 \
-             ORDER BY position LIMIT $2",
+            "SELECT a.position, e.event_id, a.action, a.project_id FROM (SELECT position, action, project_id \
+             FROM audit_events WHERE position > $1 ORDER BY position LIMIT $2) a \
+             JOIN events e ON e.position = a.position ORDER BY a.position",
         )
         .bind(cp.unwrap_or(0))
         .bind(FAN_OUT_BATCH)
@@ -683,7 +684,7 @@ fn jittered(d: Duration) -> Duration {
 }
 
 async fn deliver(db: &Db, settings: &Settings, pipeline: &Pipeline, c: &Claimed) -> Result<(), DispatchError> {
-    let env = sqlx::query(&format!("SELECT {ENVELOPE_COLS} FROM audit_events WHERE position = $1"))
+    let env = sqlx::query(&envelopes_sql("WHERE position = $1", "position"))
         .bind(c.position)
         .fetch_optional(&db.pool)
         .await?

@@ -154,51 +154,36 @@ pub(crate) async fn apply_batched(
 ) -> Result<(), sqlx::Error> {
     let project = owner(tx, target, e, batch.as_deref_mut()).await?;
     let Some(sql) = target.sql(
-        "INSERT INTO audit_events (position, event_id, project_id, organization_id, action, actor_type, actor_id, \
-         targets, occurred_at, request_id, client_ip, user_agent, data, metadata) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (position) DO NOTHING",
+        "INSERT INTO audit_events (position, project_id, organization_id, action, actor_type, actor_id, targets) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (position) DO NOTHING",
     ) else {
         return Ok(());
     };
     let m = &e.metadata;
+    let actor_type = m.get("actor_type").cloned().unwrap_or_else(|| "system".into());
     if let Some(b) = batch {
-        let text = |v: Option<String>| Arg::Text(v);
         b.push(
             &sql,
             vec![
                 Arg::I64(e.position),
-                text(Some(e.event_id.clone())),
-                text(project),
-                text(organization_of(e)),
-                text(Some(e.event_type.clone())),
-                text(Some(m.get("actor_type").cloned().unwrap_or_else(|| "system".into()))),
-                text(m.get("actor_id").cloned()),
-                text(Some(targets(e).to_string())),
-                text(Some(e.recorded_at.clone())),
-                text(m.get("request_id").cloned()),
-                text(m.get("client_ip").cloned()),
-                text(m.get("user_agent").cloned()),
-                text(Some(e.data.to_string())),
-                text(Some(serde_json::to_string(m).unwrap_or_else(|_| "{}".into()))),
+                Arg::Text(project),
+                Arg::Text(organization_of(e)),
+                Arg::Text(Some(e.event_type.clone())),
+                Arg::Text(Some(actor_type)),
+                Arg::Text(m.get("actor_id").cloned()),
+                Arg::Text(Some(targets(e).to_string())),
             ],
         );
         return Ok(());
     }
     sqlx::query(&sql)
         .bind(e.position)
-        .bind(&e.event_id)
         .bind(project)
         .bind(organization_of(e))
         .bind(&e.event_type)
-        .bind(m.get("actor_type").cloned().unwrap_or_else(|| "system".into()))
+        .bind(actor_type)
         .bind(m.get("actor_id").cloned())
         .bind(targets(e).to_string())
-        .bind(&e.recorded_at)
-        .bind(m.get("request_id").cloned())
-        .bind(m.get("client_ip").cloned())
-        .bind(m.get("user_agent").cloned())
-        .bind(e.data.to_string())
-        .bind(serde_json::to_string(m).unwrap_or_else(|_| "{}".into()))
         .execute(&mut **tx)
         .await
         .map(|_| ())
@@ -236,8 +221,24 @@ pub struct Envelope {
     pub metadata: Value,
 }
 
-pub const ENVELOPE_COLS: &str = "event_id, action, position, occurred_at, project_id, organization_id, actor_type, \
-     actor_id, targets, data, metadata";
+/// The columns of an envelope (see `envelopes_sql`): an audit entry holds what the log
+/// filters on and derives (project, organization, action, actor, targets); the event's
+/// id, time, data and metadata are the event's own, joined on its position.
+pub const ENVELOPE_COLS: &str = "e.event_id, a.action, a.position, e.recorded_at, a.project_id, a.organization_id, \
+     a.actor_type, a.actor_id, a.targets, e.payload, e.metadata";
+
+/// The envelopes (`ENVELOPE_COLS`) of the audit entries that `entries` picks (what
+/// follows `SELECT * FROM audit_events`: conditions, order, limit), ordered by `order`
+/// (`position` or `position DESC`). The entries are picked first and then joined to
+/// their events one by one: a join with the range condition outside lets PostgreSQL
+/// merge-join the whole `events` table from its start (0.8 s for a page at position
+/// 1,000,000), as it does not carry `position > $n` over to `events`.
+pub fn envelopes_sql(entries: &str, order: &str) -> String {
+    format!(
+        "SELECT {ENVELOPE_COLS} FROM (SELECT * FROM audit_events {entries}) a \
+         JOIN events e ON e.position = a.position ORDER BY a.{order}"
+    )
+}
 
 /// The envelope of an audit row read with `ENVELOPE_COLS`.
 pub fn envelope(r: &sqlx::any::AnyRow) -> Result<Envelope, sqlx::Error> {

@@ -391,6 +391,7 @@ async fn replay_lane(
     done: mpsc::UnboundedSender<(usize, i64)>,
     lane: usize,
 ) -> Result<Batch, ProjectionError> {
+    let started = std::time::Instant::now();
     let shadows = Shadows::new(&tables);
     let target = Target::Shadow(&shadows);
     // PostgreSQL: the audit lane only inserts, into empty shadows, each row once, so its
@@ -417,6 +418,7 @@ async fn replay_lane(
             let _ = done.send((lane, e.position));
         }
     }
+    let replayed = started.elapsed();
     if db.dialect == Dialect::Postgres {
         for ddl in indexes {
             sqlx::query(&ddl).execute(&db.pool).await?;
@@ -425,6 +427,7 @@ async fn replay_lane(
             sqlx::query(&format!("ANALYZE {}", shadow(t))).execute(&db.pool).await?;
         }
     }
+    tracing::debug!(lane, ?tables, ?replayed, indexed = ?(started.elapsed() - replayed), "rebuild lane done");
     Ok(batch)
 }
 

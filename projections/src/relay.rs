@@ -6,7 +6,7 @@
 //! point republishes (deduplicated), never loses. On PostgreSQL one relay publishes at a
 //! time: the leader holds a session advisory lock, and another process takes over when
 //! the leader's connection dies.
-use crate::audit::{envelope, Envelope, RawEnvelope, ENVELOPE_COLS};
+use crate::audit::{envelope, envelopes_sql, Envelope, RawEnvelope};
 /// Re-exported for the crates that consume what the relay publishes (the webhook fan-out).
 pub use async_nats;
 use async_nats::jetstream;
@@ -107,13 +107,11 @@ pub async fn relay_once(db: &Db, bus: &Bus) -> Result<usize, RelayError> {
     let mut total = 0;
     loop {
         let cp = checkpoint(db).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {ENVELOPE_COLS} FROM audit_events WHERE position > $1 ORDER BY position LIMIT $2"
-        ))
-        .bind(cp)
-        .bind(BATCH)
-        .fetch_all(&db.pool)
-        .await?;
+        let rows = sqlx::query(&envelopes_sql("WHERE position > $1 ORDER BY position LIMIT $2", "position"))
+            .bind(cp)
+            .bind(BATCH)
+            .fetch_all(&db.pool)
+            .await?;
         let Some(last) = rows.last().map(|r| r.try_get::<i64, _>(2)).transpose()? else { return Ok(total) };
         bus.publish(&rows).await?;
         sqlx::query(

@@ -210,7 +210,7 @@ impl Server {
                 "sessions" => "id, project_id, user_id, method, COALESCE(active_organization_id, ''), status, created_at, updated_at",
                 "organizations" => "id, project_id, name, slug, domains, created_at, updated_at",
                 "memberships" => "id, project_id, organization_id, user_id, role, status, COALESCE(joined_at, ''), created_at, updated_at",
-                "audit_events" => "event_id, CAST(position AS TEXT), COALESCE(project_id, ''), COALESCE(organization_id, ''), action, actor_type, COALESCE(actor_id, ''), targets, occurred_at, COALESCE(request_id, ''), data, metadata",
+                "audit_events" => "CAST(position AS TEXT), COALESCE(project_id, ''), COALESCE(organization_id, ''), action, actor_type, COALESCE(actor_id, ''), targets",
                 "stream_owners" => "aggregate_type || ':' || aggregate_id, project_id",
                 "webhook_endpoints" => "id, project_id, url, events, CASE WHEN enabled THEN 'true' ELSE 'false' END, COALESCE(disabled_reason, ''), CAST(created_position AS TEXT), created_at, updated_at",
                 other => panic!("unknown table {other}"),

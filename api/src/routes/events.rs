@@ -4,7 +4,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, SecretKey, UserToken};
 use crate::openapi::Errors;
 use crate::AppState;
-pub use authio_projections::audit::{envelope, Envelope, ENVELOPE_COLS};
+pub use authio_projections::audit::{envelope, envelopes_sql, Envelope};
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -78,10 +78,8 @@ pub async fn list_events(
     let limit = crate::views::check_limit(q.limit)?;
     let after = position(&q.after)?.unwrap_or(0);
     let (cond, args) = type_filter(&q.types, 4)?;
-    let sql = format!(
-        "SELECT {ENVELOPE_COLS} FROM audit_events WHERE project_id = $1 AND position > $2{cond} \
-         ORDER BY position LIMIT $3"
-    );
+    let sql =
+        envelopes_sql(&format!("WHERE project_id = $1 AND position > $2{cond} ORDER BY position LIMIT $3"), "position");
     let page = async || {
         let mut query = sqlx::query(&sql).bind(&key.project_id).bind(after).bind(limit + 1);
         for a in &args {
@@ -128,10 +126,10 @@ async fn audit_page(
         // The newest entries: include every commit that completed before this request.
         st.pipeline.sync(&st.db).await?;
     }
-    let sql = format!(
-        "SELECT {ENVELOPE_COLS} FROM audit_events WHERE project_id = $1 AND position < $2 \
-         AND ($3 IS NULL OR organization_id = $3) AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor_id = $5) \
-         ORDER BY position DESC LIMIT $6"
+    let sql = envelopes_sql(
+        "WHERE project_id = $1 AND position < $2 AND ($3 IS NULL OR organization_id = $3) \
+         AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor_id = $5) ORDER BY position DESC LIMIT $6",
+        "position DESC",
     );
     let rows = sqlx::query(&sql)
         .bind(project)
