@@ -23,6 +23,7 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0008_inline_projection", include_str!("../../migrations/postgres/0008_inline_projection.sql")),
     ("0009_fused_commits", include_str!("../../migrations/postgres/0009_fused_commits.sql")),
     ("0010_narrow_audit", include_str!("../../migrations/postgres/0010_narrow_audit.sql")),
+    ("0011_bytewise_keys", include_str!("../../migrations/postgres/0011_bytewise_keys.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
