@@ -116,7 +116,9 @@ async fn populate(srv: &Server) {
         srv.delete(&format!("/v1/webhook-endpoints/{}", common::id(&gone_hook)), &sk).await.0,
         StatusCode::NO_CONTENT
     );
+    // Deleting an organization deletes its memberships.
     let gone = srv.org(&sk, "Gone").await;
+    srv.membership(&sk, &bob, &gone, "admin").await;
     assert_eq!(srv.delete(&format!("/v1/organizations/{gone}"), &sk).await.0, StatusCode::NO_CONTENT);
 }
 
@@ -129,6 +131,7 @@ async fn schema(db: &Db) -> Vec<String> {
                 // The column's place among the table's columns (a dropped column keeps its
                 // number in PostgreSQL, a rebuilt table numbers its columns afresh).
                 "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || \
+                 COALESCE(collation_name, '') || ' ' || \
                  (row_number() OVER (PARTITION BY table_name ORDER BY ordinal_position))::text \
                  FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name IN ({tables})"

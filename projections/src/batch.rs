@@ -32,6 +32,9 @@ pub struct Batch {
     /// Stream owners seen in this rebuild, (aggregate type, id) → project, so the audit
     /// log's owner lookups need no query.
     pub(crate) owners: HashMap<(String, String), String>,
+    /// Organizations created in this batch's events, id → project, so a membership's
+    /// row needs no sub-select for its project (and a rebuild can `COPY` it).
+    pub(crate) projects: HashMap<String, String>,
     /// The multi-row text of (statement, rows), built once.
     statements: HashMap<(String, usize), String>,
     /// PostgreSQL, where given: plain INSERTs are sent with `COPY … FROM STDIN` on this

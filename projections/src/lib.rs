@@ -351,6 +351,9 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
         "organization.created" => {
             let created = Some(ts(d, "created_at"));
             let domains = d.get("domains").cloned().unwrap_or(Value::Array(vec![])).to_string();
+            if let (Some(b), Some(p)) = (tx.batch.as_deref_mut(), s(d, "project_id")) {
+                b.projects.insert(e.aggregate_id.clone(), p);
+            }
             exec(
                 tx,
                 "INSERT INTO organizations (id, project_id, name, slug, domains, created_at, updated_at) \
@@ -374,14 +377,42 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             let created = Some(ts(d, "created_at"));
             let status = text(d, "status");
             let joined = if status == "active" { created.clone() } else { None };
-            exec(
-                tx,
-                "INSERT INTO memberships (id, project_id, organization_id, user_id, role, status, joined_at, \
-                 created_at, updated_at) VALUES ($1, (SELECT project_id FROM organizations WHERE id = $2), \
-                 $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
-                vec![s(d, "membership_id"), id, s(d, "user_id"), s(d, "role"), Some(status), joined, created],
-            )
-            .await
+            // The organization's project: known when its creation was in this batch of
+            // events (a rebuild's lane sees every organization created), else read from
+            // its row. It never changes.
+            let project = tx.batch.as_deref().and_then(|b| b.projects.get(&e.aggregate_id).cloned());
+            match project {
+                Some(p) => {
+                    exec(
+                        tx,
+                        "INSERT INTO memberships (id, project_id, organization_id, user_id, role, status, joined_at, \
+                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                         ON CONFLICT (id) DO NOTHING",
+                        vec![
+                            s(d, "membership_id"),
+                            Some(p),
+                            id,
+                            s(d, "user_id"),
+                            s(d, "role"),
+                            Some(status),
+                            joined,
+                            created.clone(),
+                            created,
+                        ],
+                    )
+                    .await
+                }
+                None => {
+                    exec(
+                        tx,
+                        "INSERT INTO memberships (id, project_id, organization_id, user_id, role, status, joined_at, \
+                         created_at, updated_at) VALUES ($1, (SELECT project_id FROM organizations WHERE id = $2), \
+                         $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
+                        vec![s(d, "membership_id"), id, s(d, "user_id"), s(d, "role"), Some(status), joined, created],
+                    )
+                    .await
+                }
+            }
         }
         "membership.role_changed" => {
             exec(
