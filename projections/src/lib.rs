@@ -129,9 +129,9 @@ enum Sink<'x> {
     Plan(&'x mut Option<Vec<Planned>>),
 }
 
-/// A transaction (or a plan) and the tables its statements go to; INSERTs are queued
-/// in `batch` when there is one (rebuilds), and any other statement first sends the
-/// queued rows of the tables it names.
+/// A transaction (or a plan) and the tables its statements go to; INSERTs and UPDATEs
+/// of one row by id are queued in `batch` when there is one (rebuilds, the pipeline),
+/// and any other statement first sends the queued rows of the tables it names.
 struct Out<'x, 'a> {
     sink: Sink<'x>,
     target: Target<'a>,
@@ -152,6 +152,9 @@ async fn exec(out: &mut Out<'_, '_>, sql: &str, args: Vec<Option<String>>) -> Re
     if let Some(b) = out.batch.as_deref_mut() {
         if batch::Batch::accepts(&sql) {
             return b.queue(tx, &sql, args.into_iter().map(batch::Arg::Text).collect()).await;
+        }
+        if let Some(table) = batch::Batch::update_target(&sql) {
+            return b.queue_update(tx, &sql, table, args.into_iter().map(batch::Arg::Text).collect()).await;
         }
         b.flush_for(tx, &sql).await?;
     }
