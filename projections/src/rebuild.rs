@@ -9,7 +9,8 @@
 //! shadow and skips the others. Three lanes (`LANES`: the audit log; organizations and
 //! memberships; the rest) replay on three connections at once, fed by one reader of the
 //! log (on PostgreSQL the audit lane and the organizations' lane send their plain
-//! INSERTs with `COPY`, see `Batch::with_copy`). Reads keep answering from the live tables meanwhile. On PostgreSQL each lane then builds its shadows' secondary
+//! INSERTs with `COPY`, see `Batch::with_copy`). Reads keep answering from the live
+//! tables meanwhile. On PostgreSQL each lane then builds its shadows' secondary
 //! indexes and analyzes them. Then one transaction (PostgreSQL: holding the projector's
 //! advisory lock; SQLite: the write lock) brings the shadows and the live checkpoint to
 //! the same position, drops the live tables and renames the shadows into place, with
@@ -400,7 +401,8 @@ async fn replay_lane(
     // multi-row `VALUES` lists (the audit lane on 1,038,098 events: PostgreSQL's CPU 56 →
     // 41 s, the rebuild 50 → 38 s; 746,210 memberships: 5.3 s as `INSERT … SELECT` with
     // the project's sub-select and `ON CONFLICT`, 1.9 s by `COPY`). Their UPDATEs and
-    // DELETEs run after the rows they touch are sent (`Batch::flush_for`) and committed.
+    // DELETEs run after the rows they touch are sent and committed (`Batch::flush_for`,
+    // `Batch::queue_update`).
     // A duplicate would fail the rebuild; `lock_timeout` bounds its wait when it meets an
     // uncommitted row of the lane's own transaction.
     let copies = tables.iter().all(|t| lane_of(t) < LANES.len());
