@@ -1,7 +1,7 @@
--- Text keys compare byte by byte (COLLATE "C"), not by the database's locale. Every
--- key here is ASCII (ids, hashes, slugs, normalized emails, ISO timestamps), whose byte
--- order is the code-point order of a C.UTF-8 database, so no order changes there; in
--- other locales their order becomes the same bytewise one. PostgreSQL calls the C
+-- Text keys compare byte by byte (COLLATE "C"), not by the database's locale. The keys
+-- are ids, hashes, slugs, normalized emails and ISO timestamps; the byte order of UTF-8
+-- text is its code-point order, which is a C.UTF-8 database's order, so no order
+-- changes there; in other locales their order becomes that bytewise one. PostgreSQL calls the C
 -- library's strcoll for every comparison of a locale-collated key (after copying both
 -- strings) and cannot sort with abbreviated keys: on a 746,210-row copy of
 -- `memberships`, building its (user_id, id) index took 1.68 s, 0.90 s with "C".
