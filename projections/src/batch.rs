@@ -3,9 +3,10 @@
 //! INSERT statements of a stretch of events and sends each distinct statement as
 //! multi-row INSERTs (rows of one statement stay in order; the read-model tables have
 //! no foreign keys, so tables may be written in any order). Any other statement first
-//! sends the queued rows of the tables it names (writes or reads), so every UPDATE,
-//! DELETE or SELECT sees the rows queued before it, and an INSERT with a sub-select
-//! first sends the rows queued for the tables it reads. On PostgreSQL a batch may send
+//! sends the queued rows of the statements that name a table it names (write or read
+//! it), so every UPDATE, DELETE or SELECT sees the rows queued before it and overtakes
+//! no queued read, and an INSERT with a sub-select first sends the rows queued for the
+//! tables it reads. On PostgreSQL a batch may send
 //! plain INSERTs with `COPY` instead (`Batch::with_copy`).
 //!
 //! UPDATEs of one row by its id (`UPDATE t SET … WHERE id = $1`) are queued too, and
@@ -36,8 +37,8 @@ const MAX_ROWS: usize = 500;
 
 #[derive(Default)]
 pub struct Batch {
-    /// Distinct statements in the order first seen, with their queued rows.
-    groups: Vec<(String, Vec<Vec<Arg>>)>,
+    /// Distinct INSERT statements in the order first seen, with their queued rows.
+    groups: Vec<Inserts>,
     index: HashMap<String, usize>,
     /// Stream owners seen in this rebuild, (aggregate type, id) → project, so the audit
     /// log's owner lookups need no query.
@@ -59,6 +60,20 @@ pub struct Batch {
 
 /// At most this many rows per statement of an `unprepared` batch.
 const PIPELINE_ROWS: usize = 32;
+
+/// The queued rows of one INSERT statement, and the tables it names (the one it writes
+/// first, then those it reads).
+struct Inserts {
+    sql: String,
+    names: Vec<String>,
+    rows: Vec<Vec<Arg>>,
+}
+
+impl Inserts {
+    fn names_any(&self, tables: &[&str]) -> bool {
+        self.names.iter().any(|n| tables.contains(&n.as_str()))
+    }
+}
 
 /// The queued rows of one UPDATE statement and the ids they update.
 struct Updates {
@@ -106,24 +121,25 @@ impl Batch {
         let i = match self.index.get(sql) {
             Some(&i) => i,
             None => {
-                self.groups.push((sql.to_string(), Vec::new()));
+                let names = named_tables(sql).into_iter().map(str::to_string).collect();
+                self.groups.push(Inserts { sql: sql.to_string(), names, rows: Vec::new() });
                 self.index.insert(sql.to_string(), self.groups.len() - 1);
                 self.groups.len() - 1
             }
         };
-        self.groups[i].1.push(args);
+        self.groups[i].rows.push(args);
     }
 
     /// Queue an INSERT that `accepts`; one that reads other tables (a sub-select) first
     /// sends the rows queued for them, so it reads what came before it. The UPDATEs
     /// queued for its table, or for a table it reads, are sent first.
     pub async fn queue(&mut self, tx: &mut Tx, sql: &str, args: Vec<Arg>) -> Result<(), sqlx::Error> {
-        let reads: Vec<&str> = sql.split(" FROM ").skip(1).filter_map(|r| r.split_whitespace().next()).collect();
+        let names = named_tables(sql);
+        let reads = names.get(1..).unwrap_or_default();
         if !reads.is_empty() {
-            self.flush_where(tx, |other| table(other).is_some_and(|t| reads.contains(&t))).await?;
+            self.flush_where(tx, |g| g.names.first().is_some_and(|t| reads.contains(&t.as_str()))).await?;
         }
-        let written = table(sql).unwrap_or_default();
-        self.flush_updates(tx, |t| t == written || reads.contains(&t)).await?;
+        self.flush_updates(tx, |t| names.contains(&t)).await?;
         self.push(sql, args);
         Ok(())
     }
@@ -145,7 +161,7 @@ impl Batch {
         table: &str,
         args: Vec<Arg>,
     ) -> Result<(), sqlx::Error> {
-        self.flush_where(tx, |other| named_tables(other).contains(&table)).await?;
+        self.flush_where(tx, |g| g.names_any(&[table])).await?;
         let id = match args.first() {
             Some(Arg::Text(Some(id))) => id.clone(),
             _ => String::new(),
@@ -166,11 +182,13 @@ impl Batch {
         Ok(())
     }
 
-    /// Send the queued rows of every table that `sql` names (the identifier after
-    /// `INTO`, `UPDATE`, `FROM` or `JOIN`), before `sql` itself is run.
+    /// Send the queued rows of every statement that names (writes or reads) a table that
+    /// `sql` names (the identifiers after `INTO`, `UPDATE`, `FROM` or `JOIN`), and the
+    /// queued UPDATEs of those tables, before `sql` itself is run: a `DELETE` must not
+    /// overtake a queued INSERT whose sub-select reads the rows it deletes.
     pub async fn flush_for(&mut self, tx: &mut Tx, sql: &str) -> Result<(), sqlx::Error> {
         let named = named_tables(sql);
-        self.flush_where(tx, |other| table(other).is_some_and(|t| named.contains(&t))).await?;
+        self.flush_where(tx, |g| g.names_any(&named)).await?;
         self.flush_updates(tx, |t| named.contains(&t)).await
     }
 
@@ -189,41 +207,27 @@ impl Batch {
             std::mem::take(&mut self.updates).into_iter().partition(|u| send(&u.table));
         self.updates = kept;
         for u in sent {
-            let width = u.rows.first().map_or(1, Vec::len).max(1);
-            let mut start = 0;
-            for n in chunk_sizes(u.rows.len(), self.rows_per_statement(width)) {
-                let statement =
-                    self.statements.entry((u.sql.clone(), n)).or_insert_with(|| multi_row_update(&u.sql, n, width));
-                send_rows(tx, statement, &u.rows[start..start + n], self.unprepared).await?;
-                start += n;
-            }
+            self.send_multi_row(tx, &u.sql, &u.rows, |n, width| multi_row_update(&u.sql, n, width)).await?;
         }
         Ok(())
     }
 
-    /// How many rows of `width` bound values one multi-row statement carries.
-    fn rows_per_statement(&self, width: usize) -> usize {
-        let most = if self.unprepared { PIPELINE_ROWS } else { MAX_ROWS };
-        (MAX_ARGS / width).clamp(1, most)
-    }
-
-    /// Send the queued statements that `send` picks, keep the others.
-    async fn flush_where(&mut self, tx: &mut Tx, send: impl Fn(&str) -> bool) -> Result<(), sqlx::Error> {
-        if !self.groups.iter().any(|(sql, _)| send(sql)) {
+    /// Send the queued INSERTs that `send` picks, keep the others.
+    async fn flush_where(&mut self, tx: &mut Tx, send: impl Fn(&Inserts) -> bool) -> Result<(), sqlx::Error> {
+        if !self.groups.iter().any(&send) {
             return Ok(());
         }
-        let (send, kept): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.groups).into_iter().partition(|(sql, _)| send(sql));
+        let (send, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.groups).into_iter().partition(&send);
         self.index.clear();
         for (i, g) in kept.into_iter().enumerate() {
-            self.index.insert(g.0.clone(), i);
+            self.index.insert(g.sql.clone(), i);
             self.groups.push(g);
         }
-        for (sql, rows) in send {
-            let Some((head, tuple, tail)) = split(&sql) else { continue };
+        for g in send {
+            let Some((head, tuple, tail)) = split(&g.sql) else { continue };
             if let (Some(conn), Some(copy)) = (self.copy.as_mut(), copy_statement(head, tuple, tail)) {
-                let mut data = Vec::with_capacity(rows.len() * 256);
-                for row in &rows {
+                let mut data = Vec::with_capacity(g.rows.len() * 256);
+                for row in &g.rows {
                     copy_row(&mut data, row);
                 }
                 let mut sink = conn.copy_in_raw(&copy).await?;
@@ -231,14 +235,28 @@ impl Batch {
                 sink.finish().await?;
                 continue;
             }
-            let width = rows.first().map_or(1, Vec::len).max(1);
-            let mut start = 0;
-            for n in chunk_sizes(rows.len(), self.rows_per_statement(width)) {
-                let statement =
-                    self.statements.entry((sql.clone(), n)).or_insert_with(|| multi_row(head, tuple, tail, n, width));
-                send_rows(tx, statement, &rows[start..start + n], self.unprepared).await?;
-                start += n;
-            }
+            self.send_multi_row(tx, &g.sql, &g.rows, |n, width| multi_row(head, tuple, tail, n, width)).await?;
+        }
+        Ok(())
+    }
+
+    /// Send the `rows` of `sql` as statements of several rows each, of few sizes (see
+    /// `chunk_sizes`), the text for `n` rows of `width` values built once by `build`.
+    async fn send_multi_row(
+        &mut self,
+        tx: &mut Tx,
+        sql: &str,
+        rows: &[Vec<Arg>],
+        build: impl Fn(usize, usize) -> String,
+    ) -> Result<(), sqlx::Error> {
+        let width = rows.first().map_or(1, Vec::len).max(1);
+        let most = if self.unprepared { PIPELINE_ROWS } else { MAX_ROWS };
+        let unprepared = self.unprepared;
+        let mut start = 0;
+        for n in chunk_sizes(rows.len(), (MAX_ARGS / width).clamp(1, most)) {
+            let statement = self.statements.entry((sql.to_string(), n)).or_insert_with(|| build(n, width));
+            send_rows(tx, statement, &rows[start..start + n], unprepared).await?;
+            start += n;
         }
         Ok(())
     }
@@ -344,11 +362,6 @@ fn named_tables(sql: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The table an `INSERT INTO t …` writes.
-fn table(sql: &str) -> Option<&str> {
-    sql.strip_prefix("INSERT INTO ")?.split([' ', '(']).next()
-}
-
 /// `INSERT INTO t (…) VALUES (…) tail` as (`INSERT INTO t (…) VALUES `, `(…)`, ` tail`).
 fn split(sql: &str) -> Option<(&str, &str, &str)> {
     let at = sql.find(" VALUES (")? + " VALUES ".len();
@@ -404,18 +417,29 @@ fn parameters(text: &str, to: impl Fn(usize) -> String) -> String {
 mod tests {
     use super::*;
 
+    /// A fresh database (PostgreSQL or SQLite) after `statements`.
+    async fn db_with(postgres: bool, statements: &[&str]) -> authio_eventstore::Db {
+        let db = authio_eventstore::testing::fresh_db(postgres).await;
+        for sql in statements {
+            sqlx::query(sql).execute(&db.pool).await.unwrap();
+        }
+        db
+    }
+
     /// A membership row whose INSERT reads its organization's project: queued after an
     /// organization row of another statement, it must see that row (the other
-    /// statement is sent first), on both databases.
+    /// statement is sent first), and a later DELETE of its organization must not
+    /// overtake it, on both databases.
     async fn a_sub_select_sees_the_rows_queued_before_it(postgres: bool) {
-        let db = authio_eventstore::testing::fresh_db(postgres).await;
-        for ddl in [
-            "CREATE TABLE b_orgs (id TEXT PRIMARY KEY, project_id TEXT NOT NULL)",
-            "CREATE TABLE b_members (id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, project_id TEXT)",
-            "INSERT INTO b_orgs VALUES ('org_a', 'proj_1')",
-        ] {
-            sqlx::query(ddl).execute(&db.pool).await.unwrap();
-        }
+        let db = db_with(
+            postgres,
+            &[
+                "CREATE TABLE b_orgs (id TEXT PRIMARY KEY, project_id TEXT NOT NULL)",
+                "CREATE TABLE b_members (id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, project_id TEXT)",
+                "INSERT INTO b_orgs VALUES ('org_a', 'proj_1')",
+            ],
+        )
+        .await;
         let member = "INSERT INTO b_members (id, organization_id, project_id) \
                       VALUES ($1, $2, (SELECT project_id FROM b_orgs WHERE id = $2))";
         let org = "INSERT INTO b_orgs (id, project_id) VALUES ($1, $2)";
@@ -427,6 +451,9 @@ mod tests {
         b.queue(&mut w.tx, member, text(&["m1", "org_a"])).await.unwrap();
         b.queue(&mut w.tx, org, text(&["org_b", "proj_2"])).await.unwrap();
         b.queue(&mut w.tx, member, text(&["m2", "org_b"])).await.unwrap();
+        let delete = "DELETE FROM b_orgs WHERE id = $1";
+        b.flush_for(&mut w.tx, delete).await.unwrap();
+        sqlx::query(delete).bind("org_a").execute(&mut *w.tx).await.unwrap();
         b.flush(&mut w.tx).await.unwrap();
         w.tx.commit().await.unwrap();
         let rows: Vec<(String, Option<String>)> =
@@ -438,14 +465,15 @@ mod tests {
     /// a row's second UPDATE after its first, an INSERT after the UPDATEs of its table
     /// queued before it, on both databases.
     async fn queued_updates_keep_their_order(postgres: bool) {
-        let db = authio_eventstore::testing::fresh_db(postgres).await;
-        for ddl in [
-            "CREATE TABLE u_members (id TEXT PRIMARY KEY, role TEXT NOT NULL, joined_at TEXT, n BIGINT NOT NULL)",
-            "CREATE TABLE u_users (id TEXT PRIMARY KEY, last_org TEXT)",
-            "INSERT INTO u_users VALUES ('u1', NULL)",
-        ] {
-            sqlx::query(ddl).execute(&db.pool).await.unwrap();
-        }
+        let db = db_with(
+            postgres,
+            &[
+                "CREATE TABLE u_members (id TEXT PRIMARY KEY, role TEXT NOT NULL, joined_at TEXT, n BIGINT NOT NULL)",
+                "CREATE TABLE u_users (id TEXT PRIMARY KEY, last_org TEXT)",
+                "INSERT INTO u_users VALUES ('u1', NULL)",
+            ],
+        )
+        .await;
         let insert =
             "INSERT INTO u_members (id, role, joined_at, n) VALUES ($1, $2, $3, 0) ON CONFLICT (id) DO NOTHING";
         let role = "UPDATE u_members SET role = $2, n = n + 1 WHERE id = $1";
@@ -526,9 +554,11 @@ mod tests {
     /// An `unprepared` batch (the pipeline's) sends 70 rows as statements of at most
     /// `PIPELINE_ROWS` rows, and every row arrives; conflicting rows are skipped.
     async fn an_unprepared_batch_sends_every_row(postgres: bool) {
-        let db = authio_eventstore::testing::fresh_db(postgres).await;
-        sqlx::query("CREATE TABLE u_rows (n BIGINT PRIMARY KEY, a TEXT)").execute(&db.pool).await.unwrap();
-        sqlx::query("INSERT INTO u_rows VALUES (5, 'kept')").execute(&db.pool).await.unwrap();
+        let db = db_with(
+            postgres,
+            &["CREATE TABLE u_rows (n BIGINT PRIMARY KEY, a TEXT)", "INSERT INTO u_rows VALUES (5, 'kept')"],
+        )
+        .await;
         let sql = "INSERT INTO u_rows (n, a) VALUES ($1, $2) ON CONFLICT (n) DO NOTHING";
         let mut w = db.begin_write().await.unwrap();
         let mut b = Batch::unprepared();
@@ -558,12 +588,14 @@ mod tests {
     /// quotes and non-ASCII text; a statement with an expression still goes as an INSERT.
     #[tokio::test]
     async fn copied_rows_read_back_as_bound() {
-        let db = authio_eventstore::testing::fresh_db(true).await;
-        for ddl in
-            ["CREATE TABLE c_rows (n BIGINT PRIMARY KEY, a TEXT, b TEXT)", "CREATE TABLE c_lower (k TEXT PRIMARY KEY)"]
-        {
-            sqlx::query(ddl).execute(&db.pool).await.unwrap();
-        }
+        let db = db_with(
+            true,
+            &[
+                "CREATE TABLE c_rows (n BIGINT PRIMARY KEY, a TEXT, b TEXT)",
+                "CREATE TABLE c_lower (k TEXT PRIMARY KEY)",
+            ],
+        )
+        .await;
         let texts = [
             Some("plain"),
             None,
@@ -631,7 +663,8 @@ mod tests {
         );
         assert!(split("INSERT INTO s (a) VALUES ('x', $1)").is_none());
         assert!(split("UPDATE s SET a = $1").is_none());
-        assert_eq!(table("INSERT INTO m__rebuild (a) VALUES ($1)"), Some("m__rebuild"));
+        // An INSERT names the table it writes first.
+        assert_eq!(named_tables("INSERT INTO m__rebuild (a) VALUES ($1)"), vec!["m__rebuild"]);
         assert_eq!(
             named_tables("UPDATE t__rebuild SET n = n + 1 WHERE id = (SELECT id FROM u WHERE k = $1)"),
             vec!["t__rebuild", "u"]

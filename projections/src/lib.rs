@@ -382,40 +382,28 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             let joined = if status == "active" { created.clone() } else { None };
             // The organization's project: known when its creation was in this batch of
             // events (a rebuild's lane sees every organization created), else read from
-            // its row. It never changes.
+            // its row (`$2` then stays unused). It never changes.
             let project = tx.batch.as_deref().and_then(|b| b.projects.get(&e.aggregate_id).cloned());
-            match project {
-                Some(p) => {
-                    exec(
-                        tx,
-                        "INSERT INTO memberships (id, project_id, organization_id, user_id, role, status, joined_at, \
-                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                         ON CONFLICT (id) DO NOTHING",
-                        vec![
-                            s(d, "membership_id"),
-                            Some(p),
-                            id,
-                            s(d, "user_id"),
-                            s(d, "role"),
-                            Some(status),
-                            joined,
-                            created.clone(),
-                            created,
-                        ],
-                    )
-                    .await
-                }
-                None => {
-                    exec(
-                        tx,
-                        "INSERT INTO memberships (id, project_id, organization_id, user_id, role, status, joined_at, \
-                         created_at, updated_at) VALUES ($1, (SELECT project_id FROM organizations WHERE id = $2), \
-                         $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
-                        vec![s(d, "membership_id"), id, s(d, "user_id"), s(d, "role"), Some(status), joined, created],
-                    )
-                    .await
-                }
-            }
+            let sql = if project.is_some() {
+                "INSERT INTO memberships (id, project_id, organization_id, user_id, role, status, joined_at, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING"
+            } else {
+                "INSERT INTO memberships (id, project_id, organization_id, user_id, role, status, joined_at, \
+                 created_at, updated_at) VALUES ($1, (SELECT project_id FROM organizations WHERE id = $3), \
+                 $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING"
+            };
+            let row = vec![
+                s(d, "membership_id"),
+                project,
+                id,
+                s(d, "user_id"),
+                s(d, "role"),
+                Some(status),
+                joined,
+                created.clone(),
+                created,
+            ];
+            exec(tx, sql, row).await
         }
         "membership.role_changed" => {
             exec(
