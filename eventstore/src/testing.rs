@@ -41,3 +41,12 @@ pub async fn fresh_db(postgres: bool) -> Db {
     db.migrate().await.expect("migrate");
     db
 }
+
+/// `fresh_db`, then `statements` run on it (a test's own tables and rows).
+pub async fn fresh_db_with(postgres: bool, statements: &[&str]) -> Db {
+    let db = fresh_db(postgres).await;
+    for sql in statements {
+        sqlx::query(sql).execute(&db.pool).await.expect(sql);
+    }
+    db
+}

@@ -1,5 +1,5 @@
 use authio_domain::reservation::{Reservation, ReservationCommand};
-use authio_eventstore::testing::fresh_db;
+use authio_eventstore::testing::{fresh_db, fresh_db_with};
 use authio_eventstore::{Changes, Db, Metadata, StoreError};
 use rand::Rng;
 use std::collections::HashSet;
@@ -442,14 +442,15 @@ async fn count(db: &Db, sql: &str) -> i64 {
 #[tokio::test]
 async fn a_fused_commit_is_all_or_nothing_postgres() {
     use authio_eventstore::SqlArg::Text;
-    let db = fresh_db(true).await;
-    for sql in [
-        "CREATE TABLE claims (id TEXT PRIMARY KEY, owner TEXT)",
-        "CREATE TABLE tokens (id TEXT PRIMARY KEY, state TEXT NOT NULL)",
-        "INSERT INTO tokens VALUES ('t1', 'live')",
-    ] {
-        sqlx::query(sql).execute(&db.pool).await.unwrap();
-    }
+    let db = fresh_db_with(
+        true,
+        &[
+            "CREATE TABLE claims (id TEXT PRIMARY KEY, owner TEXT)",
+            "CREATE TABLE tokens (id TEXT PRIMARY KEY, state TEXT NOT NULL)",
+            "INSERT INTO tokens VALUES ('t1', 'live')",
+        ],
+    )
+    .await;
     let p = Claims { twice: false, applied: Default::default() };
     let spend = |c: &mut Changes| {
         c.side_write_exactly_one(
@@ -516,14 +517,15 @@ async fn unfusable_writes_commit_in_order_sqlite() {
 async fn a_commit_requires_and_reads(postgres: bool) {
     use authio_eventstore::SqlArg::Text;
     use sqlx::Row;
-    let db = fresh_db(postgres).await;
-    for sql in [
-        "CREATE TABLE claims (id TEXT PRIMARY KEY, owner TEXT)",
-        "CREATE TABLE members (org TEXT NOT NULL, usr TEXT NOT NULL, status TEXT NOT NULL)",
-        "INSERT INTO members VALUES ('o1', 'a', 'active'), ('o2', 'a', 'active'), ('o3', 'a', 'suspended')",
-    ] {
-        sqlx::query(sql).execute(&db.pool).await.unwrap();
-    }
+    let db = fresh_db_with(
+        postgres,
+        &[
+            "CREATE TABLE claims (id TEXT PRIMARY KEY, owner TEXT)",
+            "CREATE TABLE members (org TEXT NOT NULL, usr TEXT NOT NULL, status TEXT NOT NULL)",
+            "INSERT INTO members VALUES ('o1', 'a', 'active'), ('o2', 'a', 'active'), ('o3', 'a', 'suspended')",
+        ],
+    )
+    .await;
     let p = Claims { twice: false, applied: Default::default() };
     let attempt = |id: &'static str, org: &'static str, usr: &'static str| {
         claim_with(&db, &p, id, usr, move |c| {

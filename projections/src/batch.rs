@@ -416,15 +416,7 @@ fn parameters(text: &str, to: impl Fn(usize) -> String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fresh database (PostgreSQL or SQLite) after `statements`.
-    async fn db_with(postgres: bool, statements: &[&str]) -> authio_eventstore::Db {
-        let db = authio_eventstore::testing::fresh_db(postgres).await;
-        for sql in statements {
-            sqlx::query(sql).execute(&db.pool).await.unwrap();
-        }
-        db
-    }
+    use authio_eventstore::testing::fresh_db_with as db_with;
 
     /// A membership row whose INSERT reads its organization's project: queued after an
     /// organization row of another statement, it must see that row (the other
