@@ -295,7 +295,7 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
     if st.has("growth") {
         let api = Api::new(&s2.url, c)?;
         switch_growth(st, report, &api, &tenant, c, &CpuScope { db_url: Some(&db.url), server: Some(s2.pid) }).await?;
-        big_growth(st, report, &api, &tenant, c, &tag, &db.url).await?;
+        big_growth(st, report, &api, &tenant, c, &tag, &db.url, s2.pid).await?;
         if st.has("memory") {
             report.rss_after_growth = Some(s2.rss_mb());
         }
@@ -432,14 +432,20 @@ async fn switch_growth(
         eprintln!("growth: {label}: {c} workers for {} s", st.growth_duration);
         let d = Duration::from_secs(st.growth_duration);
         let row = cpu.measure(ops::run_op("switch-org", &label, api, Arc::new(one), c, d)).await?;
-        eprintln!("  {:.0}/s, p99 {:.1} ms, {} errors", row.ok_rate(), row.p99, row.errors);
+        eprintln!("  {:.0}/s, p99 {:.1} ms, {} errors{}", row.ok_rate(), row.p99, row.errors, rss_note(cpu.server));
         report.growth.push(GrowthRow { case: "switch-org", size, row });
     }
     Ok(())
 }
 
+/// The server's resident memory for a progress line (where the harness knows it).
+fn rss_note(server: Option<u32>) -> String {
+    server.and_then(infra::rss_mb).map(|mb| format!("; server RSS {mb:.1} MB")).unwrap_or_default()
+}
+
 /// Adding a member to the large synthetic organizations, and events paging at 0 and
 /// near 1,000,000 (on the restarted server).
+#[allow(clippy::too_many_arguments)]
 async fn big_growth(
     st: &Settings,
     report: &mut Report,
@@ -448,6 +454,7 @@ async fn big_growth(
     c: usize,
     tag: &str,
     db_url: &str,
+    server: u32,
 ) -> Res<()> {
     let Some(syn) = &report.synth else { return Ok(()) };
     let orgs = syn.big_orgs.clone();
@@ -471,7 +478,7 @@ async fn big_growth(
         // organization of 100,350: about 10 MB of JSON); wait for it, so the timed rows
         // do not share the machine with it.
         let waited = synth::wait_for_snapshot(db_url, org, (1 + size + k) as i64).await?;
-        eprintln!("growth: its snapshot written after {:.1} s", waited.as_secs_f64());
+        eprintln!("growth: its snapshot written after {:.1} s{}", waited.as_secs_f64(), rss_note(Some(server)));
         // Sequential: at least 10 and at most --growth-sequential requests (300, the
         // default until `2c0f565`, took 0.4 s: its p99 was its third-slowest request).
         let sequential = (1, 10, st.growth_sequential.max(10));
@@ -483,7 +490,8 @@ async fn big_growth(
             let limits = (min, max);
             let row =
                 ops::add_members(&label, api, t.clone(), org, pool.clone(), next.clone(), workers, d, limits).await?;
-            eprintln!("  {:.0} ok/s, p99 {:.1} ms, {} errors", row.ok_rate(), row.p99, row.errors);
+            let rss = rss_note(Some(server));
+            eprintln!("  {:.0} ok/s, p99 {:.1} ms, {} errors{rss}", row.ok_rate(), row.p99, row.errors);
             report.growth.push(GrowthRow { case, size: format!("{n} members"), row });
         }
     }

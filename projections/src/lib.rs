@@ -269,13 +269,14 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
         }
         "tenant.organization_added" | "tenant.organization_removed" => {
             // Counted from the stream's own events so a replay of one event stays exact.
-            let delta = if e.event_type.ends_with("added") { "+ 1" } else { "- 1" };
+            // The step is bound, not written in, so a batch folds a tenant's steps into
+            // one UPDATE (`Batch::queue_update`).
+            let step = if e.event_type.ends_with("added") { "1" } else { "-1" };
             exec(
                 tx,
-                &format!(
-                    "UPDATE tenants SET organizations_count = organizations_count {delta}, updated_at = $2 WHERE id = $1"
-                ),
-                vec![id, at],
+                "UPDATE tenants SET organizations_count = organizations_count + CAST($3 AS BIGINT), updated_at = $2 \
+                 WHERE id = $1",
+                vec![id, at, Some(step.to_string())],
             )
             .await
         }
