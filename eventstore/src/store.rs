@@ -272,6 +272,10 @@ fn lost_race(e: &dyn sqlx::error::DatabaseError) -> bool {
 /// Rows read per query when replaying a stream.
 const REPLAY_PAGE: i64 = 5_000;
 
+/// A message past this size (a snapshot's state) makes a connection drop its grown
+/// buffers once it is through (`sqlx::Connection::shrink_buffers`).
+const BIG_MESSAGE: usize = 1 << 20;
+
 /// A stream gets a snapshot each time its version crosses a multiple of this, or of
 /// `snapshot_interval` once it is long.
 pub const SNAPSHOT_EVERY: i64 = 32;
@@ -561,6 +565,7 @@ impl Db {
     /// `load` from the database alone: snapshot plus events, the cache neither read nor
     /// written.
     pub async fn load_stored<A: Aggregate>(&self, id: &str) -> Result<Loaded<A>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(
             "SELECT version, '' AS event_type, '' AS event_version, state FROM snapshots \
              WHERE aggregate_type = $1 AND aggregate_id = $2 \
@@ -573,8 +578,14 @@ impl Db {
         .bind(A::TYPE)
         .bind(id)
         .bind(REPLAY_PAGE)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await?;
+        // A large snapshot left the connection's read buffer at its size (see
+        // `write_snapshot`).
+        if rows.first().and_then(|r| r.try_get::<&str, _>(3).ok()).is_some_and(|s| s.len() > BIG_MESSAGE) {
+            sqlx::Connection::shrink_buffers(&mut *conn);
+        }
+        drop(conn);
         match replay::<A>(id, A::default(), 0, &rows) {
             // A full page: the stream may go on.
             Ok(Some(loaded)) if rows.len() as i64 == REPLAY_PAGE => {
@@ -795,6 +806,10 @@ impl Db {
                 .bind(state)
                 .execute(&mut *w.tx)
                 .await?;
+                // The connection's write buffer grew to the snapshot's size and would
+                // keep it (sqlx never shrinks one by itself): one pooled connection per
+                // snapshot written held about 10 MB each for the organization of 100,000.
+                sqlx::Connection::shrink_buffers(&mut *w.tx);
                 w.tx.commit().await
             };
             if let Err(e) = write.await {
