@@ -108,25 +108,17 @@ impl Updates {
         if queued.len() != args.len() {
             return false;
         }
-        let mut sums = Vec::new();
-        for &(k, fold) in plan {
-            if fold == Fold::Sum {
-                match (integer(&queued[k]), integer(&args[k])) {
-                    (Some(a), Some(b)) => sums.push((k, a.checked_add(b))),
-                    _ => return false,
-                }
-            }
-        }
-        if sums.iter().any(|(_, s)| s.is_none()) {
-            return false;
-        }
-        for (k, a) in args.iter().enumerate().skip(1) {
-            queued[k] = a.clone();
-        }
-        for (k, s) in sums {
+        let sums: Option<Vec<(usize, i64)>> = plan
+            .iter()
+            .filter(|&&(_, fold)| fold == Fold::Sum)
+            .map(|&(k, _)| integer(&queued[k])?.checked_add(integer(&args[k])?).map(|sum| (k, sum)))
+            .collect();
+        let Some(sums) = sums else { return false };
+        queued[1..].clone_from_slice(&args[1..]);
+        for (k, sum) in sums {
             queued[k] = match queued[k] {
-                Arg::I64(_) => Arg::I64(s.unwrap_or_default()),
-                Arg::Text(_) => Arg::Text(s.map(|v| v.to_string())),
+                Arg::I64(_) => Arg::I64(sum),
+                Arg::Text(_) => Arg::Text(Some(sum.to_string())),
             };
         }
         true
