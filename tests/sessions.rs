@@ -117,6 +117,21 @@ async fn scenario(postgres: bool) {
     assert_eq!(switched[1].data["from"], acme.as_str());
     assert_eq!(switched[1].data["to"], globex.as_str());
 
+    // Each switch retired the refresh token before it: its row is gone, and presenting
+    // it gets the answer an unknown token gets (not reuse: the session stays live).
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM refresh_tokens WHERE session_id = $1")
+        .bind(&sid)
+        .fetch_all(&srv.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(states, ["live"], "only the token of the last switch is left");
+    for retired in [&s1["refresh_token"], &a["refresh_token"]] {
+        let (s, e) =
+            srv.call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": retired}))).await;
+        assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "a retired token is refused");
+    }
+    assert_eq!(srv.get("/v1/me", &tg).await.0, StatusCode::OK, "a retired token does not revoke the session");
+
     // The token verifies against the published key set.
     let verified = verify_with_jwks(&srv, &tg, &tid).await;
     assert_eq!(verified["act_org"], globex.as_str());

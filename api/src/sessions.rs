@@ -161,8 +161,11 @@ const INSERT_LIVE: &str =
     "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, \
      expires_at) VALUES ($1, $2, $3, $4, 'live', $5, $6)";
 
-/// Retires the live tokens of the session bound to `$1`.
-const SUPERSEDE: &str = "UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $1 AND state = 'live'";
+/// Retires the live tokens of the session bound to `$1`. They are deleted: a retired
+/// token presented again gets the same answer as an unknown one, and a `DELETE` marks
+/// the row where an `UPDATE` of `state` (an indexed column) writes a new row version
+/// and two index entries. Spent tokens stay: presenting one again revokes the session.
+const SUPERSEDE: &str = "DELETE FROM refresh_tokens WHERE session_id = $1 AND state = 'live'";
 
 /// Spends the live token whose hash is bound to `$1`.
 const SPEND: &str = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live'";

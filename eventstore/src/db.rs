@@ -24,6 +24,7 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0009_fused_commits", include_str!("../../migrations/postgres/0009_fused_commits.sql")),
     ("0010_narrow_audit", include_str!("../../migrations/postgres/0010_narrow_audit.sql")),
     ("0011_bytewise_keys", include_str!("../../migrations/postgres/0011_bytewise_keys.sql")),
+    ("0012_retired_tokens_deleted", include_str!("../../migrations/postgres/0012_retired_tokens_deleted.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
@@ -35,6 +36,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0007_snapshots", include_str!("../../migrations/sqlite/0007_snapshots.sql")),
     ("0008_inline_projection", include_str!("../../migrations/sqlite/0008_inline_projection.sql")),
     ("0010_narrow_audit", include_str!("../../migrations/sqlite/0010_narrow_audit.sql")),
+    ("0012_retired_tokens_deleted", include_str!("../../migrations/sqlite/0012_retired_tokens_deleted.sql")),
 ];
 
 /// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock
