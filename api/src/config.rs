@@ -10,8 +10,11 @@ pub struct Config {
     /// `postgres://…` for PostgreSQL; unset: a SQLite file under ./authio-data/.
     #[arg(long, env = "DATABASE_URL", default_value = authio_eventstore::DEFAULT_SQLITE_URL, hide_env_values = true)]
     pub database_url: String,
-    /// Maximum database connections.
-    #[arg(long, env = "AUTHIO_DB_POOL", default_value_t = 32)]
+    /// Maximum database connections. Requests beyond it wait for a connection in the
+    /// server, which costs PostgreSQL less than more backends competing for its cores:
+    /// on the 2-core benchmark machine 8 served switch-org with less CPU per request and
+    /// a lower p99 than 16 or 32 (BENCHMARKS.md). Raise it for a PostgreSQL with more cores.
+    #[arg(long, env = "AUTHIO_DB_POOL", default_value_t = 8)]
     pub db_pool: u32,
     /// NATS with JetStream for the event fan-out; unset: an in-process bus.
     #[arg(long, env = "NATS_URL")]
@@ -66,7 +69,7 @@ impl Config {
         Config {
             addr: "127.0.0.1:0".parse().expect("literal address"),
             database_url: database_url.to_string(),
-            db_pool: 16,
+            db_pool: 8,
             issuer: None,
             nats_url: None,
             mail_url: None,
