@@ -107,7 +107,7 @@ pub struct Args {
     #[arg(long)]
     growth_duration: Option<u64>,
     /// Fresh users created over the API for the add-member rows (the sequential and the
-    /// concurrent row of one organization share them) [default: 12000; quick: 1000].
+    /// concurrent row of one organization share them) [default: 24000; quick: 1000].
     #[arg(long)]
     growth_pool: Option<usize>,
     /// Requests of the sequential add-member rows (one worker; the row ends at this many
@@ -148,7 +148,7 @@ impl Settings {
             events: a.events.unwrap_or(if q { 50_000 } else { 1_000_000 }),
             webhook_events: a.webhook_events.unwrap_or(if q { 2_000 } else { 20_000 }),
             growth_duration: a.growth_duration.unwrap_or(duration),
-            growth_pool: a.growth_pool.unwrap_or(if q { 1_000 } else { 12_000 }),
+            growth_pool: a.growth_pool.unwrap_or(if q { 1_000 } else { 24_000 }),
             growth_sequential: a.growth_sequential.unwrap_or(if q { 300 } else { 3_000 }),
             event_pages: a.event_pages.unwrap_or(if q { 100 } else { 300 }),
             sections: a.sections.clone().unwrap_or_else(|| SECTIONS.iter().map(|s| s.to_string()).collect()),
