@@ -287,6 +287,7 @@ async fn refresh_rotation(postgres: bool) {
     let (s, c) =
         srv.call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": b["refresh_token"]}))).await;
     assert_eq!(s, StatusCode::OK);
+    let c = tokens_that_name_their_session(&srv, c, postgres).await;
     // Deleting the user stops refresh at once.
     assert_eq!(srv.delete(&format!("/v1/users/{u}"), &sk).await.0, StatusCode::NO_CONTENT);
     let (s, _) =
@@ -294,6 +295,61 @@ async fn refresh_rotation(postgres: bool) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = srv.get("/v1/me", c["access_token"].as_str().unwrap()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// A refresh token names its session, and a refresh of one goes straight to its commit;
+/// a made-up token naming the session, an expired one, and one from before tokens named
+/// their session each get the answer they got before. Returns the pair to go on with.
+async fn tokens_that_name_their_session(srv: &Server, pair: Value, postgres: bool) -> Value {
+    let sid = pair["session_id"].as_str().unwrap().to_string();
+    let rt = pair["refresh_token"].as_str().unwrap();
+    assert!(rt.starts_with(&format!("rt_{sid}.")), "{rt}");
+    let refresh = |token: String| async move {
+        srv.call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": token}))).await
+    };
+    let live = || async {
+        let (s, v) = srv.get("/v1/me", pair["access_token"].as_str().unwrap()).await;
+        assert_eq!(s, StatusCode::OK, "the session is still live: {v}");
+    };
+    // Made up, naming the real session (and the form of a real token): refused, and
+    // nothing else happens.
+    let forged = format!("rt_{sid}.{}", "ab".repeat(32));
+    let (s, e) = refresh(forged).await;
+    assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    live().await;
+    // Expired: refused as before, not taken for reuse.
+    sqlx::query("UPDATE refresh_tokens SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE token_hash = $1")
+        .bind(authio_api::crypto::hash_secret(rt))
+        .execute(&srv.db.pool)
+        .await
+        .unwrap();
+    let (s, e) = refresh(rt.to_string()).await;
+    assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "expired");
+    live().await;
+    // A token of the earlier form (no session in it), live in the same session: it
+    // still refreshes, and the new one names the session.
+    let old_form = format!("rt_{}", "cd".repeat(32));
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, expires_at) \
+         SELECT $1, session_id, project_id, user_id, 'live', created_at, '2100-01-01T00:00:00.000000Z' \
+         FROM refresh_tokens WHERE token_hash = $2",
+    )
+    .bind(authio_api::crypto::hash_secret(&old_form))
+    .bind(authio_api::crypto::hash_secret(rt))
+    .execute(&srv.db.pool)
+    .await
+    .unwrap();
+    let fused = srv.db.fused_commits();
+    let (s, next) = refresh(old_form.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{next}");
+    assert_eq!(srv.db.fused_commits(), fused + postgres as u64);
+    assert!(next["refresh_token"].as_str().unwrap().starts_with(&format!("rt_{sid}.")));
+    // The token of the new form refreshes in one commit (reuse of a spent one is
+    // `parallel_refreshes_of_one_token_give_one_success_and_revoke_on_reuse`).
+    let (s, last) = refresh(next["refresh_token"].as_str().unwrap().to_string()).await;
+    assert_eq!(s, StatusCode::OK, "{last}");
+    assert_eq!(srv.db.fused_commits(), fused + 2 * postgres as u64);
+    last
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -170,9 +170,16 @@ const SUPERSEDE: &str = "DELETE FROM refresh_tokens WHERE session_id = $1 AND st
 /// Spends the live token whose hash is bound to `$1`.
 const SPEND: &str = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live'";
 
+/// Spends the live, unexpired token of the session: hash `$1`, now `$2`, session `$3`.
+const SPEND_IN_SESSION: &str = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live' \
+     AND expires_at > $2 AND session_id = $3";
+
 /// A fresh refresh token for the session: the token, and its row's values for `INSERT_LIVE`.
+/// The token names its session (`rt_<session id>.<64 hex digits>`), so a refresh can go
+/// straight to the commit (`session_in_token`); the hash covers the whole token, so
+/// another session's id in it matches no row.
 fn new_refresh_token(session: &str, project: &str, user: &str) -> (String, Vec<SqlArg>) {
-    let token = new_secret("rt_");
+    let token = new_secret(&format!("rt_{session}."));
     let now = Utc::now();
     let row = vec![
         SqlArg::Text(hash_secret(&token)),
@@ -215,6 +222,32 @@ pub fn spend_refresh_token(
     code: &'static str,
 ) -> String {
     changes.side_write_exactly_one(SPEND, vec![SqlArg::Text(spent.into())], code);
+    add_refresh_token(changes, session, project, user)
+}
+
+/// The session a refresh token names (tokens issued before the session was put in
+/// them name none, and neither does anything malformed).
+pub fn session_in_token(token: &str) -> Option<&str> {
+    let (session, secret) = token.strip_prefix("rt_")?.split_once('.')?;
+    let well_formed = session.starts_with("sess_")
+        && session.len() <= 64
+        && session.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && secret.len() == 64
+        && secret.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then_some(session)
+}
+
+/// Spend the refresh token with hash `spent` if it is live, unexpired and `session`'s,
+/// and add its successor; returns the new token. The commit fails with `code` (and adds
+/// nothing) unless exactly this token went from live to spent.
+pub fn spend_refresh_token_in_session(
+    changes: &mut Changes,
+    spent: &str,
+    (session, project, user): (&str, &str, &str),
+    code: &'static str,
+) -> String {
+    let args = vec![SqlArg::Text(spent.into()), SqlArg::Text(time_text(Utc::now())), SqlArg::Text(session.into())];
+    changes.side_write_exactly_one(SPEND_IN_SESSION, args, code);
     add_refresh_token(changes, session, project, user)
 }
 
@@ -306,5 +339,29 @@ pub async fn ensure_org_admin(st: &AppState, user: &crate::extract::UserToken, o
         Some(role) if role == authio_domain::organization::ADMIN => Ok(()),
         Some(_) => Err(ApiError::forbidden("only the organization's admins may do this")),
         None => Err(ApiError::not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_token_names_its_session() {
+        let (token, row) = new_refresh_token("sess_01abc", "proj_1", "user_1");
+        assert_eq!(session_in_token(&token), Some("sess_01abc"));
+        assert!(matches!(&row[0], SqlArg::Text(h) if *h == hash_secret(&token)));
+        let hex = "0f".repeat(32);
+        for named_none in [
+            format!("rt_{hex}"),                         // issued before tokens named their session
+            format!("rt_user_1.{hex}"),                  // not a session
+            format!("rt_sess_1.{}", &hex[1..]),          // short secret
+            format!("rt_sess_1.{}x", &hex[1..]),         // not hex
+            format!("rt_sess_1'--.{hex}"),               // not an id
+            format!("rt_sess_{}.{hex}", "a".repeat(60)), // too long an id
+            format!("xx_sess_1.{hex}"),
+        ] {
+            assert_eq!(session_in_token(&named_none), None, "{named_none}");
+        }
     }
 }

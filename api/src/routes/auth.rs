@@ -475,6 +475,11 @@ pub async fn refresh(
         return Err(ApiError::unauthenticated());
     }
     let hash = hash_secret(&body.refresh_token);
+    if let Some(answer) = refresh_in_one(&st, &ctx, &body.refresh_token, &hash).await? {
+        return Ok(axum::Json(answer));
+    }
+    // A token that names no session, or one whose quick refresh did not commit: read
+    // it first and decide on what it shows.
     let now = time_text(Utc::now());
     let row = sqlx::query(
         "SELECT state, session_id, project_id, user_id, expires_at FROM refresh_tokens WHERE token_hash = $1",
@@ -584,6 +589,65 @@ pub async fn refresh(
         let answer = sessions::answer(&st, &project, &user, profile, &session, org.as_deref(), new_token);
         return Ok(axum::Json(answer.await?));
     }
+}
+
+/// The refresh of a token that names its session (`sessions::session_in_token`), without
+/// reading the token first: decided on the session as this process has it, and
+/// committed (on PostgreSQL as one statement) only if the token is that session's, live
+/// and unexpired, the user is still in the project and, when the session has an active
+/// organization, an active member of it; the commit reads the user's memberships for
+/// the answer. `None` when the token names no session, the session is not live, or the
+/// commit fails for any reason: nothing was written, and the caller reads the token and
+/// decides as for any other, so a made-up token learns nothing here.
+async fn refresh_in_one(
+    st: &AppState,
+    ctx: &RequestContext,
+    token: &str,
+    hash: &str,
+) -> ApiResult<Option<SessionAnswer>> {
+    let Some(session) = sessions::session_in_token(token) else { return Ok(None) };
+    let s = st.db.load_to_append::<Session>(session).await?;
+    let (Some(user), Some(project)) = (s.state.user_id.clone(), s.state.project_id.clone()) else {
+        return Ok(None);
+    };
+    if !s.state.is_live() {
+        return Ok(None);
+    }
+    let (user, project) = (user.0, project.0);
+    let meta = ctx.metadata(&Actor::User(user.clone()));
+    let mut loaded = Some(s);
+    let mut new_token = String::new();
+    let mut org = None;
+    let done = crate::execute!(st, &meta, {
+        let mut s = match loaded.take() {
+            Some(s) => s,
+            None => st.db.load::<Session>(session).await?,
+        };
+        if s.state.user_id.as_ref().map(|u| u.0.as_str()) != Some(user.as_str()) {
+            return Err(ApiError::unauthenticated());
+        }
+        org = s.state.active_organization.clone().map(|o| o.0);
+        s.exec(SessionCommand::Refresh { at: Utc::now() }).await?;
+        let mut c = Changes::new();
+        c.add(s)?;
+        let owner = (session, project.as_str(), user.as_str());
+        new_token = sessions::spend_refresh_token_in_session(&mut c, hash, owner, "refresh_token_spent");
+        let (u, p) = (SqlArg::Text(user.clone()), SqlArg::Text(project.clone()));
+        match org.as_deref() {
+            Some(o) => {
+                c.require(sessions::ACTIVE_MEMBER, vec![u.clone(), p.clone(), SqlArg::Text(o.into())], MEMBER_STILL)
+            }
+            None => c.require(sessions::IN_PROJECT, vec![u.clone(), p.clone()], MEMBER_STILL),
+        }
+        c.read(sessions::PROFILE, vec![u, p]);
+        Ok(c)
+    });
+    let Ok(rows) = done else { return Ok(None) };
+    // The token is spent now: from here on there is no going back to the slow path (it
+    // would see a spent token and revoke the session).
+    let profile = sessions::profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
+    let answer = sessions::answer(st, &project, &user, profile, session, org.as_deref(), new_token).await?;
+    Ok(Some(answer))
 }
 
 /// The code of a refresh's requirement that the user still be in the project and, when
