@@ -47,6 +47,8 @@ pub struct Report {
     pub synth: Option<Synth>,
     /// (events replayed, seconds) of `authio projections rebuild`.
     pub rebuild: Option<(i64, f64)>,
+    /// The untimed `CHECKPOINT` before the rebuild: its seconds, or why it failed.
+    pub rebuild_checkpoint: Option<Result<f64, String>>,
     pub relay: Option<RelayFigures>,
     pub skipped: Vec<String>,
 }
@@ -111,6 +113,7 @@ impl Report {
             growth: Vec::new(),
             synth: None,
             rebuild: None,
+            rebuild_checkpoint: None,
             relay: None,
             skipped: Vec::new(),
         }
@@ -400,7 +403,15 @@ impl Report {
             rows.push([
                 "projection rebuild (`authio projections rebuild`)".into(),
                 format!("{} events/s", rate(n as f64 / s)),
-                format!("the whole log, {} events, in {s:.1} s, process start to exit", thousands(n as u64)),
+                format!(
+                    "the whole log, {} events, in {s:.1} s, process start to exit{}",
+                    thousands(n as u64),
+                    match &self.rebuild_checkpoint {
+                        Some(Ok(c)) => format!(", after an untimed `CHECKPOINT` ({c:.1} s)"),
+                        Some(Err(e)) => format!(" (the `CHECKPOINT` before it failed: {e})"),
+                        None => String::new(),
+                    }
+                ),
             ]);
         }
         if let Some(r) = &self.relay {
