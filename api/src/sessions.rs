@@ -167,11 +167,8 @@ const INSERT_LIVE: &str =
 /// and two index entries. Spent tokens stay: presenting one again revokes the session.
 const SUPERSEDE: &str = "DELETE FROM refresh_tokens WHERE session_id = $1 AND state = 'live'";
 
-/// Spends the live token whose hash is bound to `$1`.
-const SPEND: &str = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live'";
-
 /// Spends the live, unexpired token of the session: hash `$1`, now `$2`, session `$3`.
-const SPEND_IN_SESSION: &str = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live' \
+const SPEND: &str = "UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1 AND state = 'live' \
      AND expires_at > $2 AND session_id = $3";
 
 /// A fresh refresh token for the session: the token, and its row's values for `INSERT_LIVE`.
@@ -212,19 +209,6 @@ pub fn replace_refresh_tokens(changes: &mut Changes, session: &str, project: &st
     add_refresh_token(changes, session, project, user)
 }
 
-/// Spend the refresh token with hash `spent` and add its successor (refresh); returns
-/// the new token. The commit fails with `code` (and adds nothing) unless exactly this
-/// token went from live to spent.
-pub fn spend_refresh_token(
-    changes: &mut Changes,
-    spent: &str,
-    (session, project, user): (&str, &str, &str),
-    code: &'static str,
-) -> String {
-    changes.side_write_exactly_one(SPEND, vec![SqlArg::Text(spent.into())], code);
-    add_refresh_token(changes, session, project, user)
-}
-
 /// The session a refresh token names (tokens issued before the session was put in
 /// them name none, and neither does anything malformed).
 pub fn session_in_token(token: &str) -> Option<&str> {
@@ -237,17 +221,18 @@ pub fn session_in_token(token: &str) -> Option<&str> {
     well_formed.then_some(session)
 }
 
-/// Spend the refresh token with hash `spent` if it is live, unexpired and `session`'s,
-/// and add its successor; returns the new token. The commit fails with `code` (and adds
-/// nothing) unless exactly this token went from live to spent.
-pub fn spend_refresh_token_in_session(
+/// Spend the refresh token with hash `spent` if it is live, unexpired at `now` and
+/// `session`'s, and add its successor (refresh); returns the new token. The commit fails
+/// with `code` (and adds nothing) unless exactly this token went from live to spent.
+pub fn spend_refresh_token(
     changes: &mut Changes,
     spent: &str,
+    now: &str,
     (session, project, user): (&str, &str, &str),
     code: &'static str,
 ) -> String {
-    let args = vec![SqlArg::Text(spent.into()), SqlArg::Text(time_text(Utc::now())), SqlArg::Text(session.into())];
-    changes.side_write_exactly_one(SPEND_IN_SESSION, args, code);
+    let args = vec![SqlArg::Text(spent.into()), SqlArg::Text(now.into()), SqlArg::Text(session.into())];
+    changes.side_write_exactly_one(SPEND, args, code);
     add_refresh_token(changes, session, project, user)
 }
 

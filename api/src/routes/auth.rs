@@ -553,18 +553,11 @@ pub async fn refresh(
             let mut c = Changes::new();
             c.add(s)?;
             let owner = (session.as_str(), project.as_str(), user.as_str());
-            new_token = sessions::spend_refresh_token(&mut c, &hash, owner, "refresh_token_spent");
+            // `now` is the time the token was found unexpired at, so the spend cannot
+            // fail for its expiry (which would be taken for reuse below).
+            new_token = sessions::spend_refresh_token(&mut c, &hash, &now, owner, "refresh_token_spent");
             if profile.is_none() {
-                let (u, p) = (SqlArg::Text(user.clone()), SqlArg::Text(project.clone()));
-                match org.as_deref() {
-                    Some(o) => c.require(
-                        sessions::ACTIVE_MEMBER,
-                        vec![u.clone(), p.clone(), SqlArg::Text(o.into())],
-                        MEMBER_STILL,
-                    ),
-                    None => c.require(sessions::IN_PROJECT, vec![u.clone(), p.clone()], MEMBER_STILL),
-                }
-                c.read(sessions::PROFILE, vec![u, p]);
+                require_still_member_and_read(&mut c, &user, &project, org.as_deref());
             }
             Ok(c)
         });
@@ -631,15 +624,8 @@ async fn refresh_in_one(
         let mut c = Changes::new();
         c.add(s)?;
         let owner = (session, project.as_str(), user.as_str());
-        new_token = sessions::spend_refresh_token_in_session(&mut c, hash, owner, "refresh_token_spent");
-        let (u, p) = (SqlArg::Text(user.clone()), SqlArg::Text(project.clone()));
-        match org.as_deref() {
-            Some(o) => {
-                c.require(sessions::ACTIVE_MEMBER, vec![u.clone(), p.clone(), SqlArg::Text(o.into())], MEMBER_STILL)
-            }
-            None => c.require(sessions::IN_PROJECT, vec![u.clone(), p.clone()], MEMBER_STILL),
-        }
-        c.read(sessions::PROFILE, vec![u, p]);
+        new_token = sessions::spend_refresh_token(&mut c, hash, &time_text(Utc::now()), owner, "refresh_token_spent");
+        require_still_member_and_read(&mut c, &user, &project, org.as_deref());
         Ok(c)
     });
     let Ok(rows) = done else { return Ok(None) };
@@ -648,6 +634,18 @@ async fn refresh_in_one(
     let profile = sessions::profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
     let answer = sessions::answer(st, &project, &user, profile, session, org.as_deref(), new_token).await?;
     Ok(Some(answer))
+}
+
+/// A refresh's commit requires the user still in the project and, when the session has
+/// an active organization `org`, an active member of it (`MEMBER_STILL` otherwise), and
+/// reads the user's memberships for the answer.
+fn require_still_member_and_read(c: &mut Changes, user: &str, project: &str, org: Option<&str>) {
+    let (u, p) = (SqlArg::Text(user.into()), SqlArg::Text(project.into()));
+    match org {
+        Some(o) => c.require(sessions::ACTIVE_MEMBER, vec![u.clone(), p.clone(), SqlArg::Text(o.into())], MEMBER_STILL),
+        None => c.require(sessions::IN_PROJECT, vec![u.clone(), p.clone()], MEMBER_STILL),
+    }
+    c.read(sessions::PROFILE, vec![u, p]);
 }
 
 /// The code of a refresh's requirement that the user still be in the project and, when
