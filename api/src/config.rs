@@ -61,6 +61,14 @@ pub struct Config {
     /// consumes; every process of one deployment shares it.
     #[arg(long, env = "AUTHIO_WEBHOOK_CONSUMER", default_value = crate::webhooks::DEFAULT_CONSUMER)]
     pub webhook_consumer: String,
+    /// How often session housekeeping prunes the read models (`s`, `m`, `h`, `d`).
+    #[arg(long, env = "AUTHIO_SESSION_PRUNE_INTERVAL", default_value = "5m")]
+    pub session_prune_interval: String,
+    /// How long a spent refresh token is kept after its use, so presenting it again is
+    /// caught as reuse (and revokes the session); after that it is pruned and refused as
+    /// unknown. Tokens of a closed context are kept as long.
+    #[arg(long, env = "AUTHIO_SPENT_TOKEN_RETENTION", default_value = "24h")]
+    pub spent_token_retention: String,
 }
 
 impl Config {
@@ -83,6 +91,8 @@ impl Config {
             webhook_lease: "5m".into(),
             webhook_ca_file: None,
             webhook_consumer: crate::webhooks::DEFAULT_CONSUMER.into(),
+            session_prune_interval: "5m".into(),
+            spent_token_retention: "24h".into(),
         }
     }
 }

@@ -121,7 +121,11 @@ impl IntoResponse for ApiError {
         if let Some(d) = self.details {
             error["details"] = d;
         }
-        (self.status, axum::Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 
@@ -129,7 +133,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => ApiError::concurrent(),
-            StoreError::Database(db) => db.into(),
+            StoreError::Database(db) => database_error(db),
             StoreError::Precondition(code) => ApiError::conflict(code, "a precondition of this change no longer holds"),
             other => {
                 let mut err = ApiError::internal();
@@ -142,15 +146,43 @@ impl From<StoreError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        database_error(e)
+    }
+}
+
+/// The answer for a database error. Both `From` conversions above end here, and this
+/// converts nothing back (they once called each other, and a database error overflowed
+/// the stack).
+pub fn database_error(e: sqlx::Error) -> ApiError {
+    let unavailable = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later");
+    match &e {
         // PostgreSQL's class 22 (data exception: a NUL byte in text, a value out of
         // range) is the client's input, not our failure.
-        if let sqlx::Error::Database(db) = &e {
-            if db.code().is_some_and(|c| c.starts_with("22")) {
-                return ApiError::invalid("the request contains a value the database cannot store");
-            }
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+            return ApiError::invalid("the request contains a value the database cannot store");
         }
-        StoreError::from(e).into()
+        // PostgreSQL: serialization failure, deadlock; a concurrent change won.
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")) => {
+            return ApiError::concurrent();
+        }
+        // PostgreSQL: too many connections, shutting down, cannot connect now, statement
+        // timeout; SQLite: busy or locked (primary codes 5 and 6, with extended ones).
+        sqlx::Error::Database(db)
+            if db.code().is_some_and(|c| {
+                matches!(c.as_ref(), "53300" | "57P01" | "57P02" | "57P03" | "57014")
+                    || c.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+            }) =>
+        {
+            return unavailable();
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            return unavailable();
+        }
+        _ => {}
     }
+    let mut err = ApiError::internal();
+    err.message = e.to_string();
+    err
 }
 
 impl From<authio_projections::ProjectionError> for ApiError {
@@ -166,6 +198,7 @@ fn status_for(code: &str) -> StatusCode {
         "not_found" => StatusCode::NOT_FOUND,
         "invalid_request" | "unknown_role" => StatusCode::BAD_REQUEST,
         "unauthenticated" => StatusCode::UNAUTHORIZED,
+        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "not_a_member" => StatusCode::FORBIDDEN,
         _ => StatusCode::CONFLICT,
     }
@@ -190,5 +223,31 @@ domain_error!(OrganizationError);
 domain_error!(authio_domain::operator::OperatorError);
 domain_error!(authio_domain::session::SessionError);
 domain_error!(authio_domain::webhook::WebhookError);
+domain_error!(authio_domain::context::ContextError);
+domain_error!(authio_domain::context::FamilyError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both conversions of a database error end in an answer: they once called each
+    /// other until the stack overflowed.
+    #[test]
+    fn database_errors_convert_without_recursing() {
+        let from_sqlx: ApiError = sqlx::Error::PoolTimedOut.into();
+        assert_eq!((from_sqlx.status, from_sqlx.code), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
+        let from_store: ApiError = StoreError::Database(sqlx::Error::PoolClosed).into();
+        assert_eq!((from_store.status, from_store.code), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
+        let other: ApiError = sqlx::Error::RowNotFound.into();
+        assert_eq!((other.status, other.code), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        let via_store: ApiError = StoreError::Database(sqlx::Error::RowNotFound).into();
+        assert_eq!(via_store.code, "internal");
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let down: ApiError = sqlx::Error::Io(io).into();
+        assert_eq!(down.code, "unavailable");
+        let r = down.into_response();
+        assert_eq!(r.headers().get(axum::http::header::RETRY_AFTER).unwrap(), "1");
+    }
+}

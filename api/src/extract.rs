@@ -220,7 +220,8 @@ impl FromRequestParts<AppState> for PublishableKey {
 }
 
 /// A signed-in end user (`Authorization: Bearer <access JWT>`): a genuine, unexpired
-/// token whose session is still active.
+/// token whose session is still active, and whose organization context (`act_org`, or
+/// the "no organization" one) is still open in it.
 #[derive(Clone, Debug)]
 pub struct UserToken {
     pub claims: crate::tokens::Claims,
@@ -245,10 +246,15 @@ impl UserToken {
         UserToken::checked(claims, state).await
     }
 
-    /// Verified claims whose session is still active and belongs to them.
+    /// Verified claims whose session is still active and belongs to them, with their
+    /// context open.
     async fn checked(claims: crate::tokens::Claims, state: &AppState) -> Result<UserToken, ApiError> {
-        let row = sqlx::query("SELECT user_id, project_id FROM sessions WHERE id = $1 AND status = 'active'")
-            .bind(&claims.sid)
+        let row = sqlx::query(
+            "SELECT s.user_id, s.project_id FROM sessions s JOIN session_contexts c ON c.session_id = s.id \
+             WHERE s.id = $1 AND s.status = 'active' AND c.context = $2 AND c.status = 'open'",
+        )
+        .bind(&claims.sid)
+        .bind(authio_domain::context::context_key(claims.act_org.as_deref()))
             .fetch_optional(&state.db.pool)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;

@@ -165,7 +165,17 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
         passkeys: std::sync::Arc::new(passkeys),
         webhooks: webhooks::Webhooks { allow_private: webhook_settings.allow_private, kick: webhook_send_kick.clone() },
     };
-    let mut tasks = vec![task, relay];
+    let prune_every = webhooks::parse_duration(&config.session_prune_interval)
+        .map_err(|e| anyhow::anyhow!("AUTHIO_SESSION_PRUNE_INTERVAL: {e}"))?;
+    let retention = webhooks::parse_duration(&config.spent_token_retention)
+        .map_err(|e| anyhow::anyhow!("AUTHIO_SPENT_TOKEN_RETENTION: {e}"))?;
+    if prune_every.is_zero() {
+        anyhow::bail!("AUTHIO_SESSION_PRUNE_INTERVAL must be more than zero");
+    }
+    let retention = chrono::Duration::from_std(retention)
+        .map_err(|_| anyhow::anyhow!("AUTHIO_SPENT_TOKEN_RETENTION is too long"))?;
+    let pruner = sessions::spawn_pruner(state.db.clone(), prune_every, retention);
+    let mut tasks = vec![task, relay, pruner];
     tasks.extend(webhooks::spawn(
         state.db.clone(),
         webhook_settings,

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actor;
+pub mod context;
 pub mod ids;
 pub mod operator;
 pub mod organization;
@@ -23,6 +24,8 @@ pub fn all_event_types() -> Vec<&'static str> {
     v.extend_from_slice(operator::OperatorEvent::TYPES);
     v.extend_from_slice(reservation::ReservationEvent::TYPES);
     v.extend_from_slice(session::SessionEvent::TYPES);
+    v.extend_from_slice(context::ContextEvent::TYPES);
+    v.extend_from_slice(context::FamilyEvent::TYPES);
     v.extend_from_slice(webhook::WebhookEvent::TYPES);
     v
 }

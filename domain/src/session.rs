@@ -1,6 +1,9 @@
-//! Session: belongs to a user; carries the active organization, switchable in-session.
-//! Tokens never enter events: the session records that it was created, switched,
-//! refreshed (with the refresh generation) and revoked (with a reason).
+//! Session: one sign-in of a user. It records that it was created (with the organization
+//! its first context is in) and revoked (with a reason); its organization contexts and
+//! their refreshes are streams of their own (`crate::context`). Tokens never enter
+//! events. Streams written before contexts existed also hold `session.org_switched` and
+//! `session.refreshed` (no longer written: a switch is now `session.context_entered`
+//! and a refresh `session.context_refreshed`, on the family's stream); they still replay.
 use crate::ids::{OrganizationId, SessionId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use cqrs_es::{event_sink::EventSink, Aggregate};
@@ -15,16 +18,6 @@ pub enum SessionCommand {
         /// `magic_link`, `passkey`, `sign_in_token`.
         method: String,
         active_organization: Option<OrganizationId>,
-        at: DateTime<Utc>,
-    },
-    /// `has_active_membership` is looked up before the command (the membership's current
-    /// state in the organization that owns it).
-    SwitchOrganization {
-        to: OrganizationId,
-        has_active_membership: bool,
-        at: DateTime<Utc>,
-    },
-    Refresh {
         at: DateTime<Utc>,
     },
     Revoke {
@@ -45,6 +38,7 @@ pub enum SessionEvent {
         active_organization: Option<OrganizationId>,
         created_at: DateTime<Utc>,
     },
+    /// Legacy (before contexts): a switch of the session's one active organization.
     #[serde(rename = "session.org_switched")]
     OrganizationSwitched {
         user_id: UserId,
@@ -52,6 +46,7 @@ pub enum SessionEvent {
         to: OrganizationId,
         switched_at: DateTime<Utc>,
     },
+    /// Legacy (before contexts): a refresh of the session's one token family.
     #[serde(rename = "session.refreshed")]
     Refreshed { generation: u64, refreshed_at: DateTime<Utc> },
     #[serde(rename = "session.revoked")]
@@ -101,7 +96,7 @@ impl Session {
     pub fn is_live(&self) -> bool {
         self.created && !self.revoked
     }
-    fn ensure_live(&self) -> Result<(), SessionError> {
+    pub fn ensure_live(&self) -> Result<(), SessionError> {
         if !self.created {
             Err(SessionError::NotFound)
         } else if self.revoked {
@@ -136,24 +131,6 @@ impl Aggregate for Session {
                     active_organization,
                     created_at: at,
                 };
-                sink.write(ev, self).await;
-            }
-            SessionCommand::SwitchOrganization { to, has_active_membership, at } => {
-                self.ensure_live()?;
-                if !has_active_membership {
-                    return Err(SessionError::NotAMember);
-                }
-                let ev = SessionEvent::OrganizationSwitched {
-                    user_id: self.user(),
-                    from: self.active_organization.clone(),
-                    to,
-                    switched_at: at,
-                };
-                sink.write(ev, self).await;
-            }
-            SessionCommand::Refresh { at } => {
-                self.ensure_live()?;
-                let ev = SessionEvent::Refreshed { generation: self.generation + 1, refreshed_at: at };
                 sink.write(ev, self).await;
             }
             SessionCommand::Revoke { reason, at } => {

@@ -8,6 +8,7 @@
 //! upcaster instead.
 mod common;
 
+use authio_domain::context::{ContextEvent, FamilyEvent};
 use authio_domain::operator::OperatorEvent;
 use authio_domain::organization::OrganizationEvent;
 use authio_domain::reservation::ReservationEvent;
@@ -80,6 +81,14 @@ fn every_variant_serializes_under_its_event_type_at_version_1_0() {
     assert_eq!(session, SessionEvent::TYPES, "a sample per session event, in order");
     all.extend(session);
 
+    let context = check_names(&common::context_events());
+    assert_eq!(context, ContextEvent::TYPES, "a sample per context event, in order");
+    all.extend(context);
+
+    let family = check_names(&common::family_events());
+    assert_eq!(family, FamilyEvent::TYPES, "a sample per token-family event, in order");
+    all.extend(family);
+
     let webhook = check_names(&common::webhook_events());
     assert_eq!(webhook, WebhookEvent::TYPES, "a sample per webhook endpoint event, in order");
     all.extend(webhook);
@@ -151,6 +160,8 @@ fn golden_fixtures_round_trip() {
     round_trip_fixtures(&common::operator_events());
     round_trip_fixtures(&common::reservation_events());
     round_trip_fixtures(&common::session_events());
+    round_trip_fixtures(&common::context_events());
+    round_trip_fixtures(&common::family_events());
     round_trip_fixtures(&common::webhook_events());
 }
 

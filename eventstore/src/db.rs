@@ -25,6 +25,7 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0010_narrow_audit", include_str!("../../migrations/postgres/0010_narrow_audit.sql")),
     ("0011_bytewise_keys", include_str!("../../migrations/postgres/0011_bytewise_keys.sql")),
     ("0012_retired_tokens_deleted", include_str!("../../migrations/postgres/0012_retired_tokens_deleted.sql")),
+    ("0013_org_contexts", include_str!("../../migrations/postgres/0013_org_contexts.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
@@ -37,6 +38,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0008_inline_projection", include_str!("../../migrations/sqlite/0008_inline_projection.sql")),
     ("0010_narrow_audit", include_str!("../../migrations/sqlite/0010_narrow_audit.sql")),
     ("0012_retired_tokens_deleted", include_str!("../../migrations/sqlite/0012_retired_tokens_deleted.sql")),
+    ("0013_org_contexts", include_str!("../../migrations/sqlite/0013_org_contexts.sql")),
 ];
 
 /// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock

@@ -158,57 +158,53 @@ async fn a_cancelled_begin_leaves_no_transaction_behind_sqlite() {
     assert_eq!(db.read_after(0, 100).await.unwrap().len(), 10);
 }
 
-/// Run one command on a session and commit its events.
-async fn on_session(db: &Db, id: &str, command: authio_domain::session::SessionCommand) {
-    let mut s = db.load::<authio_domain::session::Session>(id).await.unwrap();
+/// Run one command on a token family (a stream that grows by one event per refresh) and
+/// commit its events.
+async fn on_family(db: &Db, id: &str, command: authio_domain::context::FamilyCommand) {
+    let mut s = db.load::<authio_domain::context::RefreshFamily>(id).await.unwrap();
     s.exec(command).await.unwrap();
     let mut c = Changes::new();
     c.add(s).unwrap();
     db.commit(c, &Metadata::new()).await.unwrap();
 }
 
-async fn create_session(db: &Db, id: &str) {
+async fn create_family(db: &Db, id: &str) {
     use authio_domain::ids::{SessionId, TenantId, UserId};
-    let create = authio_domain::session::SessionCommand::Create {
-        session_id: SessionId::new(id),
+    let start = authio_domain::context::FamilyCommand::Start {
+        family_id: id.into(),
+        session_id: SessionId::new("sess_1"),
         project_id: TenantId::new("ten_1"),
         user_id: UserId::new("user_1"),
-        method: "magic_link".into(),
-        active_organization: None,
+        organization: None,
+        epoch: 1,
+        switch: None,
         at: chrono::Utc::now(),
     };
-    on_session(db, id, create).await;
+    on_family(db, id, start).await;
 }
 
-async fn switch(db: &Db, id: &str, n: usize) {
-    use authio_domain::ids::OrganizationId;
-    use authio_domain::session::SessionCommand;
-    for i in 0..n {
-        let to = OrganizationId::new(format!("org_{i}"));
-        on_session(
-            db,
-            id,
-            SessionCommand::SwitchOrganization { to, has_active_membership: true, at: chrono::Utc::now() },
-        )
-        .await;
+async fn rotate(db: &Db, id: &str, n: usize) {
+    use authio_domain::context::FamilyCommand;
+    for _ in 0..n {
+        on_family(db, id, FamilyCommand::Rotate { at: chrono::Utc::now() }).await;
     }
 }
 
 /// A long stream loads from its snapshot plus the tail, to the same state and version as
 /// a full replay; a snapshot that no longer decodes is ignored.
 async fn snapshots_load_the_same_state(postgres: bool) {
-    use authio_domain::session::Session;
+    use authio_domain::context::RefreshFamily as Session;
     use authio_eventstore::SNAPSHOT_EVERY;
     let db = fresh_db(postgres).await;
-    let id = "sess_snapshot";
-    create_session(&db, id).await;
+    let id = "fam_snapshot";
+    create_family(&db, id).await;
     let n = 2 * SNAPSHOT_EVERY as usize + 5;
-    switch(&db, id, n).await;
+    rotate(&db, id, n).await;
     // Snapshots are written after the commit, in the background: wait for it (bounded).
     let mut snap = None;
     for _ in 0..500 {
         snap = sqlx::query_scalar::<_, i64>(
-            "SELECT version FROM snapshots WHERE aggregate_type = 'session' AND aggregate_id = $1",
+            "SELECT version FROM snapshots WHERE aggregate_type = 'refresh_family' AND aggregate_id = $1",
         )
         .bind(id)
         .fetch_optional(&db.pool)
@@ -232,7 +228,7 @@ async fn snapshots_load_the_same_state(postgres: bool) {
         (fast.version, serde_json::to_value(&fast.state).unwrap()),
         (full.version, serde_json::to_value(&full.state).unwrap())
     );
-    assert_eq!(fast.state.active_organization.as_ref().map(|o| o.0.as_str()), Some(format!("org_{}", n - 1).as_str()));
+    assert_eq!(fast.state.generation, n as u64);
     // A snapshot of an older shape: ignored, the stream is replayed.
     sqlx::query("UPDATE snapshots SET state = '\"garbage\"' WHERE aggregate_id = $1")
         .bind(id)
@@ -245,7 +241,7 @@ async fn snapshots_load_the_same_state(postgres: bool) {
         (full.version, serde_json::to_value(&full.state).unwrap())
     );
     // Writing on goes on from the right version.
-    switch(&db, id, 1).await;
+    rotate(&db, id, 1).await;
     assert_eq!(db.load::<Session>(id).await.unwrap().version, n as i64 + 2);
 }
 
@@ -253,17 +249,17 @@ async fn snapshots_load_the_same_state(postgres: bool) {
 /// with the other's events when loaded, and a command decided on a state that another
 /// writer has passed meanwhile still conflicts.
 async fn a_cached_state_catches_up_with_other_writers(postgres: bool) {
-    use authio_domain::session::{Session, SessionCommand};
+    use authio_domain::context::{FamilyCommand, RefreshFamily as Session};
     use authio_eventstore::testing::{fresh_postgres_url, fresh_sqlite_url};
     let url = if postgres { fresh_postgres_url().await } else { fresh_sqlite_url() };
     let a = Db::connect(&url, 4).await.unwrap();
     a.migrate().await.unwrap();
     let b = Db::connect(&url, 4).await.unwrap();
-    let id = "sess_cached";
-    create_session(&a, id).await;
-    switch(&a, id, 3).await;
+    let id = "fam_cached";
+    create_family(&a, id).await;
+    rotate(&a, id, 3).await;
     assert_eq!(a.load::<Session>(id).await.unwrap().version, 4);
-    switch(&b, id, 2).await;
+    rotate(&b, id, 2).await;
     for db in [&a, &b] {
         let cached = db.load::<Session>(id).await.unwrap();
         let full = db.load_from_start::<Session>(id).await.unwrap();
@@ -272,20 +268,16 @@ async fn a_cached_state_catches_up_with_other_writers(postgres: bool) {
             (cached.version, serde_json::to_value(&cached.state).unwrap()),
             (full.version, serde_json::to_value(&full.state).unwrap())
         );
-        assert_eq!(cached.state.active_organization.map(|o| o.0), Some("org_1".to_string()));
+        assert_eq!(cached.state.generation, 5);
     }
     let mut stale = a.load::<Session>(id).await.unwrap();
-    switch(&b, id, 1).await;
-    let to = authio_domain::ids::OrganizationId::new("org_x");
-    stale
-        .exec(SessionCommand::SwitchOrganization { to, has_active_membership: true, at: chrono::Utc::now() })
-        .await
-        .unwrap();
+    rotate(&b, id, 1).await;
+    stale.exec(FamilyCommand::Rotate { at: chrono::Utc::now() }).await.unwrap();
     let mut c = Changes::new();
     c.add(stale).unwrap();
     assert!(matches!(a.commit(c, &Metadata::new()).await, Err(StoreError::Conflict)));
     let now = a.load::<Session>(id).await.unwrap();
-    assert_eq!((now.version, now.state.active_organization.map(|o| o.0)), (7, Some("org_0".to_string())));
+    assert_eq!((now.version, now.state.generation), (7, 6));
 }
 
 #[tokio::test]

@@ -76,19 +76,35 @@ async fn owner(
     }
 }
 
+/// Whether an event gets an audit entry (and so reaches the events API and webhooks).
+/// A refresh does not: one per access-token lifetime per tab would flood the log, and
+/// says nothing an auditor asks (the context's last refresh is in the session listing;
+/// the event store keeps every one). Nor does the token family a sign-in starts: the
+/// sign-in's `session.created` and `session.context_opened` say it.
+pub fn audited(event_type: &str) -> bool {
+    !matches!(event_type, "session.context_refreshed" | "session.tokens_issued")
+}
+
 fn organization_of(e: &StoredEvent) -> Option<String> {
     let d = &e.data;
     match e.aggregate_type.as_str() {
         "organization" => Some(e.aggregate_id.clone()),
         "tenant" => d.get("organization_id").and_then(Value::as_str).map(str::to_string),
-        "session" => d.get("to").or_else(|| d.get("active_organization")).and_then(Value::as_str).map(str::to_string),
+        "session" | "session_context" | "refresh_family" => d
+            .get("to")
+            .or_else(|| d.get("organization_id"))
+            .or_else(|| d.get("active_organization"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
         _ => None,
     }
 }
 
 fn targets(e: &StoredEvent) -> Value {
     let mut t = vec![json!({"type": e.aggregate_type, "id": e.aggregate_id})];
-    for (key, kind) in [("membership_id", "membership"), ("user_id", "user"), ("key_id", "api_key")] {
+    for (key, kind) in
+        [("membership_id", "membership"), ("user_id", "user"), ("key_id", "api_key"), ("session_id", "session")]
+    {
         if let Some(id) = e.data.get(key).and_then(Value::as_str) {
             if id != e.aggregate_id {
                 t.push(json!({"type": kind, "id": id}));
@@ -152,6 +168,9 @@ pub(crate) async fn apply_batched(
     e: &StoredEvent,
     mut batch: Option<&mut Batch>,
 ) -> Result<(), sqlx::Error> {
+    if !audited(&e.event_type) {
+        return Ok(());
+    }
     let project = owner(tx, target, e, batch.as_deref_mut()).await?;
     let Some(sql) = target.sql(
         "INSERT INTO audit_events (position, project_id, organization_id, action, actor_type, actor_id, targets) \

@@ -22,6 +22,7 @@ pub const TABLES: &[&str] = &[
     "organizations",
     "memberships",
     "sessions",
+    "session_contexts",
     "audit_events",
     "stream_owners",
     "webhook_endpoints",
@@ -99,6 +100,11 @@ pub async fn catch_up(db: &Db, mut progress: impl FnMut(i64)) -> Result<i64, Pro
 
 fn s(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// A whole number from an event body, as text (bound with a `CAST`).
+fn number(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_u64).unwrap_or(0).to_string()
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -448,6 +454,7 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             }
             Ok(())
         }
+        // Before contexts, a switch was the session's own event.
         "session.org_switched" => {
             let to = s(d, "to");
             exec(
@@ -458,11 +465,79 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             .await?;
             exec(tx, "UPDATE users SET last_organization_id = $2 WHERE id = $1", vec![s(d, "user_id"), to]).await
         }
+        "session.context_opened" => {
+            let org = s(d, "organization_id");
+            let opened = Some(ts(d, "opened_at"));
+            exec(
+                tx,
+                "INSERT INTO session_contexts (session_id, context, project_id, user_id, organization_id, epoch, \
+                 status, reason, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, CAST($6 AS BIGINT), 'open', NULL, \
+                 $7, $7) ON CONFLICT (session_id, context) DO UPDATE SET epoch = excluded.epoch, status = 'open', \
+                 reason = NULL, opened_at = excluded.opened_at, updated_at = excluded.updated_at",
+                vec![
+                    s(d, "session_id"),
+                    Some(org.clone().unwrap_or_default()),
+                    s(d, "project_id"),
+                    s(d, "user_id"),
+                    org.clone(),
+                    Some(number(d, "epoch")),
+                    opened,
+                ],
+            )
+            .await?;
+            if org.is_some() {
+                exec(tx, "UPDATE users SET last_organization_id = $2 WHERE id = $1", vec![s(d, "user_id"), org])
+                    .await?;
+            }
+            Ok(())
+        }
+        "session.context_closed" | "session.context_cut" => {
+            let (status, at) =
+                if e.event_type == "session.context_cut" { ("cut", "cut_at") } else { ("closed", "closed_at") };
+            let sql = format!(
+                "UPDATE session_contexts SET status = '{status}', reason = $3, updated_at = $4 \
+                 WHERE session_id = $1 AND context = $2"
+            );
+            let key = Some(s(d, "organization_id").unwrap_or_default());
+            exec(tx, &sql, vec![s(d, "session_id"), key, s(d, "reason"), Some(ts(d, at))]).await
+        }
+        // A family started in a context: its row, should the read model have pruned it
+        // (its tokens all expired) while the stream kept it open.
+        "session.tokens_issued" | "session.context_entered" => {
+            let (org, at) = match e.event_type.as_str() {
+                "session.context_entered" => (s(d, "to"), ts(d, "switched_at")),
+                _ => (s(d, "organization_id"), ts(d, "issued_at")),
+            };
+            exec(
+                tx,
+                "INSERT INTO session_contexts (session_id, context, project_id, user_id, organization_id, epoch, \
+                 status, reason, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, CAST($6 AS BIGINT), 'open', NULL, \
+                 $7, $7) ON CONFLICT (session_id, context) DO NOTHING",
+                vec![
+                    s(d, "session_id"),
+                    Some(org.clone().unwrap_or_default()),
+                    s(d, "project_id"),
+                    s(d, "user_id"),
+                    org,
+                    Some(number(d, "epoch")),
+                    Some(at),
+                ],
+            )
+            .await
+        }
         "session.revoked" => {
+            let revoked = Some(ts(d, "revoked_at"));
             exec(
                 tx,
                 "UPDATE sessions SET status = 'revoked', updated_at = $2 WHERE id = $1",
-                vec![id, Some(ts(d, "revoked_at"))],
+                vec![id.clone(), revoked.clone()],
+            )
+            .await?;
+            exec(
+                tx,
+                "UPDATE session_contexts SET status = 'closed', reason = $2, updated_at = $3 \
+                 WHERE session_id = $1 AND status = 'open'",
+                vec![id, s(d, "reason"), revoked],
             )
             .await
         }

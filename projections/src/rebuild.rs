@@ -52,7 +52,7 @@ pub const PROJECTIONS: &[Projection] = &[
     Projection { name: "users", tables: &["users"], reads: &[] },
     Projection { name: "organizations", tables: &["organizations"], reads: &[] },
     Projection { name: "memberships", tables: &["memberships"], reads: &["organizations"] },
-    Projection { name: "sessions", tables: &["sessions"], reads: &[] },
+    Projection { name: "sessions", tables: &["sessions", "session_contexts"], reads: &[] },
     Projection { name: "audit_events", tables: &["audit_events", "stream_owners"], reads: &[] },
     Projection { name: "webhook_endpoints", tables: &["webhook_endpoints"], reads: &[] },
 ];

@@ -2,22 +2,21 @@
 //! refresh with reuse detection, revoke), `/v1/me`, introspection and the key set.
 use crate::crypto::{hash_secret, new_id, new_secret};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, PublishableKey, RequestContext, SecretKey, UserClaims, UserToken};
+use crate::extract::{Json, PublishableKey, Query, RequestContext, SecretKey, UserClaims, UserToken};
 use crate::openapi::Errors;
 use crate::sessions::{self, ActiveOrganization, MembershipSummary, SessionAnswer};
+use axum::extract::Path;
 use crate::AppState;
-use authio_domain::ids::{OrganizationId, TenantId, UserId};
+use authio_domain::ids::{TenantId, UserId};
 use authio_domain::reservation::{user_email_key, Reservation, ReservationCommand};
-use authio_domain::session::{Session, SessionCommand};
 use authio_domain::user::{User, UserCommand};
 use authio_domain::Actor;
-use authio_eventstore::{time_text, Changes, SqlArg};
+use authio_eventstore::{time_text, Changes};
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sqlx::Row;
 use utoipa::ToSchema;
 
 /// Magic links and console sign-in links are valid 15 minutes, sign-in tokens 10.
@@ -339,98 +338,21 @@ pub struct SwitchOrg {
     pub organization_id: String,
 }
 
-/// Switch the session's active organization: a new token pair, same `sub` and `sid`.
+/// Switch into an organization's context: a new token pair for it, same `sub` and
+/// `sid`. The session's other contexts (other tabs) keep their tokens.
 #[utoipa::path(post, path = "/v1/sessions/switch-org", tag = "sessions", request_body = SwitchOrg,
+    params(sessions::IncludeQuery),
     security(("access_token" = [])), responses((status = 200, body = SessionAnswer), Errors))]
 pub async fn switch_org(
     State(st): State<AppState>,
     UserClaims(user): UserClaims,
     ctx: RequestContext,
+    Query(include): Query<sessions::IncludeQuery>,
     Json(body): Json<SwitchOrg>,
 ) -> ApiResult<axum::Json<SessionAnswer>> {
+    let include = include.parse()?;
     let meta = ctx.metadata(&user.actor());
-    let mut refresh = String::new();
-    // Decide as if the user were an active member of the organization, and let the
-    // commit require it and read the user's memberships for the answer, in the same
-    // transaction (on PostgreSQL one statement: one round trip for the whole switch).
-    // When the requirement fails, `switch_org_checked` reads first and gives the answer
-    // a non-member (or a deleted user) gets.
-    let mut loaded = Some(st.db.load_to_append::<Session>(user.session_id()).await?);
-    let switched = crate::execute!(st, &meta, {
-        let mut c = switch_changes(&st, &user, &body.organization_id, true, &mut loaded, &mut refresh).await?;
-        let (u, p, o) = (user.user_id(), user.project_id(), body.organization_id.as_str());
-        c.require(sessions::ACTIVE_MEMBER, [u, p, o].map(|a| SqlArg::Text(a.into())).to_vec(), MEMBER_REQUIRED);
-        c.read(sessions::PROFILE, [u, p].map(|a| SqlArg::Text(a.into())).to_vec());
-        Ok(c)
-    });
-    let (profile, refresh) = match switched {
-        // The requirement held, so the user and the membership were there.
-        Ok(rows) => (sessions::profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?, refresh),
-        Err(e) if e.code == MEMBER_REQUIRED => switch_org_checked(&st, &user, &meta, &body).await?,
-        Err(e) => return Err(e),
-    };
-    let answer = sessions::answer(
-        &st,
-        user.project_id(),
-        user.user_id(),
-        profile,
-        user.session_id(),
-        Some(&body.organization_id),
-        refresh,
-    );
-    Ok(axum::Json(answer.await?))
-}
-
-/// The code of a switch's requirement that the user be an active member.
-const MEMBER_REQUIRED: &str = "switch_requires_active_membership";
-
-/// The changes of a switch of `user`'s session to `org`: the event, decided on the
-/// session `loaded` (taken; a retry reads it), and the session's refresh token replaced
-/// (the new one in `refresh`).
-async fn switch_changes(
-    st: &AppState,
-    user: &UserToken,
-    org: &str,
-    has_active_membership: bool,
-    loaded: &mut Option<authio_eventstore::Loaded<Session>>,
-    refresh: &mut String,
-) -> ApiResult<Changes> {
-    let mut s = match loaded.take() {
-        Some(s) => s,
-        None => st.db.load::<Session>(user.session_id()).await?,
-    };
-    // The session aggregate stands in for `UserToken`'s read-model check: a revoked
-    // session is refused by the command (401), and it must be this token's.
-    let owner = (s.state.user_id.as_ref().map(|u| u.0.as_str()), s.state.project_id.as_ref().map(|p| p.0.as_str()));
-    if s.state.is_live() && owner != (Some(user.user_id()), Some(user.project_id())) {
-        return Err(ApiError::unauthenticated());
-    }
-    s.exec(SessionCommand::SwitchOrganization { to: OrganizationId::new(org), has_active_membership, at: Utc::now() })
-        .await?;
-    let mut c = Changes::new();
-    c.add(s)?;
-    *refresh = sessions::replace_refresh_tokens(&mut c, user.session_id(), user.project_id(), user.user_id());
-    Ok(c)
-}
-
-/// A switch that reads the user's memberships first and decides on them: for the user
-/// who is not (or no longer) an active member of the organization, or was deleted.
-/// Returns the profile read and the new refresh token.
-async fn switch_org_checked(
-    st: &AppState,
-    user: &UserToken,
-    meta: &authio_eventstore::Metadata,
-    body: &SwitchOrg,
-) -> ApiResult<(sessions::Profile, String)> {
-    let profile =
-        sessions::profile(st, user.project_id(), user.user_id()).await?.ok_or_else(ApiError::unauthenticated)?;
-    let has_active_membership = profile.active(Some(&body.organization_id)).is_some();
-    let mut refresh = String::new();
-    let mut loaded = Some(st.db.load::<Session>(user.session_id()).await?);
-    crate::execute!(st, meta, {
-        switch_changes(st, user, &body.organization_id, has_active_membership, &mut loaded, &mut refresh).await
-    })?;
-    Ok((profile, refresh))
+    Ok(axum::Json(sessions::switch(&st, &user, &body.organization_id, include, &meta).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -438,225 +360,49 @@ pub struct RefreshBody {
     pub refresh_token: String,
 }
 
-async fn revoke_session(
-    st: &AppState,
-    session: &str,
-    reason: &str,
-    meta: &authio_eventstore::Metadata,
-) -> ApiResult<()> {
-    crate::execute!(st, meta, {
-        let mut s = st.db.load::<Session>(session).await?;
-        s.exec(SessionCommand::Revoke { reason: reason.into(), at: Utc::now() }).await?;
-        let mut c = Changes::new();
-        c.add(s)?;
-        sessions::supersede_refresh_tokens(&mut c, session);
-        Ok(c)
-    })?;
-    Ok(())
-}
-
-async fn is_spent(st: &AppState, hash: &str) -> ApiResult<bool> {
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM refresh_tokens WHERE token_hash = $1")
-        .bind(hash)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    Ok(state.as_deref() == Some("spent"))
-}
-
-/// Rotate a refresh token. A spent one presented again revokes the whole session.
+/// Rotate a refresh token: a new pair in the token's own context, whatever other tabs
+/// did meanwhile. A spent one presented again revokes the whole session.
 #[utoipa::path(post, path = "/v1/sessions/refresh", tag = "sessions", request_body = RefreshBody,
-    responses((status = 200, body = SessionAnswer), Errors))]
+    params(sessions::IncludeQuery), responses((status = 200, body = SessionAnswer), Errors))]
 pub async fn refresh(
     State(st): State<AppState>,
     ctx: RequestContext,
+    Query(include): Query<sessions::IncludeQuery>,
     Json(body): Json<RefreshBody>,
 ) -> ApiResult<axum::Json<SessionAnswer>> {
-    if body.refresh_token.len() > 256 {
-        return Err(ApiError::unauthenticated());
-    }
-    let hash = hash_secret(&body.refresh_token);
-    if let Some(answer) = refresh_in_one(&st, &ctx, &body.refresh_token, &hash).await? {
-        return Ok(axum::Json(answer));
-    }
-    // A token that names no session, or one whose quick refresh did not commit: read
-    // it first and decide on what it shows.
-    let now = time_text(Utc::now());
-    let row = sqlx::query(
-        "SELECT state, session_id, project_id, user_id, expires_at FROM refresh_tokens WHERE token_hash = $1",
-    )
-    .bind(&hash)
-    .fetch_optional(&st.db.pool)
-    .await?
-    .ok_or_else(ApiError::unauthenticated)?;
-    let (state, session, project, user, expires): (String, String, String, String, String) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
-    let reused = async || -> ApiResult<axum::Json<SessionAnswer>> {
-        let meta = ctx.metadata(&Actor::User(user.clone()));
-        revoke_session(&st, &session, "refresh_token_reused", &meta).await?;
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "refresh_token_reused",
-            "this refresh token was already used; the session is revoked",
-        ))
-    };
-    match state.as_str() {
-        "spent" => return reused().await,
-        "live" if expires > now => {}
-        _ => return Err(ApiError::unauthenticated()),
-    }
-    // The cached session without reading it: a refresh appends to it, so a session that
-    // another process moved on (revoked, say) fails the commit, and the retry reads it.
-    let mut loaded = Some(st.db.load_to_append::<Session>(&session).await?);
-    let meta = ctx.metadata(&Actor::User(user.clone()));
-    // First as if the user were still there and a member of the session's organization,
-    // the commit requiring it and reading the user's memberships for the answer (on
-    // PostgreSQL one statement). When the requirement fails, again with the user read
-    // first, which gives the answer a deleted user or a former member gets.
-    let mut checked = false;
-    loop {
-        let live = loaded.as_ref().is_some_and(|s| s.state.is_live());
-        let profile = if checked || !live {
-            // A deleted user has no row in the read model any more.
-            let profile = if live { sessions::profile(&st, &project, &user).await? } else { None };
-            let Some(profile) = profile else {
-                if is_spent(&st, &hash).await? {
-                    return reused().await;
-                }
-                return Err(ApiError::unauthenticated());
-            };
-            Some(profile)
-        } else {
-            None
-        };
-        let mut new_token = String::new();
-        // Spending the token, recording the refresh and storing its successor commit
-        // together: exactly one of any number of concurrent refreshes wins.
-        // The first attempt decides on the session as loaded above; a retry reloads it.
-        let mut org = None;
-        let done = crate::execute!(st, &meta, {
-            let mut s = match loaded.take() {
-                Some(s) => s,
-                None => st.db.load::<Session>(&session).await?,
-            };
-            // The organization of the session as committed (a retry may see another).
-            org = s.state.active_organization.clone().map(|o| o.0);
-            if let (Some(o), Some(profile)) = (org.as_deref(), &profile) {
-                if profile.active(Some(o)).is_none() {
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "not_a_member",
-                        "the session's organization is no longer available to this user; switch organization",
-                    ));
-                }
-            }
-            s.exec(SessionCommand::Refresh { at: Utc::now() }).await?;
-            let mut c = Changes::new();
-            c.add(s)?;
-            let owner = (session.as_str(), project.as_str(), user.as_str());
-            // `now` is the time the token was found unexpired at, so the spend cannot
-            // fail for its expiry (which would be taken for reuse below).
-            new_token = sessions::spend_refresh_token(&mut c, &hash, &now, owner, "refresh_token_spent");
-            if profile.is_none() {
-                require_still_member_and_read(&mut c, &user, &project, org.as_deref());
-            }
-            Ok(c)
-        });
-        let profile = match (done, profile) {
-            (Ok(_), Some(profile)) => profile,
-            (Ok(rows), None) => sessions::profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?,
-            (Err(e), _) if e.code == MEMBER_STILL => {
-                checked = true;
-                loaded = Some(st.db.load::<Session>(&session).await?);
-                continue;
-            }
-            (Err(e), _) if e.code == "refresh_token_spent" => return reused().await,
-            (Err(e), _) => {
-                // A concurrent refresh may have spent the token (and a reuse revoked the
-                // session) while this one was deciding: that is reuse too.
-                if is_spent(&st, &hash).await? {
-                    return reused().await;
-                }
-                return Err(e);
-            }
-        };
-        let answer = sessions::answer(&st, &project, &user, profile, &session, org.as_deref(), new_token);
-        return Ok(axum::Json(answer.await?));
-    }
+    let include = include.parse()?;
+    Ok(axum::Json(sessions::refresh(&st, &ctx, &body.refresh_token, include).await?))
 }
 
-/// The refresh of a token that names its session (`sessions::session_in_token`), without
-/// reading the token first: decided on the session as this process has it, and
-/// committed (on PostgreSQL as one statement) only if the token is that session's, live
-/// and unexpired, the user is still in the project and, when the session has an active
-/// organization, an active member of it; the commit reads the user's memberships for
-/// the answer. `None` when the token names no session, the session is not live, or the
-/// commit fails for any reason: nothing was written, and the caller reads the token and
-/// decides as for any other, so a made-up token learns nothing here.
-async fn refresh_in_one(
-    st: &AppState,
-    ctx: &RequestContext,
-    token: &str,
-    hash: &str,
-) -> ApiResult<Option<SessionAnswer>> {
-    let Some(session) = sessions::session_in_token(token) else { return Ok(None) };
-    let s = st.db.load_to_append::<Session>(session).await?;
-    let (Some(user), Some(project)) = (s.state.user_id.clone(), s.state.project_id.clone()) else {
-        return Ok(None);
-    };
-    if !s.state.is_live() {
-        return Ok(None);
-    }
-    let (user, project) = (user.0, project.0);
-    let meta = ctx.metadata(&Actor::User(user.clone()));
-    let mut loaded = Some(s);
-    let mut new_token = String::new();
-    let mut org = None;
-    let done = crate::execute!(st, &meta, {
-        let mut s = match loaded.take() {
-            Some(s) => s,
-            None => st.db.load::<Session>(session).await?,
-        };
-        if s.state.user_id.as_ref().map(|u| u.0.as_str()) != Some(user.as_str()) {
-            return Err(ApiError::unauthenticated());
-        }
-        org = s.state.active_organization.clone().map(|o| o.0);
-        s.exec(SessionCommand::Refresh { at: Utc::now() }).await?;
-        let mut c = Changes::new();
-        c.add(s)?;
-        let owner = (session, project.as_str(), user.as_str());
-        new_token = sessions::spend_refresh_token(&mut c, hash, &time_text(Utc::now()), owner, "refresh_token_spent");
-        require_still_member_and_read(&mut c, &user, &project, org.as_deref());
-        Ok(c)
-    });
-    let Ok(rows) = done else { return Ok(None) };
-    // The token is spent now: from here on there is no going back to the slow path (it
-    // would see a spent token and revoke the session).
-    let profile = sessions::profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
-    let answer = sessions::answer(st, &project, &user, profile, session, org.as_deref(), new_token).await?;
-    Ok(Some(answer))
-}
-
-/// A refresh's commit requires the user still in the project and, when the session has
-/// an active organization `org`, an active member of it (`MEMBER_STILL` otherwise), and
-/// reads the user's memberships for the answer.
-fn require_still_member_and_read(c: &mut Changes, user: &str, project: &str, org: Option<&str>) {
-    let (u, p) = (SqlArg::Text(user.into()), SqlArg::Text(project.into()));
-    match org {
-        Some(o) => c.require(sessions::ACTIVE_MEMBER, vec![u.clone(), p.clone(), SqlArg::Text(o.into())], MEMBER_STILL),
-        None => c.require(sessions::IN_PROJECT, vec![u.clone(), p.clone()], MEMBER_STILL),
-    }
-    c.read(sessions::PROFILE, vec![u, p]);
-}
-
-/// The code of a refresh's requirement that the user still be in the project and, when
-/// the session has an active organization, an active member of it.
-const MEMBER_STILL: &str = "refresh_requires_user_and_membership";
-
-/// Sign out: the session is revoked and refresh stops at once.
+/// Sign out: the whole session (every context) is revoked and refresh stops at once.
 #[utoipa::path(post, path = "/v1/sessions/revoke", tag = "sessions",
     security(("access_token" = [])), responses((status = 204, description = "revoked"), Errors))]
 pub async fn revoke(State(st): State<AppState>, user: UserToken, ctx: RequestContext) -> ApiResult<StatusCode> {
-    revoke_session(&st, user.session_id(), "signed_out", &ctx.metadata(&user.actor())).await?;
+    sessions::revoke_session(&st, user.session_id(), "signed_out", &ctx.metadata(&user.actor())).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's session and its live organization contexts.
+#[utoipa::path(get, path = "/v1/sessions/current", tag = "sessions",
+    security(("access_token" = [])), responses((status = 200, body = sessions::SessionView), Errors))]
+pub async fn current(State(st): State<AppState>, user: UserToken) -> ApiResult<axum::Json<sessions::SessionView>> {
+    Ok(axum::Json(sessions::contexts(&st, user.session_id()).await?))
+}
+
+/// End one context of the caller's session (`none` for the "no organization" one); the
+/// others go on.
+#[utoipa::path(post, path = "/v1/sessions/contexts/{organization_id}/revoke", tag = "sessions",
+    params(("organization_id" = String, Path, description = "an organization id, or `none`")),
+    security(("access_token" = [])), responses((status = 204, description = "closed"), Errors))]
+pub async fn revoke_context(
+    State(st): State<AppState>,
+    user: UserToken,
+    ctx: RequestContext,
+    Path(org): Path<String>,
+) -> ApiResult<StatusCode> {
+    let org = (org != "none").then_some(org);
+    let meta = ctx.metadata(&user.actor());
+    sessions::close_context(&st, user.session_id(), org.as_deref(), "signed_out", &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

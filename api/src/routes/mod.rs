@@ -7,6 +7,7 @@ use axum::Router;
 pub mod auth;
 pub mod console;
 pub mod events;
+pub mod org_sessions;
 pub mod passkeys;
 pub mod project;
 pub mod system;
@@ -38,6 +39,8 @@ pub fn routes(state: AppState) -> Router {
             get(project::get_membership).patch(project::change_role).delete(project::delete_membership),
         )
         .route("/v1/organizations/{id}/members", get(project::org_members))
+        .route("/v1/organizations/{id}/sessions", get(org_sessions::list))
+        .route("/v1/organizations/{id}/sessions/{session_id}/revoke", post(org_sessions::revoke))
         .route("/v1/organizations/{id}/audit-events", get(events::org_audit))
         .route("/v1/audit-events", get(events::list_audit))
         .route("/v1/events", get(events::list_events))
@@ -66,6 +69,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/sessions/switch-org", post(auth::switch_org))
         .route("/v1/sessions/refresh", post(auth::refresh))
         .route("/v1/sessions/revoke", post(auth::revoke))
+        .route("/v1/sessions/current", get(auth::current))
+        .route("/v1/sessions/contexts/{organization_id}/revoke", post(auth::revoke_context))
         .route("/v1/me", get(auth::me))
         .route("/v1/tokens/introspect", post(auth::introspect))
         .fallback(|| async { ApiError::not_found() })

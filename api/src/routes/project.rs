@@ -464,6 +464,7 @@ pub async fn delete_organization(
         let mut t = st.db.load::<Tenant>(&key.project_id).await?;
         t.exec(TenantCommand::RemoveOrganization { organization_id: OrganizationId::new(&id) }).await?;
         c.add(t)?;
+        crate::sessions::cut_contexts(&st, &mut c, &id, None, "organization_deleted").await?;
         Ok(c)
     })?;
     Ok(StatusCode::NO_CONTENT)
@@ -603,12 +604,14 @@ async fn managed_membership(st: &AppState, who: &Manager, id: &str) -> ApiResult
     }
 }
 
-/// Run one command on the organization that owns membership `id`.
+/// Run one command on the organization that owns membership `id`; with `cut`, the
+/// member's contexts in that organization are cut in the same commit (for that reason).
 async fn on_membership(
     st: &AppState,
     who: &Manager,
     ctx: &RequestContext,
     id: &str,
+    cut: Option<&str>,
     command: impl Fn(Authority) -> OrganizationCommand,
 ) -> ApiResult<()> {
     let (m, authority) = managed_membership(st, who, id).await?;
@@ -619,6 +622,9 @@ async fn on_membership(
         o.exec(command(authority)).await?;
         let mut c = Changes::new();
         c.add(o)?;
+        if let Some(reason) = cut {
+            crate::sessions::cut_contexts(st, &mut c, &m.organization_id, Some(&m.user_id), reason).await?;
+        }
         Ok(c)
     })?;
     Ok(())
@@ -638,7 +644,7 @@ pub async fn change_role(
     Path(id): Path<String>,
     Json(body): Json<ChangeRole>,
 ) -> ApiResult<axum::Json<MembershipView>> {
-    on_membership(&st, &who, &ctx, &id, |authority| OrganizationCommand::ChangeRole {
+    on_membership(&st, &who, &ctx, &id, None, |authority| OrganizationCommand::ChangeRole {
         membership_id: MembershipId::new(&id),
         role: body.role.clone(),
         authority,
@@ -657,7 +663,7 @@ pub async fn deactivate_membership(
     ctx: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<MembershipView>> {
-    on_membership(&st, &who, &ctx, &id, |authority| OrganizationCommand::Deactivate {
+    on_membership(&st, &who, &ctx, &id, Some("membership_deactivated"), |authority| OrganizationCommand::Deactivate {
         membership_id: MembershipId::new(&id),
         authority,
         at: Utc::now(),
@@ -675,7 +681,7 @@ pub async fn reactivate_membership(
     ctx: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<MembershipView>> {
-    on_membership(&st, &who, &ctx, &id, |_| OrganizationCommand::Reactivate {
+    on_membership(&st, &who, &ctx, &id, None, |_| OrganizationCommand::Reactivate {
         membership_id: MembershipId::new(&id),
         at: Utc::now(),
     })
@@ -691,7 +697,7 @@ pub async fn delete_membership(
     ctx: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    on_membership(&st, &who, &ctx, &id, |authority| OrganizationCommand::DeleteMembership {
+    on_membership(&st, &who, &ctx, &id, Some("membership_removed"), |authority| OrganizationCommand::DeleteMembership {
         membership_id: MembershipId::new(&id),
         authority,
         at: Utc::now(),

@@ -212,6 +212,71 @@ pub fn session_events() -> Vec<SessionEvent> {
     ]
 }
 
+/// A token family (`fam_…`).
+pub const FAMILY: &str = "fam_01JV2Q7Z6X4N8M3K5P9R0S1T2Q";
+
+/// One sample of every organization-context event variant, in declaration order.
+pub fn context_events() -> Vec<authio_domain::context::ContextEvent> {
+    use authio_domain::context::ContextEvent;
+    vec![
+        ContextEvent::Opened {
+            session_id: session_id(),
+            project_id: tenant_id(),
+            user_id: user_id(),
+            organization_id: Some(org_id()),
+            epoch: 1,
+            opened_at: at(),
+        },
+        ContextEvent::Closed {
+            session_id: session_id(),
+            user_id: user_id(),
+            organization_id: Some(org_id()),
+            reason: "signed_out".into(),
+            closed_at: at(),
+        },
+        ContextEvent::Cut {
+            session_id: session_id(),
+            user_id: user_id(),
+            organization_id: Some(org_id()),
+            reason: "membership_deactivated".into(),
+            cut_at: at(),
+        },
+    ]
+}
+
+/// One sample of every token-family event variant, in declaration order. None carries
+/// a token.
+pub fn family_events() -> Vec<authio_domain::context::FamilyEvent> {
+    use authio_domain::context::FamilyEvent;
+    vec![
+        FamilyEvent::Issued {
+            family_id: FAMILY.into(),
+            session_id: session_id(),
+            project_id: tenant_id(),
+            user_id: user_id(),
+            organization_id: None,
+            epoch: 1,
+            issued_at: at(),
+        },
+        FamilyEvent::Switched {
+            family_id: FAMILY.into(),
+            session_id: session_id(),
+            project_id: tenant_id(),
+            user_id: user_id(),
+            from: Some(other_org_id()),
+            to: org_id(),
+            epoch: 1,
+            switched_at: at(),
+        },
+        FamilyEvent::Refreshed {
+            session_id: session_id(),
+            organization_id: Some(org_id()),
+            generation: 1,
+            refreshed_at: at(),
+        },
+    ]
+}
+
 /// A webhook endpoint (`whep_…`).
 pub const WEBHOOK_ENDPOINT: &str = "whep_01JV2Q7Z6X4N8M3K5P9R0S1T2P";
 /// When the previous secret of the sample rotation stops being sent: [`AT`] plus 24 h.
