@@ -39,16 +39,11 @@ const CALLERS: [Caller; 11] = [
 ];
 
 impl Caller {
-    /// A genuine access token whose session is active.
+    /// A genuine access token whose session is active and whose context is open. Not
+    /// `FormerMember`'s: the deactivation of the membership cut its context, so its token
+    /// is refused everywhere (401), switching included.
     fn valid_user_token(self) -> bool {
-        matches!(
-            self,
-            Caller::OtherProjectToken
-                | Caller::Member
-                | Caller::OrgAdminHere
-                | Caller::OrgAdminOther
-                | Caller::FormerMember
-        )
+        matches!(self, Caller::OtherProjectToken | Caller::Member | Caller::OrgAdminHere | Caller::OrgAdminOther)
     }
 }
 
@@ -70,6 +65,9 @@ enum Class {
     SignedIn(u16),
     /// Switching into the target organization: needs an active membership there.
     SwitchIntoTarget,
+    /// The caller's own context in the target organization: those in it succeed, the
+    /// signed-in elsewhere get 404.
+    OwnContext(u16),
     /// The project's frontend (publishable key): no caller here carries one.
     Frontend,
 }
@@ -186,6 +184,10 @@ fn routes() -> Vec<Route> {
         r(p.clone(), "/v1/sessions/refresh", Some(json!({"refresh_token": "rt_bogus"})), Open(401), false),
         r(p.clone(), "/v1/sessions/revoke", None, SignedIn(204), true),
         r(g.clone(), "/v1/me", None, SignedIn(200), false),
+        r(g.clone(), "/v1/sessions/current", None, SignedIn(200), false),
+        r(p.clone(), "/v1/sessions/contexts/{ctxorg}/revoke", None, OwnContext(204), true),
+        r(g.clone(), "/v1/organizations/{org}/sessions", None, Manager(200), false),
+        r(p.clone(), "/v1/organizations/{org}/sessions/{session}/revoke", None, Manager(204), true),
         r(g.clone(), "/v1/events", None, Secret { ok: 200, scoped: false }, false),
         r(g.clone(), "/v1/audit-events", None, Secret { ok: 200, scoped: false }, false),
         r(g.clone(), "/v1/organizations/{org}/audit-events", None, OrgAdmin(200), false),
@@ -248,14 +250,19 @@ fn expected(class: Class, c: Caller) -> u16 {
         },
         Class::Manager(ok) => match c {
             SecretKeyHere | OrgAdminHere => ok,
-            SecretKeyOther | OrgAdminOther | FormerMember | OtherProjectToken => 404,
+            SecretKeyOther | OrgAdminOther | OtherProjectToken => 404,
             Member => 403,
             _ => 401,
         },
         Class::OrgAdmin(ok) => match c {
             OrgAdminHere => ok,
             Member => 403,
-            OrgAdminOther | FormerMember | OtherProjectToken => 404,
+            OrgAdminOther | OtherProjectToken => 404,
+            _ => 401,
+        },
+        Class::OwnContext(ok) => match c {
+            Member | OrgAdminHere => ok,
+            OrgAdminOther | OtherProjectToken => 404,
             _ => 401,
         },
         Class::SignedIn(ok) => {
@@ -267,7 +274,7 @@ fn expected(class: Class, c: Caller) -> u16 {
         }
         Class::SwitchIntoTarget => match c {
             Member | OrgAdminHere => 200,
-            OrgAdminOther | FormerMember | OtherProjectToken => 403,
+            OrgAdminOther | OtherProjectToken => 403,
             _ => 401,
         },
     }
@@ -283,6 +290,8 @@ struct World {
     other_org: String,
     other_org_name: String,
     mem: String,
+    /// The session of the member of `org`.
+    session: String,
     /// A webhook endpoint of the project (disabled once it has deliveries) and one delivery.
     whep: String,
     delivery: String,
@@ -348,6 +357,7 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
     srv.membership(&sk_a, &user, &other_org, "member").await;
     let t_admin = switched(srv, &srv.sign_in(&sk_a, &pk_a, &admin).await, &org).await;
     let t_member = switched(srv, &srv.sign_in(&sk_a, &pk_a, &member).await, &org).await;
+    let session = common::claims(&t_member)["sid"].as_str().unwrap().to_string();
     let t_admin_other = switched(srv, &srv.sign_in(&sk_a, &pk_a, &admin_other).await, &other_org).await;
     let t_former = switched(srv, &srv.sign_in(&sk_a, &pk_a, &former).await, &org).await;
     let (s, _) = srv.post(&format!("/v1/memberships/{former_mem}/deactivate"), &sk_a, json!({})).await;
@@ -371,6 +381,7 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
         other_org,
         other_org_name,
         mem,
+        session,
         whep,
         delivery,
         tokens: vec![
@@ -397,6 +408,8 @@ impl World {
             .replace("{loner}", &self.loner)
             .replace("{org}", &self.org)
             .replace("{mem}", &self.mem)
+            .replace("{session}", &self.session)
+            .replace("{ctxorg}", &self.org)
             .replace("{whep}", &self.whep)
             .replace("{delivery}", &self.delivery)
             .replace("{caller}", &format!("{caller:?}").to_lowercase())
@@ -415,6 +428,8 @@ fn template(path: &str) -> String {
         .replace("{key}", "{key_id}")
         .replace("{whep}", "{id}")
         .replace("{delivery}", "{delivery_id}")
+        .replace("{session}", "{session_id}")
+        .replace("{ctxorg}", "{organization_id}")
 }
 
 /// Disable the endpoint once it has a delivery, and wait until no delivery is in flight,

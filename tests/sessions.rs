@@ -111,26 +111,54 @@ async fn scenario(postgres: bool) {
     assert_eq!(cg["act_org"], globex.as_str());
     assert_eq!(cg["org_role"], "member");
     let sid = cg["sid"].as_str().unwrap().to_string();
-    let events = srv.db.read_stream("session", &sid).await.unwrap();
-    let switched: Vec<_> = events.iter().filter(|e| e.event_type == "session.org_switched").collect();
-    assert_eq!(switched.len(), 2);
-    assert_eq!(switched[1].data["from"], acme.as_str());
-    assert_eq!(switched[1].data["to"], globex.as_str());
+    let entered: Vec<Value> = sqlx::query_scalar::<_, String>(
+        "SELECT payload FROM events WHERE event_type = 'session.org_switched' ORDER BY id",
+    )
+    .fetch_all(&srv.db.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|p| serde_json::from_str(p).unwrap())
+    .filter(|p: &Value| p["session_id"] == sid.as_str())
+    .collect();
+    assert_eq!(entered.len(), 2);
+    assert_eq!((&entered[0]["from"], &entered[0]["to"]), (&Value::Null, &json!(acme)));
+    assert_eq!((&entered[1]["from"], &entered[1]["to"]), (&json!(acme), &json!(globex)));
 
-    // Each switch retired the refresh token before it: its row is gone, and presenting
-    // it gets the answer an unknown token gets (not reuse: the session stays live).
+    // The switches retired nothing: the sign-in's no-organization context, Acme's and
+    // Globex's are all live in one session, and each token refreshes into its own.
     let states: Vec<String> = sqlx::query_scalar("SELECT state FROM refresh_tokens WHERE session_id = $1")
         .bind(&sid)
         .fetch_all(&srv.db.pool)
         .await
         .unwrap();
-    assert_eq!(states, ["live"], "only the token of the last switch is left");
-    for retired in [&s1["refresh_token"], &a["refresh_token"]] {
-        let (s, e) =
-            srv.call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": retired}))).await;
-        assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "a retired token is refused");
+    assert_eq!(states, ["live", "live", "live"], "one live token per context");
+    let mut refreshed = Vec::new();
+    for (pair, org) in [(&s1, None), (&a, Some(&acme)), (&g, Some(&globex))] {
+        let (s, r) = srv
+            .call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": pair["refresh_token"]})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["active_organization"]["id"].as_str(), org.map(String::as_str), "{r}");
+        assert_eq!(r["session_id"], sid.as_str());
+        assert_eq!(claims(r["access_token"].as_str().unwrap())["act_org"].as_str(), org.map(String::as_str));
+        refreshed.push(r);
     }
-    assert_eq!(srv.get("/v1/me", &tg).await.0, StatusCode::OK, "a retired token does not revoke the session");
+    let (s, current) = srv.get("/v1/sessions/current", &tg).await;
+    assert_eq!(s, StatusCode::OK, "{current}");
+    assert_eq!(current["session_id"], sid.as_str());
+    let orgs: Vec<Value> = current["contexts"].as_array().unwrap().iter().map(|c| c["organization"].clone()).collect();
+    assert_eq!(orgs.len(), 3, "{current}");
+    assert!(orgs[0].is_null(), "the sign-in's context first: {current}");
+    assert_eq!((&orgs[1]["id"], &orgs[1]["name"], &orgs[1]["role"]), (&json!(acme), &json!("Acme"), &json!("admin")));
+    assert_eq!((&orgs[2]["id"], &orgs[2]["role"]), (&json!(globex), &json!("member")));
+    assert!(
+        current["contexts"][2]["last_refreshed_at"].as_str().unwrap()
+            >= current["contexts"][2]["created_at"].as_str().unwrap()
+    );
+    let tg = refreshed[2]["access_token"].as_str().unwrap().to_string();
+    let g = refreshed[2].clone();
+    assert_eq!(srv.get("/v1/me", &tg).await.0, StatusCode::OK);
 
     // The token verifies against the published key set.
     let verified = verify_with_jwks(&srv, &tg, &tid).await;
@@ -200,6 +228,27 @@ async fn scenario(postgres: bool) {
     let (s, me) = srv.get("/v1/me", a3["access_token"].as_str().unwrap()).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["active_organization"]["id"], acme.as_str());
+    // The deactivation cut the device's Globex context, with an event.
+    let device_sid = device["session_id"].as_str().unwrap();
+    let cut = srv.db.read_stream("session_context", &format!("{device_sid}/{globex}")).await.unwrap();
+    assert_eq!(cut.last().unwrap().event_type, "session.context_cut");
+    assert_eq!(cut.last().unwrap().data["reason"], "membership_deactivated");
+
+    // Reactivated, she switches back into Globex (the context reopens, a new epoch); the
+    // tokens of before the cut stay dead.
+    let (s, _) = srv.post(&format!("/v1/memberships/{alice_globex}/reactivate"), &sk, json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, back) = srv
+        .post("/v1/sessions/switch-org", device["access_token"].as_str().unwrap(), json!({"organization_id": globex}))
+        .await;
+    assert_eq!((s, code(&back)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "the cut context's token is dead");
+    let (s, back) = srv.post("/v1/sessions/switch-org", &ta2, json!({"organization_id": globex})).await;
+    assert_eq!(s, StatusCode::OK, "{back}");
+    assert_eq!(back["active_organization"]["id"], globex.as_str());
+    let (s, e) = srv
+        .call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": device["refresh_token"]})))
+        .await;
+    assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,7 +336,7 @@ async fn refresh_rotation(postgres: bool) {
     let (s, c) =
         srv.call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": b["refresh_token"]}))).await;
     assert_eq!(s, StatusCode::OK);
-    let c = tokens_that_name_their_session(&srv, c, postgres).await;
+    let c = tokens_that_name_their_family(&srv, c, postgres, (&sk, &pk, &u)).await;
     // Deleting the user stops refresh at once.
     assert_eq!(srv.delete(&format!("/v1/users/{u}"), &sk).await.0, StatusCode::NO_CONTENT);
     let (s, _) =
@@ -297,13 +346,14 @@ async fn refresh_rotation(postgres: bool) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
-/// A refresh token names its session, and a refresh of one goes straight to its commit;
-/// a made-up token naming the session, an expired one, and one from before tokens named
-/// their session each get the answer they got before. Returns the pair to go on with.
-async fn tokens_that_name_their_session(srv: &Server, pair: Value, postgres: bool) -> Value {
-    let sid = pair["session_id"].as_str().unwrap().to_string();
+/// A refresh token names its family, and a refresh of one goes straight to its commit;
+/// a made-up token naming the family and an expired one are refused as before, and one
+/// from before families (naming its session, with no family in its row) moves into a
+/// context of its own. Returns the pair to go on with.
+async fn tokens_that_name_their_family(srv: &Server, pair: Value, postgres: bool, who: (&str, &str, &str)) -> Value {
     let rt = pair["refresh_token"].as_str().unwrap();
-    assert!(rt.starts_with(&format!("rt_{sid}.")), "{rt}");
+    let family = rt.strip_prefix("rt_").unwrap().split_once('.').unwrap().0.to_string();
+    assert!(family.starts_with("fam_"), "{rt}");
     let refresh = |token: String| async move {
         srv.call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": token}))).await
     };
@@ -311,9 +361,9 @@ async fn tokens_that_name_their_session(srv: &Server, pair: Value, postgres: boo
         let (s, v) = srv.get("/v1/me", pair["access_token"].as_str().unwrap()).await;
         assert_eq!(s, StatusCode::OK, "the session is still live: {v}");
     };
-    // Made up, naming the real session (and the form of a real token): refused, and
+    // Made up, naming the real family (and the form of a real token): refused, and
     // nothing else happens.
-    let forged = format!("rt_{sid}.{}", "ab".repeat(32));
+    let forged = format!("rt_{family}.{}", "ab".repeat(32));
     let (s, e) = refresh(forged).await;
     assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
     live().await;
@@ -326,9 +376,10 @@ async fn tokens_that_name_their_session(srv: &Server, pair: Value, postgres: boo
     let (s, e) = refresh(rt.to_string()).await;
     assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "expired");
     live().await;
-    // A token of the earlier form (no session in it), live in the same session: it
-    // still refreshes, and the new one names the session.
-    let old_form = format!("rt_{}", "cd".repeat(32));
+    // A token of the form before families, live in the same session: it refreshes into
+    // the session's organization, and the new one names a family.
+    let sid = pair["session_id"].as_str().unwrap();
+    let old_form = format!("rt_{sid}.{}", "cd".repeat(32));
     sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, session_id, project_id, user_id, state, created_at, expires_at) \
          SELECT $1, session_id, project_id, user_id, 'live', created_at, '2100-01-01T00:00:00.000000Z' \
@@ -339,16 +390,20 @@ async fn tokens_that_name_their_session(srv: &Server, pair: Value, postgres: boo
     .execute(&srv.db.pool)
     .await
     .unwrap();
-    let fused = srv.db.fused_commits();
     let (s, next) = refresh(old_form.clone()).await;
     assert_eq!(s, StatusCode::OK, "{next}");
-    assert_eq!(srv.db.fused_commits(), fused + postgres as u64);
-    assert!(next["refresh_token"].as_str().unwrap().starts_with(&format!("rt_{sid}.")));
+    assert_eq!(next["active_organization"], pair["active_organization"]);
+    assert!(next["refresh_token"].as_str().unwrap().starts_with("rt_fam_"));
+    let (s, e) = refresh(old_form).await;
+    assert_eq!((s, code(&e)), (StatusCode::UNAUTHORIZED, "refresh_token_reused"), "spent like any other");
+    // Reuse revoked the session: sign in again to go on.
+    let fresh = srv.sign_in(who.0, who.1, who.2).await;
+    let fused = srv.db.fused_commits();
     // The token of the new form refreshes in one commit (reuse of a spent one is
     // `parallel_refreshes_of_one_token_give_one_success_and_revoke_on_reuse`).
-    let (s, last) = refresh(next["refresh_token"].as_str().unwrap().to_string()).await;
+    let (s, last) = refresh(fresh["refresh_token"].as_str().unwrap().to_string()).await;
     assert_eq!(s, StatusCode::OK, "{last}");
-    assert_eq!(srv.db.fused_commits(), fused + 2 * postgres as u64);
+    assert_eq!(srv.db.fused_commits(), fused + postgres as u64);
     last
 }
 

@@ -190,7 +190,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let Some(last) = batch.last().map(|e| e.position) else { break };
                 for e in &batch {
                     let p = authio_projections::audit::replay_project(e, &mut owners);
-                    if p.as_deref() != Some(project.as_str()) || e.position <= after {
+                    if p.as_deref() != Some(project.as_str())
+                        || e.position <= after
+                        || !authio_projections::audit::audited(&e.event_type)
+                    {
                         continue;
                     }
                     let env = authio_projections::audit::to_envelope(e, p);

@@ -154,7 +154,8 @@ impl From<sqlx::Error> for ApiError {
 /// converts nothing back (they once called each other, and a database error overflowed
 /// the stack).
 pub fn database_error(e: sqlx::Error) -> ApiError {
-    let unavailable = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later");
+    let unavailable =
+        || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later");
     match &e {
         // PostgreSQL's class 22 (data exception: a NUL byte in text, a value out of
         // range) is the client's input, not our failure.

@@ -247,19 +247,26 @@ impl UserToken {
     }
 
     /// Verified claims whose session is still active and belongs to them, with their
-    /// context open.
+    /// context open, and open since before the token was issued: a token of a context
+    /// that was closed or cut stays dead when the context is opened again.
     async fn checked(claims: crate::tokens::Claims, state: &AppState) -> Result<UserToken, ApiError> {
         let row = sqlx::query(
-            "SELECT s.user_id, s.project_id FROM sessions s JOIN session_contexts c ON c.session_id = s.id \
+            "SELECT s.user_id, s.project_id, c.opened_at FROM sessions s \
+             JOIN session_contexts c ON c.session_id = s.id \
              WHERE s.id = $1 AND s.status = 'active' AND c.context = $2 AND c.status = 'open'",
         )
         .bind(&claims.sid)
         .bind(authio_domain::context::context_key(claims.act_org.as_deref()))
-            .fetch_optional(&state.db.pool)
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?;
-        let (user, project): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+        let (user, project, opened): (String, String, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         if user != claims.sub || project != claims.aud {
+            return Err(ApiError::unauthenticated());
+        }
+        // `iat` is in whole seconds, and the opening's own token is issued after it.
+        let opened = chrono::DateTime::parse_from_rfc3339(&opened).map(|t| t.timestamp()).unwrap_or(i64::MAX);
+        if (claims.iat as i64) < opened {
             return Err(ApiError::unauthenticated());
         }
         Ok(UserToken { claims })

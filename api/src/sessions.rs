@@ -253,6 +253,11 @@ const CONTEXT_NOT_MOVED: &str = "NOT EXISTS (SELECT 1 FROM session_contexts WHER
 /// The session `$1` is active.
 const SESSION_ACTIVE: &str = "EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND status = 'active')";
 
+/// The session `$1` is active and its context `$2` (the caller's) open: an access token
+/// of a context that was closed or cut cannot switch.
+const CALLER_CONTEXT_OPEN: &str = "EXISTS (SELECT 1 FROM session_contexts c JOIN sessions s ON s.id = c.session_id \
+     WHERE c.session_id = $1 AND c.context = $2 AND c.status = 'open' AND s.status = 'active')";
+
 /// Commit codes: a switch requires the membership, the session, and the context as the
 /// command saw it; a refresh requires its context live and the user still a member.
 const MEMBER_REQUIRED: &str = "switch_requires_active_membership";
@@ -495,8 +500,11 @@ pub async fn switch(
             let mut c = Changes::new();
             let from = Some(user.claims.act_org.clone());
             let (g, token, opened) = enter(&mut c, ctx, sid, project, uid, Some(org), from).await?;
+            // The caller's own context first: a token of a closed or cut context is
+            // refused (401) whatever it asks for.
+            let caller = context_key(user.claims.act_org.as_deref());
+            c.require(CALLER_CONTEXT_OPEN, vec![text(sid), text(caller)], SESSION_REQUIRED);
             c.require(ACTIVE_MEMBER, vec![text(uid), text(project), text(org)], MEMBER_REQUIRED);
-            c.require(SESSION_ACTIVE, vec![text(sid)], SESSION_REQUIRED);
             if !opened {
                 c.require(CONTEXT_NOT_MOVED, g.context_args(), CONTEXT_SEEN);
             }
@@ -619,11 +627,7 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
     let meta = rctx.metadata(&Actor::User(user.clone()));
     let reused = async || -> ApiResult<SessionAnswer> {
         revoke_session(st, &session, "refresh_token_reused", &meta).await?;
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "refresh_token_reused",
-            "this refresh token was already used; the session is revoked",
-        ))
+        Err(token_reused())
     };
     let expires: String = row.try_get(4)?;
     match state.as_str() {
@@ -631,8 +635,11 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
         "live" if expires > now => {}
         _ => return Err(ApiError::unauthenticated()),
     }
-    // A token issued before families (and so before contexts): sign in again.
-    let Some(family) = row.try_get::<Option<String>, _>(5)? else { return Err(ApiError::unauthenticated()) };
+    // A token issued before families (and so before contexts): it moves into them.
+    let Some(family) = row.try_get::<Option<String>, _>(5)? else {
+        let project: String = row.try_get(2)?;
+        return upgrade_legacy(st, &meta, (&session, &project, &user), &hash, include).await;
+    };
     let key: Option<String> = row.try_get(6)?;
     let g = Grant {
         family,
@@ -648,9 +655,12 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
     if session_status != "active" || context_epoch != Some(g.epoch as i64) {
         return Err(ApiError::unauthenticated());
     }
-    match context_status.as_deref() {
-        Some("open") => {}
-        Some("cut") => return Err(no_longer_member()),
+    match (context_status.as_deref(), &g.organization) {
+        (Some("open"), _) => {}
+        // Cut by a deactivation or removal: while the membership is not active again,
+        // the user is told why; after a reactivation the old context simply stays dead
+        // (a switch opens it anew).
+        (Some("cut"), Some(org)) if active_role(st, &user, org).await?.is_none() => return Err(no_longer_member()),
         _ => return Err(ApiError::unauthenticated()),
     }
     match &g.organization {
@@ -675,6 +685,74 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
             Err(e)
         }
     }
+}
+
+/// Spends a live, unexpired token issued before families: hash `$1`, now `$2`, session `$3`.
+const SPEND_LEGACY: &str = "UPDATE refresh_tokens SET state = 'spent', spent_at = $2 WHERE token_hash = $1 \
+     AND state = 'live' AND expires_at > $2 AND session_id = $3 AND family_id IS NULL";
+
+/// The refresh of a token issued before contexts: the session's one organization (as
+/// the read model has it) becomes its context, opened if need be, with a family whose
+/// first token answers. The old token is spent in the same commit (exactly one of
+/// concurrent refreshes wins), so presenting it again is reuse, as for any token.
+async fn upgrade_legacy(
+    st: &AppState,
+    meta: &Metadata,
+    (session, project, user): (&str, &str, &str),
+    hash: &str,
+    include: Include,
+) -> ApiResult<SessionAnswer> {
+    let org: Option<String> =
+        sqlx::query_scalar("SELECT active_organization_id FROM sessions WHERE id = $1 AND status = 'active'")
+            .bind(session)
+            .fetch_optional(&st.db.pool)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+    if let Some(o) = &org {
+        if active_role(st, user, o).await?.is_none() {
+            return Err(no_longer_member());
+        }
+    }
+    let mut refresh = String::new();
+    let rows = crate::execute!(st, meta, {
+        let ctx = st.db.load::<SessionContext>(&context_stream_id(session, org.as_deref())).await?;
+        let mut c = Changes::new();
+        let now = SqlArg::Text(time_text(Utc::now()));
+        c.side_write_exactly_one(
+            SPEND_LEGACY,
+            vec![SqlArg::Text(hash.into()), now, SqlArg::Text(session.into())],
+            SPENT,
+        );
+        refresh = enter(&mut c, ctx, session, project, user, org.as_deref(), None).await?.1;
+        let (u, p) = (SqlArg::Text(user.into()), SqlArg::Text(project.into()));
+        match &org {
+            Some(o) => c.require(ACTIVE_MEMBER, vec![u, p, SqlArg::Text(o.clone())], MEMBER_STILL),
+            None => c.require(IN_PROJECT, vec![u, p], MEMBER_STILL),
+        }
+        c.require(SESSION_ACTIVE, vec![SqlArg::Text(session.into())], SESSION_REQUIRED);
+        read_profile(&mut c, user, project, org.as_deref(), include);
+        Ok(c)
+    });
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) if e.code == SPENT => {
+            revoke_session(st, session, "refresh_token_reused", meta).await?;
+            return Err(token_reused());
+        }
+        Err(e) if e.code == MEMBER_STILL => return Err(no_longer_member()),
+        Err(e) if e.code == SESSION_REQUIRED => return Err(ApiError::unauthenticated()),
+        Err(e) => return Err(e),
+    };
+    let profile = profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
+    answer(st, project, user, profile, session, org.as_deref(), refresh, include).await
+}
+
+fn token_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+        "this refresh token was already used; the session is revoked",
+    )
 }
 
 fn no_longer_member() -> ApiError {
@@ -730,8 +808,9 @@ pub async fn close_context(
 
 /// Add to `c` the cut of every open context in organization `org` (of `user`, or of
 /// everyone when `None`): the membership was deactivated or removed (`reason`). Their
-/// tokens were dead already (each use requires the active membership); this records it
-/// and retires them.
+/// tokens were dead already (each use requires the active membership); this records it.
+/// The tokens stay (until pruned), so a refresh is told `403 not_a_member`, not taken
+/// for an unknown token.
 pub async fn cut_contexts(
     st: &AppState,
     c: &mut Changes,
@@ -751,7 +830,6 @@ pub async fn cut_contexts(
         let mut ctx = st.db.load::<SessionContext>(&context_stream_id(&sid, Some(org))).await?;
         ctx.exec(ContextCommand::Cut { reason: reason.into(), at: Utc::now() }).await?;
         c.add(ctx)?;
-        c.side_write(SUPERSEDE_CONTEXT, vec![SqlArg::Text(sid), SqlArg::Text(org.into())]);
     }
     Ok(())
 }
@@ -903,7 +981,11 @@ pub async fn prune(db: &authio_eventstore::Db, now: DateTime<Utc>, retention: Du
 }
 
 /// Run `prune` every `every` (the first pass after one interval), logging what it did.
-pub fn spawn_pruner(db: authio_eventstore::Db, every: std::time::Duration, retention: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_pruner(
+    db: authio_eventstore::Db,
+    every: std::time::Duration,
+    retention: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
@@ -957,7 +1039,7 @@ mod tests {
             format!("rt_fam_1.{}", &hex[1..]),          // short secret
             format!("rt_fam_1.{}x", &hex[1..]),         // not hex
             format!("rt_fam_1'--.{hex}"),               // not an id
-            format!("rt_fam_{}.{hex}", "a".repeat(60)), // too long an id
+            format!("rt_fam_{}.{hex}", "a".repeat(61)), // too long an id
             format!("xx_fam_1.{hex}"),
         ] {
             assert_eq!(family_in_token(&named_none), None, "{named_none}");

@@ -10,8 +10,18 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 8] =
-    ["switch-org", "refresh", "me", "sign-in", "create-membership", "change-role", "list-members", "events"];
+pub const OPS: [&str; 10] = [
+    "switch-org",
+    "refresh",
+    "switch-org-shared",
+    "refresh-shared",
+    "me",
+    "sign-in",
+    "create-membership",
+    "change-role",
+    "list-members",
+    "events",
+];
 
 /// A thin JSON client.
 #[derive(Clone)]
@@ -495,13 +505,86 @@ pub async fn run_op(
 ) -> Res<Row> {
     let pairs = Arc::new(if op == "create-membership" { free_pairs(&t) } else { Vec::new() });
     let next_pair = Arc::new(AtomicUsize::new(0));
+    // The `-shared` rows: one session (one sign-in) that every worker uses, as a user
+    // with many tabs does; signed in before the clock starts.
+    let shared = match op {
+        "switch-org-shared" | "refresh-shared" => {
+            let u = worker_user(&t, 0, 2)?;
+            Some(Arc::new((u, sign_in(api, &t, &t.users[u]).await?)))
+        }
+        _ => None,
+    };
     timed(label, concurrency, duration, (api.clone(), t.sk.clone()), |w, ticket| {
         let (api, t, op) = (api.clone(), t.clone(), op.to_string());
-        let (pairs, next_pair) = (pairs.clone(), next_pair.clone());
+        let (pairs, next_pair, shared) = (pairs.clone(), next_pair.clone(), shared.clone());
         let workers = concurrency.max(1);
-        async move { worker(&op, w, workers, &api, &t, ticket, &pairs, &next_pair).await }
+        async move {
+            match shared {
+                Some(sh) => shared_worker(&op, w, &api, &t, ticket, &sh).await,
+                None => worker(&op, w, workers, &api, &t, ticket, &pairs, &next_pair).await,
+            }
+        }
     })
     .await
+}
+
+/// `POST /v1/sessions/switch-org` with `access` into `org`: the new pair.
+async fn switch_org(api: &Api, access: &str, org: &str) -> Res<Session> {
+    let body = Some(json!({"organization_id": org}));
+    let v = api.expect(StatusCode::OK, Method::POST, "/v1/sessions/switch-org", Some(access), None, body).await?;
+    Session::from_answer(&v)
+}
+
+/// A worker of a `-shared` row: `shared` is (user index, the sign-in's answer) of the
+/// one session all workers use. `switch-org-shared`: every worker switches that
+/// session between the user's organizations, each with the access token of its own
+/// last switch (all of one `sid`). `refresh-shared`: each worker first switches into
+/// one of the organizations (untimed), which gives it a token family of its own in
+/// that organization's context, then refreshes it; workers in one organization share
+/// its context.
+async fn shared_worker(
+    op: &str,
+    w: usize,
+    api: &Api,
+    t: &Tenant,
+    ticket: Ticket,
+    shared: &(usize, Value),
+) -> Res<Sample> {
+    let mut s = Sample::default();
+    let (u, answer) = shared;
+    let orgs: Vec<&str> = t.memberships[*u].iter().map(|(o, _)| t.orgs[*o].as_str()).collect();
+    let first = Session::from_answer(answer)?;
+    match op {
+        "switch-org-shared" => {
+            let mut access = first.access;
+            let mut i = w;
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                i += 1;
+                let start = Instant::now();
+                let r = switch_org(api, &access, orgs[i % orgs.len()]).await.map(|n| access = n.access);
+                s.record(start, r);
+            }
+        }
+        "refresh-shared" => {
+            let mut sess = switch_org(api, &first.access, orgs[w % orgs.len()]).await?;
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                let body = json!({"refresh_token": sess.refresh});
+                let start = Instant::now();
+                let r = api.expect(StatusCode::OK, Method::POST, "/v1/sessions/refresh", None, None, Some(body)).await;
+                let r = r.and_then(|v| Session::from_answer(&v)).map(|n| sess = n);
+                let failed = r.is_err();
+                s.record(start, r);
+                if failed {
+                    // A family of its own again (untimed), with the newest access token.
+                    sess = switch_org(api, &sess.access, orgs[w % orgs.len()]).await?;
+                }
+            }
+        }
+        other => return Err(format!("{other} is not a shared-session operation")),
+    }
+    Ok(s)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -227,6 +227,26 @@ impl Report {
                 ]);
             }
         }
+        // One session shared by every worker: the goal of issue 15, beside its
+        // one-session-per-worker row.
+        for (name, alone) in [("switch-org-shared", "switch-org"), ("refresh-shared", "refresh")] {
+            if let Some(r) = self.op(name) {
+                let of_alone = self.op(alone).map(|a| r.rate() / a.rate());
+                let ok = r.rate() >= 2500.0 && r.p99 < 20.0 && r.errors == 0 && of_alone.is_none_or(|x| x >= 0.9);
+                rows.push([
+                    format!("{name} (one session, every worker)"),
+                    format!(
+                        "{}/s, p99 {:.1} ms, {} errors{}",
+                        rate(r.rate()),
+                        r.p99,
+                        r.errors,
+                        of_alone.map(|x| format!(", {x:.2} × {alone}")).unwrap_or_default()
+                    ),
+                    format!("≥ 2,500/s, p99 < 20 ms, 0 errors, ≥ 0.9 × {alone}"),
+                    met(ok).into(),
+                ]);
+            }
+        }
         if let Some(r) = self.op("sign-in") {
             rows.push([
                 "sign-in (session creation)".into(),

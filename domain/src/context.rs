@@ -208,8 +208,11 @@ pub enum FamilyEvent {
         issued_at: DateTime<Utc>,
     },
     /// A switch into an organization's context (opened by the same command if it was
-    /// not open): a family of its own, so no other context's tokens are touched.
-    #[serde(rename = "session.context_entered")]
+    /// not open): a family of its own, so no other context's tokens are touched. The
+    /// published name of a switch: before contexts the session's stream stored it
+    /// (`SessionEvent::OrganizationSwitched`, `user_id`, `from`, `to`, `switched_at`);
+    /// this payload has those fields and more, so a subscriber of either reads both.
+    #[serde(rename = "session.org_switched")]
     Switched {
         family_id: String,
         session_id: SessionId,
@@ -232,7 +235,7 @@ pub enum FamilyEvent {
 
 crate::event_names!(FamilyEvent {
     Issued => "session.tokens_issued",
-    Switched => "session.context_entered",
+    Switched => "session.org_switched",
     Refreshed => "session.context_refreshed",
 });
 

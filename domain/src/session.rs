@@ -2,8 +2,9 @@
 //! its first context is in) and revoked (with a reason); its organization contexts and
 //! their refreshes are streams of their own (`crate::context`). Tokens never enter
 //! events. Streams written before contexts existed also hold `session.org_switched` and
-//! `session.refreshed` (no longer written: a switch is now `session.context_entered`
-//! and a refresh `session.context_refreshed`, on the family's stream); they still replay.
+//! `session.refreshed` (no longer written here: a switch is now the token family's
+//! `session.org_switched`, the same name with more fields, and a refresh
+//! `session.context_refreshed`, on the family's stream); they still replay.
 use crate::ids::{OrganizationId, SessionId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use cqrs_es::{event_sink::EventSink, Aggregate};

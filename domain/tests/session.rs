@@ -6,8 +6,8 @@ use authio_domain::context::*;
 use authio_domain::ids::OrganizationId;
 use authio_domain::session::{Session, SessionCommand, SessionError, SessionEvent};
 use common::{at, org_id, other_org_id, session_id, tenant_id, user_id};
-use cqrs_es::Aggregate;
 use cqrs_es::test::{AggregateTestExecutor, TestFramework};
+use cqrs_es::Aggregate;
 
 // ---- builders -------------------------------------------------------------------
 
@@ -89,7 +89,8 @@ async fn revoke_emits_revoked_with_the_reason() {
 /// A stream written before contexts (its switches and refreshes its own) still replays.
 #[tokio::test]
 async fn revoke_after_legacy_switch_and_refresh_emits_revoked() {
-    let switched = SessionEvent::OrganizationSwitched { user_id: user_id(), from: None, to: org_id(), switched_at: at() };
+    let switched =
+        SessionEvent::OrganizationSwitched { user_id: user_id(), from: None, to: org_id(), switched_at: at() };
     let refreshed = SessionEvent::Refreshed { generation: 1, refreshed_at: at() };
     given(vec![created(), switched, refreshed])
         .when_async(revoke("membership_deactivated"))

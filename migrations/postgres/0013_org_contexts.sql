@@ -21,7 +21,7 @@ CREATE INDEX session_contexts_user ON session_contexts (user_id, organization_id
 
 -- The sessions live before contexts keep their one organization as an open context of
 -- epoch 0, so their access tokens stay good until they expire. Their refresh tokens name
--- no family and are refused (sign in again).
+-- no family: the first refresh of one opens the context anew with a family of its own.
 INSERT INTO session_contexts (session_id, context, project_id, user_id, organization_id, epoch, status, opened_at,
     updated_at)
 SELECT id, COALESCE(active_organization_id, ''), project_id, user_id, active_organization_id, 0, 'open', created_at,

@@ -445,15 +445,13 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
                 tx,
                 "INSERT INTO sessions (id, project_id, user_id, method, active_organization_id, status, created_at, \
                  updated_at) VALUES ($1, $2, $3, $4, $5, 'active', $6, $6) ON CONFLICT (id) DO NOTHING",
-                vec![id, s(d, "project_id"), s(d, "user_id"), s(d, "method"), org.clone(), created],
+                vec![id, s(d, "project_id"), s(d, "user_id"), s(d, "method"), org, created],
             )
-            .await?;
-            if org.is_some() {
-                exec(tx, "UPDATE users SET last_organization_id = $2 WHERE id = $1", vec![s(d, "user_id"), org])
-                    .await?;
-            }
-            Ok(())
+            .await
         }
+        // Since contexts a switch is a token family's event, and the context's opening
+        // (`session.context_opened`) is what the read models record.
+        "session.org_switched" if e.aggregate_type != "session" => Ok(()),
         // Before contexts, a switch was the session's own event.
         "session.org_switched" => {
             let to = s(d, "to");
@@ -485,9 +483,13 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
                 ],
             )
             .await?;
+            // The organization a sign-in chooses next: the last one a context was opened
+            // in (a sign-in's own, or a switch's). Only when it changes, so the users
+            // row is not written by every switch of a busy session.
             if org.is_some() {
-                exec(tx, "UPDATE users SET last_organization_id = $2 WHERE id = $1", vec![s(d, "user_id"), org])
-                    .await?;
+                let sql = "UPDATE users SET last_organization_id = $2 WHERE id = $1 \
+                           AND (last_organization_id IS NULL OR last_organization_id <> $2)";
+                exec(tx, sql, vec![s(d, "user_id"), org]).await?;
             }
             Ok(())
         }
@@ -500,30 +502,6 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             );
             let key = Some(s(d, "organization_id").unwrap_or_default());
             exec(tx, &sql, vec![s(d, "session_id"), key, s(d, "reason"), Some(ts(d, at))]).await
-        }
-        // A family started in a context: its row, should the read model have pruned it
-        // (its tokens all expired) while the stream kept it open.
-        "session.tokens_issued" | "session.context_entered" => {
-            let (org, at) = match e.event_type.as_str() {
-                "session.context_entered" => (s(d, "to"), ts(d, "switched_at")),
-                _ => (s(d, "organization_id"), ts(d, "issued_at")),
-            };
-            exec(
-                tx,
-                "INSERT INTO session_contexts (session_id, context, project_id, user_id, organization_id, epoch, \
-                 status, reason, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, CAST($6 AS BIGINT), 'open', NULL, \
-                 $7, $7) ON CONFLICT (session_id, context) DO NOTHING",
-                vec![
-                    s(d, "session_id"),
-                    Some(org.clone().unwrap_or_default()),
-                    s(d, "project_id"),
-                    s(d, "user_id"),
-                    org,
-                    Some(number(d, "epoch")),
-                    Some(at),
-                ],
-            )
-            .await
         }
         "session.revoked" => {
             let revoked = Some(ts(d, "revoked_at"));

@@ -208,6 +208,7 @@ impl Server {
                 "api_keys" => "id, tenant_id, name, environment, secret_prefix, secret_last_four, publishable_key, created_at, COALESCE(revoked_at, '')",
                 "users" => "id, project_id, email, email_normalized, COALESCE(first_name, ''), COALESCE(last_name, ''), CASE WHEN email_verified THEN 'true' ELSE 'false' END, created_at, updated_at, COALESCE(last_organization_id, '')",
                 "sessions" => "id, project_id, user_id, method, COALESCE(active_organization_id, ''), status, created_at, updated_at",
+                "session_contexts" => "session_id, context, project_id, user_id, COALESCE(organization_id, ''), CAST(epoch AS TEXT), status, COALESCE(reason, ''), opened_at, updated_at",
                 "organizations" => "id, project_id, name, slug, domains, created_at, updated_at",
                 "memberships" => "id, project_id, organization_id, user_id, role, status, COALESCE(joined_at, ''), created_at, updated_at",
                 "audit_events" => "CAST(position AS TEXT), COALESCE(project_id, ''), COALESCE(organization_id, ''), action, actor_type, COALESCE(actor_id, ''), targets",
@@ -218,6 +219,7 @@ impl Server {
             let order = match *t {
                 "audit_events" => "position",
                 "stream_owners" => "aggregate_type, aggregate_id",
+                "session_contexts" => "session_id, context",
                 _ => "id",
             };
             let rows = sqlx::query(&format!("SELECT {cols} FROM {t} ORDER BY {order}"))
@@ -317,4 +319,12 @@ pub async fn jetstream_messages(nats_url: &str, tid: &str) -> Vec<(Value, String
         out.push((v, m.subject.to_string(), id));
     }
     out
+}
+
+/// The claims of an access token (not verified: for reading what a test was given).
+#[allow(dead_code)]
+pub fn claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }

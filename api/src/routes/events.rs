@@ -28,7 +28,7 @@ fn position(after: &Option<String>) -> ApiResult<Option<i64>> {
     }
 }
 
-/// `types=membership.*,session.context_entered` → SQL conditions on `action`.
+/// `types=membership.*,session.org_switched` → SQL conditions on `action`.
 fn type_filter(types: &Option<String>, first_arg: usize) -> ApiResult<(String, Vec<String>)> {
     let Some(t) = types.as_deref().filter(|t| !t.is_empty()) else { return Ok((String::new(), vec![])) };
     let mut conds = Vec::new();

@@ -697,10 +697,8 @@ pub async fn delete_membership(
     ctx: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    on_membership(&st, &who, &ctx, &id, Some("membership_removed"), |authority| OrganizationCommand::DeleteMembership {
-        membership_id: MembershipId::new(&id),
-        authority,
-        at: Utc::now(),
+    on_membership(&st, &who, &ctx, &id, Some("membership_removed"), |authority| {
+        OrganizationCommand::DeleteMembership { membership_id: MembershipId::new(&id), authority, at: Utc::now() }
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

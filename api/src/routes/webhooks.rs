@@ -113,7 +113,7 @@ pub struct CreateWebhookEndpoint {
     /// An absolute `http(s)` URL, at most 2048 characters, on a public address.
     #[schema(max_length = 2048)]
     pub url: String,
-    /// Event types (`session.context_entered`), families (`membership.*`) or `*`; 1 to 50.
+    /// Event types (`session.org_switched`), families (`membership.*`) or `*`; 1 to 50.
     pub events: Vec<String>,
     /// Default `true`.
     pub enabled: Option<bool>,
