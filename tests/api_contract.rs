@@ -223,6 +223,52 @@ async fn cursor_pagination_walks_every_item_once() {
     }
     assert_eq!(seen.len(), 7);
     assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), want);
+
+    // A cursor no list gave out is refused, on every cursor list, naming the field.
+    for path in ["/v1/users", "/v1/organizations", "/v1/memberships", "/v1/webhook-endpoints"] {
+        for bad in ["garbage", "user_%27--", "USER_01ABC", "_x", "x_", &format!("user_{}", "a".repeat(80))] {
+            let (s, e) = srv.get(&format!("{path}?after={bad}"), &sk).await;
+            assert_eq!((s, common::code(&e)), (StatusCode::BAD_REQUEST, "invalid_cursor"), "{path} {bad}: {e}");
+            assert_eq!(e["error"]["details"]["field"], "after");
+        }
+    }
+}
+
+/// RFC 6750's challenge on every 401, `Retry-After` on 429 and 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_conventions_on_errors() {
+    let srv = Server::start(false).await;
+    let (cs, tid, _) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    for (path, auth) in [("/v1/me", None), ("/v1/users", Some("sk_test_bogus")), ("/v1/me", Some("not.a.jwt"))] {
+        let mut req = srv.http.get(format!("{}{path}", srv.url));
+        if let Some(a) = auth {
+            req = req.bearer_auth(a);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let challenge = res.headers().get("www-authenticate").expect("a challenge").to_str().unwrap();
+        assert!(challenge.starts_with("Bearer "), "{challenge}");
+    }
+    // The sign-in limit: 5 per email per 15 minutes, then 429 with Retry-After.
+    let mut limited = None;
+    for _ in 0..8 {
+        let res = srv
+            .http
+            .post(format!("{}/v1/auth/magic-links", srv.url))
+            .header("authio-publishable-key", &pk)
+            .json(&serde_json::json!({"email": "limit@example.com"}))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(res);
+            break;
+        }
+    }
+    let res = limited.expect("the sixth sign-in request for one email is limited");
+    let wait: u64 = res.headers().get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
+    assert!(wait > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

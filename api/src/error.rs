@@ -38,6 +38,7 @@ pub struct ErrorDetail {
 pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("invalid_request", 400, "Malformed or invalid input; `details.field` names the field when one is at fault."),
     ("unknown_role", 400, "The role does not exist in the organization."),
+    ("invalid_cursor", 400, "The `after` cursor is not one this list gave out (`details.field` is `after`)."),
     (
         "webhook_url_not_allowed",
         400,
@@ -117,13 +118,29 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
-        let mut error = json!({ "code": self.code, "message": if self.status.is_server_error() { "internal error".to_string() } else { self.message } });
+        // An internal error's message may name a table or a query: it goes to the log only.
+        let message = if self.status == StatusCode::INTERNAL_SERVER_ERROR { "internal error".into() } else { self.message };
+        let mut error = json!({ "code": self.code, "message": message });
         if let Some(d) = self.details {
             error["details"] = d;
         }
         let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        let headers = response.headers_mut();
+        use axum::http::{header, HeaderValue};
+        match self.status {
+            // The database is away: clients retry after a second.
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The sign-in limits count per 15 minutes: a minute is a fair first wait.
+            StatusCode::TOO_MANY_REQUESTS => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            }
+            // RFC 6750: every 401 carries a bearer-token challenge.
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"authio\""));
+            }
+            _ => {}
         }
         response
     }
@@ -197,7 +214,7 @@ impl From<authio_projections::ProjectionError> for ApiError {
 fn status_for(code: &str) -> StatusCode {
     match code {
         "not_found" => StatusCode::NOT_FOUND,
-        "invalid_request" | "unknown_role" => StatusCode::BAD_REQUEST,
+        "invalid_request" | "unknown_role" | "invalid_cursor" => StatusCode::BAD_REQUEST,
         "unauthenticated" => StatusCode::UNAUTHORIZED,
         "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "not_a_member" => StatusCode::FORBIDDEN,

@@ -114,9 +114,31 @@ impl Page {
     pub fn limit(&self) -> ApiResult<i64> {
         check_limit(self.limit)
     }
-    pub fn after(&self) -> &str {
-        self.after.as_deref().unwrap_or("")
+    /// The cursor: empty for the first page, else an id as a page's `next_cursor` gives
+    /// it (`<prefix>_<lowercase letters and digits>`, at most 64 bytes); anything else is
+    /// `400 invalid_cursor`.
+    pub fn after(&self) -> ApiResult<&str> {
+        let after = self.after.as_deref().unwrap_or("");
+        if after.is_empty() || is_id_cursor(after) {
+            Ok(after)
+        } else {
+            let mut e = ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                "after must be a next_cursor of this list",
+            );
+            e.details = Some(serde_json::json!({ "field": "after" }));
+            Err(e)
+        }
     }
+}
+
+/// Whether `c` has the form of an id: `<prefix>_<suffix>`, both lowercase ASCII letters
+/// and digits (the suffix may hold more `_`), at most 64 bytes.
+fn is_id_cursor(c: &str) -> bool {
+    let Some((prefix, rest)) = c.split_once('_') else { return false };
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    c.len() <= 64 && word(prefix) && word(rest)
 }
 
 /// Cut a `limit + 1` fetch into a page and its cursor.
@@ -213,7 +235,7 @@ pub async fn page_where<T>(
     let limit = page.limit()?;
     let rows = sqlx::query(&format!("SELECT {cols} FROM {table} WHERE {column} = $1 AND id > $2 ORDER BY id LIMIT $3"))
         .bind(value)
-        .bind(page.after())
+        .bind(page.after()?)
         .bind(limit + 1)
         .fetch_all(&db.pool)
         .await?;

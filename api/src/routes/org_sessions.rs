@@ -45,7 +45,7 @@ pub async fn list(
 ) -> ApiResult<axum::Json<MemberSessionList>> {
     let limit = page.limit()?;
     managed(&st, &who, &id).await?;
-    let items = sessions::org_sessions(&st, &id, page.after(), limit + 1).await?;
+    let items = sessions::org_sessions(&st, &id, page.after()?, limit + 1).await?;
     let (data, next_cursor) = views::paginate(items, limit, |s: &MemberSession| s.session_id.clone());
     Ok(axum::Json(MemberSessionList { data, next_cursor }))
 }

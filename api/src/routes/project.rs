@@ -197,7 +197,7 @@ pub async fn list_users(
         views::USER_COLS
     ))
     .bind(&key.project_id)
-    .bind(page.after())
+    .bind(page.after()?)
     .bind(email)
     .bind(limit + 1)
     .fetch_all(&st.db.pool)
@@ -562,7 +562,7 @@ async fn list_memberships_where(
         views::MEMBERSHIP_COLS
     ))
     .bind(&key.project_id)
-    .bind(page.after())
+    .bind(page.after()?)
     .bind(org)
     .bind(user)
     .bind(status)
@@ -749,7 +749,7 @@ pub async fn org_members(
     )
     .bind(&id)
     .bind(user.project_id())
-    .bind(page.after())
+    .bind(page.after()?)
     .bind(limit + 1)
     .fetch_all(&st.db.pool)
     .await?;
