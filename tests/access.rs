@@ -189,6 +189,14 @@ fn routes() -> Vec<Route> {
         r(g.clone(), "/v1/organizations/{org}/sessions", None, Manager(200), false),
         r(p.clone(), "/v1/organizations/{org}/sessions/{session}/revoke", None, Manager(204), true),
         r(g.clone(), "/v1/events", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/redirect-urls", None, Secret { ok: 200, scoped: false }, false),
+        r(
+            Method::PUT,
+            "/v1/redirect-urls",
+            Some(json!({"redirect_urls": ["https://app.example.com"]})),
+            Secret { ok: 200, scoped: false },
+            false,
+        ),
         r(g.clone(), "/v1/audit-events", None, Secret { ok: 200, scoped: false }, false),
         r(g.clone(), "/v1/organizations/{org}/audit-events", None, OrgAdmin(200), false),
         r(

@@ -42,6 +42,37 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// A project's allowed redirect URLs (where sign-in links may point).
+    RedirectUrls {
+        #[command(subcommand)]
+        command: RedirectUrlsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RedirectUrlsCommand {
+    /// Print the project's allowed redirect URLs, one a line.
+    ///
+    /// Example: authio redirect-urls list --project proj_01…
+    List {
+        #[arg(long)]
+        project: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replace the project's allowed redirect URLs with URL… (none: clear them). An
+    /// origin (`https://app.example.com`) allows every path under it; any other URL only
+    /// itself. Recorded as `tenant.redirect_urls_changed` (actor: system, via cli).
+    ///
+    /// Example: authio redirect-urls set --project proj_01… https://app.example.com https://example.com/cb
+    Set {
+        #[arg(long)]
+        project: String,
+        #[arg(value_name = "URL")]
+        urls: Vec<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -177,6 +208,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::RedirectUrls { command } => redirect_urls(command).await,
         Command::Audit { command: AuditCommand::Replay { project, organization, after, db } } => {
             use std::io::Write;
             let db = Db::connect(&db.database_url, 2).await?;
@@ -238,4 +270,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `authio redirect-urls list|set`.
+async fn redirect_urls(command: RedirectUrlsCommand) -> anyhow::Result<()> {
+    use authio_domain::tenant::{Tenant, TenantCommand};
+    let (project, urls, args) = match command {
+        RedirectUrlsCommand::List { project, db } => (project, None, db),
+        RedirectUrlsCommand::Set { project, urls, db } => (project, Some(urls), db),
+    };
+    let db = Db::connect(&args.database_url, 2).await?;
+    db.migrate().await?;
+    let tenant = db.load::<Tenant>(&project).await?;
+    if !tenant.state.created {
+        anyhow::bail!("no project {project}");
+    }
+    let Some(urls) = urls else {
+        for u in &tenant.state.redirect_urls {
+            println!("{u}");
+        }
+        return Ok(());
+    };
+    let urls = crate::redirects::normalize_all(&urls).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let mut meta = Metadata::new();
+    meta.insert("actor_type".into(), Actor::System.kind().into());
+    meta.insert("via".into(), "cli".into());
+    for _ in 0..5 {
+        let mut t = db.load::<Tenant>(&project).await?;
+        t.exec(TenantCommand::SetRedirectUrls { urls: urls.clone(), at: Utc::now() }).await?;
+        let mut c = Changes::new();
+        c.add(t)?;
+        match db.commit_with(c, &meta, Some(&authio_projections::Inline)).await {
+            Ok(_) => {
+                db.stamp().await?;
+                authio_projections::catch_up(&db, |_| {}).await?;
+                for u in &urls {
+                    println!("{u}");
+                }
+                return Ok(());
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("could not change the redirect URLs: concurrent modification, try again")
 }

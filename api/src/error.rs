@@ -38,6 +38,11 @@ pub struct ErrorDetail {
 pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("invalid_request", 400, "Malformed or invalid input; `details.field` names the field when one is at fault."),
     ("unknown_role", 400, "The role does not exist in the organization."),
+    (
+        "redirect_not_allowed",
+        400,
+        "The redirect URL is not among the project's allowed redirect URLs (`test` keys also allow `http://localhost:*` and `http://127.0.0.1:*`).",
+    ),
     ("invalid_cursor", 400, "The `after` cursor is not one this list gave out (`details.field` is `after`)."),
     (
         "webhook_url_not_allowed",
@@ -119,7 +124,8 @@ impl IntoResponse for ApiError {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
         // An internal error's message may name a table or a query: it goes to the log only.
-        let message = if self.status == StatusCode::INTERNAL_SERVER_ERROR { "internal error".into() } else { self.message };
+        let message =
+            if self.status == StatusCode::INTERNAL_SERVER_ERROR { "internal error".into() } else { self.message };
         let mut error = json!({ "code": self.code, "message": message });
         if let Some(d) = self.details {
             error["details"] = d;
@@ -214,7 +220,7 @@ impl From<authio_projections::ProjectionError> for ApiError {
 fn status_for(code: &str) -> StatusCode {
     match code {
         "not_found" => StatusCode::NOT_FOUND,
-        "invalid_request" | "unknown_role" | "invalid_cursor" => StatusCode::BAD_REQUEST,
+        "invalid_request" | "unknown_role" | "invalid_cursor" | "redirect_not_allowed" => StatusCode::BAD_REQUEST,
         "unauthenticated" => StatusCode::UNAUTHORIZED,
         "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "not_a_member" => StatusCode::FORBIDDEN,

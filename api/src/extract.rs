@@ -198,6 +198,8 @@ impl FromRequestParts<AppState> for SecretKey {
 #[derive(Clone, Debug)]
 pub struct PublishableKey {
     pub project_id: String,
+    /// `test` or `live`.
+    pub environment: String,
 }
 
 impl FromRequestParts<AppState> for PublishableKey {
@@ -209,13 +211,14 @@ impl FromRequestParts<AppState> for PublishableKey {
             .and_then(|v| v.to_str().ok())
             .filter(|k| k.starts_with("pk_test_") || k.starts_with("pk_live_"))
             .ok_or_else(ApiError::unauthenticated)?;
-        let project_id: String =
-            sqlx::query_scalar("SELECT tenant_id FROM api_keys WHERE publishable_key = $1 AND revoked_at IS NULL")
-                .bind(key)
-                .fetch_optional(&state.db.pool)
-                .await?
-                .ok_or_else(ApiError::unauthenticated)?;
-        Ok(PublishableKey { project_id })
+        let row = sqlx::query(
+            "SELECT tenant_id, environment FROM api_keys WHERE publishable_key = $1 AND revoked_at IS NULL",
+        )
+        .bind(key)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+        Ok(PublishableKey { project_id: row.try_get(0)?, environment: row.try_get(1)? })
     }
 }
 

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod passkeys;
 pub mod pipeline;
 pub mod ratelimit;
+pub mod redirects;
 mod routes;
 pub mod sessions;
 pub mod tls;

@@ -81,7 +81,16 @@ pub enum TenantCommand {
         key_id: ApiKeyId,
         at: DateTime<Utc>,
     },
+    /// Replace the project's allowed redirect URLs (the API checked and normalized each;
+    /// the order is kept, duplicates are not allowed).
+    SetRedirectUrls {
+        urls: Vec<String>,
+        at: DateTime<Utc>,
+    },
 }
+
+/// At most this many allowed redirect URLs per project.
+pub const MAX_REDIRECT_URLS: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
@@ -120,6 +129,8 @@ pub enum TenantEvent {
     },
     #[serde(rename = "api_key.revoked")]
     ApiKeyRevoked { key_id: ApiKeyId, revoked_at: DateTime<Utc> },
+    #[serde(rename = "tenant.redirect_urls_changed")]
+    RedirectUrlsChanged { from: Vec<String>, to: Vec<String>, changed_at: DateTime<Utc> },
 }
 
 crate::event_names!(TenantEvent {
@@ -130,6 +141,7 @@ crate::event_names!(TenantEvent {
     OrganizationRemoved => "tenant.organization_removed",
     ApiKeyCreated => "api_key.created",
     ApiKeyRevoked => "api_key.revoked",
+    RedirectUrlsChanged => "tenant.redirect_urls_changed",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -148,6 +160,8 @@ pub enum TenantError {
     ApiKeyNotFound,
     #[error("the name must be 1 to 200 characters")]
     InvalidName,
+    #[error("at most 100 redirect URLs, each once")]
+    InvalidRedirectUrls,
 }
 
 impl TenantError {
@@ -159,7 +173,7 @@ impl TenantError {
             TenantError::TenantHasOrganizations => "tenant_has_organizations",
             TenantError::OrganizationsDisabled => "organizations_disabled",
             TenantError::ApiKeyNotFound => "not_found",
-            TenantError::InvalidName => "invalid_request",
+            TenantError::InvalidName | TenantError::InvalidRedirectUrls => "invalid_request",
         }
     }
 }
@@ -174,6 +188,9 @@ pub struct Tenant {
     /// a clone of a cached tenant shares it.
     pub organizations: imbl::OrdSet<String>,
     pub api_keys: BTreeMap<String, bool>,
+    /// Allowed redirect URLs (absent from snapshots taken before they existed).
+    #[serde(default)]
+    pub redirect_urls: Vec<String>,
 }
 
 impl Tenant {
@@ -291,6 +308,17 @@ impl Aggregate for Tenant {
                     _ => return Err(TenantError::ApiKeyNotFound),
                 }
             }
+            TenantCommand::SetRedirectUrls { urls, at } => {
+                self.ensure_exists()?;
+                let distinct: std::collections::BTreeSet<&String> = urls.iter().collect();
+                if urls.len() > MAX_REDIRECT_URLS || distinct.len() != urls.len() {
+                    return Err(TenantError::InvalidRedirectUrls);
+                }
+                if urls != self.redirect_urls {
+                    let from = self.redirect_urls.clone();
+                    sink.write(TenantEvent::RedirectUrlsChanged { from, to: urls, changed_at: at }, self).await;
+                }
+            }
         }
         Ok(())
     }
@@ -316,6 +344,7 @@ impl Aggregate for Tenant {
             TenantEvent::ApiKeyRevoked { key_id, .. } => {
                 self.api_keys.insert(key_id.0, false);
             }
+            TenantEvent::RedirectUrlsChanged { to, .. } => self.redirect_urls = to,
         }
     }
 }

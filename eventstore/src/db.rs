@@ -26,6 +26,7 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0011_bytewise_keys", include_str!("../../migrations/postgres/0011_bytewise_keys.sql")),
     ("0012_retired_tokens_deleted", include_str!("../../migrations/postgres/0012_retired_tokens_deleted.sql")),
     ("0013_org_contexts", include_str!("../../migrations/postgres/0013_org_contexts.sql")),
+    ("0014_redirect_urls", include_str!("../../migrations/postgres/0014_redirect_urls.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
@@ -39,6 +40,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0010_narrow_audit", include_str!("../../migrations/sqlite/0010_narrow_audit.sql")),
     ("0012_retired_tokens_deleted", include_str!("../../migrations/sqlite/0012_retired_tokens_deleted.sql")),
     ("0013_org_contexts", include_str!("../../migrations/sqlite/0013_org_contexts.sql")),
+    ("0014_redirect_urls", include_str!("../../migrations/sqlite/0014_redirect_urls.sql")),
 ];
 
 /// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock

@@ -36,7 +36,9 @@ pub struct MagicLinkRequest {
         pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
     )]
     pub email: String,
-    /// Where the link points; the token is appended as `token=…`.
+    /// Where the link points; the token is appended as `token=…`. Must be allowed by the
+    /// project (`/v1/redirect-urls`; `test` keys also allow `http://localhost:*` and
+    /// `http://127.0.0.1:*`), else `400 redirect_not_allowed`.
     pub redirect_url: Option<String>,
 }
 
@@ -161,6 +163,9 @@ pub async fn send_magic_link(
 ) -> ApiResult<(StatusCode, axum::Json<Accepted>)> {
     let email = check_email(&body.email)?;
     check_redirect(&body.redirect_url)?;
+    if let Some(url) = &body.redirect_url {
+        crate::redirects::check(&st, &pk.project_id, &pk.environment, url).await?;
+    }
     limit(&st, &format!("{}:{email}", pk.project_id), &ctx)?;
     let (token, _) =
         mint(&st, "ml_", "magic_link", Some(&pk.project_id), &email, body.redirect_url.as_deref(), MAGIC_LINK_MINUTES)

@@ -10,6 +10,7 @@ pub mod events;
 pub mod org_sessions;
 pub mod passkeys;
 pub mod project;
+pub mod redirects;
 pub mod system;
 pub mod webhooks;
 
@@ -44,6 +45,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/organizations/{id}/audit-events", get(events::org_audit))
         .route("/v1/audit-events", get(events::list_audit))
         .route("/v1/events", get(events::list_events))
+        .route("/v1/redirect-urls", get(redirects::get).put(redirects::put))
         .route("/v1/webhook-endpoints", post(webhooks::create_endpoint).get(webhooks::list_endpoints))
         .route(
             "/v1/webhook-endpoints/{id}",

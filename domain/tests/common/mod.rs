@@ -96,6 +96,11 @@ pub fn tenant_events() -> Vec<TenantEvent> {
             created_at: at(),
         },
         TenantEvent::ApiKeyRevoked { key_id: api_key_id(), revoked_at: at() },
+        TenantEvent::RedirectUrlsChanged {
+            from: vec![],
+            to: vec!["https://app.acme.example".into(), "https://acme.example/auth/callback".into()],
+            changed_at: at(),
+        },
     ]
 }
 

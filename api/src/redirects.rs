@@ -1,0 +1,163 @@
+//! Where sign-in links may send a user: each project's allowed redirect URLs.
+//!
+//! The rule: an entry that is an origin (`scheme://host[:port]`, no path) allows every
+//! URL of that origin; any other entry allows exactly that URL (path and query alike).
+//! A project's `test` keys also allow `http://localhost:*` and `http://127.0.0.1:*`
+//! (any port, any path); its `live` keys allow nothing until registered. A URL with a
+//! user name or password, or a fragment, is never allowed.
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use authio_domain::tenant::{Tenant, TenantCommand};
+use authio_eventstore::{Changes, Metadata};
+use axum::http::StatusCode;
+use chrono::Utc;
+use url::Url;
+
+/// A URL that may be a redirect target at all: absolute `http(s)`, with a host, no
+/// credentials or fragment, at most 2,048 bytes.
+fn parse(input: &str) -> Option<Url> {
+    if input.len() > 2048 || input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let url = Url::parse(input).ok()?;
+    let ok = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none();
+    ok.then_some(url)
+}
+
+/// An entry as stored: an origin (given without a path, or with just `/`) as
+/// `scheme://host[:port]`, anything else as the normalized URL. `None` when it is no
+/// acceptable redirect URL.
+pub fn normalize(input: &str) -> Option<String> {
+    let url = parse(input.trim())?;
+    let bare = url.path() == "/" && url.query().is_none() && !input.trim().contains('?');
+    Some(if bare { url.origin().ascii_serialization() } else { url.as_str().to_string() })
+}
+
+/// Whether `candidate` is allowed by `registered` (entries as `normalize` stores them),
+/// with the `test` environment's loopback defaults when `test`.
+pub fn allowed(registered: &[String], test: bool, candidate: &str) -> bool {
+    let Some(url) = parse(candidate) else { return false };
+    if test && url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1")) {
+        return true;
+    }
+    let origin = url.origin().ascii_serialization();
+    registered.iter().any(|entry| *entry == origin || entry == url.as_str())
+}
+
+/// The project's registered redirect URLs (the read model).
+pub async fn registered(st: &AppState, project: &str) -> ApiResult<Vec<String>> {
+    let json: Option<String> = sqlx::query_scalar("SELECT redirect_urls FROM tenants WHERE id = $1")
+        .bind(project)
+        .fetch_optional(&st.db.pool)
+        .await?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+}
+
+/// `400 redirect_not_allowed` unless the project allows `url` for a key of `environment`.
+pub async fn check(st: &AppState, project: &str, environment: &str, url: &str) -> ApiResult<()> {
+    if allowed(&registered(st, project).await?, environment == "test", url) {
+        return Ok(());
+    }
+    let mut e = ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "redirect_not_allowed",
+        "redirect_url is not among the project's allowed redirect URLs",
+    );
+    e.details = Some(serde_json::json!({ "field": "redirect_url" }));
+    Err(e)
+}
+
+/// Replace the project's allowed redirect URLs with `urls` (each normalized; `400
+/// invalid_request` naming `redirect_urls` for one that is not acceptable, a duplicate,
+/// or more than 100). Records `tenant.redirect_urls_changed` when the list changes.
+/// Returns the list as stored.
+pub async fn set(st: &AppState, project: &str, urls: &[String], meta: &Metadata) -> ApiResult<Vec<String>> {
+    let normalized = normalize_all(urls)?;
+    let list = normalized.clone();
+    crate::execute!(st, meta, {
+        let mut t = st.db.load::<Tenant>(project).await?;
+        t.exec(TenantCommand::SetRedirectUrls { urls: list.clone(), at: Utc::now() }).await?;
+        let mut c = Changes::new();
+        c.add(t)?;
+        Ok(c)
+    })?;
+    Ok(normalized)
+}
+
+/// Every entry normalized, or `400 invalid_request` naming `redirect_urls`.
+pub fn normalize_all(urls: &[String]) -> ApiResult<Vec<String>> {
+    let bad = |m: &str| ApiError::invalid_field("redirect_urls", m.to_string());
+    if urls.len() > authio_domain::tenant::MAX_REDIRECT_URLS {
+        return Err(bad("at most 100 redirect URLs"));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(urls.len());
+    for u in urls {
+        let n = normalize(u).ok_or_else(|| {
+            bad("each redirect URL must be an absolute http(s) URL with a host, without credentials or fragment")
+        })?;
+        if out.contains(&n) {
+            return Err(bad("a redirect URL is listed twice"));
+        }
+        out.push(n);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_allow_any_path_exact_urls_only_themselves() {
+        let reg: Vec<String> = ["https://app.example.com/", "https://example.com/auth/cb?x=1"]
+            .iter()
+            .map(|u| normalize(u).unwrap())
+            .collect();
+        assert_eq!(reg, ["https://app.example.com", "https://example.com/auth/cb?x=1"]);
+        assert!(allowed(&reg, false, "https://app.example.com/any/path?q=1"));
+        assert!(allowed(&reg, false, "https://APP.example.com/x"), "host case does not matter");
+        assert!(allowed(&reg, false, "https://example.com/auth/cb?x=1"));
+        for refused in [
+            "https://example.com/auth/cb",
+            "https://example.com/auth/cb?x=2",
+            "https://example.com/",
+            "http://app.example.com/",
+            "https://app.example.com:8443/",
+            "https://app.example.com.evil.test/",
+            "https://evil.test/?https://app.example.com",
+            "https://user@app.example.com/",
+            "https://app.example.com/#frag",
+            "javascript:alert(1)",
+            "//app.example.com/",
+            "http://localhost:3000/cb",
+        ] {
+            assert!(!allowed(&reg, false, refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn test_environments_allow_loopback_by_default() {
+        assert!(allowed(&[], true, "http://localhost:3000/cb"));
+        assert!(allowed(&[], true, "http://127.0.0.1:5173/"));
+        assert!(allowed(&[], true, "http://localhost/"));
+        assert!(!allowed(&[], false, "http://localhost:3000/cb"), "live: nothing until registered");
+        assert!(!allowed(&[], true, "https://localhost.evil.test/"));
+        assert!(!allowed(&[], true, "http://127.0.0.2/"));
+        assert!(!allowed(&[], true, "http://user:pw@localhost/"));
+    }
+
+    #[test]
+    fn entries_are_checked_and_normalized() {
+        assert!(normalize("ftp://example.com").is_none());
+        assert!(normalize("https://").is_none());
+        assert!(normalize("not a url").is_none());
+        assert!(normalize("https://a.example/#x").is_none());
+        assert_eq!(normalize("https://A.Example:443").as_deref(), Some("https://a.example"));
+        assert_eq!(normalize("http://localhost:3000/cb").as_deref(), Some("http://localhost:3000/cb"));
+        assert!(normalize_all(&["https://a.example".into(), "https://a.example/".into()]).is_err());
+    }
+}
