@@ -102,6 +102,7 @@ fn routes() -> Vec<Route> {
         r(g.clone(), "/healthz", None, Open(200), false),
         r(g.clone(), "/readyz", None, Open(200), false),
         r(g.clone(), "/openapi.json", None, Open(200), false),
+        r(g.clone(), "/metrics", None, Open(200), false),
         r(g.clone(), "/.well-known/jwks.json", None, Open(200), false),
         r(g.clone(), "/.well-known/openid-configuration", None, Open(200), false),
         r(p.clone(), "/v1/session/sign-in", Some(json!({"email": "{caller}@example.com"})), Open(202), false),

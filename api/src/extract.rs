@@ -190,7 +190,9 @@ impl FromRequestParts<AppState> for SecretKey {
             .fetch_optional(&state.db.pool)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
-        Ok(SecretKey { key_id: row.try_get(0)?, project_id: row.try_get(1)?, environment: row.try_get(2)? })
+        let key = SecretKey { key_id: row.try_get(0)?, project_id: row.try_get(1)?, environment: row.try_get(2)? };
+        crate::observe::note_project(parts, &key.project_id);
+        Ok(key)
     }
 }
 
@@ -218,7 +220,9 @@ impl FromRequestParts<AppState> for PublishableKey {
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
-        Ok(PublishableKey { project_id: row.try_get(0)?, environment: row.try_get(1)? })
+        let key = PublishableKey { project_id: row.try_get(0)?, environment: row.try_get(1)? };
+        crate::observe::note_project(parts, &key.project_id);
+        Ok(key)
     }
 }
 
@@ -280,6 +284,7 @@ impl FromRequestParts<AppState> for UserToken {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let UserClaims(unchecked) = UserClaims::from_request_parts(parts, state).await?;
+        crate::observe::note_project(parts, &unchecked.claims.aud);
         UserToken::checked(unchecked.claims, state).await
     }
 }

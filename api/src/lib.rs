@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 mod idempotency;
 pub mod mail;
+pub mod observe;
 pub mod openapi;
 pub mod passkeys;
 pub mod pipeline;
@@ -22,10 +23,6 @@ pub mod views;
 pub mod webhooks;
 
 use authio_eventstore::{Changes, Db, Metadata, StoreError};
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
 use axum::Router;
 pub use config::Config;
 use error::ApiResult;
@@ -69,7 +66,16 @@ impl AppState {
         if changes.is_empty() {
             return Ok(Some(Vec::new()));
         }
-        match self.db.commit_with(changes, meta, Some(&authio_projections::Inline)).await {
+        let started = std::time::Instant::now();
+        let committed = self.db.commit_with(changes, meta, Some(&authio_projections::Inline)).await;
+        let outcome = match &committed {
+            Ok(_) => "ok",
+            Err(StoreError::Conflict) => "conflict",
+            Err(_) => "error",
+        };
+        metrics::histogram!("authio_commit_duration_seconds", "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        match committed {
             Ok(done) => {
                 if !done.projected {
                     self.pipeline.wait(done.ticket).await;
@@ -136,6 +142,8 @@ impl Drop for Background {
 }
 
 pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Background)> {
+    // The metrics recorder, before anything records.
+    observe::prometheus();
     let db = Db::connect(&config.database_url, config.db_pool).await?;
     db.migrate().await?;
     let relay_kick = std::sync::Arc::new(tokio::sync::Notify::new());
@@ -191,29 +199,7 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
 pub fn router(state: AppState) -> Router {
     routes::routes(state.clone())
         .layer(axum::middleware::from_fn_with_state(state, idempotency::layer))
-        .layer(axum::middleware::from_fn(request_id))
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let path = req
-                .extensions()
-                .get::<axum::extract::MatchedPath>()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default();
-            tracing::info_span!("request", method = %req.method(), path)
-        }))
-}
-
-async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = crypto::new_id("req_");
-    if req.uri().to_string().to_ascii_lowercase().contains("%00") {
-        use axum::response::IntoResponse;
-        return error::ApiError::invalid("the URL must not contain NUL characters").into_response();
-    }
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let mut res = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert("x-request-id", v);
-    }
-    res
+        .layer(axum::middleware::from_fn(observe::layer))
 }
 
 /// Serve until ctrl-c / SIGTERM.

@@ -86,7 +86,7 @@ impl Modify for Security {
     info(title = "Authio", description = "Identity for B2B SaaS: one user, many organizations."),
     modifiers(&Security),
     paths(
-        system::healthz, system::readyz, system::openapi,
+        system::healthz, system::metrics, system::readyz, system::openapi,
         console::create_tenant, console::my_tenants, console::get_tenant, console::update_tenant,
         console::select_tenant, console::home, console::create_api_key, console::list_api_keys,
         console::revoke_api_key,

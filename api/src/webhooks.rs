@@ -709,6 +709,12 @@ async fn deliver(db: &Db, settings: &Settings, pipeline: &Pipeline, c: &Claimed)
             None => ("failed", None),
         },
     };
+    let outcome = match status {
+        "delivered" => "delivered",
+        "pending" => "retry",
+        _ => "failed",
+    };
+    metrics::counter!("authio_webhook_delivery_attempts_total", "outcome" => outcome).increment(1);
     let (code, error) = match result {
         Ok(code) => (Some(code as i64), None),
         Err(e) => (None, Some(e.chars().take(500).collect::<String>())),

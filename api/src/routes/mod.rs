@@ -18,6 +18,7 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
         .route("/v1/session/tenants", post(console::create_tenant))
         .route("/v1/session/tenants/me", get(console::my_tenants))

@@ -34,3 +34,12 @@ pub async fn readyz(State(st): State<AppState>) -> Result<Json<Health>, ApiError
 pub async fn openapi() -> Json<Value> {
     Json(serde_json::to_value(crate::openapi::document()).unwrap_or_else(|_| json!({})))
 }
+
+/// Prometheus metrics (text exposition format): requests and their latency per route
+/// template and status, command commit latency, webhook delivery outcomes, backlogs and
+/// pool usage. No ids, tokens or emails in any label.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub async fn metrics(State(st): State<AppState>) -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::observe::render(&st).await)
+}
