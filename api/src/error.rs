@@ -177,8 +177,11 @@ impl From<sqlx::Error> for ApiError {
 /// converts nothing back (they once called each other, and a database error overflowed
 /// the stack).
 pub fn database_error(e: sqlx::Error) -> ApiError {
-    let unavailable =
-        || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later");
+    let unavailable = || {
+        // The cause, for the operator (the answer only says to retry).
+        tracing::warn!(error = %e, "database unavailable");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later")
+    };
     match &e {
         // PostgreSQL's class 22 (data exception: a NUL byte in text, a value out of
         // range) is the client's input, not our failure.

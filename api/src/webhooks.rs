@@ -567,11 +567,14 @@ struct Claimed {
     endpoint_id: String,
     position: i64,
     attempts: i64,
+    /// When this sender leased it (its lease runs `Settings::lease` from then).
+    claimed_at: Instant,
 }
 
 /// Take due deliveries of enabled endpoints, in position order, and lease them.
 async fn claim(db: &Db, lease: Duration) -> Result<Vec<Claimed>, DispatchError> {
     let now = Utc::now();
+    let claimed_at = Instant::now();
     let lock = if db.dialect == Dialect::Postgres { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
     let mut w = db.begin_write().await?;
     let rows = sqlx::query(&format!(
@@ -587,8 +590,13 @@ async fn claim(db: &Db, lease: Duration) -> Result<Vec<Claimed>, DispatchError> 
     let lease = time_text(now + lease);
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let c =
-            Claimed { id: r.try_get(0)?, endpoint_id: r.try_get(1)?, position: r.try_get(2)?, attempts: r.try_get(3)? };
+        let c = Claimed {
+            id: r.try_get(0)?,
+            endpoint_id: r.try_get(1)?,
+            position: r.try_get(2)?,
+            attempts: r.try_get(3)?,
+            claimed_at,
+        };
         sqlx::query("UPDATE webhook_deliveries SET lease_until = $2 WHERE id = $1")
             .bind(&c.id)
             .bind(&lease)
@@ -720,39 +728,69 @@ async fn deliver(db: &Db, settings: &Settings, pipeline: &Pipeline, c: &Claimed)
         Err(e) => (None, Some(e.chars().take(500).collect::<String>())),
     };
     let at = time_text(now);
-    // A block, so the write lock (SQLite) is released before a possible disable commit.
-    {
-        let mut tx = db.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, error, latency_ms, at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&c.id)
-        .bind(attempt)
-        .bind(code)
-        .bind(error.clone())
-        .bind(latency)
-        .bind(&at)
-        .execute(&mut *tx.tx)
-        .await?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, last_status_code = $5, \
-         last_error = $6, lease_until = NULL, updated_at = $7 WHERE id = $1",
-        )
-        .bind(&c.id)
-        .bind(status)
-        .bind(attempt)
-        .bind(next.map(time_text))
-        .bind(code)
-        .bind(error)
-        .bind(&at)
-        .execute(&mut *tx.tx)
-        .await?;
-        tx.tx.commit().await?;
+    let outcome = Outcome { status, attempt, next: next.map(time_text), code, error, latency, at };
+    // The try happened: its outcome must be recorded, or a later pass sends it again. A
+    // database that is away is waited for (with backoff) while the claim's lease lasts;
+    // past it another sender may take the delivery over, so this one gives up.
+    let lease_ends = c.claimed_at + settings.lease;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match record(db, c, &outcome).await {
+            Ok(()) => break,
+            Err(e) if Instant::now() + backoff < lease_ends => {
+                tracing::warn!(error = %e, delivery = %c.id, "recording a webhook try failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
     }
     if status == "failed" {
         disable_if_failing(db, settings, pipeline, &c.endpoint_id).await?;
     }
+    Ok(())
+}
+
+/// What one try came to, as `webhook_attempts` and `webhook_deliveries` record it.
+struct Outcome {
+    status: &'static str,
+    attempt: i64,
+    next: Option<String>,
+    code: Option<i64>,
+    error: Option<String>,
+    latency: i64,
+    at: String,
+}
+
+/// Record a try: its attempt row and the delivery's new state, in one transaction.
+async fn record(db: &Db, c: &Claimed, o: &Outcome) -> Result<(), DispatchError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, status_code, error, latency_ms, at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&c.id)
+    .bind(o.attempt)
+    .bind(o.code)
+    .bind(o.error.clone())
+    .bind(o.latency)
+    .bind(&o.at)
+    .execute(&mut *tx.tx)
+    .await?;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, last_status_code = $5, \
+         last_error = $6, lease_until = NULL, updated_at = $7 WHERE id = $1",
+    )
+    .bind(&c.id)
+    .bind(o.status)
+    .bind(o.attempt)
+    .bind(o.next.clone())
+    .bind(o.code)
+    .bind(o.error.clone())
+    .bind(&o.at)
+    .execute(&mut *tx.tx)
+    .await?;
+    tx.tx.commit().await?;
     Ok(())
 }
 

@@ -12,6 +12,9 @@ pub enum Dialect {
     Sqlite,
 }
 
+/// How long a caller waits for a pooled connection before the pool gives up.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/postgres/0001_events.sql")),
     ("0002_read_models", include_str!("../../migrations/postgres/0002_read_models.sql")),
@@ -128,7 +131,10 @@ impl Db {
         let opts = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            // A request waits at most this long for a connection; while the database is
+            // away (sqlx keeps retrying a refused connect until then) it then answers
+            // 503 instead of hanging.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // No reaper task: sqlx's (0.8) iterates over a count of idle connections that a
             // concurrent release can briefly wrap below zero, and then spins without
             // yielding (seen: a CLI process that never exited). A connection that sat

@@ -152,6 +152,7 @@ pub async fn create_user(
     check_person_name("last_name", &body.last_name)?;
     let user_id = new_id("user_");
     let meta = ctx.metadata(&key.actor());
+    let at = Utc::now();
     crate::execute!(st, &meta, {
         let mut c = Changes::new();
         c.add(claim(&st.db, &user_email_key(&key.project_id, &email), &user_id, "email_taken", "the email").await?)?;
@@ -163,13 +164,25 @@ pub async fn create_user(
             first_name: body.first_name.clone(),
             last_name: body.last_name.clone(),
             email_verified: body.email_verified.unwrap_or(false),
-            at: Utc::now(),
+            at,
         })
         .await?;
         c.add(u)?;
         Ok(c)
     })?;
-    let view = views::one(&st.db, views::USER_COLS, "users", &user_id, &key.project_id, views::user).await?;
+    // The answer is what was committed, not read back: once the commit went through, a
+    // database that goes away cannot turn the answer into a 503 (a retry would then meet
+    // `email_taken`). The read model's row holds the same values.
+    let created = authio_eventstore::time_text(at);
+    let view = views::UserView {
+        id: user_id,
+        email,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        email_verified: body.email_verified.unwrap_or(false),
+        created_at: created.clone(),
+        updated_at: created,
+    };
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
