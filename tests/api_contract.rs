@@ -234,6 +234,28 @@ async fn cursor_pagination_walks_every_item_once() {
     }
 }
 
+/// A body with an unknown, missing or mistyped field is `400 invalid_request` naming it,
+/// and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_errors_name_their_field() {
+    let srv = Server::start(false).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    for (body, field) in [
+        (serde_json::json!({"email": "a@example.com", "emial": "typo"}), "emial"),
+        (serde_json::json!({"first_name": "A"}), "email"),
+        (serde_json::json!({"email": 5}), "email"),
+        (serde_json::json!({"email": "a@example.com", "email_verified": "yes"}), "email_verified"),
+    ] {
+        let (s, e) = srv.post("/v1/users", &sk, body.clone()).await;
+        assert_eq!((s, common::code(&e)), (StatusCode::BAD_REQUEST, "invalid_request"), "{body}: {e}");
+        assert_eq!(e["error"]["details"]["field"], field, "{body}: {e}");
+    }
+    let (s, e) = srv.post("/v1/organizations", &sk, serde_json::json!({"name": "Acme", "owner": "x"})).await;
+    assert_eq!((s, &e["error"]["details"]["field"]), (StatusCode::BAD_REQUEST, &serde_json::json!("owner")), "{e}");
+    let (_, users) = srv.get("/v1/users", &sk).await;
+    assert_eq!(users["data"].as_array().unwrap().len(), 0, "nothing was written");
+}
+
 /// RFC 6750's challenge on every 401, `Retry-After` on 429 and 503.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_conventions_on_errors() {

@@ -38,13 +38,37 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 "unsupported_media_type",
                 "expected Content-Type: application/json",
             )),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::invalid(e.body_text())),
+            Err(JsonRejection::JsonDataError(e)) => {
+                let text = e.body_text();
+                Err(match field_at_fault(&text) {
+                    Some(field) => ApiError::invalid_field(&field, text),
+                    None => ApiError::invalid(text),
+                })
+            }
             Err(JsonRejection::BytesRejection(_)) => {
                 Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large"))
             }
             Err(e) => Err(ApiError::invalid(e.body_text())),
         }
     }
+}
+
+/// The field a JSON data error is about: an unknown one, a missing one, or the path
+/// before the message (`email: invalid type: …`).
+fn field_at_fault(text: &str) -> Option<String> {
+    let quoted = |marker: &str| {
+        let start = text.find(marker)? + marker.len();
+        let end = text[start..].find('`')?;
+        Some(text[start..start + end].to_string())
+    };
+    if let Some(f) = quoted("unknown field `").or_else(|| quoted("missing field `")) {
+        return Some(f);
+    }
+    let rest = text.strip_prefix("Failed to deserialize the JSON body into the target type: ")?;
+    let (path, _) = rest.split_once(": ")?;
+    let ok =
+        !path.is_empty() && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']'));
+    ok.then(|| path.to_string())
 }
 
 /// `Query` whose rejections use the API error shape.

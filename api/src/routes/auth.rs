@@ -30,6 +30,7 @@ pub struct Accepted {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MagicLinkRequest {
     #[schema(
         max_length = 254,
@@ -43,6 +44,7 @@ pub struct MagicLinkRequest {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub token: String,
 }
@@ -227,6 +229,7 @@ pub async fn verify_magic_link(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignInTokenRequest {
     pub user_id: String,
 }
@@ -292,6 +295,7 @@ pub async fn verify_sign_in_token(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConsoleSignIn {
     #[schema(
         max_length = 254,
@@ -339,6 +343,7 @@ pub async fn console_sign_in_verify(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SwitchOrg {
     pub organization_id: String,
 }
@@ -361,6 +366,7 @@ pub async fn switch_org(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     pub refresh_token: String,
 }

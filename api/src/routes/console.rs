@@ -33,6 +33,7 @@ impl From<ModeParam> for TenantMode {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     #[schema(
         min_length = 1,
@@ -47,6 +48,7 @@ pub struct CreateTenant {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
     #[schema(
         min_length = 1,
@@ -287,6 +289,7 @@ pub enum EnvironmentParam {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     #[schema(
         min_length = 1,

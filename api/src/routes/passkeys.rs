@@ -46,6 +46,7 @@ pub struct CeremonyStart {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CeremonyFinish {
     pub ceremony_id: String,
     /// The credential as `PublicKeyCredential.toJSON()` gives it

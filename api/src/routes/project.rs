@@ -108,6 +108,7 @@ async fn load_org(db: &Db, id: &str, project: &str) -> ApiResult<Loaded<Organiza
 // ---------------------------------------------------------------- users
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUser {
     #[schema(
         max_length = 254,
@@ -122,6 +123,7 @@ pub struct CreateUser {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[schema(
         max_length = 254,
@@ -326,6 +328,7 @@ pub async fn user_memberships(
 // ---------------------------------------------------------------- organizations
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateOrganization {
     #[schema(
         min_length = 1,
@@ -339,6 +342,7 @@ pub struct CreateOrganization {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateOrganization {
     #[schema(
         min_length = 1,
@@ -486,6 +490,7 @@ pub async fn delete_organization(
 // ---------------------------------------------------------------- memberships
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateMembership {
     pub user_id: String,
     pub organization_id: String,
@@ -494,6 +499,7 @@ pub struct CreateMembership {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChangeRole {
     pub role: String,
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RedirectUrls {
     /// Origins (`https://app.example.com`: any path) and exact URLs, at most 100.
     pub redirect_urls: Vec<String>,

@@ -109,6 +109,7 @@ pub struct DeliveryList {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWebhookEndpoint {
     /// An absolute `http(s)` URL, at most 2048 characters, on a public address.
     #[schema(max_length = 2048)]
@@ -120,6 +121,7 @@ pub struct CreateWebhookEndpoint {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateWebhookEndpoint {
     #[schema(max_length = 2048)]
     pub url: Option<String>,
