@@ -19,8 +19,12 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the HTTP server (migrates and catches up read models first).
+    ///
+    /// Example: DATABASE_URL=postgres://postgres@127.0.0.1:5432/authio authio serve
     Serve(Box<Config>),
     /// Apply database migrations and exit.
+    ///
+    /// Example: authio migrate --database-url sqlite://authio-data/authio.db
     Migrate(DbArgs),
     /// Operators (tenant owners of the console).
     Operators {
@@ -78,6 +82,8 @@ pub enum RedirectUrlsCommand {
 #[derive(Subcommand, Debug)]
 pub enum OperatorsCommand {
     /// Print a console session token (`cs_…`) for EMAIL, creating the operator if needed.
+    ///
+    /// Example: TOKEN=$(authio operators token --email owner@example.com)
     Token {
         #[arg(long)]
         email: String,
@@ -89,7 +95,10 @@ pub enum OperatorsCommand {
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Write a project's audit trail straight from the event store as JSON lines (oldest
-    /// first), entry for entry what `GET /v1/audit-events` returns.
+    /// first), entry for entry what `GET /v1/audit-events` returns; exits non-zero for a
+    /// project the event store does not know.
+    ///
+    /// Example: authio audit replay --project proj_01… --organization org_01… > trail.jsonl
     Replay {
         #[arg(long)]
         project: String,
@@ -107,7 +116,28 @@ pub enum AuditCommand {
 pub enum KeysCommand {
     /// Add a new signing key: it signs new tokens from now on; tokens signed by older
     /// keys keep verifying until they expire. Prints the new key id.
+    ///
+    /// Example: DATABASE_URL=postgres://authio@db/authio authio keys rotate
     Rotate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List the signing keys: kid, algorithm, created, and `signing`, `verifying` or
+    /// `retired <time>`.
+    ///
+    /// Example: authio keys list
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Retire a signing key: it stops signing and verifying and leaves the JWKS (running
+    /// servers notice within 2 s), so every token it signed is refused. Rotate first:
+    /// the last key cannot be retired.
+    ///
+    /// Example: authio keys retire --kid kid_01…
+    Retire {
+        #[arg(long)]
+        kid: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -117,6 +147,8 @@ pub enum KeysCommand {
 pub enum ProjectionsCommand {
     /// Rebuild read models from the event store into new tables and swap them in (reads
     /// keep answering from the old tables until the swap).
+    ///
+    /// Example: authio projections rebuild --projection memberships
     Rebuild {
         /// Only this read model (default: all of them).
         #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(
@@ -214,12 +246,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&db.database_url, 2).await?;
             db.migrate().await?;
             db.stamp().await?;
+            // The project's stream, from the event store (not a read model).
+            let tenant = db.load::<authio_domain::tenant::Tenant>(&project).await?;
+            if !tenant.state.created {
+                anyhow::bail!("no project {project} in this event store");
+            }
+            let total = db.last_position().await?;
+            // Progress on stderr, only for a person watching (stdout is the JSON lines).
+            let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                indicatif::ProgressBar::new(total.max(0) as u64)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
             let mut owners = std::collections::HashMap::new();
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let mut cursor = 0;
             loop {
                 let batch = db.read_after(cursor, 1000).await?;
                 let Some(last) = batch.last().map(|e| e.position) else { break };
+                bar.set_position(last.max(0) as u64);
                 for e in &batch {
                     let p = authio_projections::audit::replay_project(e, &mut owners);
                     if p.as_deref() != Some(project.as_str())
@@ -236,7 +281,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 cursor = last;
             }
+            bar.finish_and_clear();
             out.flush()?;
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::List { db } } => {
+            let db = Db::connect(&db.database_url, 2).await?;
+            db.migrate().await?;
+            let keys = crate::tokens::list(&db).await?;
+            let signing = keys.iter().rev().find(|k| k.retired_at.is_none()).map(|k| k.kid.clone());
+            for k in &keys {
+                let state = match (&k.retired_at, Some(&k.kid) == signing.as_ref()) {
+                    (Some(at), _) => format!("retired {at}"),
+                    (None, true) => "signing".into(),
+                    (None, false) => "verifying".into(),
+                };
+                println!("{}\t{}\t{}\t{state}", k.kid, k.algorithm, k.created_at);
+            }
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Retire { kid, db } } => {
+            let db = Db::connect(&db.database_url, 2).await?;
+            db.migrate().await?;
+            crate::tokens::retire(&db, &kid).await?;
+            println!("{kid}");
             Ok(())
         }
         Command::Keys { command: KeysCommand::Rotate { db } } => {

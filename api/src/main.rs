@@ -19,7 +19,14 @@ async fn main() {
         builder.init();
     }
     if let Err(e) = authio_api::cli::run(cli).await {
-        eprintln!("error: {e:#}");
+        // The chain of causes, each once (some errors repeat their source's text).
+        let mut text = String::new();
+        for cause in e.chain().map(|c| c.to_string()) {
+            if !text.contains(&cause) {
+                text = if text.is_empty() { cause } else { format!("{text}: {cause}") };
+            }
+        }
+        eprintln!("error: {text}");
         std::process::exit(1);
     }
 }

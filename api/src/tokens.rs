@@ -86,10 +86,59 @@ pub async fn rotate(db: &Db) -> Result<String, KeyError> {
     Ok(kid)
 }
 
+/// A signing key as `authio keys list` shows it.
+pub struct KeyInfo {
+    pub kid: String,
+    pub algorithm: String,
+    pub created_at: String,
+    pub retired_at: Option<String>,
+}
+
+/// Every signing key, oldest first; the newest not retired is the one that signs.
+pub async fn list(db: &Db) -> Result<Vec<KeyInfo>, KeyError> {
+    let rows = sqlx::query("SELECT kid, algorithm, created_at, retired_at FROM signing_keys ORDER BY created_at, kid")
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(KeyInfo {
+                kid: r.try_get(0)?,
+                algorithm: r.try_get(1)?,
+                created_at: r.try_get(2)?,
+                retired_at: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Retire `kid`: it stops signing, verifying and appearing in the JWKS (servers notice
+/// within `RELOAD_EVERY`), so every token it signed is refused from then on. The last
+/// key that is not retired cannot be: rotate first.
+pub async fn retire(db: &Db, kid: &str) -> Result<(), KeyError> {
+    let keys = list(db).await?;
+    let live: Vec<&KeyInfo> = keys.iter().filter(|k| k.retired_at.is_none()).collect();
+    match keys.iter().find(|k| k.kid == kid) {
+        None => return Err(KeyError::Material(format!("no signing key {kid}"))),
+        Some(k) if k.retired_at.is_some() => return Err(KeyError::Material(format!("{kid} is retired already"))),
+        Some(_) if live.len() == 1 => {
+            return Err(KeyError::Material(format!("{kid} is the only key left; `authio keys rotate` first")))
+        }
+        Some(_) => {}
+    }
+    sqlx::query("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL")
+        .bind(kid)
+        .bind(time_text(chrono::Utc::now()))
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 impl Keys {
     /// Load the keys, creating the first one when there is none.
     pub async fn load(db: Db, issuer: String) -> Result<Keys, KeyError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(&db.pool).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NULL")
+            .fetch_one(&db.pool)
+            .await?;
         if count == 0 {
             rotate(&db).await?;
         }
@@ -104,7 +153,9 @@ impl Keys {
     }
 
     async fn reload(&self) -> Result<(), KeyError> {
-        let rows = sqlx::query("SELECT kid, private_key, public_x FROM signing_keys ORDER BY created_at, kid")
+        let rows = sqlx::query(
+            "SELECT kid, private_key, public_x FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid",
+        )
             .fetch_all(&self.db.pool)
             .await?;
         let mut out = Vec::new();
@@ -140,14 +191,11 @@ impl Keys {
         stale && self.reload().await.is_ok()
     }
 
+    /// The key `kid`, as of a load at most `RELOAD_EVERY` old (a key retired by another
+    /// process stops verifying within that).
     async fn find_or_reload(&self, kid: &str) -> Option<Arc<SigningKey>> {
-        if let Some(k) = self.find(kid) {
-            return Some(k);
-        }
-        if self.maybe_reload().await {
-            return self.find(kid);
-        }
-        None
+        self.maybe_reload().await;
+        self.find(kid)
     }
 
     /// Sign an access token; returns it and its claims.

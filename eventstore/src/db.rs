@@ -30,6 +30,7 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0012_retired_tokens_deleted", include_str!("../../migrations/postgres/0012_retired_tokens_deleted.sql")),
     ("0013_org_contexts", include_str!("../../migrations/postgres/0013_org_contexts.sql")),
     ("0014_redirect_urls", include_str!("../../migrations/postgres/0014_redirect_urls.sql")),
+    ("0015_retired_keys", include_str!("../../migrations/postgres/0015_retired_keys.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
@@ -44,6 +45,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0012_retired_tokens_deleted", include_str!("../../migrations/sqlite/0012_retired_tokens_deleted.sql")),
     ("0013_org_contexts", include_str!("../../migrations/sqlite/0013_org_contexts.sql")),
     ("0014_redirect_urls", include_str!("../../migrations/sqlite/0014_redirect_urls.sql")),
+    ("0015_retired_keys", include_str!("../../migrations/sqlite/0015_retired_keys.sql")),
 ];
 
 /// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock
@@ -99,6 +101,41 @@ pub fn copy_text_escape(out: &mut Vec<u8>, s: &str) {
 /// A pooled connection idle this long is pinged before it is handed out.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
 
+/// Open one connection to PostgreSQL before making the pool, so that a wrong host, port,
+/// role or database fails at once with its cause and the host named (the pool would
+/// retry until its timeout and say only that it timed out). Never shows a password.
+async fn probe_postgres(opts: &AnyConnectOptions, url: &str) -> Result<(), sqlx::Error> {
+    let host = postgres_host(url);
+    let fail = |cause: String| {
+        sqlx::Error::Configuration(format!("cannot connect to PostgreSQL at {host}: {cause}").into())
+    };
+    match tokio::time::timeout(Duration::from_secs(10), <sqlx::AnyConnection as sqlx::Connection>::connect_with(opts)).await {
+        Ok(Ok(conn)) => {
+            let _ = sqlx::Connection::close(conn).await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(fail(e.to_string())),
+        Err(_) => Err(fail("no answer within 10 s".into())),
+    }
+}
+
+/// `host[:port]/database` of a PostgreSQL URL, without user or password.
+pub fn postgres_host(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest).to_string()
+}
+
+#[cfg(test)]
+mod host_tests {
+    #[test]
+    fn the_host_never_shows_the_password() {
+        let h = super::postgres_host("postgres://app:s3cr%40t@db.example:5433/authio?sslmode=require");
+        assert_eq!(h, "db.example:5433/authio");
+        assert_eq!(super::postgres_host("postgres://127.0.0.1/x"), "127.0.0.1/x");
+    }
+}
+
 /// The default embedded database: a SQLite file under `./authio-data/`.
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://authio-data/authio.db";
 
@@ -119,8 +156,18 @@ impl Db {
         if dialect == Dialect::Sqlite {
             if let Some(path) = sqlite_path(&url) {
                 if let Some(dir) = std::path::Path::new(&path).parent() {
-                    if !dir.as_os_str().is_empty() {
+                    // The default's directory is made on first start; any other must exist
+                    // (a mistyped path is an error, not a new empty database).
+                    if url == DEFAULT_SQLITE_URL {
                         std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+                    } else if !dir.as_os_str().is_empty() && !dir.is_dir() {
+                        return Err(sqlx::Error::Configuration(
+                            format!(
+                                "the directory of the SQLite file {path:?} does not exist: {} (create it first)",
+                                dir.display()
+                            )
+                            .into(),
+                        ));
                     }
                 }
             }
@@ -129,6 +176,9 @@ impl Db {
             }
         }
         let opts = AnyConnectOptions::from_str(&url)?;
+        if dialect == Dialect::Postgres {
+            probe_postgres(&opts, &url).await?;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             // A request waits at most this long for a connection; while the database is
