@@ -156,8 +156,8 @@ impl Keys {
         let rows = sqlx::query(
             "SELECT kid, private_key, public_x FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid",
         )
-            .fetch_all(&self.db.pool)
-            .await?;
+        .fetch_all(&self.db.pool)
+        .await?;
         let mut out = Vec::new();
         for r in rows {
             let kid: String = r.try_get(0)?;

@@ -106,10 +106,11 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
 /// retry until its timeout and say only that it timed out). Never shows a password.
 async fn probe_postgres(opts: &AnyConnectOptions, url: &str) -> Result<(), sqlx::Error> {
     let host = postgres_host(url);
-    let fail = |cause: String| {
-        sqlx::Error::Configuration(format!("cannot connect to PostgreSQL at {host}: {cause}").into())
-    };
-    match tokio::time::timeout(Duration::from_secs(10), <sqlx::AnyConnection as sqlx::Connection>::connect_with(opts)).await {
+    let fail =
+        |cause: String| sqlx::Error::Configuration(format!("cannot connect to PostgreSQL at {host}: {cause}").into());
+    match tokio::time::timeout(Duration::from_secs(10), <sqlx::AnyConnection as sqlx::Connection>::connect_with(opts))
+        .await
+    {
         Ok(Ok(conn)) => {
             let _ = sqlx::Connection::close(conn).await;
             Ok(())
