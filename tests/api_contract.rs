@@ -234,6 +234,62 @@ async fn cursor_pagination_walks_every_item_once() {
     }
 }
 
+/// Hostile bodies and tokens: each a stable 4xx, and nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_is_refused_and_writes_nothing() {
+    let srv = Server::start(false).await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    let events_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&srv.db.pool).await.unwrap();
+    let send = |path: &'static str, body: Vec<u8>| {
+        let req = srv
+            .http
+            .post(format!("{}{path}", srv.url))
+            .bearer_auth(&sk)
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let res = req.send().await.unwrap();
+            let s = res.status();
+            (s, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // 10,000 levels of nesting: serde's recursion limit, a 400.
+    let deep = format!(r#"{{"email": "a@example.com", "first_name": {}1{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
+    let (s, v) = send("/v1/users", deep.into_bytes()).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
+    // Bytes that are not UTF-8.
+    let mut bad = br#"{"email": "a"#.to_vec();
+    bad.extend_from_slice(&[0xff, 0xfe, 0xc3]);
+    bad.extend_from_slice(br#"@example.com"}"#);
+    let (s, v) = send("/v1/users", bad).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
+    // Over a megabyte.
+    let huge = format!(r#"{{"email": "a@example.com", "first_name": "{}"}}"#, "x".repeat(2 << 20));
+    let (s, v) = send("/v1/users", huge.into_bytes()).await;
+    assert_eq!((s, code(&v)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{v}");
+    // Not JSON at all, and JSON of the wrong kind.
+    for body in ["email=a@example.com", "[]", "null", "\"a@example.com\""] {
+        let (s, v) = send("/v1/users", body.as_bytes().to_vec()).await;
+        assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{body}: {v}");
+    }
+    // Tokens: unsigned (`alg: none`), a publishable key as a bearer, a secret key of
+    // another shape, a JWT on a secret-key route.
+    use base64::Engine;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let none = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(json!({"sub": "user_x", "aud": tid, "sid": "sess_x", "exp": 4_000_000_000u64, "iat": 1}))
+    );
+    for (path, token) in [("/v1/me", none.as_str()), ("/v1/users", pk.as_str()), ("/v1/users", "sk_test_forged")] {
+        let (s, v) = srv.get(path, token).await;
+        assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{path} {token}: {v}");
+    }
+    let events_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&srv.db.pool).await.unwrap();
+    assert_eq!(events_after, events_before, "nothing was written");
+}
+
 /// A body with an unknown, missing or mistyped field is `400 invalid_request` naming it,
 /// and nothing is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
