@@ -191,6 +191,14 @@ fn routes() -> Vec<Route> {
         r(p.clone(), "/v1/organizations/{org}/sessions/{session}/revoke", None, Manager(204), true),
         r(g.clone(), "/v1/events", None, Secret { ok: 200, scoped: false }, false),
         r(g.clone(), "/v1/redirect-urls", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/allowed-origins", None, Secret { ok: 200, scoped: false }, false),
+        r(
+            Method::PUT,
+            "/v1/allowed-origins",
+            Some(json!({"allowed_origins": ["https://app.example.com"]})),
+            Secret { ok: 200, scoped: false },
+            false,
+        ),
         r(
             Method::PUT,
             "/v1/redirect-urls",

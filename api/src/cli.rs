@@ -51,11 +51,16 @@ pub enum Command {
         #[command(subcommand)]
         command: RedirectUrlsCommand,
     },
+    /// A project's allowed browser origins (CORS on its end-user routes).
+    AllowedOrigins {
+        #[command(subcommand)]
+        command: RedirectUrlsCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum RedirectUrlsCommand {
-    /// Print the project's allowed redirect URLs, one a line.
+    /// Print the project's list, one entry a line.
     ///
     /// Example: authio redirect-urls list --project proj_01…
     List {
@@ -64,11 +69,11 @@ pub enum RedirectUrlsCommand {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Replace the project's allowed redirect URLs with URL… (none: clear them). An
-    /// origin (`https://app.example.com`) allows every path under it; any other URL only
-    /// itself. Recorded as `tenant.redirect_urls_changed` (actor: system, via cli).
+    /// Replace the project's list with URL… (none: clear it), recorded as an event
+    /// (actor: system, via cli). Redirect URLs: an origin allows every path under it, any
+    /// other URL only itself. Allowed origins: `scheme://host[:port]` only.
     ///
-    /// Example: authio redirect-urls set --project proj_01… https://app.example.com https://example.com/cb
+    /// Example: authio allowed-origins set --project proj_01… https://app.example.com
     Set {
         #[arg(long)]
         project: String,
@@ -240,7 +245,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
-        Command::RedirectUrls { command } => redirect_urls(command).await,
+        Command::RedirectUrls { command } => url_list(command, crate::redirects::List::RedirectUrls).await,
+        Command::AllowedOrigins { command } => url_list(command, crate::redirects::List::AllowedOrigins).await,
         Command::Audit { command: AuditCommand::Replay { project, organization, after, db } } => {
             use std::io::Write;
             let db = Db::connect(&db.database_url, 2).await?;
@@ -340,9 +346,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `authio redirect-urls list|set`.
-async fn redirect_urls(command: RedirectUrlsCommand) -> anyhow::Result<()> {
-    use authio_domain::tenant::{Tenant, TenantCommand};
+/// `authio redirect-urls list|set` and `authio allowed-origins list|set`.
+async fn url_list(command: RedirectUrlsCommand, which: crate::redirects::List) -> anyhow::Result<()> {
+    use authio_domain::tenant::Tenant;
     let (project, urls, args) = match command {
         RedirectUrlsCommand::List { project, db } => (project, None, db),
         RedirectUrlsCommand::Set { project, urls, db } => (project, Some(urls), db),
@@ -354,18 +360,18 @@ async fn redirect_urls(command: RedirectUrlsCommand) -> anyhow::Result<()> {
         anyhow::bail!("no project {project}");
     }
     let Some(urls) = urls else {
-        for u in &tenant.state.redirect_urls {
+        for u in which.of(&tenant.state) {
             println!("{u}");
         }
         return Ok(());
     };
-    let urls = crate::redirects::normalize_all(&urls).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let urls = crate::redirects::normalize_all(which, &urls).map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let mut meta = Metadata::new();
     meta.insert("actor_type".into(), Actor::System.kind().into());
     meta.insert("via".into(), "cli".into());
     for _ in 0..5 {
         let mut t = db.load::<Tenant>(&project).await?;
-        t.exec(TenantCommand::SetRedirectUrls { urls: urls.clone(), at: Utc::now() }).await?;
+        t.exec(which.command(urls.clone())).await?;
         let mut c = Changes::new();
         c.add(t)?;
         match db.commit_with(c, &meta, Some(&authio_projections::Inline)).await {
@@ -381,5 +387,5 @@ async fn redirect_urls(command: RedirectUrlsCommand) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-    anyhow::bail!("could not change the redirect URLs: concurrent modification, try again")
+    anyhow::bail!("could not change the list: concurrent modification, try again")
 }

@@ -63,6 +63,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "The passkey response failed verification: unknown credential, wrong origin or RP ID, challenge mismatch, bad signature, or a signature counter that did not increase.",
     ),
     ("forbidden", 403, "The caller is authenticated but may not do this (e.g. a member without the admin role)."),
+    (
+        "origin_not_allowed",
+        403,
+        "The browser origin is not among the project's allowed origins (`test` keys also allow `http://localhost:*` and `http://127.0.0.1:*`).",
+    ),
     ("not_a_member", 403, "The user has no active membership in that organization (whether or not it exists)."),
     ("secret_key_required", 403, "The route is for the project's backend (secret key), not a user token."),
     ("not_found", 404, "The resource does not exist or is outside the caller's reach."),
@@ -226,7 +231,7 @@ fn status_for(code: &str) -> StatusCode {
         "invalid_request" | "unknown_role" | "invalid_cursor" | "redirect_not_allowed" => StatusCode::BAD_REQUEST,
         "unauthenticated" => StatusCode::UNAUTHORIZED,
         "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        "not_a_member" => StatusCode::FORBIDDEN,
+        "not_a_member" | "origin_not_allowed" => StatusCode::FORBIDDEN,
         _ => StatusCode::CONFLICT,
     }
 }

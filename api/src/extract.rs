@@ -246,6 +246,9 @@ impl FromRequestParts<AppState> for PublishableKey {
         .ok_or_else(ApiError::unauthenticated)?;
         let key = PublishableKey { project_id: row.try_get(0)?, environment: row.try_get(1)? };
         crate::observe::note_project(parts, &key.project_id);
+        if let Some(origin) = crate::cors::origin_of(parts) {
+            crate::cors::check(state, &origin, &key.project_id, Some(&key.environment)).await?;
+        }
         Ok(key)
     }
 }
@@ -324,6 +327,9 @@ impl FromRequestParts<AppState> for UserClaims {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).filter(|t| looks_like_jwt(t)).ok_or_else(ApiError::unauthenticated)?;
         let claims = state.keys.verify(token).await.ok_or_else(ApiError::unauthenticated)?;
+        if let Some(origin) = crate::cors::origin_of(parts) {
+            crate::cors::check(state, &origin, &claims.aud, None).await?;
+        }
         Ok(UserClaims(UserToken { claims }))
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod cors;
 pub mod crypto;
 pub mod error;
 pub mod extract;

@@ -101,7 +101,7 @@ impl Modify for Security {
         auth::create_sign_in_token, auth::verify_sign_in_token, auth::console_sign_in,
         auth::console_sign_in_verify, auth::switch_org, auth::refresh, auth::revoke, auth::me,
         auth::introspect, auth::current, auth::revoke_context, org_sessions::list, org_sessions::revoke,
-        events::list_events, events::list_audit, events::org_audit, redirects::get, redirects::put,
+        events::list_events, events::list_audit, events::org_audit, redirects::get, redirects::put, redirects::get_origins, redirects::put_origins,
         webhooks::create_endpoint, webhooks::list_endpoints, webhooks::get_endpoint, webhooks::update_endpoint,
         webhooks::delete_endpoint, webhooks::rotate_secret, webhooks::list_deliveries, webhooks::retry_delivery,
         passkeys::registration_start, passkeys::registration_finish, passkeys::authentication_start,

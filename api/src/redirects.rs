@@ -48,12 +48,68 @@ pub fn allowed(registered: &[String], test: bool, candidate: &str) -> bool {
     registered.iter().any(|entry| *entry == origin || entry == url.as_str())
 }
 
+/// One of a project's URL lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    /// Where sign-in links may point (`normalize`).
+    RedirectUrls,
+    /// Browser origins allowed on the end-user routes (`normalize_origin`).
+    AllowedOrigins,
+}
+
+impl List {
+    /// Its read-model column, and the field that names it in requests and errors.
+    pub fn column(self) -> &'static str {
+        match self {
+            List::RedirectUrls => "redirect_urls",
+            List::AllowedOrigins => "allowed_origins",
+        }
+    }
+    fn normalize(self, input: &str) -> Option<String> {
+        match self {
+            List::RedirectUrls => normalize(input),
+            List::AllowedOrigins => normalize_origin(input),
+        }
+    }
+    pub fn command(self, urls: Vec<String>) -> TenantCommand {
+        match self {
+            List::RedirectUrls => TenantCommand::SetRedirectUrls { urls, at: Utc::now() },
+            List::AllowedOrigins => TenantCommand::SetAllowedOrigins { origins: urls, at: Utc::now() },
+        }
+    }
+    /// The list as the tenant's state holds it.
+    pub fn of(self, t: &Tenant) -> &[String] {
+        match self {
+            List::RedirectUrls => &t.redirect_urls,
+            List::AllowedOrigins => &t.allowed_origins,
+        }
+    }
+}
+
+/// An origin as browsers send it in `Origin`: `scheme://host[:port]` (lowercase host,
+/// default port left out), from an `http(s)` URL without path (or just `/`), query,
+/// fragment or credentials.
+pub fn normalize_origin(input: &str) -> Option<String> {
+    let url = parse(input.trim())?;
+    let bare = url.path() == "/" && url.query().is_none() && !input.trim().contains('?');
+    bare.then(|| url.origin().ascii_serialization())
+}
+
+/// Whether `origin` (an `Origin` header) is a loopback origin over plain http, which a
+/// project's `test` keys allow without registering it.
+pub fn is_loopback_origin(origin: &str) -> bool {
+    parse(origin).is_some_and(|u| u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1")))
+}
+
 /// The project's registered redirect URLs (the read model).
 pub async fn registered(st: &AppState, project: &str) -> ApiResult<Vec<String>> {
-    let json: Option<String> = sqlx::query_scalar("SELECT redirect_urls FROM tenants WHERE id = $1")
-        .bind(project)
-        .fetch_optional(&st.db.pool)
-        .await?;
+    list(st, project, List::RedirectUrls).await
+}
+
+/// One of the project's lists, from the read model.
+pub async fn list(st: &AppState, project: &str, which: List) -> ApiResult<Vec<String>> {
+    let sql = format!("SELECT {} FROM tenants WHERE id = $1", which.column());
+    let json: Option<String> = sqlx::query_scalar(&sql).bind(project).fetch_optional(&st.db.pool).await?;
     Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
 }
 
@@ -75,12 +131,18 @@ pub async fn check(st: &AppState, project: &str, environment: &str, url: &str) -
 /// invalid_request` naming `redirect_urls` for one that is not acceptable, a duplicate,
 /// or more than 100). Records `tenant.redirect_urls_changed` when the list changes.
 /// Returns the list as stored.
-pub async fn set(st: &AppState, project: &str, urls: &[String], meta: &Metadata) -> ApiResult<Vec<String>> {
-    let normalized = normalize_all(urls)?;
+pub async fn set(
+    st: &AppState,
+    project: &str,
+    which: List,
+    urls: &[String],
+    meta: &Metadata,
+) -> ApiResult<Vec<String>> {
+    let normalized = normalize_all(which, urls)?;
     let list = normalized.clone();
     crate::execute!(st, meta, {
         let mut t = st.db.load::<Tenant>(project).await?;
-        t.exec(TenantCommand::SetRedirectUrls { urls: list.clone(), at: Utc::now() }).await?;
+        t.exec(which.command(list.clone())).await?;
         let mut c = Changes::new();
         c.add(t)?;
         Ok(c)
@@ -88,19 +150,22 @@ pub async fn set(st: &AppState, project: &str, urls: &[String], meta: &Metadata)
     Ok(normalized)
 }
 
-/// Every entry normalized, or `400 invalid_request` naming `redirect_urls`.
-pub fn normalize_all(urls: &[String]) -> ApiResult<Vec<String>> {
-    let bad = |m: &str| ApiError::invalid_field("redirect_urls", m.to_string());
+/// Every entry normalized, or `400 invalid_request` naming the list's field.
+pub fn normalize_all(which: List, urls: &[String]) -> ApiResult<Vec<String>> {
+    let bad = |m: &str| ApiError::invalid_field(which.column(), m.to_string());
     if urls.len() > authio_domain::tenant::MAX_REDIRECT_URLS {
-        return Err(bad("at most 100 redirect URLs"));
+        return Err(bad("at most 100 entries"));
     }
     let mut out: Vec<String> = Vec::with_capacity(urls.len());
     for u in urls {
-        let n = normalize(u).ok_or_else(|| {
-            bad("each redirect URL must be an absolute http(s) URL with a host, without credentials or fragment")
+        let n = which.normalize(u).ok_or_else(|| match which {
+            List::RedirectUrls => {
+                bad("each redirect URL must be an absolute http(s) URL with a host, without credentials or fragment")
+            }
+            List::AllowedOrigins => bad("each origin must be scheme://host[:port] (http or https), with no path"),
         })?;
         if out.contains(&n) {
-            return Err(bad("a redirect URL is listed twice"));
+            return Err(bad("an entry is listed twice"));
         }
         out.push(n);
     }
@@ -158,6 +223,11 @@ mod tests {
         assert!(normalize("https://a.example/#x").is_none());
         assert_eq!(normalize("https://A.Example:443").as_deref(), Some("https://a.example"));
         assert_eq!(normalize("http://localhost:3000/cb").as_deref(), Some("http://localhost:3000/cb"));
-        assert!(normalize_all(&["https://a.example".into(), "https://a.example/".into()]).is_err());
+        assert!(normalize_all(List::RedirectUrls, &["https://a.example".into(), "https://a.example/".into()]).is_err());
+        assert_eq!(normalize_origin("https://App.Example:443/").as_deref(), Some("https://app.example"));
+        assert_eq!(normalize_origin("http://localhost:3000").as_deref(), Some("http://localhost:3000"));
+        assert!(normalize_origin("https://app.example/path").is_none());
+        assert!(normalize_origin("https://app.example?x=1").is_none());
+        assert!(is_loopback_origin("http://localhost:5173") && !is_loopback_origin("https://localhost:5173"));
     }
 }

@@ -87,10 +87,25 @@ pub enum TenantCommand {
         urls: Vec<String>,
         at: DateTime<Utc>,
     },
+    /// Replace the browser origins allowed to call the project's end-user routes (the
+    /// API checked and normalized each; duplicates are not allowed).
+    SetAllowedOrigins {
+        origins: Vec<String>,
+        at: DateTime<Utc>,
+    },
 }
 
-/// At most this many allowed redirect URLs per project.
+/// At most this many allowed redirect URLs (and as many allowed origins) per project.
 pub const MAX_REDIRECT_URLS: usize = 100;
+
+/// A list of redirect URLs or origins: at most `MAX_REDIRECT_URLS`, each once.
+fn ensure_url_list(urls: &[String]) -> Result<(), TenantError> {
+    let distinct: std::collections::BTreeSet<&String> = urls.iter().collect();
+    if urls.len() > MAX_REDIRECT_URLS || distinct.len() != urls.len() {
+        return Err(TenantError::InvalidUrlList);
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
@@ -131,6 +146,8 @@ pub enum TenantEvent {
     ApiKeyRevoked { key_id: ApiKeyId, revoked_at: DateTime<Utc> },
     #[serde(rename = "tenant.redirect_urls_changed")]
     RedirectUrlsChanged { from: Vec<String>, to: Vec<String>, changed_at: DateTime<Utc> },
+    #[serde(rename = "tenant.allowed_origins_changed")]
+    AllowedOriginsChanged { from: Vec<String>, to: Vec<String>, changed_at: DateTime<Utc> },
 }
 
 crate::event_names!(TenantEvent {
@@ -142,6 +159,7 @@ crate::event_names!(TenantEvent {
     ApiKeyCreated => "api_key.created",
     ApiKeyRevoked => "api_key.revoked",
     RedirectUrlsChanged => "tenant.redirect_urls_changed",
+    AllowedOriginsChanged => "tenant.allowed_origins_changed",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -160,8 +178,8 @@ pub enum TenantError {
     ApiKeyNotFound,
     #[error("the name must be 1 to 200 characters")]
     InvalidName,
-    #[error("at most 100 redirect URLs, each once")]
-    InvalidRedirectUrls,
+    #[error("at most 100 URLs, each once")]
+    InvalidUrlList,
 }
 
 impl TenantError {
@@ -173,7 +191,7 @@ impl TenantError {
             TenantError::TenantHasOrganizations => "tenant_has_organizations",
             TenantError::OrganizationsDisabled => "organizations_disabled",
             TenantError::ApiKeyNotFound => "not_found",
-            TenantError::InvalidName | TenantError::InvalidRedirectUrls => "invalid_request",
+            TenantError::InvalidName | TenantError::InvalidUrlList => "invalid_request",
         }
     }
 }
@@ -191,6 +209,9 @@ pub struct Tenant {
     /// Allowed redirect URLs (absent from snapshots taken before they existed).
     #[serde(default)]
     pub redirect_urls: Vec<String>,
+    /// Allowed browser origins (absent from older snapshots).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 impl Tenant {
@@ -310,13 +331,18 @@ impl Aggregate for Tenant {
             }
             TenantCommand::SetRedirectUrls { urls, at } => {
                 self.ensure_exists()?;
-                let distinct: std::collections::BTreeSet<&String> = urls.iter().collect();
-                if urls.len() > MAX_REDIRECT_URLS || distinct.len() != urls.len() {
-                    return Err(TenantError::InvalidRedirectUrls);
-                }
+                ensure_url_list(&urls)?;
                 if urls != self.redirect_urls {
                     let from = self.redirect_urls.clone();
                     sink.write(TenantEvent::RedirectUrlsChanged { from, to: urls, changed_at: at }, self).await;
+                }
+            }
+            TenantCommand::SetAllowedOrigins { origins, at } => {
+                self.ensure_exists()?;
+                ensure_url_list(&origins)?;
+                if origins != self.allowed_origins {
+                    let from = self.allowed_origins.clone();
+                    sink.write(TenantEvent::AllowedOriginsChanged { from, to: origins, changed_at: at }, self).await;
                 }
             }
         }
@@ -345,6 +371,7 @@ impl Aggregate for Tenant {
                 self.api_keys.insert(key_id.0, false);
             }
             TenantEvent::RedirectUrlsChanged { to, .. } => self.redirect_urls = to,
+            TenantEvent::AllowedOriginsChanged { to, .. } => self.allowed_origins = to,
         }
     }
 }

@@ -31,6 +31,7 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0013_org_contexts", include_str!("../../migrations/postgres/0013_org_contexts.sql")),
     ("0014_redirect_urls", include_str!("../../migrations/postgres/0014_redirect_urls.sql")),
     ("0015_retired_keys", include_str!("../../migrations/postgres/0015_retired_keys.sql")),
+    ("0016_allowed_origins", include_str!("../../migrations/postgres/0016_allowed_origins.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
@@ -46,6 +47,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0013_org_contexts", include_str!("../../migrations/sqlite/0013_org_contexts.sql")),
     ("0014_redirect_urls", include_str!("../../migrations/sqlite/0014_redirect_urls.sql")),
     ("0015_retired_keys", include_str!("../../migrations/sqlite/0015_retired_keys.sql")),
+    ("0016_allowed_origins", include_str!("../../migrations/sqlite/0016_allowed_origins.sql")),
 ];
 
 /// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock

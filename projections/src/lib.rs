@@ -270,10 +270,12 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             vec![id, s(d, "name"), s(d, "slug"), at],
         )
         .await,
-        "tenant.redirect_urls_changed" => {
+        "tenant.redirect_urls_changed" | "tenant.allowed_origins_changed" => {
+            let column =
+                if e.event_type == "tenant.redirect_urls_changed" { "redirect_urls" } else { "allowed_origins" };
             let urls = d.get("to").map(Value::to_string).unwrap_or_else(|| "[]".into());
-            exec(tx, "UPDATE tenants SET redirect_urls = $2, updated_at = $3 WHERE id = $1", vec![id, Some(urls), at])
-                .await
+            let sql = format!("UPDATE tenants SET {column} = $2, updated_at = $3 WHERE id = $1");
+            exec(tx, &sql, vec![id, Some(urls), at]).await
         }
         "tenant.mode_changed" => {
             exec(tx, "UPDATE tenants SET mode = $2, updated_at = $3 WHERE id = $1", vec![id, s(d, "to"), at]).await

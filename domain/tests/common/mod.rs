@@ -101,6 +101,11 @@ pub fn tenant_events() -> Vec<TenantEvent> {
             to: vec!["https://app.acme.example".into(), "https://acme.example/auth/callback".into()],
             changed_at: at(),
         },
+        TenantEvent::AllowedOriginsChanged {
+            from: vec![],
+            to: vec!["https://app.acme.example".into()],
+            changed_at: at(),
+        },
     ]
 }
 

@@ -1,0 +1,87 @@
+//! Browsers on the end-user routes (`/v1/auth/*`, `/v1/sessions/*`, `/v1/me`): CORS with
+//! each project's allowed origins.
+//!
+//! A preflight carries no credential, so it cannot name its project: it is answered for
+//! an origin that some project allows (or a loopback origin, which `test` keys allow).
+//! The request itself then carries its publishable key or access token, and is refused
+//! with `403 origin_not_allowed` unless *its* project allows the origin. Secret-key
+//! routes have no CORS at all: a browser never gets an answer from them.
+use crate::error::{ApiError, ApiResult};
+use crate::redirects::{is_loopback_origin, normalize_origin};
+use crate::AppState;
+use authio_eventstore::Db;
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// The CORS layer of the end-user routes.
+pub fn layer(db: Db) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _| {
+            let db = db.clone();
+            async move {
+                let Some(origin) = origin.to_str().ok().filter(|o| o.len() <= 256).map(str::to_string) else {
+                    return false;
+                };
+                if normalize_origin(&origin).as_deref() != Some(origin.as_str()) {
+                    return false;
+                }
+                is_loopback_origin(&origin) || any_project_allows(&db, &origin).await
+            }
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("authio-publishable-key"),
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Whether any project lists `origin` (a normalized origin) among its allowed origins.
+async fn any_project_allows(db: &Db, origin: &str) -> bool {
+    let escaped = origin.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = format!("%\"{escaped}\"%");
+    sqlx::query_scalar::<_, i64>("SELECT 1 FROM tenants WHERE allowed_origins LIKE $1 ESCAPE '\\' LIMIT 1")
+        .bind(pattern)
+        .fetch_optional(&db.pool)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+/// The request's `Origin`, if a browser sent one.
+pub fn origin_of(parts: &axum::http::request::Parts) -> Option<String> {
+    parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// `403 origin_not_allowed` unless `origin` may call the end-user routes of `project`:
+/// listed among its allowed origins, Authio's own origin (the issuer's), or a loopback
+/// origin — for a publishable key only of a `test` environment (`environment` is `None`
+/// for an access token, which names no environment).
+pub async fn check(st: &AppState, origin: &str, project: &str, environment: Option<&str>) -> ApiResult<()> {
+    let own = normalize_origin(&st.keys.issuer).is_some_and(|o| o == origin);
+    let loopback = is_loopback_origin(origin) && environment != Some("live");
+    if own || loopback {
+        return Ok(());
+    }
+    let listed = crate::redirects::list(st, project, crate::redirects::List::AllowedOrigins).await?;
+    if listed.iter().any(|o| o == origin) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "origin_not_allowed",
+        "this browser origin is not among the project's allowed origins",
+    ))
+}
