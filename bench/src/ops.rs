@@ -528,6 +528,18 @@ pub async fn run_op(
     .await
 }
 
+/// One timed `POST /v1/sessions/refresh` with the session's newest refresh token; the
+/// session takes the new pair. Whether it succeeded.
+async fn refresh_once(api: &Api, sess: &mut Session, s: &mut Sample) -> bool {
+    let body = json!({"refresh_token": sess.refresh});
+    let start = Instant::now();
+    let r = api.expect(StatusCode::OK, Method::POST, "/v1/sessions/refresh", None, None, Some(body)).await;
+    let r = r.and_then(|v| Session::from_answer(&v)).map(|n| *sess = n);
+    let ok = r.is_ok();
+    s.record(start, r);
+    ok
+}
+
 /// `POST /v1/sessions/switch-org` with `access` into `org`: the new pair.
 async fn switch_org(api: &Api, access: &str, org: &str) -> Res<Session> {
     let body = Some(json!({"organization_id": org}));
@@ -570,13 +582,7 @@ async fn shared_worker(
             let mut sess = switch_org(api, &first.access, orgs[w % orgs.len()]).await?;
             let deadline = ticket.go().await;
             while Instant::now() < deadline {
-                let body = json!({"refresh_token": sess.refresh});
-                let start = Instant::now();
-                let r = api.expect(StatusCode::OK, Method::POST, "/v1/sessions/refresh", None, None, Some(body)).await;
-                let r = r.and_then(|v| Session::from_answer(&v)).map(|n| sess = n);
-                let failed = r.is_err();
-                s.record(start, r);
-                if failed {
+                if !refresh_once(api, &mut sess, &mut s).await {
                     // A family of its own again (untimed), with the newest access token.
                     sess = switch_org(api, &sess.access, orgs[w % orgs.len()]).await?;
                 }
@@ -630,13 +636,7 @@ async fn worker(
             let mut sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
             let deadline = ticket.go().await;
             while Instant::now() < deadline {
-                let body = json!({"refresh_token": sess.refresh});
-                let start = Instant::now();
-                let r = api.expect(StatusCode::OK, Method::POST, "/v1/sessions/refresh", None, None, Some(body)).await;
-                let r = r.and_then(|v| Session::from_answer(&v)).map(|n| sess = n);
-                let failed = r.is_err();
-                s.record(start, r);
-                if failed {
+                if !refresh_once(api, &mut sess, &mut s).await {
                     // The session may be revoked: start a new one (not timed).
                     sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
                 }
