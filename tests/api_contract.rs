@@ -312,6 +312,49 @@ async fn body_errors_name_their_field() {
     assert_eq!(users["data"].as_array().unwrap().len(), 0, "nothing was written");
 }
 
+/// Introspection as RFC 7662 clients send it (form body, HTTP Basic client
+/// credentials: the key id and the secret key), and a cacheable JWKS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_speaks_rfc_7662() {
+    let srv = Server::start(false).await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    let (_, keys) = srv.get(&format!("/v1/session/tenants/{tid}/api-keys"), &cs).await;
+    let key_id = keys["data"][0]["id"].as_str().unwrap().to_string();
+    let u = srv.user(&sk, "i@example.com").await;
+    let a = srv.sign_in(&sk, &pk, &u).await;
+    let access = a["access_token"].as_str().unwrap().to_string();
+    let form = |user: &str, pass: &str, body: String| {
+        srv.http
+            .post(format!("{}/v1/tokens/introspect", srv.url))
+            .basic_auth(user, Some(pass))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let res = form(&key_id, &sk, format!("token={access}&token_type_hint=access_token")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!((v["active"].as_bool(), v["sub"].as_str()), (Some(true), Some(u.as_str())), "{v}");
+    let v: Value = form(&key_id, &sk, "token=not.a.token".into()).await.unwrap().json().await.unwrap();
+    assert_eq!(v, json!({"active": false}));
+    // Wrong client credentials, a missing token.
+    let res = form("key_other", &sk, format!("token={access}")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = form(&key_id, "sk_test_wrong", format!("token={access}")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = form(&key_id, &sk, "token_type_hint=access_token".into()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["error"]["details"]["field"], "token");
+    // JSON with the Bearer secret key, as before.
+    let (s, v) = srv.post("/v1/tokens/introspect", &sk, json!({"token": access})).await;
+    assert_eq!((s, v["active"].as_bool()), (StatusCode::OK, Some(true)));
+
+    let res = srv.http.get(format!("{}/.well-known/jwks.json", srv.url)).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+}
+
 /// RFC 6750's challenge on every 401, `Retry-After` on 429 and 503.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_conventions_on_errors() {

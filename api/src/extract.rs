@@ -194,6 +194,16 @@ fn looks_like_jwt(t: &str) -> bool {
 impl FromRequestParts<AppState> for SecretKey {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // OAuth-style client authentication (RFC 7662 introspection clients send it):
+        // HTTP Basic with the key's id as user name and the secret key as password.
+        if let Some((client_id, secret)) = basic(parts) {
+            let key = SecretKey::of_secret(&secret, state).await?;
+            if key.key_id != client_id {
+                return Err(ApiError::unauthenticated());
+            }
+            crate::observe::note_project(parts, &key.project_id);
+            return Ok(key);
+        }
         let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
         if looks_like_jwt(token) {
             // A signed-in user on a backend route: say so, once the token is genuine.
@@ -206,6 +216,15 @@ impl FromRequestParts<AppState> for SecretKey {
                 Err(e) => Err(e),
             };
         }
+        let key = SecretKey::of_secret(token, state).await?;
+        crate::observe::note_project(parts, &key.project_id);
+        Ok(key)
+    }
+}
+
+impl SecretKey {
+    /// The live key whose secret is `token`, else `401`.
+    async fn of_secret(token: &str, state: &AppState) -> Result<SecretKey, ApiError> {
         if !(token.starts_with("sk_test_") || token.starts_with("sk_live_")) {
             return Err(ApiError::unauthenticated());
         }
@@ -214,10 +233,24 @@ impl FromRequestParts<AppState> for SecretKey {
             .fetch_optional(&state.db.pool)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
-        let key = SecretKey { key_id: row.try_get(0)?, project_id: row.try_get(1)?, environment: row.try_get(2)? };
-        crate::observe::note_project(parts, &key.project_id);
-        Ok(key)
+        Ok(SecretKey { key_id: row.try_get(0)?, project_id: row.try_get(1)?, environment: row.try_get(2)? })
     }
+}
+
+/// `Authorization: Basic` user name and password (RFC 7617), if that is the scheme.
+fn basic(parts: &Parts) -> Option<(String, String)> {
+    use base64::Engine;
+    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, creds) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(creds.trim()).ok()?;
+    let (user, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    // RFC 6749 2.3.1: client credentials are form-encoded before Basic encoding.
+    let unescape =
+        |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Some((unescape(user)?, unescape(password)?))
 }
 
 /// A project's frontend (`Authio-Publishable-Key: pk_test_…` / `pk_live_…`).

@@ -463,17 +463,51 @@ pub struct Introspection {
     pub exp: Option<u64>,
 }
 
+/// The token to introspect: `{token}` as JSON, or RFC 7662's form
+/// (`application/x-www-form-urlencoded`, `token=…`, an optional `token_type_hint`).
+pub struct IntrospectBody(String);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for IntrospectBody {
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            let Json(body) = Json::<TokenBody>::from_request(req, state).await?;
+            return Ok(IntrospectBody(body.token));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), 64 * 1024).await.map_err(|_| {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+        })?;
+        let mut token = None;
+        for (k, v) in url::form_urlencoded::parse(&bytes) {
+            match k.as_ref() {
+                "token" if token.is_none() => token = Some(v.into_owned()),
+                "token" => return Err(ApiError::invalid_field("token", "token is given twice")),
+                "token_type_hint" => {}
+                other => return Err(ApiError::invalid_field(other, format!("unknown field {other}"))),
+            }
+        }
+        token.map(IntrospectBody).ok_or_else(|| ApiError::invalid_field("token", "token is required"))
+    }
+}
+
 /// Is this access token good right now (genuine, unexpired, session active, and its
-/// organization's membership still active)?
-#[utoipa::path(post, path = "/v1/tokens/introspect", tag = "sessions", request_body = TokenBody,
+/// organization's membership still active)? JSON `{token}` or RFC 7662's form body;
+/// the secret key as a Bearer token or as HTTP Basic client credentials (key id, secret).
+#[utoipa::path(post, path = "/v1/tokens/introspect", tag = "sessions",
+    request_body(content((TokenBody = "application/json"), (TokenBody = "application/x-www-form-urlencoded"))),
     security(("secret_key" = [])), responses((status = 200, body = Introspection), Errors))]
 pub async fn introspect(
     State(st): State<AppState>,
     key: SecretKey,
-    Json(body): Json<TokenBody>,
+    IntrospectBody(token): IntrospectBody,
 ) -> ApiResult<axum::Json<Introspection>> {
     let inactive = Introspection { active: false, sub: None, sid: None, act_org: None, org_role: None, exp: None };
-    let Ok(user) = UserToken::from_token(&body.token, &st).await else {
+    let Ok(user) = UserToken::from_token(&token, &st).await else {
         return Ok(axum::Json(inactive));
     };
     if user.project_id() != key.project_id {
@@ -498,8 +532,11 @@ pub async fn introspect(
 /// The public keys that verify access tokens.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys",
     responses((status = 200, description = "JSON Web Key Set", content_type = "application/json", body = Object)))]
-pub async fn jwks(State(st): State<AppState>) -> axum::Json<Value> {
-    axum::Json(st.keys.jwks().await)
+pub async fn jwks(State(st): State<AppState>) -> impl axum::response::IntoResponse {
+    // Cached as long as an access token lives: a verifier that meets an unknown `kid`
+    // (a key rotated in) fetches again, as JWKS clients do; a retired key leaves caches
+    // within that.
+    ([(axum::http::header::CACHE_CONTROL, "public, max-age=300")], axum::Json(st.keys.jwks().await))
 }
 
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "keys",
