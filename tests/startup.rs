@@ -97,7 +97,7 @@ async fn keys_are_listed_rotated_and_retired() {
     // The only key cannot be retired.
     let (ok, _, err) = authio(&["keys", "retire", "--kid", &old_kid, "--database-url", &srv.database_url], &[]).await;
     assert!(!ok);
-    assert!(err.contains("only key"), "{err}");
+    assert!(err.contains("only EdDSA key"), "{err}");
 
     let new_kid = srv.cli(&["keys", "rotate"]).await;
     let listed = srv.cli(&["keys", "list"]).await;

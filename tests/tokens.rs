@@ -479,3 +479,59 @@ async fn bad_tokens_are_refused_sqlite() {
 async fn bad_tokens_are_refused_postgres() {
     bad_tokens(true).await;
 }
+
+/// A project that chooses ES256: its tokens are signed with P-256 and verify with the
+/// published JWKS alone; its earlier EdDSA tokens keep working; a header that names
+/// another algorithm than its key's is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn es256_projects_sign_with_p256() {
+    let srv = Server::start(false).await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    let u = srv.user(&sk, "es@example.com").await;
+    let before = srv.sign_in(&sk, &pk, &u).await["access_token"].as_str().unwrap().to_string();
+    assert_eq!(jsonwebtoken::decode_header(&before).unwrap().alg, jsonwebtoken::Algorithm::EdDSA);
+
+    let (s, t) = srv.patch(&format!("/v1/session/tenants/{tid}"), &cs, json!({"token_algorithm": "ES256"})).await;
+    assert_eq!((s, &t["token_algorithm"]), (StatusCode::OK, &json!("ES256")), "{t}");
+    let (s, e) = srv.patch(&format!("/v1/session/tenants/{tid}"), &cs, json!({"token_algorithm": "HS256"})).await;
+    assert_eq!((s, code(&e)), (StatusCode::BAD_REQUEST, "invalid_request"), "{e}");
+    let (_, events) = srv.get("/v1/events?types=tenant.token_algorithm_changed", &sk).await;
+    assert_eq!(events["data"][0]["data"], json!({"from": "EdDSA", "to": "ES256"}), "{events}");
+
+    let token = srv.sign_in(&sk, &pk, &u).await["access_token"].as_str().unwrap().to_string();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let (_, jwks) = srv.call(Method::GET, "/.well-known/jwks.json", None, None).await;
+    let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header.kid.as_deref().unwrap()).unwrap();
+    assert_eq!((&jwk["kty"], &jwk["crv"], &jwk["alg"]), (&json!("EC"), &json!("P-256"), &json!("ES256")), "{jwk}");
+    let key =
+        jsonwebtoken::DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_audience(&[&tid]);
+    let claims = jsonwebtoken::decode::<Value>(&token, &key, &v).expect("verifies with the JWKS").claims;
+    assert_eq!(claims["sub"], u.as_str());
+    assert_eq!(srv.get("/v1/me", &token).await.0, StatusCode::OK);
+    assert_eq!(srv.get("/v1/me", &before).await.0, StatusCode::OK, "the EdDSA token of before still verifies");
+
+    // The same token with its header naming EdDSA: refused.
+    let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+    let mut h: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[0]).unwrap()).unwrap();
+    h["alg"] = json!("EdDSA");
+    parts[0] = URL_SAFE_NO_PAD.encode(h.to_string());
+    assert_eq!(srv.get("/v1/me", &parts.join(".")).await.0, StatusCode::UNAUTHORIZED);
+
+    // Each algorithm has its signing key; the only ES256 key cannot be retired.
+    let listed = srv.cli(&["keys", "list"]).await;
+    assert_eq!(listed.lines().filter(|l| l.ends_with("\tsigning")).count(), 2, "{listed}");
+    let es_kid = header.kid.unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_authio"))
+        .args(["keys", "retire", "--kid", &es_kid, "--database-url", &srv.database_url])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only ES256 key"));
+    let rotated = srv.cli(&["keys", "rotate", "--algorithm", "ES256"]).await;
+    assert!(rotated.starts_with("kid_"));
+}

@@ -122,13 +122,16 @@ pub enum KeysCommand {
     /// Add a new signing key: it signs new tokens from now on; tokens signed by older
     /// keys keep verifying until they expire. Prints the new key id.
     ///
-    /// Example: DATABASE_URL=postgres://authio@db/authio authio keys rotate
+    /// Example: DATABASE_URL=postgres://authio@db/authio authio keys rotate --algorithm ES256
     Rotate {
+        /// `EdDSA` (the default) or `ES256`: the algorithm whose signing key is replaced.
+        #[arg(long, default_value = "EdDSA", value_parser = clap::builder::PossibleValuesParser::new(["EdDSA", "ES256"]))]
+        algorithm: String,
         #[command(flatten)]
         db: DbArgs,
     },
-    /// List the signing keys: kid, algorithm, created, and `signing`, `verifying` or
-    /// `retired <time>`.
+    /// List the signing keys: kid, algorithm, created, and `signing` (the newest of its
+    /// algorithm), `verifying` or `retired <time>`.
     ///
     /// Example: authio keys list
     List {
@@ -295,9 +298,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&db.database_url, 2).await?;
             db.migrate().await?;
             let keys = crate::tokens::list(&db).await?;
-            let signing = keys.iter().rev().find(|k| k.retired_at.is_none()).map(|k| k.kid.clone());
+            // The newest live key of each algorithm signs.
+            let signing = |alg: &str| keys.iter().rev().find(|k| k.retired_at.is_none() && k.algorithm == alg);
             for k in &keys {
-                let state = match (&k.retired_at, Some(&k.kid) == signing.as_ref()) {
+                let state = match (&k.retired_at, signing(&k.algorithm).is_some_and(|s| s.kid == k.kid)) {
                     (Some(at), _) => format!("retired {at}"),
                     (None, true) => "signing".into(),
                     (None, false) => "verifying".into(),
@@ -313,10 +317,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{kid}");
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Rotate { db } } => {
+        Command::Keys { command: KeysCommand::Rotate { algorithm, db } } => {
             let db = Db::connect(&db.database_url, 2).await?;
             db.migrate().await?;
-            println!("{}", crate::tokens::rotate(&db).await?);
+            let algorithm = authio_domain::tenant::TokenAlgorithm::parse(&algorithm).unwrap_or_default();
+            println!("{}", crate::tokens::rotate_algorithm(&db, algorithm).await?);
             Ok(())
         }
         Command::Projections { command: ProjectionsCommand::Rebuild { projection, db } } => {

@@ -1,15 +1,19 @@
-//! Access tokens: EdDSA JWTs signed with keys kept outside the event stream (table
-//! `signing_keys`), published at `/.well-known/jwks.json`. The newest key signs; every
-//! key verifies, so a rotation never breaks tokens in flight.
+//! Access tokens: JWTs signed with keys kept outside the event stream (table
+//! `signing_keys`), published at `/.well-known/jwks.json`. Each project chooses its
+//! algorithm (`EdDSA`, the default, or `ES256` for verifiers without Ed25519); the
+//! newest key of that algorithm signs, and every key that is not retired verifies, so a
+//! rotation never breaks tokens in flight.
 use crate::crypto::new_id;
+use authio_domain::tenant::TokenAlgorithm;
 use authio_eventstore::{time_text, Db};
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::Row;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -41,7 +45,9 @@ pub struct Claims {
 
 struct SigningKey {
     kid: String,
-    public_x: String,
+    algorithm: Algorithm,
+    /// The public key as a JWK (without `kid`, `alg` and `use`).
+    public: Value,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
@@ -52,6 +58,15 @@ pub struct Keys {
     pub issuer: String,
     keys: Arc<RwLock<Vec<Arc<SigningKey>>>>,
     last_reload: Arc<RwLock<Instant>>,
+    /// Each project's algorithm as last read, and when (re-read after `RELOAD_EVERY`).
+    algorithms: Arc<RwLock<HashMap<String, (TokenAlgorithm, Instant)>>>,
+}
+
+fn jwt_algorithm(a: TokenAlgorithm) -> Algorithm {
+    match a {
+        TokenAlgorithm::EdDSA => Algorithm::EdDSA,
+        TokenAlgorithm::ES256 => Algorithm::ES256,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,24 +77,51 @@ pub enum KeyError {
     Material(String),
 }
 
-fn generate() -> Result<(String, String), KeyError> {
+/// A new key pair: the PKCS#8 private key (base64) and the public point's coordinates
+/// (base64url: `x`, and `y` for P-256).
+fn generate(algorithm: TokenAlgorithm) -> Result<(String, String, Option<String>), KeyError> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|e| KeyError::Material(e.to_string()))?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|e| KeyError::Material(e.to_string()))?;
-    let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
-    Ok((STANDARD.encode(pkcs8.as_ref()), x))
+    let material = |e: aws_lc_rs::error::Unspecified| KeyError::Material(e.to_string());
+    match algorithm {
+        TokenAlgorithm::EdDSA => {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(material)?;
+            let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|e| KeyError::Material(e.to_string()))?;
+            let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+            Ok((STANDARD.encode(pkcs8.as_ref()), x, None))
+        }
+        TokenAlgorithm::ES256 => {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(material)?;
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                .map_err(|e| KeyError::Material(e.to_string()))?;
+            // The uncompressed point: 0x04, then x and y, 32 bytes each.
+            let point = pair.public_key().as_ref();
+            if point.len() != 65 || point[0] != 4 {
+                return Err(KeyError::Material("unexpected P-256 public key encoding".into()));
+            }
+            let (x, y) = (URL_SAFE_NO_PAD.encode(&point[1..33]), URL_SAFE_NO_PAD.encode(&point[33..65]));
+            Ok((STANDARD.encode(pkcs8.as_ref()), x, Some(y)))
+        }
+    }
 }
 
-/// Add a new signing key (it signs from now on; older keys keep verifying).
+/// Add a new EdDSA signing key (it signs from now on; older keys keep verifying).
 pub async fn rotate(db: &Db) -> Result<String, KeyError> {
-    let (private, x) = generate()?;
+    rotate_algorithm(db, TokenAlgorithm::EdDSA).await
+}
+
+/// Add a new signing key of `algorithm`: it signs that algorithm's tokens from now on.
+pub async fn rotate_algorithm(db: &Db, algorithm: TokenAlgorithm) -> Result<String, KeyError> {
+    let (private, x, y) = generate(algorithm)?;
     let kid = new_id("kid_");
     sqlx::query(
-        "INSERT INTO signing_keys (kid, algorithm, private_key, public_x, created_at) VALUES ($1, 'EdDSA', $2, $3, $4)",
+        "INSERT INTO signing_keys (kid, algorithm, private_key, public_x, public_y, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&kid)
+    .bind(algorithm.as_str())
     .bind(private)
     .bind(x)
+    .bind(y)
     .bind(time_text(chrono::Utc::now()))
     .execute(&db.pool)
     .await?;
@@ -116,12 +158,15 @@ pub async fn list(db: &Db) -> Result<Vec<KeyInfo>, KeyError> {
 /// key that is not retired cannot be: rotate first.
 pub async fn retire(db: &Db, kid: &str) -> Result<(), KeyError> {
     let keys = list(db).await?;
-    let live: Vec<&KeyInfo> = keys.iter().filter(|k| k.retired_at.is_none()).collect();
+    let live = |alg: &str| keys.iter().filter(|k| k.retired_at.is_none() && k.algorithm == alg).count();
     match keys.iter().find(|k| k.kid == kid) {
         None => return Err(KeyError::Material(format!("no signing key {kid}"))),
         Some(k) if k.retired_at.is_some() => return Err(KeyError::Material(format!("{kid} is retired already"))),
-        Some(_) if live.len() == 1 => {
-            return Err(KeyError::Material(format!("{kid} is the only key left; `authio keys rotate` first")))
+        Some(k) if live(&k.algorithm) == 1 => {
+            return Err(KeyError::Material(format!(
+                "{kid} is the only {} key left; `authio keys rotate --algorithm {}` first",
+                k.algorithm, k.algorithm
+            )))
         }
         Some(_) => {}
     }
@@ -136,9 +181,10 @@ pub async fn retire(db: &Db, kid: &str) -> Result<(), KeyError> {
 impl Keys {
     /// Load the keys, creating the first one when there is none.
     pub async fn load(db: Db, issuer: String) -> Result<Keys, KeyError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NULL")
-            .fetch_one(&db.pool)
-            .await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NULL AND algorithm = 'EdDSA'")
+                .fetch_one(&db.pool)
+                .await?;
         if count == 0 {
             rotate(&db).await?;
         }
@@ -147,6 +193,7 @@ impl Keys {
             issuer,
             keys: Arc::new(RwLock::new(Vec::new())),
             last_reload: Arc::new(RwLock::new(Instant::now())),
+            algorithms: Arc::default(),
         };
         keys.reload().await?;
         Ok(keys)
@@ -154,18 +201,38 @@ impl Keys {
 
     async fn reload(&self) -> Result<(), KeyError> {
         let rows = sqlx::query(
-            "SELECT kid, private_key, public_x FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid",
+            "SELECT kid, algorithm, private_key, public_x, public_y FROM signing_keys WHERE retired_at IS NULL \
+             ORDER BY created_at, kid",
         )
         .fetch_all(&self.db.pool)
         .await?;
         let mut out = Vec::new();
         for r in rows {
             let kid: String = r.try_get(0)?;
-            let private: String = r.try_get(1)?;
-            let x: String = r.try_get(2)?;
+            let algorithm: String = r.try_get(1)?;
+            let private: String = r.try_get(2)?;
+            let x: String = r.try_get(3)?;
+            let y: Option<String> = r.try_get(4)?;
             let der = STANDARD.decode(private).map_err(|e| KeyError::Material(e.to_string()))?;
-            let decoding = DecodingKey::from_ed_components(&x).map_err(|e| KeyError::Material(e.to_string()))?;
-            out.push(Arc::new(SigningKey { kid, public_x: x, encoding: EncodingKey::from_ed_der(&der), decoding }));
+            let material = |e: jsonwebtoken::errors::Error| KeyError::Material(e.to_string());
+            let key = match (TokenAlgorithm::parse(&algorithm), y) {
+                (Some(TokenAlgorithm::EdDSA), _) => SigningKey {
+                    algorithm: Algorithm::EdDSA,
+                    public: json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
+                    decoding: DecodingKey::from_ed_components(&x).map_err(material)?,
+                    encoding: EncodingKey::from_ed_der(&der),
+                    kid,
+                },
+                (Some(TokenAlgorithm::ES256), Some(y)) => SigningKey {
+                    algorithm: Algorithm::ES256,
+                    public: json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
+                    decoding: DecodingKey::from_ec_components(&x, &y).map_err(material)?,
+                    encoding: EncodingKey::from_ec_der(&der),
+                    kid,
+                },
+                _ => return Err(KeyError::Material(format!("signing key {kid}: unknown algorithm {algorithm}"))),
+            };
+            out.push(Arc::new(key));
         }
         if let Ok(mut k) = self.keys.write() {
             *k = out;
@@ -176,8 +243,51 @@ impl Keys {
         Ok(())
     }
 
-    fn current(&self) -> Option<Arc<SigningKey>> {
-        self.keys.read().ok().and_then(|k| k.last().cloned())
+    /// The newest key of `algorithm`: the one that signs.
+    fn current(&self, algorithm: Algorithm) -> Option<Arc<SigningKey>> {
+        self.keys.read().ok().and_then(|k| k.iter().rev().find(|s| s.algorithm == algorithm).cloned())
+    }
+
+    /// Forget what this process read of `project`'s algorithm (it just changed it);
+    /// other processes read it again within `RELOAD_EVERY`.
+    pub fn forget_algorithm(&self, project: &str) {
+        if let Ok(mut m) = self.algorithms.write() {
+            m.remove(project);
+        }
+    }
+
+    /// The algorithm of `project`'s tokens, read at most every `RELOAD_EVERY`.
+    async fn algorithm_of(&self, project: &str) -> Result<TokenAlgorithm, KeyError> {
+        if let Some((a, at)) = self.algorithms.read().ok().and_then(|m| m.get(project).copied()) {
+            if at.elapsed() < RELOAD_EVERY {
+                return Ok(a);
+            }
+        }
+        let name: Option<String> = sqlx::query_scalar("SELECT token_algorithm FROM tenants WHERE id = $1")
+            .bind(project)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let a = name.as_deref().and_then(TokenAlgorithm::parse).unwrap_or_default();
+        if let Ok(mut m) = self.algorithms.write() {
+            m.insert(project.to_string(), (a, Instant::now()));
+        }
+        Ok(a)
+    }
+
+    /// The key that signs `algorithm`'s tokens; the first one of an algorithm is made on
+    /// first use.
+    async fn signer(&self, algorithm: TokenAlgorithm) -> Result<Arc<SigningKey>, KeyError> {
+        let alg = jwt_algorithm(algorithm);
+        if let Some(k) = self.current(alg) {
+            return Ok(k);
+        }
+        self.reload().await?;
+        if let Some(k) = self.current(alg) {
+            return Ok(k);
+        }
+        rotate_algorithm(&self.db, algorithm).await?;
+        self.reload().await?;
+        self.current(alg).ok_or_else(|| KeyError::Material(format!("no {} signing key", algorithm.as_str())))
     }
 
     fn find(&self, kid: &str) -> Option<Arc<SigningKey>> {
@@ -207,7 +317,7 @@ impl Keys {
         act_org: Option<(String, String)>,
     ) -> Result<(String, Claims), KeyError> {
         self.maybe_reload().await;
-        let key = self.current().ok_or_else(|| KeyError::Material("no signing key".into()))?;
+        let key = self.signer(self.algorithm_of(project).await?).await?;
         let now = jsonwebtoken::get_current_timestamp();
         let (act_org, org_role) = match act_org {
             Some((o, r)) => (Some(o), Some(r)),
@@ -225,7 +335,7 @@ impl Keys {
             nbf: None,
             jti: new_id("jti_"),
         };
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());
         header.typ = Some("JWT".into());
         let token =
@@ -233,19 +343,22 @@ impl Keys {
         Ok((token, claims))
     }
 
-    /// Verify an access token: the algorithm is pinned to EdDSA, the `kid` must be one
-    /// of ours, `iss`, `aud`, `sub` and `exp` are required, `exp`/`nbf` are checked with
-    /// no leeway. Any failure is `None`; the caller answers 401.
+    /// Verify an access token: the algorithm must be EdDSA or ES256 *and* the one of the
+    /// key its `kid` names (one of ours), `iss`, `aud`, `sub` and `exp` are required,
+    /// `exp`/`nbf` are checked with no leeway. Any failure is `None`; the caller answers 401.
     pub async fn verify(&self, token: &str) -> Option<Claims> {
         if token.len() > 4096 {
             return None;
         }
         let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.alg != Algorithm::EdDSA {
+        if !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256) {
             return None;
         }
         let key = self.find_or_reload(header.kid.as_deref()?).await?;
-        let mut v = Validation::new(Algorithm::EdDSA);
+        if key.algorithm != header.alg {
+            return None;
+        }
+        let mut v = Validation::new(key.algorithm);
         v.leeway = 0;
         v.validate_nbf = true;
         v.validate_aud = false; // checked by the caller against the project it acts in
@@ -263,10 +376,14 @@ impl Keys {
     pub async fn jwks(&self) -> Value {
         self.maybe_reload().await;
         let keys = self.keys.read().map(|k| k.clone()).unwrap_or_default();
-        json!({
-            "keys": keys.iter().map(|k| json!({
-                "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": k.kid, "x": k.public_x
-            })).collect::<Vec<_>>()
-        })
+        let jwk = |k: &SigningKey| {
+            let mut j = k.public.clone();
+            let alg = if k.algorithm == Algorithm::ES256 { "ES256" } else { "EdDSA" };
+            j["alg"] = json!(alg);
+            j["use"] = json!("sig");
+            j["kid"] = json!(k.kid);
+            j
+        };
+        json!({ "keys": keys.iter().map(|k| jwk(k)).collect::<Vec<_>>() })
     }
 }

@@ -14,6 +14,8 @@ pub struct TenantView {
     /// `b2b`, `flat` or `b2c`.
     pub mode: String,
     pub organizations_count: i64,
+    /// The algorithm that signs the project's access tokens: `EdDSA` or `ES256`.
+    pub token_algorithm: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -152,7 +154,7 @@ pub fn paginate<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> (
     }
 }
 
-pub const TENANT_COLS: &str = "id, name, slug, mode, organizations_count, created_at, updated_at";
+pub const TENANT_COLS: &str = "id, name, slug, mode, organizations_count, created_at, updated_at, token_algorithm";
 pub fn tenant(r: &AnyRow) -> Result<TenantView, sqlx::Error> {
     Ok(TenantView {
         id: r.try_get(0)?,
@@ -160,6 +162,7 @@ pub fn tenant(r: &AnyRow) -> Result<TenantView, sqlx::Error> {
         slug: r.try_get(2)?,
         mode: r.try_get(3)?,
         organizations_count: r.try_get(4)?,
+        token_algorithm: r.try_get(7)?,
         created_at: r.try_get(5)?,
         updated_at: r.try_get(6)?,
     })

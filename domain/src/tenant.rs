@@ -5,6 +5,28 @@ use cqrs_es::{event_sink::EventSink, Aggregate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The algorithm that signs a project's access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum TokenAlgorithm {
+    /// Ed25519 (the default).
+    #[default]
+    EdDSA,
+    /// ECDSA with P-256 and SHA-256, for verifiers without Ed25519.
+    ES256,
+}
+
+impl TokenAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenAlgorithm::EdDSA => "EdDSA",
+            TokenAlgorithm::ES256 => "ES256",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [TokenAlgorithm::EdDSA, TokenAlgorithm::ES256].into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TenantMode {
@@ -93,6 +115,11 @@ pub enum TenantCommand {
         origins: Vec<String>,
         at: DateTime<Utc>,
     },
+    /// Choose the algorithm that signs the project's access tokens (owners only).
+    SetTokenAlgorithm {
+        by: OperatorId,
+        algorithm: TokenAlgorithm,
+    },
 }
 
 /// At most this many allowed redirect URLs (and as many allowed origins) per project.
@@ -148,6 +175,8 @@ pub enum TenantEvent {
     RedirectUrlsChanged { from: Vec<String>, to: Vec<String>, changed_at: DateTime<Utc> },
     #[serde(rename = "tenant.allowed_origins_changed")]
     AllowedOriginsChanged { from: Vec<String>, to: Vec<String>, changed_at: DateTime<Utc> },
+    #[serde(rename = "tenant.token_algorithm_changed")]
+    TokenAlgorithmChanged { from: TokenAlgorithm, to: TokenAlgorithm },
 }
 
 crate::event_names!(TenantEvent {
@@ -160,6 +189,7 @@ crate::event_names!(TenantEvent {
     ApiKeyRevoked => "api_key.revoked",
     RedirectUrlsChanged => "tenant.redirect_urls_changed",
     AllowedOriginsChanged => "tenant.allowed_origins_changed",
+    TokenAlgorithmChanged => "tenant.token_algorithm_changed",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -212,6 +242,8 @@ pub struct Tenant {
     /// Allowed browser origins (absent from older snapshots).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub token_algorithm: TokenAlgorithm,
 }
 
 impl Tenant {
@@ -337,6 +369,13 @@ impl Aggregate for Tenant {
                     sink.write(TenantEvent::RedirectUrlsChanged { from, to: urls, changed_at: at }, self).await;
                 }
             }
+            TenantCommand::SetTokenAlgorithm { by, algorithm } => {
+                self.ensure_owner(&by)?;
+                if algorithm != self.token_algorithm {
+                    let from = self.token_algorithm;
+                    sink.write(TenantEvent::TokenAlgorithmChanged { from, to: algorithm }, self).await;
+                }
+            }
             TenantCommand::SetAllowedOrigins { origins, at } => {
                 self.ensure_exists()?;
                 ensure_url_list(&origins)?;
@@ -372,6 +411,7 @@ impl Aggregate for Tenant {
             }
             TenantEvent::RedirectUrlsChanged { to, .. } => self.redirect_urls = to,
             TenantEvent::AllowedOriginsChanged { to, .. } => self.allowed_origins = to,
+            TenantEvent::TokenAlgorithmChanged { to, .. } => self.token_algorithm = to,
         }
     }
 }

@@ -32,6 +32,7 @@ const PG_MIGRATIONS: &[(&str, &str)] = &[
     ("0014_redirect_urls", include_str!("../../migrations/postgres/0014_redirect_urls.sql")),
     ("0015_retired_keys", include_str!("../../migrations/postgres/0015_retired_keys.sql")),
     ("0016_allowed_origins", include_str!("../../migrations/postgres/0016_allowed_origins.sql")),
+    ("0017_token_algorithm", include_str!("../../migrations/postgres/0017_token_algorithm.sql")),
 ];
 const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
@@ -48,6 +49,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
     ("0014_redirect_urls", include_str!("../../migrations/sqlite/0014_redirect_urls.sql")),
     ("0015_retired_keys", include_str!("../../migrations/sqlite/0015_retired_keys.sql")),
     ("0016_allowed_origins", include_str!("../../migrations/sqlite/0016_allowed_origins.sql")),
+    ("0017_token_algorithm", include_str!("../../migrations/sqlite/0017_token_algorithm.sql")),
 ];
 
 /// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock

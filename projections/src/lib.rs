@@ -277,6 +277,10 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             let sql = format!("UPDATE tenants SET {column} = $2, updated_at = $3 WHERE id = $1");
             exec(tx, &sql, vec![id, Some(urls), at]).await
         }
+        "tenant.token_algorithm_changed" => {
+            let sql = "UPDATE tenants SET token_algorithm = $2, updated_at = $3 WHERE id = $1";
+            exec(tx, sql, vec![id, s(d, "to"), at]).await
+        }
         "tenant.mode_changed" => {
             exec(tx, "UPDATE tenants SET mode = $2, updated_at = $3 WHERE id = $1", vec![id, s(d, "to"), at]).await
         }

@@ -204,7 +204,7 @@ impl Server {
         for t in authio_projections::TABLES {
             let cols: &str = match *t {
                 "operators" => "id, email, created_at",
-                "tenants" => "id, name, slug, mode, owner_id, CAST(organizations_count AS TEXT), redirect_urls, allowed_origins, created_at, updated_at",
+                "tenants" => "id, name, slug, mode, owner_id, CAST(organizations_count AS TEXT), redirect_urls, allowed_origins, token_algorithm, created_at, updated_at",
                 "api_keys" => "id, tenant_id, name, environment, secret_prefix, secret_last_four, publishable_key, created_at, COALESCE(revoked_at, '')",
                 "users" => "id, project_id, email, email_normalized, COALESCE(first_name, ''), COALESCE(last_name, ''), CASE WHEN email_verified THEN 'true' ELSE 'false' END, created_at, updated_at, COALESCE(last_organization_id, '')",
                 "sessions" => "id, project_id, user_id, method, COALESCE(active_organization_id, ''), status, created_at, updated_at",

@@ -6,7 +6,7 @@ use crate::openapi::Errors;
 use crate::views::{self, ApiKeyList, CreatedApiKey, Page, TenantList, TenantView};
 use crate::AppState;
 use authio_domain::ids::{ApiKeyId, OperatorId, TenantId};
-use authio_domain::tenant::{Environment, Tenant, TenantCommand, TenantMode};
+use authio_domain::tenant::{Environment, Tenant, TenantCommand, TenantMode, TokenAlgorithm};
 use authio_eventstore::{time_text, Changes, SqlArg};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -59,6 +59,24 @@ pub struct UpdateTenant {
     #[schema(pattern = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
     pub slug: Option<String>,
     pub mode: Option<ModeParam>,
+    /// The algorithm that signs the project's access tokens from now on (tokens issued
+    /// before keep verifying).
+    pub token_algorithm: Option<AlgorithmParam>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum AlgorithmParam {
+    EdDSA,
+    ES256,
+}
+
+impl From<AlgorithmParam> for TokenAlgorithm {
+    fn from(a: AlgorithmParam) -> Self {
+        match a {
+            AlgorithmParam::EdDSA => TokenAlgorithm::EdDSA,
+            AlgorithmParam::ES256 => TokenAlgorithm::ES256,
+        }
+    }
 }
 
 pub(crate) fn check_name(field: &str, name: &str) -> ApiResult<String> {
@@ -193,10 +211,17 @@ pub async fn update_tenant(
             mode: body.mode.map(TenantMode::from),
         })
         .await?;
+        if let Some(algorithm) = body.token_algorithm {
+            let by = OperatorId::new(&console.operator_id);
+            t.exec(TenantCommand::SetTokenAlgorithm { by, algorithm: algorithm.into() }).await?;
+        }
         let mut c = Changes::new();
         c.add(t)?;
         Ok(c)
     })?;
+    if body.token_algorithm.is_some() {
+        st.keys.forget_algorithm(&id);
+    }
     Ok(axum::Json(owned(&st, &console, &id).await?))
 }
 

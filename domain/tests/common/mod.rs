@@ -106,6 +106,10 @@ pub fn tenant_events() -> Vec<TenantEvent> {
             to: vec!["https://app.acme.example".into()],
             changed_at: at(),
         },
+        TenantEvent::TokenAlgorithmChanged {
+            from: authio_domain::tenant::TokenAlgorithm::EdDSA,
+            to: authio_domain::tenant::TokenAlgorithm::ES256,
+        },
     ]
 }
 
