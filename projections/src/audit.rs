@@ -100,14 +100,17 @@ fn organization_of(e: &StoredEvent) -> Option<String> {
     }
 }
 
+/// The entry's targets. Each object's keys are written in sorted order (`id`, `type`):
+/// the stored text is then the same whether or not serde_json keeps insertion order (a
+/// dependency's feature can turn that on), so a rebuild writes what the live path wrote.
 fn targets(e: &StoredEvent) -> Value {
-    let mut t = vec![json!({"type": e.aggregate_type, "id": e.aggregate_id})];
+    let mut t = vec![json!({"id": e.aggregate_id, "type": e.aggregate_type})];
     for (key, kind) in
         [("membership_id", "membership"), ("user_id", "user"), ("key_id", "api_key"), ("session_id", "session")]
     {
         if let Some(id) = e.data.get(key).and_then(Value::as_str) {
             if id != e.aggregate_id {
-                t.push(json!({"type": kind, "id": id}));
+                t.push(json!({"id": id, "type": kind}));
             }
         }
     }
