@@ -22,9 +22,14 @@ pub struct Config {
     /// The `iss` of access tokens; default `http://<AUTHIO_ADDR>`.
     #[arg(long, env = "AUTHIO_ISSUER")]
     pub issuer: Option<String>,
-    /// `smtp://host:port`, `file://DIR` (one file per message); unset: the log.
+    /// `smtps://[user:pass@]host[:port]`, `smtp://[user:pass@]host[:port]` (STARTTLS
+    /// required), `smtp://host[:port]?tls=none` (no TLS), `file://DIR` (one file per
+    /// message); unset: the log.
     #[arg(long, env = "AUTHIO_MAIL_URL")]
     pub mail_url: Option<String>,
+    /// A PEM file of extra CA certificates trusted for the SMTP server's certificate.
+    #[arg(long, env = "AUTHIO_MAIL_CA_FILE")]
+    pub mail_ca_file: Option<std::path::PathBuf>,
     /// The sender of outgoing mail.
     #[arg(long, env = "AUTHIO_MAIL_FROM", default_value = "Authio <no-reply@authio.localhost>")]
     pub mail_from: String,
@@ -81,6 +86,7 @@ impl Config {
             issuer: None,
             nats_url: None,
             mail_url: None,
+            mail_ca_file: None,
             mail_from: "Authio <no-reply@authio.localhost>".into(),
             log_format: "text".into(),
             webauthn_rp_id: "localhost".into(),

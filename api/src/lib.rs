@@ -159,7 +159,7 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
     let relay = tokio::spawn(authio_projections::relay::run(db.clone(), bus.clone(), relay_kick));
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{}", config.addr));
     let keys = tokens::Keys::load(db.clone(), issuer).await?;
-    let mailer = mail::Mailer::from_url(config.mail_url.as_deref())?;
+    let mailer = mail::Mailer::from_url(config.mail_url.as_deref(), config.mail_ca_file.as_deref())?;
     let passkeys = passkeys::RelyingParty::new(&config.webauthn_rp_id, &config.webauthn_origin)
         .map_err(|e| anyhow::anyhow!("invalid passkey configuration: {e}"))?;
     let window = Duration::from_secs(15 * 60);

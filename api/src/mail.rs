@@ -1,9 +1,18 @@
-//! Outgoing email: SMTP (`smtp://host:port`, via lettre), a file outbox (`file://DIR`,
+//! Outgoing email: SMTP by URL (via lettre, TLS by rustls), a file outbox (`file://DIR`,
 //! one `.eml` file per message), or the log (the default, for development only: the
 //! message, link included, goes to the server log).
-use lettre::message::Mailbox;
+//!
+//! SMTP URLs: `smtps://[user:pass@]host[:port]` (TLS from the first byte, port 465 by
+//! default), `smtp://[user:pass@]host[:port]` (STARTTLS required, port 587 by default),
+//! and `smtp://host[:port]?tls=none` (no TLS at all, port 25: a relay on a trusted
+//! network, or tests; credentials are refused there). User name and password are
+//! percent-encoded in the URL. Certificates verify against the bundled Mozilla roots plus
+//! the PEM file `AUTHIO_MAIL_CA_FILE`.
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone)]
 pub enum Mailer {
@@ -14,8 +23,10 @@ pub enum Mailer {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error("AUTHIO_MAIL_URL must be smtp://host[:port], file://DIR or unset, got {0:?}")]
+    #[error("AUTHIO_MAIL_URL must be smtps://[user:pass@]host[:port], smtp://[user:pass@]host[:port][?tls=none], file://DIR or unset: {0}")]
     BadUrl(String),
+    #[error("AUTHIO_MAIL_CA_FILE: {0}")]
+    CaFile(String),
     #[error("the recipient address cannot be delivered to: {0}")]
     Recipient(String),
     #[error("building the message: {0}")]
@@ -24,8 +35,16 @@ pub enum MailError {
     Send(String),
 }
 
+/// A message in both forms: plain text and HTML.
+pub struct Mail<'a> {
+    pub subject: &'a str,
+    pub text: String,
+    pub html: String,
+}
+
 impl Mailer {
-    pub fn from_url(url: Option<&str>) -> Result<Mailer, MailError> {
+    /// The mailer for `AUTHIO_MAIL_URL`, trusting the extra CAs of `ca_file` for SMTP.
+    pub fn from_url(url: Option<&str>, ca_file: Option<&Path>) -> Result<Mailer, MailError> {
         match url {
             None | Some("") | Some("log") => Ok(Mailer::Log),
             Some(u) if u.starts_with("file://") => {
@@ -33,34 +52,24 @@ impl Mailer {
                 std::fs::create_dir_all(&dir).map_err(|e| MailError::Build(e.to_string()))?;
                 Ok(Mailer::File(dir))
             }
-            Some(u) if u.starts_with("smtp://") => {
-                let rest = &u["smtp://".len()..];
-                let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
-                    Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| MailError::BadUrl(u.into()))?),
-                    None => (rest.trim_end_matches('/').to_string(), 25),
-                };
-                if host.is_empty() {
-                    return Err(MailError::BadUrl(u.into()));
-                }
-                Ok(Mailer::Smtp(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).build()))
-            }
-            Some(u) => Err(MailError::BadUrl(u.into())),
+            Some(u) if u.starts_with("smtp://") || u.starts_with("smtps://") => smtp(u, ca_file).map(Mailer::Smtp),
+            Some(u) => Err(MailError::BadUrl(format!("unknown scheme in {}", redacted(u)))),
         }
     }
 
-    pub async fn send(&self, from: &str, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+    pub async fn send(&self, from: &str, to: &str, mail: Mail<'_>) -> Result<(), MailError> {
         let from: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| MailError::Build(e.to_string()))?;
         let to_box: Mailbox =
             to.parse().map_err(|e: lettre::address::AddressError| MailError::Recipient(e.to_string()))?;
         let msg = Message::builder()
             .from(from)
             .to(to_box)
-            .subject(subject)
-            .body(body.to_string())
+            .subject(mail.subject)
+            .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html))
             .map_err(|e| MailError::Build(e.to_string()))?;
         match self {
             Mailer::Log => {
-                tracing::info!(to, subject, body, "mail (log transport, development only)");
+                tracing::info!(to, subject = mail.subject, body = mail.text, "mail (log transport, development only)");
                 Ok(())
             }
             Mailer::File(dir) => {
@@ -73,4 +82,87 @@ impl Mailer {
             Mailer::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(|e| MailError::Send(e.to_string())),
         }
     }
+}
+
+/// `url` without its password, for messages.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "an unparsable URL".into(),
+    }
+}
+
+/// The SMTP transport a `smtp://` or `smtps://` URL names.
+fn smtp(raw: &str, ca_file: Option<&Path>) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+    let bad = |why: &str| MailError::BadUrl(format!("{why} in {}", redacted(raw)));
+    let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?.to_string();
+    let mut mode = if url.scheme() == "smtps" { "wrapper" } else { "required" };
+    for (k, v) in url.query_pairs() {
+        match (k.as_ref(), v.as_ref(), url.scheme()) {
+            ("tls", "none", "smtp") => mode = "none",
+            ("tls", "required", "smtp") => mode = "required",
+            _ => return Err(bad(&format!("unknown parameter {k}={v}"))),
+        }
+    }
+    let port = url.port().unwrap_or(match mode {
+        "wrapper" => 465,
+        "required" => 587,
+        _ => 25,
+    });
+    let decode = |s: &str| percent_decode(s).ok_or_else(|| bad("a credential that is not UTF-8"));
+    let credentials = match (url.username(), url.password()) {
+        ("", None) => None,
+        (_, _) if mode == "none" => return Err(bad("credentials over a connection without TLS")),
+        (user, pass) => Some(Credentials::new(decode(user)?, decode(pass.unwrap_or(""))?)),
+    };
+    let tls = match mode {
+        "none" => Tls::None,
+        _ => {
+            let mut params = TlsParameters::builder(host.clone());
+            if let Some(path) = ca_file {
+                let pem = std::fs::read(path).map_err(|e| MailError::CaFile(format!("{}: {e}", path.display())))?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| MailError::CaFile(e.to_string()))?;
+                params = params.add_root_certificate(cert);
+            }
+            let params = params.build_rustls().map_err(|e| MailError::CaFile(e.to_string()))?;
+            if mode == "wrapper" {
+                Tls::Wrapper(params)
+            } else {
+                Tls::Required(params)
+            }
+        }
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).tls(tls);
+    if let Some(c) = credentials {
+        builder = builder.credentials(c);
+    }
+    Ok(builder.build())
+}
+
+/// Percent-decoding of a URL's user name or password.
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// HTML-escape `s` for text and attribute values.
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

@@ -131,18 +131,37 @@ fn link(st: &AppState, redirect: Option<&str>, path: &str, token: &str) -> Strin
     }
 }
 
-async fn send_link(st: &AppState, to: &str, subject: &str, link: &str, token: &str) -> ApiResult<()> {
-    let body = format!(
-        "Sign in with this link:\n\n{link}\n\nOr paste this code: {token}\n\nIt works once and expires in {MAGIC_LINK_MINUTES} minutes. \
-         If you did not ask for it, ignore this message.\n"
+/// Mail a sign-in link for `product` (the project's name, or "the Authio console"), in
+/// plain text and HTML.
+async fn send_link(st: &AppState, to: &str, product: &str, link: &str, token: &str) -> ApiResult<()> {
+    let subject = format!("Your sign-in link for {product}");
+    let text = format!(
+        "Sign in to {product} with this link:\n\n{link}\n\nOr paste this code: {token}\n\nIt works once and expires in \
+         {MAGIC_LINK_MINUTES} minutes. If you did not ask for it, ignore this message.\n"
     );
-    st.mailer.send(&st.mail_from, to, subject, &body).await.map_err(|e| match e {
+    let (p, l, t) =
+        (crate::mail::escape_html(product), crate::mail::escape_html(link), crate::mail::escape_html(token));
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family: sans-serif\"><p>Sign in to <strong>{p}</strong>:</p>\
+         <p><a href=\"{l}\">Sign in</a></p><p>Or paste this code: <code>{t}</code></p>\
+         <p>It works once and expires in {MAGIC_LINK_MINUTES} minutes. If you did not ask for it, ignore this \
+         message.</p></body></html>"
+    );
+    let mail = crate::mail::Mail { subject: &subject, text, html };
+    st.mailer.send(&st.mail_from, to, mail).await.map_err(|e| match e {
         crate::mail::MailError::Recipient(_) => ApiError::invalid_field("email", "email must be a deliverable address"),
         e => {
             tracing::error!(error = %e, "sending mail failed");
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "mail could not be sent; retry later")
         }
     })
+}
+
+/// The project's name, for the mail it sends.
+async fn project_name(st: &AppState, project: &str) -> ApiResult<String> {
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1").bind(project).fetch_optional(&st.db.pool).await?;
+    Ok(name.unwrap_or_else(|| "your account".into()))
 }
 
 fn limit(st: &AppState, email: &str, ctx: &RequestContext) -> ApiResult<()> {
@@ -173,7 +192,8 @@ pub async fn send_magic_link(
         mint(&st, "ml_", "magic_link", Some(&pk.project_id), &email, body.redirect_url.as_deref(), MAGIC_LINK_MINUTES)
             .await?;
     let url = link(&st, body.redirect_url.as_deref(), "/magic-link", &token);
-    send_link(&st, &email, "Your sign-in link", &url, &token).await?;
+    let product = project_name(&st, &pk.project_id).await?;
+    send_link(&st, &email, &product, &url, &token).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(Accepted { accepted: true })))
 }
 
@@ -322,7 +342,7 @@ pub async fn console_sign_in(
     limit(&st, &format!("console:{email}"), &ctx)?;
     let (token, _) = mint(&st, "csl_", "console_sign_in", None, &email, None, MAGIC_LINK_MINUTES).await?;
     let url = link(&st, None, "/console/sign-in", &token);
-    send_link(&st, &email, "Your Authio console sign-in link", &url, &token).await?;
+    send_link(&st, &email, "the Authio console", &url, &token).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(Accepted { accepted: true })))
 }
 
