@@ -355,6 +355,61 @@ async fn introspection_speaks_rfc_7662() {
     assert_eq!(res.headers()["cache-control"], "public, max-age=300");
 }
 
+/// Create a user with `X-Forwarded-For: xff`: the client address its event records.
+async fn created_from(srv: &Server, sk: &str, email: &str, xff: &str) -> String {
+    let res = srv
+        .http
+        .post(format!("{}/v1/users", srv.url))
+        .bearer_auth(sk)
+        .header("x-forwarded-for", xff)
+        .json(&json!({"email": email}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let (_, events) = srv.get("/v1/events?types=user.created&limit=100", sk).await;
+    let e = events["data"].as_array().unwrap().iter().find(|e| e["data"]["user_id"] == id.as_str()).cloned();
+    e.unwrap()["metadata"]["client_ip"].as_str().unwrap().to_string()
+}
+
+/// The client address behind a trusted proxy, and the sign-in limit per project and
+/// client address with an exact `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_address_and_sign_in_limits() {
+    // Without trusted proxies, X-Forwarded-For is the client's word and is ignored.
+    let srv = Server::start(false).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    assert_eq!(created_from(&srv, &sk, "a@example.com", "203.0.113.7").await, "127.0.0.1");
+
+    let url = common::database_url(false).await;
+    let srv = Server::start_with(&url, |c| c.trusted_proxies = Some("127.0.0.1, 10.0.0.0/8".into())).await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    assert_eq!(created_from(&srv, &sk, "b@example.com", "6.6.6.6, 203.0.113.7, 10.0.0.5").await, "203.0.113.7");
+
+    // 30 sign-in requests per project and client address, then 429 with Retry-After.
+    let magic = |pk: String, ip: &'static str, n: usize| {
+        srv.http
+            .post(format!("{}/v1/auth/magic-links", srv.url))
+            .header("authio-publishable-key", pk)
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": format!("user{n}@example.com")}))
+            .send()
+    };
+    for n in 0..30 {
+        assert_eq!(magic(pk.clone(), "198.51.100.1", n).await.unwrap().status(), StatusCode::ACCEPTED, "request {n}");
+    }
+    let res = magic(pk.clone(), "198.51.100.1", 30).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&wait), "one more each 30 s: {wait}");
+    assert_eq!(magic(pk.clone(), "198.51.100.2", 31).await.unwrap().status(), StatusCode::ACCEPTED, "another address");
+    let (cs_b, tid_b, _) = srv.project("other@example.com", "b2b").await;
+    let pk_b = srv.publishable_key(&cs_b, &tid_b).await;
+    assert_eq!(magic(pk_b, "198.51.100.1", 32).await.unwrap().status(), StatusCode::ACCEPTED, "another project");
+}
+
 /// RFC 6750's challenge on every 401, `Retry-After` on 429 and 503.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_conventions_on_errors() {

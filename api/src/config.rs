@@ -27,6 +27,10 @@ pub struct Config {
     /// message); unset: the log.
     #[arg(long, env = "AUTHIO_MAIL_URL")]
     pub mail_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed (comma-separated addresses or CIDR
+    /// networks); unset: the peer address is the client's.
+    #[arg(long, env = "AUTHIO_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
     /// A PEM file of extra CA certificates trusted for the SMTP server's certificate.
     #[arg(long, env = "AUTHIO_MAIL_CA_FILE")]
     pub mail_ca_file: Option<std::path::PathBuf>,
@@ -87,6 +91,7 @@ impl Config {
             nats_url: None,
             mail_url: None,
             mail_ca_file: None,
+            trusted_proxies: None,
             mail_from: "Authio <no-reply@authio.localhost>".into(),
             log_format: "text".into(),
             webauthn_rp_id: "localhost".into(),

@@ -14,7 +14,10 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: Option<Value>,
+    /// Boxed: an error travels in every `Result` of a handler, and stays small.
+    pub details: Option<Box<Value>>,
+    /// Seconds for `Retry-After` (429 and 503 have a default).
+    pub retry_after: Option<u32>,
 }
 
 /// The error body, for the OpenAPI document.
@@ -93,14 +96,14 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None }
+        Self { status, code, message: message.into(), details: None, retry_after: None }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         let mut e = Self::invalid(message);
-        e.details = Some(json!({ "field": field }));
+        e.details = Some(Box::new(json!({ "field": field })));
         e
     }
     pub fn unauthenticated() -> Self {
@@ -133,19 +136,17 @@ impl IntoResponse for ApiError {
             if self.status == StatusCode::INTERNAL_SERVER_ERROR { "internal error".into() } else { self.message };
         let mut error = json!({ "code": self.code, "message": message });
         if let Some(d) = self.details {
-            error["details"] = d;
+            error["details"] = *d;
         }
         let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
         let headers = response.headers_mut();
         use axum::http::{header, HeaderValue};
         match self.status {
-            // The database is away: clients retry after a second.
-            StatusCode::SERVICE_UNAVAILABLE => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            // The sign-in limits count per 15 minutes: a minute is a fair first wait.
-            StatusCode::TOO_MANY_REQUESTS => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
+                // The limiter says when the next request is allowed; otherwise a second
+                // (the database) or a minute.
+                let default = if self.status == StatusCode::SERVICE_UNAVAILABLE { 1 } else { 60 };
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after.unwrap_or(default).max(1)));
             }
             // RFC 6750: every 401 carries a bearer-token challenge.
             StatusCode::UNAUTHORIZED => {

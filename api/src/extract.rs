@@ -110,15 +110,17 @@ impl RequestContext {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+impl FromRequestParts<AppState> for RequestContext {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let request_id = parts
             .extensions
             .get::<crate::RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_else(|| crate::crypto::new_id("req_"));
-        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let client_ip = crate::ratelimit::client_ip(peer, forwarded, &state.trusted_proxies).map(|ip| ip.to_string());
         let user_agent =
             parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
         Ok(RequestContext { request_id, client_ip, user_agent })

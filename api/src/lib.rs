@@ -43,6 +43,8 @@ pub struct AppState {
     pub email_limit: ratelimit::RateLimiter,
     /// Sign-in requests per client address.
     pub ip_limit: ratelimit::RateLimiter,
+    /// Proxies whose `X-Forwarded-For` names the client (`AUTHIO_TRUSTED_PROXIES`).
+    pub trusted_proxies: std::sync::Arc<Vec<ratelimit::Net>>,
     /// The WebAuthn relying party (RP id and allowed origins) for passkeys.
     pub passkeys: std::sync::Arc<passkeys::RelyingParty>,
     /// Webhook settings the routes need, and the sender's wake-up.
@@ -172,6 +174,10 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
         bus,
         email_limit: ratelimit::RateLimiter::new(5, window),
         ip_limit: ratelimit::RateLimiter::new(30, window),
+        trusted_proxies: std::sync::Arc::new(
+            ratelimit::parse_proxies(config.trusted_proxies.as_deref().unwrap_or(""))
+                .map_err(|e| anyhow::anyhow!("AUTHIO_TRUSTED_PROXIES: {e}"))?,
+        ),
         passkeys: std::sync::Arc::new(passkeys),
         webhooks: webhooks::Webhooks { allow_private: webhook_settings.allow_private, kick: webhook_send_kick.clone() },
     };

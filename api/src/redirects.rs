@@ -123,7 +123,7 @@ pub async fn check(st: &AppState, project: &str, environment: &str, url: &str) -
         "redirect_not_allowed",
         "redirect_url is not among the project's allowed redirect URLs",
     );
-    e.details = Some(serde_json::json!({ "field": "redirect_url" }));
+    e.details = Some(Box::new(serde_json::json!({ "field": "redirect_url" })));
     Err(e)
 }
 

@@ -541,7 +541,7 @@ async fn not_a_member(st: &AppState, project: &str, user: &str, org: &str) -> Ap
 
 /// What a refresh commit came to.
 enum Rotated {
-    Done(SessionAnswer),
+    Done(Box<SessionAnswer>),
     /// The commit did not go through (nothing was written): why.
     Refused(ApiError),
 }
@@ -589,7 +589,7 @@ async fn rotate(
     // The token is spent now: whatever fails from here is not taken for reuse.
     let profile = profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
     let org = g.organization.as_deref();
-    Ok(Rotated::Done(answer(st, &g.project, &g.user, profile, &g.session, org, token, include).await?))
+    Ok(Rotated::Done(Box::new(answer(st, &g.project, &g.user, profile, &g.session, org, token, include).await?)))
 }
 
 /// Rotate a refresh token. A spent one presented again revokes the whole session (every
@@ -607,7 +607,7 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
         if let Some(g) = Grant::of(family, &f.state) {
             let meta = rctx.metadata(&Actor::User(g.user.clone()));
             if let Rotated::Done(a) = rotate(st, &meta, &g, Some(f), &hash, include).await? {
-                return Ok(a);
+                return Ok(*a);
             }
         }
     }
@@ -674,7 +674,7 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
     // Everything holds, so the quick way met a family this process had stale (another
     // process rotated it), or lost to a concurrent refresh: once more, reading it.
     match rotate(st, &meta, &g, None, &hash, include).await? {
-        Rotated::Done(a) => Ok(a),
+        Rotated::Done(a) => Ok(*a),
         Rotated::Refused(e) if e.code == SPENT => reused().await,
         Rotated::Refused(e) => {
             // A concurrent refresh may have spent the token (and a reuse revoked the

@@ -129,7 +129,7 @@ impl Page {
                 "invalid_cursor",
                 "after must be a next_cursor of this list",
             );
-            e.details = Some(serde_json::json!({ "field": "after" }));
+            e.details = Some(Box::new(serde_json::json!({ "field": "after" })));
             Err(e)
         }
     }

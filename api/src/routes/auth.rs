@@ -164,12 +164,19 @@ async fn project_name(st: &AppState, project: &str) -> ApiResult<String> {
     Ok(name.unwrap_or_else(|| "your account".into()))
 }
 
-fn limit(st: &AppState, email: &str, ctx: &RequestContext) -> ApiResult<()> {
+/// The sign-in limits: per project and email, and per project and client address.
+fn limit(st: &AppState, project: &str, email: &str, ctx: &RequestContext) -> ApiResult<()> {
     let ip = ctx.client_ip.clone().unwrap_or_default();
-    if !st.ip_limit.allow(&format!("ip:{ip}")) || !st.email_limit.allow(&format!("email:{email}")) {
-        return Err(rate_limited());
+    let waits = [st.ip_limit.check(&format!("{project}:{ip}")), st.email_limit.check(&format!("{project}:{email}"))];
+    match waits.iter().filter_map(|w| w.err()).max() {
+        None => Ok(()),
+        Some(wait) => {
+            let mut e = rate_limited();
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            e.retry_after = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 /// Send a magic link. Known and unknown addresses get the same answer.
@@ -187,7 +194,7 @@ pub async fn send_magic_link(
     if let Some(url) = &body.redirect_url {
         crate::redirects::check(&st, &pk.project_id, &pk.environment, url).await?;
     }
-    limit(&st, &format!("{}:{email}", pk.project_id), &ctx)?;
+    limit(&st, &pk.project_id, &email, &ctx)?;
     let (token, _) =
         mint(&st, "ml_", "magic_link", Some(&pk.project_id), &email, body.redirect_url.as_deref(), MAGIC_LINK_MINUTES)
             .await?;
@@ -339,7 +346,7 @@ pub async fn console_sign_in(
     Json(body): Json<ConsoleSignIn>,
 ) -> ApiResult<(StatusCode, axum::Json<Accepted>)> {
     let email = check_email(&body.email)?;
-    limit(&st, &format!("console:{email}"), &ctx)?;
+    limit(&st, "console", &email, &ctx)?;
     let (token, _) = mint(&st, "csl_", "console_sign_in", None, &email, None, MAGIC_LINK_MINUTES).await?;
     let url = link(&st, None, "/console/sign-in", &token);
     send_link(&st, &email, "the Authio console", &url, &token).await?;

@@ -157,7 +157,7 @@ fn check_target(st: &AppState, url: &str) -> ApiResult<String> {
                 "webhook_url_not_allowed",
                 "the url points at a private, loopback or link-local address",
             );
-            e.details = Some(serde_json::json!({ "field": "url" }));
+            e.details = Some(Box::new(serde_json::json!({ "field": "url" })));
             Err(e)
         }
     }
