@@ -8,33 +8,33 @@ use utoipa::{IntoResponses, Modify, OpenApi};
 #[allow(dead_code)]
 #[derive(IntoResponses)]
 pub enum Errors {
-    /// `invalid_request`, `unknown_role`
+    /// `invalid_request`, `unknown_role`, `invalid_cursor`, `redirect_not_allowed`, `webhook_url_not_allowed`
     #[response(status = 400)]
-    BadRequest(#[to_schema] ErrorBody),
-    /// `unauthenticated`
+    BadRequest(ErrorBody),
+    /// `unauthenticated`, `invalid_token`, `refresh_token_reused`, `invalid_ceremony`, `passkey_invalid`
     #[response(status = 401)]
-    Unauthenticated(#[to_schema] ErrorBody),
-    /// `forbidden`
+    Unauthenticated(ErrorBody),
+    /// `forbidden`, `not_a_member`, `secret_key_required`, `origin_not_allowed`
     #[response(status = 403)]
-    Forbidden(#[to_schema] ErrorBody),
+    Forbidden(ErrorBody),
     /// `not_found`
     #[response(status = 404)]
-    NotFound(#[to_schema] ErrorBody),
+    NotFound(ErrorBody),
     /// A broken rule (its code) or `concurrent_modification`.
     #[response(status = 409)]
-    Conflict(#[to_schema] ErrorBody),
+    Conflict(ErrorBody),
     /// `rate_limited`
     #[response(status = 429)]
-    RateLimited(#[to_schema] ErrorBody),
-    /// `unavailable` (mail could not be sent)
+    RateLimited(ErrorBody),
+    /// `unavailable`: the database (or mail) is not reachable; `Retry-After` says when to retry
     #[response(status = 503)]
-    Unavailable(#[to_schema] ErrorBody),
+    Unavailable(ErrorBody),
     /// `payload_too_large`
     #[response(status = 413)]
-    TooLarge(#[to_schema] ErrorBody),
+    TooLarge(ErrorBody),
     /// `unsupported_media_type`
     #[response(status = 415)]
-    UnsupportedMediaType(#[to_schema] ErrorBody),
+    UnsupportedMediaType(ErrorBody),
 }
 
 struct Security;

@@ -846,8 +846,10 @@ pub struct ContextOrganization {
 pub struct ContextView {
     /// The organization; `null` for the "no organization" context.
     pub organization: Option<ContextOrganization>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// When its newest token was issued (by the opening, a switch into it, or a refresh).
+    #[schema(format = DateTime)]
     pub last_refreshed_at: Option<String>,
 }
 
@@ -891,7 +893,9 @@ pub struct MemberSession {
     pub user_id: String,
     pub email: String,
     pub role: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub last_refreshed_at: Option<String>,
 }
 

@@ -12,11 +12,15 @@ pub struct TenantView {
     pub name: String,
     pub slug: String,
     /// `b2b`, `flat` or `b2c`.
+    #[schema(value_type = crate::routes::console::ModeParam)]
     pub mode: String,
     pub organizations_count: i64,
     /// The algorithm that signs the project's access tokens: `EdDSA` or `ES256`.
+    #[schema(value_type = crate::routes::console::AlgorithmParam)]
     pub token_algorithm: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -25,12 +29,15 @@ pub struct ApiKeyView {
     pub id: String,
     pub name: String,
     /// `test` or `live`.
+    #[schema(value_type = crate::routes::console::EnvironmentParam)]
     pub environment: String,
     /// The secret's prefix (`sk_test_` or `sk_live_`); the secret itself is never shown again.
     pub secret_prefix: String,
     pub secret_last_four: String,
     pub publishable_key: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
 }
 
@@ -38,10 +45,12 @@ pub struct ApiKeyView {
 pub struct CreatedApiKey {
     pub id: String,
     pub name: String,
+    #[schema(value_type = crate::routes::console::EnvironmentParam)]
     pub environment: String,
     /// Shown once; only its hash is stored.
     pub secret: String,
     pub publishable_key: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -52,7 +61,9 @@ pub struct UserView {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email_verified: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -62,7 +73,9 @@ pub struct OrganizationView {
     pub name: String,
     pub slug: String,
     pub domains: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -73,9 +86,13 @@ pub struct MembershipView {
     pub organization_id: String,
     pub role: String,
     /// `pending`, `active` or `inactive`.
+    #[schema(value_type = MembershipStatus)]
     pub status: String,
+    #[schema(format = DateTime)]
     pub joined_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -94,6 +111,16 @@ list_type!(ApiKeyList, ApiKeyView);
 list_type!(UserList, UserView);
 list_type!(OrganizationList, OrganizationView);
 list_type!(MembershipList, MembershipView);
+
+/// A membership's status, for the OpenAPI document (the views carry it as text).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "snake_case")]
+pub enum MembershipStatus {
+    Pending,
+    Active,
+    Inactive,
+}
 
 /// `?limit=` (1..=100, default 20) and `?after=<cursor>`.
 #[derive(Debug, Deserialize, IntoParams, Default)]

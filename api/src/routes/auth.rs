@@ -265,6 +265,7 @@ pub struct SignInTokenRequest {
 pub struct SignInTokenAnswer {
     /// Single-use, valid 10 minutes; hand it to the frontend.
     pub token: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 

@@ -61,7 +61,9 @@ pub struct Passkey {
     /// The credential id, base64url without padding.
     pub id: String,
     pub user_id: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
 }
 

@@ -737,8 +737,11 @@ pub struct Member {
     pub user_id: String,
     pub organization_id: String,
     pub role: String,
+    #[schema(value_type = crate::views::MembershipStatus)]
     pub status: String,
+    #[schema(format = DateTime)]
     pub joined_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub user: MemberUser,
 }

@@ -19,6 +19,16 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
+/// A delivery's status, for the OpenAPI document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
 /// How long the previous secret keeps signing after a rotation.
 const OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 
@@ -32,7 +42,9 @@ pub struct WebhookEndpointView {
     pub enabled: bool,
     /// Why it is disabled: `manual` or `failing`; `null` when enabled.
     pub disabled_reason: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -44,6 +56,7 @@ pub struct CreatedWebhookEndpoint {
     /// `whsec_…`: shown now and at rotation only. The HMAC key is its base64 part, decoded.
     pub secret: String,
     pub enabled: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -52,6 +65,7 @@ pub struct RotatedSecret {
     /// The new `whsec_…` secret; shown once.
     pub secret: String,
     /// Until then deliveries also carry a signature made with the previous secret.
+    #[schema(format = DateTime)]
     pub previous_secret_expires_at: String,
 }
 
@@ -84,6 +98,7 @@ pub struct DeliveryView {
     pub event_type: String,
     pub position: i64,
     /// `pending`, `delivered` or `failed`.
+    #[schema(value_type = DeliveryStatus)]
     pub status: String,
     /// How many tries were made.
     #[serde(rename = "try")]
@@ -94,8 +109,11 @@ pub struct DeliveryView {
     pub latency_ms: Option<i64>,
     pub last_error: Option<String>,
     /// When the next try is due (pending deliveries only).
+    #[schema(format = DateTime)]
     pub next_retry_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub attempts: Vec<AttemptView>,
 }
