@@ -340,6 +340,17 @@ async fn created_in_events(srv: &Server, sk: &str) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_stopped_under_load_answers_503_and_recovers_without_loss() {
+    outage(false).await;
+}
+
+/// The same with the relay publishing to NATS JetStream and the webhook fan-out pulling
+/// from it: every event reaches the stream once, and every delivery is made once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_stopped_under_load_with_nats_loses_and_doubles_nothing() {
+    outage(true).await;
+}
+
+async fn outage(nats: bool) {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         PANICS.fetch_add(1, Ordering::SeqCst);
@@ -360,14 +371,19 @@ async fn postgres_stopped_under_load_answers_503_and_recovers_without_loss() {
         admin.execute("CREATE DATABASE authio").await.expect("create database");
         admin.close().await.expect("close");
     }
+    let consumer = format!("authio-webhooks-test-{}", ulid::Ulid::new().to_string().to_lowercase());
     let mut srv = Server::start_with(&format!("{base}/authio"), |c| {
+        if nats {
+            c.nats_url = Some(common::nats_url());
+            c.webhook_consumer = consumer.clone();
+        }
         c.webhook_allow_private = true;
         c.webhook_retry_schedule = "200ms,500ms,1s,1s,2s,2s,5s".into();
         c.webhook_lease = "8s".into();
     })
     .await;
     srv.http = reqwest::Client::builder().timeout(CLIENT_TIMEOUT).build().expect("client");
-    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let (_, tid, sk) = srv.project("owner@example.com", "b2b").await;
     // A webhook endpoint for every user.created: each must be delivered exactly once,
     // whatever the outage did to the fan-out and the sender.
     let (hook_url, delivered) = common::webhook_receiver().await;
@@ -634,6 +650,26 @@ async fn postgres_stopped_under_load_answers_503_and_recovers_without_loss() {
     let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n != 1).collect();
     assert!(doubled.is_empty(), "deliveries sent more than once: {doubled:?}");
     eprintln!("{} webhook deliveries, each once", seen.len());
+    if nats {
+        // The relay published every user.created to JetStream, none twice (bounded poll).
+        let mut published = Vec::new();
+        for _ in 0..100 {
+            published = common::jetstream_messages(&common::nats_url(), &tid)
+                .await
+                .into_iter()
+                .filter(|(e, _, _)| e["type"] == "user.created")
+                .map(|(e, _, _)| e["id"].as_str().unwrap_or_default().to_string())
+                .collect::<Vec<_>>();
+            if published.iter().cloned().collect::<BTreeSet<_>>() == event_ids {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let distinct: BTreeSet<String> = published.iter().cloned().collect();
+        assert_eq!(distinct, event_ids, "JetStream holds every user.created");
+        assert_eq!(published.len(), distinct.len(), "and none twice");
+        eprintln!("{} events on JetStream, each once", published.len());
+    }
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a panic in the process (see the output above)");
     assert!(not_ready.is_empty(), "readiness while PostgreSQL was down:\n{}", not_ready.join("\n"));
     drop(srv);
