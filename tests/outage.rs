@@ -675,3 +675,36 @@ async fn outage(nats: bool) {
     drop(srv);
     drop(cluster);
 }
+
+/// SQLite locked by another process (an exclusive write transaction held longer than the
+/// busy timeout): a write answers `503 unavailable` with `Retry-After` and writes nothing;
+/// reads go on (WAL); once the lock is gone, writes succeed again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_locked_by_another_writer_answers_503_then_recovers() {
+    use sqlx::{Connection, Executor};
+    let url = common::database_url(false).await;
+    let srv = Server::start_on(&url).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let path = url.strip_prefix("sqlite://").unwrap().to_string();
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("open the file");
+    other.execute("BEGIN EXCLUSIVE").await.expect("lock");
+    let res = srv
+        .http
+        .post(format!("{}/v1/users", srv.url))
+        .bearer_auth(&sk)
+        .json(&json!({"email": "blocked@example.com"}))
+        .send()
+        .await
+        .expect("an answer, not a hang");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().get("retry-after").is_some());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(common::code(&body), "unavailable", "{body}");
+    assert_eq!(srv.get("/readyz", &sk).await.0, StatusCode::OK, "reads go on while a writer holds the lock");
+    other.execute("ROLLBACK").await.expect("unlock");
+    drop(other);
+    let (s, u) = srv.post("/v1/users", &sk, json!({"email": "after@example.com"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{u}");
+    let (_, users) = srv.get("/v1/users?email=blocked@example.com", &sk).await;
+    assert_eq!(users["data"].as_array().unwrap().len(), 0, "the refused write left nothing");
+}
