@@ -108,27 +108,14 @@ async fn json_access_log_of_the_binary() {
         }
     };
     let cs = cli(vec!["operators".into(), "token".into(), "--email".into(), "ops@example.com".into()]).await;
-    let t: Value = http
-        .post(format!("{base}/v1/session/tenants"))
-        .bearer_auth(&cs)
-        .json(&json!({"name": "Observed"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let console_post = |path: String, body: Value| {
+        let req = http.post(format!("{base}{path}")).bearer_auth(&cs).json(&body);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let t = console_post("/v1/session/tenants".into(), json!({"name": "Observed"})).await;
     let tid = t["id"].as_str().unwrap().to_string();
-    let k: Value = http
-        .post(format!("{base}/v1/session/tenants/{tid}/api-keys"))
-        .bearer_auth(&cs)
-        .json(&json!({"name": "k", "environment": "test"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let k =
+        console_post(format!("/v1/session/tenants/{tid}/api-keys"), json!({"name": "k", "environment": "test"})).await;
     let sk = k["secret"].as_str().unwrap().to_string();
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let res = http
