@@ -10,11 +10,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 10] = [
+pub const OPS: [&str; 12] = [
     "switch-org",
     "refresh",
     "switch-org-shared",
     "refresh-shared",
+    "switch-org-es256",
+    "introspect",
     "me",
     "sign-in",
     "create-membership",
@@ -112,6 +114,8 @@ pub struct Tenant {
     pub key_id: String,
     pub sk: String,
     pub pk: String,
+    /// The console token that made it (the owner's), for tenant settings.
+    pub cs: String,
     pub users: Vec<String>,
     pub orgs: Vec<String>,
     /// Per user: (organization index, membership id) in creation order; the first is admin.
@@ -231,7 +235,16 @@ pub async fn provision(api: &Api, console_token: &str, sizes: &Sizes, tag: &str)
     let key_id = id(&k)?;
     let list = api.expect(StatusCode::OK, Method::GET, &keys, Some(cs), None, None).await?;
     let pk = list["data"][0]["publishable_key"].as_str().ok_or("no publishable key")?.to_string();
-    let mut tenant = Tenant { id: tid, key_id, sk, pk, users: Vec::new(), orgs: Vec::new(), memberships: Vec::new() };
+    let mut tenant = Tenant {
+        id: tid,
+        key_id,
+        sk,
+        pk,
+        cs: cs.to_string(),
+        users: Vec::new(),
+        orgs: Vec::new(),
+        memberships: Vec::new(),
+    };
 
     let started = Instant::now();
     let retries = AtomicUsize::new(0);
@@ -514,7 +527,14 @@ pub async fn run_op(
         }
         _ => None,
     };
-    timed(label, concurrency, duration, (api.clone(), t.sk.clone()), |w, ticket| {
+    // `switch-org-es256`: the same switches with the project's tokens signed with ES256
+    // (set before the clock starts, set back to EdDSA after).
+    let es256 = op == "switch-org-es256";
+    if es256 {
+        token_algorithm(api, &t, "ES256").await?;
+    }
+    let op = if es256 { "switch-org" } else { op };
+    let row = timed(label, concurrency, duration, (api.clone(), t.sk.clone()), |w, ticket| {
         let (api, t, op) = (api.clone(), t.clone(), op.to_string());
         let (pairs, next_pair, shared) = (pairs.clone(), next_pair.clone(), shared.clone());
         let workers = concurrency.max(1);
@@ -525,7 +545,18 @@ pub async fn run_op(
             }
         }
     })
-    .await
+    .await;
+    if es256 {
+        token_algorithm(api, &t, "EdDSA").await?;
+    }
+    row
+}
+
+/// Set the project's token algorithm (console, the owner's token).
+async fn token_algorithm(api: &Api, t: &Tenant, algorithm: &str) -> Res<()> {
+    let path = format!("/v1/session/tenants/{}", t.id);
+    let body = Some(json!({"token_algorithm": algorithm}));
+    api.expect(StatusCode::OK, Method::PATCH, &path, Some(&t.cs), None, body).await.map(|_| ())
 }
 
 /// One timed `POST /v1/sessions/refresh` with the session's newest refresh token; the
@@ -640,6 +671,37 @@ async fn worker(
                     // The session may be revoked: start a new one (not timed).
                     sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
                 }
+            }
+        }
+        "introspect" => {
+            // RFC 7662 as an OAuth resource server sends it: a form body, the key id and
+            // secret as HTTP Basic client credentials.
+            let u = worker_user(t, w, 1)?;
+            let sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
+            let url = format!("{}/v1/tokens/introspect", api.base);
+            let body = format!("token={}", sess.access);
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                let start = Instant::now();
+                let r = api
+                    .http
+                    .post(&url)
+                    .basic_auth(&t.key_id, Some(&t.sk))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string());
+                let r = match r {
+                    Ok(res) if res.status() == StatusCode::OK => match res.json::<Value>().await {
+                        Ok(v) if v["active"] == true => Ok(()),
+                        Ok(v) => Err(format!("inactive: {v}")),
+                        Err(e) => Err(e.to_string()),
+                    },
+                    Ok(res) => Err(format!("{}", res.status().as_u16())),
+                    Err(e) => Err(e),
+                };
+                s.record(start, r);
             }
         }
         "me" => {
