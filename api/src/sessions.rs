@@ -1002,6 +1002,23 @@ pub fn spawn_pruner(
     })
 }
 
+/// The organization is the caller's to manage: one of the project's (secret key), or
+/// the active organization of an admin's token.
+pub async fn ensure_manages(st: &AppState, who: &crate::extract::Manager, org: &str) -> ApiResult<()> {
+    match who {
+        crate::extract::Manager::OrgAdmin(user) => ensure_org_admin(st, user, org).await,
+        crate::extract::Manager::Project(key) => {
+            let found: Option<String> =
+                sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1 AND project_id = $2")
+                    .bind(org)
+                    .bind(&key.project_id)
+                    .fetch_optional(&st.db.pool)
+                    .await?;
+            found.map(|_| ()).ok_or_else(ApiError::not_found)
+        }
+    }
+}
+
 /// The caller acts as an admin of `org`: it is their session's active organization and
 /// their membership there is active with the admin role. Another organization, or no
 /// active membership, is 404; a member without the admin role is 403.

@@ -17,23 +17,6 @@ pub struct MemberSessionList {
     pub next_cursor: Option<String>,
 }
 
-/// The organization is the caller's to manage: one of the project's (secret key), or
-/// the active organization of an admin's token.
-async fn managed(st: &AppState, who: &Manager, org: &str) -> ApiResult<()> {
-    match who {
-        Manager::OrgAdmin(user) => sessions::ensure_org_admin(st, user, org).await,
-        Manager::Project(key) => {
-            let found: Option<String> =
-                sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1 AND project_id = $2")
-                    .bind(org)
-                    .bind(&key.project_id)
-                    .fetch_optional(&st.db.pool)
-                    .await?;
-            found.map(|_| ()).ok_or_else(ApiError::not_found)
-        }
-    }
-}
-
 /// The live sessions of the organization's active members, in this organization only.
 #[utoipa::path(get, path = "/v1/organizations/{id}/sessions", tag = "org admins", params(("id" = String, Path), Page),
     security(("secret_key" = []), ("access_token" = [])), responses((status = 200, body = MemberSessionList), Errors))]
@@ -44,7 +27,7 @@ pub async fn list(
     Query(page): Query<Page>,
 ) -> ApiResult<axum::Json<MemberSessionList>> {
     let limit = page.limit()?;
-    managed(&st, &who, &id).await?;
+    sessions::ensure_manages(&st, &who, &id).await?;
     let items = sessions::org_sessions(&st, &id, page.after()?, limit + 1).await?;
     let (data, next_cursor) = views::paginate(items, limit, |s: &MemberSession| s.session_id.clone());
     Ok(axum::Json(MemberSessionList { data, next_cursor }))
@@ -61,7 +44,7 @@ pub async fn revoke(
     ctx: RequestContext,
     Path((id, session_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    managed(&st, &who, &id).await?;
+    sessions::ensure_manages(&st, &who, &id).await?;
     if !sessions::has_open_context(&st, who.project_id(), &session_id, &id).await? {
         return Err(ApiError::not_found());
     }
