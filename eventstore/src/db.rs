@@ -15,42 +15,11 @@ pub enum Dialect {
 /// How long a caller waits for a pooled connection before the pool gives up.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
-const PG_MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_events", include_str!("../../migrations/postgres/0001_events.sql")),
-    ("0002_read_models", include_str!("../../migrations/postgres/0002_read_models.sql")),
-    ("0003_sessions", include_str!("../../migrations/postgres/0003_sessions.sql")),
-    ("0004_passkeys", include_str!("../../migrations/postgres/0004_passkeys.sql")),
-    ("0005_audit", include_str!("../../migrations/postgres/0005_audit.sql")),
-    ("0006_webhooks", include_str!("../../migrations/postgres/0006_webhooks.sql")),
-    ("0007_snapshots", include_str!("../../migrations/postgres/0007_snapshots.sql")),
-    ("0008_inline_projection", include_str!("../../migrations/postgres/0008_inline_projection.sql")),
-    ("0009_fused_commits", include_str!("../../migrations/postgres/0009_fused_commits.sql")),
-    ("0010_narrow_audit", include_str!("../../migrations/postgres/0010_narrow_audit.sql")),
-    ("0011_bytewise_keys", include_str!("../../migrations/postgres/0011_bytewise_keys.sql")),
-    ("0012_retired_tokens_deleted", include_str!("../../migrations/postgres/0012_retired_tokens_deleted.sql")),
-    ("0013_org_contexts", include_str!("../../migrations/postgres/0013_org_contexts.sql")),
-    ("0014_redirect_urls", include_str!("../../migrations/postgres/0014_redirect_urls.sql")),
-    ("0015_retired_keys", include_str!("../../migrations/postgres/0015_retired_keys.sql")),
-    ("0016_allowed_origins", include_str!("../../migrations/postgres/0016_allowed_origins.sql")),
-    ("0017_token_algorithm", include_str!("../../migrations/postgres/0017_token_algorithm.sql")),
-];
-const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_events", include_str!("../../migrations/sqlite/0001_events.sql")),
-    ("0002_read_models", include_str!("../../migrations/sqlite/0002_read_models.sql")),
-    ("0003_sessions", include_str!("../../migrations/sqlite/0003_sessions.sql")),
-    ("0004_passkeys", include_str!("../../migrations/sqlite/0004_passkeys.sql")),
-    ("0005_audit", include_str!("../../migrations/sqlite/0005_audit.sql")),
-    ("0006_webhooks", include_str!("../../migrations/sqlite/0006_webhooks.sql")),
-    ("0007_snapshots", include_str!("../../migrations/sqlite/0007_snapshots.sql")),
-    ("0008_inline_projection", include_str!("../../migrations/sqlite/0008_inline_projection.sql")),
-    ("0010_narrow_audit", include_str!("../../migrations/sqlite/0010_narrow_audit.sql")),
-    ("0012_retired_tokens_deleted", include_str!("../../migrations/sqlite/0012_retired_tokens_deleted.sql")),
-    ("0013_org_contexts", include_str!("../../migrations/sqlite/0013_org_contexts.sql")),
-    ("0014_redirect_urls", include_str!("../../migrations/sqlite/0014_redirect_urls.sql")),
-    ("0015_retired_keys", include_str!("../../migrations/sqlite/0015_retired_keys.sql")),
-    ("0016_allowed_origins", include_str!("../../migrations/sqlite/0016_allowed_origins.sql")),
-    ("0017_token_algorithm", include_str!("../../migrations/sqlite/0017_token_algorithm.sql")),
-];
+/// The migrations of each dialect, `migrations/postgres` and `migrations/sqlite`, run by
+/// sqlx's migrator (bookkeeping in `_sqlx_migrations`; on PostgreSQL under its advisory
+/// lock). Files are `<version>_<description>.sql`; a version never changes once released.
+static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 /// A database handle: the pool, its dialect, and (SQLite) the process-wide write lock
 /// that serializes writers so positions commit in order and writers never meet
@@ -252,60 +221,79 @@ impl Db {
         self.turns.take(A::TYPE, id).await
     }
 
-    /// Apply pending migrations (idempotent). Serialized across processes on PostgreSQL.
-    pub async fn migrate(&self) -> Result<Vec<&'static str>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        let migrations = match self.dialect {
-            Dialect::Postgres => {
-                conn.execute("SELECT pg_advisory_lock(7243001)").await?;
-                PG_MIGRATIONS
-            }
-            Dialect::Sqlite => SQLITE_MIGRATIONS,
+    /// Apply pending migrations (idempotent; serialized across processes on PostgreSQL by
+    /// sqlx's lock). Returns the ones applied now, as `<version>_<description>`.
+    pub async fn migrate(&self) -> Result<Vec<String>, sqlx::Error> {
+        let migrator = match self.dialect {
+            Dialect::Postgres => &PG_MIGRATOR,
+            Dialect::Sqlite => &SQLITE_MIGRATOR,
         };
+        let mut conn = self.pool.acquire().await?;
+        // One process at a time through all of it (taking over, listing, running): two
+        // servers starting together would otherwise race to create the tables.
+        if self.dialect == Dialect::Postgres {
+            conn.execute("SELECT pg_advisory_lock(7243001)").await?;
+        }
         let result = async {
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS authio_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
-            )
-            .await?;
-            let mut applied = Vec::new();
-            for (version, sql) in migrations {
-                let done: Option<(String,)> =
-                    sqlx::query_as("SELECT version FROM authio_migrations WHERE version = $1")
-                        .bind(*version)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                if done.is_some() {
-                    continue;
-                }
-                conn.execute("BEGIN").await?;
-                let step = async {
-                    conn.execute(*sql).await?;
-                    sqlx::query("INSERT INTO authio_migrations (version, applied_at) VALUES ($1, $2)")
-                        .bind(*version)
-                        .bind(crate::store::now_text())
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok::<_, sqlx::Error>(())
-                }
-                .await;
-                match step {
-                    Ok(()) => {
-                        conn.execute("COMMIT").await?;
-                        applied.push(*version);
-                    }
-                    Err(e) => {
-                        let _ = conn.execute("ROLLBACK").await;
-                        return Err(e);
-                    }
-                }
-            }
-            Ok(applied)
+            self.adopt_earlier_bookkeeping(&mut conn, migrator).await?;
+            use sqlx::migrate::Migrate;
+            let migrate_error = |e: sqlx::migrate::MigrateError| sqlx::Error::Migrate(Box::new(e));
+            conn.ensure_migrations_table().await.map_err(migrate_error)?;
+            let before: Vec<i64> =
+                conn.list_applied_migrations().await.map_err(migrate_error)?.iter().map(|m| m.version).collect();
+            migrator.run(&mut *conn).await.map_err(migrate_error)?;
+            Ok(migrator
+                .iter()
+                .filter(|m| !before.contains(&m.version))
+                .map(|m| format!("{:04}_{}", m.version, m.description.replace(' ', "_")))
+                .collect())
         }
         .await;
         if self.dialect == Dialect::Postgres {
             let _ = conn.execute("SELECT pg_advisory_unlock(7243001)").await;
         }
         result
+    }
+
+    /// Databases migrated before sqlx's migrator kept their own table
+    /// (`authio_migrations`, versions like `0013_org_contexts`): record those versions as
+    /// applied in `_sqlx_migrations`, with the checksums of the files (they are the same
+    /// files), and drop the old table, so the migrator applies only what is new.
+    async fn adopt_earlier_bookkeeping(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+        migrator: &sqlx::migrate::Migrator,
+    ) -> Result<(), sqlx::Error> {
+        use sqlx::migrate::Migrate;
+        let exists = match self.dialect {
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'authio_migrations' \
+                                  AND schemaname = current_schema()"
+            }
+            Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'authio_migrations'",
+        };
+        let n: i64 = sqlx::query_scalar(exists).fetch_one(&mut **conn).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        conn.ensure_migrations_table().await.map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        let old: Vec<String> =
+            sqlx::query_scalar("SELECT version FROM authio_migrations").fetch_all(&mut **conn).await?;
+        for version in old {
+            let number: Option<i64> = version.split('_').next().and_then(|v| v.parse().ok());
+            let Some(m) = migrator.iter().find(|m| Some(m.version) == number) else { continue };
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                 VALUES ($1, $2, TRUE, $3, 0) ON CONFLICT (version) DO NOTHING",
+            )
+            .bind(m.version)
+            .bind(m.description.to_string())
+            .bind(m.checksum.to_vec())
+            .execute(&mut **conn)
+            .await?;
+        }
+        sqlx::query("DROP TABLE IF EXISTS authio_migrations").execute(&mut **conn).await?;
+        Ok(())
     }
 }
 
