@@ -10,16 +10,27 @@ use crate::error::{ApiError, ApiResult};
 use crate::redirects::{is_loopback_origin, normalize_origin};
 use crate::AppState;
 use authio_eventstore::Db;
+use axum::http::request::Parts as RequestParts;
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// The CORS layer of the end-user routes.
+/// Whether `path` is an end-user route (the only ones a browser may call).
+fn end_user(path: &str) -> bool {
+    path.starts_with("/v1/auth/") || path.starts_with("/v1/sessions/") || path == "/v1/me"
+}
+
+/// The CORS layer of the whole router: it allows an origin on the end-user routes only,
+/// so every other route answers browsers without `Access-Control-Allow-Origin`.
 pub fn layer(db: Db) -> CorsLayer {
     CorsLayer::new()
-        .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _| {
+        .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, parts: &RequestParts| {
             let db = db.clone();
+            let end_user = end_user(parts.uri.path());
             async move {
+                if !end_user {
+                    return false;
+                }
                 let Some(origin) = origin.to_str().ok().filter(|o| o.len() <= 256).map(str::to_string) else {
                     return false;
                 };
@@ -65,18 +76,22 @@ pub fn origin_of(parts: &axum::http::request::Parts) -> Option<String> {
     parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-/// `403 origin_not_allowed` unless `origin` may call the end-user routes of `project`:
-/// listed among its allowed origins, Authio's own origin (the issuer's), or a loopback
-/// origin — for a publishable key only of a `test` environment (`environment` is `None`
-/// for an access token, which names no environment).
+/// `403 origin_not_allowed` unless `origin` may call the end-user routes of `project`
+/// (its allowed origins read from the read model when needed): see `check_listed`.
 pub async fn check(st: &AppState, origin: &str, project: &str, environment: Option<&str>) -> ApiResult<()> {
-    let own = normalize_origin(&st.keys.issuer).is_some_and(|o| o == origin);
-    let loopback = is_loopback_origin(origin) && environment != Some("live");
-    if own || loopback {
+    if exempt(st, origin, environment) {
         return Ok(());
     }
     let listed = crate::redirects::list(st, project, crate::redirects::List::AllowedOrigins).await?;
-    if listed.iter().any(|o| o == origin) {
+    check_listed(st, origin, environment, &listed)
+}
+
+/// `403 origin_not_allowed` unless `origin` is among the project's allowed origins
+/// (`listed`), Authio's own origin (the issuer's), or a loopback origin — for a
+/// publishable key only of a `test` environment (`environment` is `None` for an access
+/// token, which names no environment).
+pub fn check_listed(st: &AppState, origin: &str, environment: Option<&str>, listed: &[String]) -> ApiResult<()> {
+    if exempt(st, origin, environment) || listed.iter().any(|o| o == origin) {
         return Ok(());
     }
     Err(ApiError::new(
@@ -84,4 +99,10 @@ pub async fn check(st: &AppState, origin: &str, project: &str, environment: Opti
         "origin_not_allowed",
         "this browser origin is not among the project's allowed origins",
     ))
+}
+
+/// Authio's own origin, or loopback unless the key is a `live` one.
+fn exempt(st: &AppState, origin: &str, environment: Option<&str>) -> bool {
+    let own = normalize_origin(&st.keys.issuer).is_some_and(|o| o == origin);
+    own || (is_loopback_origin(origin) && environment != Some("live"))
 }

@@ -102,9 +102,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        let mut e = Self::invalid(message);
-        e.details = Some(Box::new(json!({ "field": field })));
-        e
+        Self::invalid(message).with_field(field)
+    }
+    /// The same error, naming the one field at fault (`details.field`).
+    pub fn with_field(mut self, field: &str) -> Self {
+        self.details = Some(Box::new(json!({ "field": field })));
+        self
     }
     pub fn unauthenticated() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid credential is required")
@@ -226,15 +229,14 @@ impl From<authio_projections::ProjectionError> for ApiError {
     }
 }
 
+/// The status of a domain error's code: the one `ERROR_CODES` lists for it; a broken
+/// rule that the table does not list is a conflict.
 fn status_for(code: &str) -> StatusCode {
-    match code {
-        "not_found" => StatusCode::NOT_FOUND,
-        "invalid_request" | "unknown_role" | "invalid_cursor" | "redirect_not_allowed" => StatusCode::BAD_REQUEST,
-        "unauthenticated" => StatusCode::UNAUTHORIZED,
-        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        "not_a_member" | "origin_not_allowed" => StatusCode::FORBIDDEN,
-        _ => StatusCode::CONFLICT,
-    }
+    ERROR_CODES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .and_then(|(_, status, _)| StatusCode::from_u16(*status).ok())
+        .unwrap_or(StatusCode::CONFLICT)
 }
 
 macro_rules! domain_error {

@@ -249,9 +249,10 @@ fn basic(parts: &Parts) -> Option<(String, String)> {
     }
     let decoded = base64::engine::general_purpose::STANDARD.decode(creds.trim()).ok()?;
     let (user, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
-    // RFC 6749 2.3.1: client credentials are form-encoded before Basic encoding.
+    // RFC 6749 2.3.1: client credentials are form-encoded (`+` a space) before Basic
+    // encoding.
     let unescape =
-        |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+        |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8().ok().map(|t| t.into_owned());
     Some((unescape(user)?, unescape(password)?))
 }
 
@@ -272,8 +273,11 @@ impl FromRequestParts<AppState> for PublishableKey {
             .and_then(|v| v.to_str().ok())
             .filter(|k| k.starts_with("pk_test_") || k.starts_with("pk_live_"))
             .ok_or_else(ApiError::unauthenticated)?;
+        // The project's allowed origins come with the key (one query), for a browser's
+        // request.
         let row = sqlx::query(
-            "SELECT tenant_id, environment FROM api_keys WHERE publishable_key = $1 AND revoked_at IS NULL",
+            "SELECT k.tenant_id, k.environment, t.allowed_origins FROM api_keys k \
+             LEFT JOIN tenants t ON t.id = k.tenant_id WHERE k.publishable_key = $1 AND k.revoked_at IS NULL",
         )
         .bind(key)
         .fetch_optional(&state.db.pool)
@@ -282,7 +286,8 @@ impl FromRequestParts<AppState> for PublishableKey {
         let key = PublishableKey { project_id: row.try_get(0)?, environment: row.try_get(1)? };
         crate::observe::note_project(parts, &key.project_id);
         if let Some(origin) = crate::cors::origin_of(parts) {
-            crate::cors::check(state, &origin, &key.project_id, Some(&key.environment)).await?;
+            let listed = crate::redirects::parse_list(row.try_get::<Option<String>, _>(2)?.as_deref());
+            crate::cors::check_listed(state, &origin, Some(&key.environment), &listed)?;
         }
         Ok(key)
     }

@@ -205,7 +205,8 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
 
 pub fn router(state: AppState) -> Router {
     routes::routes(state.clone())
-        .layer(axum::middleware::from_fn_with_state(state, idempotency::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(cors::layer(state.db.clone()))
         .layer(axum::middleware::from_fn(observe::layer))
 }
 

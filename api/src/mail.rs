@@ -114,7 +114,10 @@ fn smtp(raw: &str, ca_file: Option<&Path>) -> Result<AsyncSmtpTransport<Tokio1Ex
         "required" => 587,
         _ => 25,
     });
-    let decode = |s: &str| percent_decode(s).ok_or_else(|| bad("a credential that is not UTF-8"));
+    let decode = |s: &str| {
+        let text = percent_encoding::percent_decode_str(s).decode_utf8();
+        text.map(|t| t.into_owned()).map_err(|_| bad("a credential that is not UTF-8"))
+    };
     let credentials = match (url.username(), url.password()) {
         ("", None) => None,
         (_, _) if mode == "none" => return Err(bad("credentials over a connection without TLS")),
@@ -142,24 +145,6 @@ fn smtp(raw: &str, ca_file: Option<&Path>) -> Result<AsyncSmtpTransport<Tokio1Ex
         builder = builder.credentials(c);
     }
     Ok(builder.build())
-}
-
-/// Percent-decoding of a URL's user name or password.
-fn percent_decode(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// HTML-escape `s` for text and attribute values.

@@ -28,20 +28,34 @@ fn parse(input: &str) -> Option<Url> {
     ok.then_some(url)
 }
 
+/// `input` parsed, and its origin when it names nothing but the origin (no path but `/`,
+/// no query, not even an empty one).
+fn parse_with_origin(input: &str) -> Option<(Url, Option<String>)> {
+    let input = input.trim();
+    let url = parse(input)?;
+    let bare = url.path() == "/" && url.query().is_none() && !input.contains('?');
+    let origin = bare.then(|| url.origin().ascii_serialization());
+    Some((url, origin))
+}
+
+/// Plain `http` on `localhost` or `127.0.0.1` (any port): what `test` keys allow.
+fn is_loopback(url: &Url) -> bool {
+    url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1"))
+}
+
 /// An entry as stored: an origin (given without a path, or with just `/`) as
 /// `scheme://host[:port]`, anything else as the normalized URL. `None` when it is no
 /// acceptable redirect URL.
 pub fn normalize(input: &str) -> Option<String> {
-    let url = parse(input.trim())?;
-    let bare = url.path() == "/" && url.query().is_none() && !input.trim().contains('?');
-    Some(if bare { url.origin().ascii_serialization() } else { url.as_str().to_string() })
+    let (url, origin) = parse_with_origin(input)?;
+    Some(origin.unwrap_or_else(|| url.as_str().to_string()))
 }
 
 /// Whether `candidate` is allowed by `registered` (entries as `normalize` stores them),
 /// with the `test` environment's loopback defaults when `test`.
 pub fn allowed(registered: &[String], test: bool, candidate: &str) -> bool {
     let Some(url) = parse(candidate) else { return false };
-    if test && url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1")) {
+    if test && is_loopback(&url) {
         return true;
     }
     let origin = url.origin().ascii_serialization();
@@ -90,40 +104,38 @@ impl List {
 /// default port left out), from an `http(s)` URL without path (or just `/`), query,
 /// fragment or credentials.
 pub fn normalize_origin(input: &str) -> Option<String> {
-    let url = parse(input.trim())?;
-    let bare = url.path() == "/" && url.query().is_none() && !input.trim().contains('?');
-    bare.then(|| url.origin().ascii_serialization())
+    parse_with_origin(input)?.1
 }
 
 /// Whether `origin` (an `Origin` header) is a loopback origin over plain http, which a
 /// project's `test` keys allow without registering it.
 pub fn is_loopback_origin(origin: &str) -> bool {
-    parse(origin).is_some_and(|u| u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1")))
-}
-
-/// The project's registered redirect URLs (the read model).
-pub async fn registered(st: &AppState, project: &str) -> ApiResult<Vec<String>> {
-    list(st, project, List::RedirectUrls).await
+    parse(origin).is_some_and(|u| is_loopback(&u))
 }
 
 /// One of the project's lists, from the read model.
 pub async fn list(st: &AppState, project: &str, which: List) -> ApiResult<Vec<String>> {
     let sql = format!("SELECT {} FROM tenants WHERE id = $1", which.column());
     let json: Option<String> = sqlx::query_scalar(&sql).bind(project).fetch_optional(&st.db.pool).await?;
-    Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+    Ok(parse_list(json.as_deref()))
+}
+
+/// A list as the read model stores it (a JSON array of strings); none when absent.
+pub fn parse_list(json: Option<&str>) -> Vec<String> {
+    json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
 }
 
 /// `400 redirect_not_allowed` unless the project allows `url` for a key of `environment`.
 pub async fn check(st: &AppState, project: &str, environment: &str, url: &str) -> ApiResult<()> {
-    if allowed(&registered(st, project).await?, environment == "test", url) {
+    if allowed(&list(st, project, List::RedirectUrls).await?, environment == "test", url) {
         return Ok(());
     }
-    let mut e = ApiError::new(
+    let e = ApiError::new(
         StatusCode::BAD_REQUEST,
         "redirect_not_allowed",
         "redirect_url is not among the project's allowed redirect URLs",
-    );
-    e.details = Some(Box::new(serde_json::json!({ "field": "redirect_url" })));
+    )
+    .with_field("redirect_url");
     Err(e)
 }
 

@@ -46,7 +46,7 @@ pub struct Claims {
 struct SigningKey {
     kid: String,
     algorithm: Algorithm,
-    /// The public key as a JWK (without `kid`, `alg` and `use`).
+    /// The public key as a JWK (without `kid` and `use`).
     public: Value,
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -218,14 +218,14 @@ impl Keys {
             let key = match (TokenAlgorithm::parse(&algorithm), y) {
                 (Some(TokenAlgorithm::EdDSA), _) => SigningKey {
                     algorithm: Algorithm::EdDSA,
-                    public: json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
+                    public: json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "x": x}),
                     decoding: DecodingKey::from_ed_components(&x).map_err(material)?,
                     encoding: EncodingKey::from_ed_der(&der),
                     kid,
                 },
                 (Some(TokenAlgorithm::ES256), Some(y)) => SigningKey {
                     algorithm: Algorithm::ES256,
-                    public: json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
+                    public: json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "x": x, "y": y}),
                     decoding: DecodingKey::from_ec_components(&x, &y).map_err(material)?,
                     encoding: EncodingKey::from_ec_der(&der),
                     kid,
@@ -296,9 +296,18 @@ impl Keys {
 
     /// Keys may be added by another process (`authio keys rotate`): look again at most
     /// every `RELOAD_EVERY`.
+    /// The first caller that finds the keys stale claims the reload (moves the time on
+    /// before reading), so concurrent requests do not all read the table at once.
     async fn maybe_reload(&self) -> bool {
-        let stale = self.last_reload.read().map(|t| t.elapsed() > RELOAD_EVERY).unwrap_or(true);
-        stale && self.reload().await.is_ok()
+        let claimed = match self.last_reload.write() {
+            Ok(mut t) if t.elapsed() > RELOAD_EVERY => {
+                *t = Instant::now();
+                true
+            }
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        claimed && self.reload().await.is_ok()
     }
 
     /// The key `kid`, as of a load at most `RELOAD_EVERY` old (a key retired by another
@@ -378,8 +387,6 @@ impl Keys {
         let keys = self.keys.read().map(|k| k.clone()).unwrap_or_default();
         let jwk = |k: &SigningKey| {
             let mut j = k.public.clone();
-            let alg = if k.algorithm == Algorithm::ES256 { "ES256" } else { "EdDSA" };
-            j["alg"] = json!(alg);
             j["use"] = json!("sig");
             j["kid"] = json!(k.kid);
             j

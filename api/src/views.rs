@@ -151,12 +151,12 @@ impl Page {
         if after.is_empty() || is_id_cursor(after) {
             Ok(after)
         } else {
-            let mut e = ApiError::new(
+            let e = ApiError::new(
                 axum::http::StatusCode::BAD_REQUEST,
                 "invalid_cursor",
                 "after must be a next_cursor of this list",
-            );
-            e.details = Some(Box::new(serde_json::json!({ "field": "after" })));
+            )
+            .with_field("after");
             Err(e)
         }
     }

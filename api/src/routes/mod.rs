@@ -14,30 +14,6 @@ pub mod redirects;
 pub mod system;
 pub mod webhooks;
 
-/// The routes a browser calls (publishable key or access token), behind CORS
-/// (`crate::cors`); every other route has none.
-fn end_user(state: &AppState) -> Router<AppState> {
-    // Each route also takes OPTIONS, so the CORS layer sees preflights (the router would
-    // otherwise answer them 405 before any layer of the route); one without CORS
-    // headers gets an empty 204.
-    let options = || async { axum::http::StatusCode::NO_CONTENT };
-    Router::new()
-        .route("/v1/auth/magic-links", post(auth::send_magic_link).options(options))
-        .route("/v1/auth/magic-links/verify", post(auth::verify_magic_link).options(options))
-        .route("/v1/auth/sign-in-tokens/verify", post(auth::verify_sign_in_token).options(options))
-        .route("/v1/auth/passkeys/registration/start", post(passkeys::registration_start).options(options))
-        .route("/v1/auth/passkeys/registration/finish", post(passkeys::registration_finish).options(options))
-        .route("/v1/auth/passkeys/authentication/start", post(passkeys::authentication_start).options(options))
-        .route("/v1/auth/passkeys/authentication/finish", post(passkeys::authentication_finish).options(options))
-        .route("/v1/sessions/switch-org", post(auth::switch_org).options(options))
-        .route("/v1/sessions/refresh", post(auth::refresh).options(options))
-        .route("/v1/sessions/revoke", post(auth::revoke).options(options))
-        .route("/v1/sessions/current", get(auth::current).options(options))
-        .route("/v1/sessions/contexts/{organization_id}/revoke", post(auth::revoke_context).options(options))
-        .route("/v1/me", get(auth::me).options(options))
-        .layer(crate::cors::layer(state.db.clone()))
-}
-
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(system::healthz))
@@ -88,7 +64,19 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/session/sign-in", post(auth::console_sign_in))
         .route("/v1/session/sign-in/verify", post(auth::console_sign_in_verify))
         .route("/v1/tokens/introspect", post(auth::introspect))
-        .merge(end_user(&state))
+        .route("/v1/auth/magic-links", post(auth::send_magic_link))
+        .route("/v1/auth/magic-links/verify", post(auth::verify_magic_link))
+        .route("/v1/auth/sign-in-tokens/verify", post(auth::verify_sign_in_token))
+        .route("/v1/auth/passkeys/registration/start", post(passkeys::registration_start))
+        .route("/v1/auth/passkeys/registration/finish", post(passkeys::registration_finish))
+        .route("/v1/auth/passkeys/authentication/start", post(passkeys::authentication_start))
+        .route("/v1/auth/passkeys/authentication/finish", post(passkeys::authentication_finish))
+        .route("/v1/sessions/switch-org", post(auth::switch_org))
+        .route("/v1/sessions/refresh", post(auth::refresh))
+        .route("/v1/sessions/revoke", post(auth::revoke))
+        .route("/v1/sessions/current", get(auth::current))
+        .route("/v1/sessions/contexts/{organization_id}/revoke", post(auth::revoke_context))
+        .route("/v1/me", get(auth::me))
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

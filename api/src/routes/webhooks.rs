@@ -170,12 +170,12 @@ fn check_target(st: &AppState, url: &str) -> ApiResult<String> {
             Err(ApiError::invalid_field("url", "url must be an absolute http(s) URL of at most 2048 characters"))
         }
         Err(UrlProblem::NotAllowed) => {
-            let mut e = ApiError::new(
+            let e = ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "webhook_url_not_allowed",
                 "the url points at a private, loopback or link-local address",
-            );
-            e.details = Some(Box::new(serde_json::json!({ "field": "url" })));
+            )
+            .with_field("url");
             Err(e)
         }
     }
