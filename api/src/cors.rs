@@ -5,7 +5,8 @@
 //! an origin that some project allows (or a loopback origin, which `test` keys allow).
 //! The request itself then carries its publishable key or access token, and is refused
 //! with `403 origin_not_allowed` unless *its* project allows the origin. Secret-key
-//! routes have no CORS at all: a browser never gets an answer from them.
+//! routes are never allowed an origin (the one layer checks the path), so a browser
+//! never reads their answers.
 use crate::error::{ApiError, ApiResult};
 use crate::redirects::{is_loopback_origin, normalize_origin};
 use crate::AppState;
