@@ -234,6 +234,50 @@ fn routes() -> Vec<Route> {
             Secret { ok: 200, scoped: true },
             false,
         ),
+        r(g.clone(), "/v1/settings", None, Secret { ok: 200, scoped: false }, false),
+        r(pa.clone(), "/v1/settings", Some(json!({"teams_in_tokens": true})), Secret { ok: 200, scoped: false }, false),
+        r(p.clone(), "/v1/permissions", Some(json!({"slug": "p-{caller}"})), Secret { ok: 201, scoped: false }, false),
+        r(g.clone(), "/v1/permissions", None, Secret { ok: 200, scoped: false }, false),
+        r(d.clone(), "/v1/permissions/{perm}", None, Secret { ok: 204, scoped: true }, true),
+        r(
+            p.clone(),
+            "/v1/roles",
+            Some(json!({"slug": "r-{caller}", "name": "R", "organization_id": "{org}"})),
+            Manager(201),
+            false,
+        ),
+        r(g.clone(), "/v1/roles?organization_id={org}", None, Manager(200), false),
+        r(g.clone(), "/v1/roles/{role}", None, Manager(200), false),
+        r(pa.clone(), "/v1/roles/{role}", Some(json!({"name": "Renamed"})), Manager(200), false),
+        r(d.clone(), "/v1/roles/{role}", None, Manager(204), true),
+        r(
+            p.clone(),
+            "/v1/invitations",
+            Some(json!({"email": "i-{caller}@example.com", "organization_id": "{org}"})),
+            Manager(201),
+            false,
+        ),
+        r(g.clone(), "/v1/invitations?organization_id={org}", None, Manager(200), false),
+        r(g.clone(), "/v1/invitations/{inv}", None, Manager(200), false),
+        r(p.clone(), "/v1/invitations/{inv}/revoke", None, Manager(200), true),
+        r(p.clone(), "/v1/invitations/{inv}/resend", Some(json!({})), Manager(200), false),
+        r(g.clone(), "/v1/invitations/by-code/{code}", None, Frontend, false),
+        // A code nobody issued: a clear 404 once the caller is known.
+        r(p.clone(), "/v1/invitations/accept", Some(json!({"code": "inv_bogus"})), SignedIn(404), false),
+        r(p.clone(), "/v1/organizations/{org}/teams", Some(json!({"name": "T {caller}"})), Manager(201), false),
+        r(g.clone(), "/v1/organizations/{org}/teams", None, Manager(200), false),
+        r(g.clone(), "/v1/organizations/{org}/teams/{team}", None, Manager(200), false),
+        r(pa.clone(), "/v1/organizations/{org}/teams/{team}", Some(json!({"name": "Renamed"})), Manager(200), false),
+        r(d.clone(), "/v1/organizations/{org}/teams/{team}", None, Manager(204), true),
+        r(
+            p.clone(),
+            "/v1/organizations/{org}/teams/{team}/members",
+            Some(json!({"user_id": "{loner_member}"})),
+            Manager(201),
+            true,
+        ),
+        r(g.clone(), "/v1/organizations/{org}/teams/{team}/members", None, Manager(200), false),
+        r(d.clone(), "/v1/organizations/{org}/teams/{team}/members/{user}", None, Manager(204), true),
     ]
 }
 
@@ -312,6 +356,13 @@ struct World {
     /// A webhook endpoint of the project (disabled once it has deliveries) and one delivery.
     whep: String,
     delivery: String,
+    /// A team of `org` with `user` in it, a member of `org` in no team, a permission, an
+    /// org-level role of `org`, and a pending invitation to `org`.
+    team: String,
+    loner_member: String,
+    perm: String,
+    role: String,
+    inv: String,
     tokens: Vec<(Caller, Option<String>)>,
 }
 
@@ -379,6 +430,23 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
     let t_former = switched(srv, &srv.sign_in(&sk_a, &pk_a, &former).await, &org).await;
     let (s, _) = srv.post(&format!("/v1/memberships/{former_mem}/deactivate"), &sk_a, json!({})).await;
     assert_eq!(s, StatusCode::OK);
+    let loner_member = srv.user(&sk_a, "teamless@example.com").await;
+    srv.membership(&sk_a, &loner_member, &org, "member").await;
+    let (s, t) = srv.post(&format!("/v1/organizations/{org}/teams"), &sk_a, json!({"name": "Core"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let team = common::id(&t);
+    let (s, v) =
+        srv.post(&format!("/v1/organizations/{org}/teams/{team}/members"), &sk_a, json!({"user_id": user})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = srv.post("/v1/permissions", &sk_a, json!({"slug": "reports:read"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let role_body = json!({"slug": "auditor", "name": "Auditor", "organization_id": org});
+    let (s, v) = srv.post("/v1/roles", &sk_a, role_body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let invitation = json!({"email": "invitee@example.com", "organization_id": org});
+    let (s, v) = srv.post("/v1/invitations", &sk_a, invitation).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let inv = common::id(&v);
     let ub = srv.user(&sk_b, "b@example.com").await;
     let t_other_project = srv.sign_in(&sk_b, &pk_b, &ub).await["access_token"].as_str().unwrap().to_string();
     let t_expired = expired_token(srv, &t_admin).await;
@@ -401,6 +469,11 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
         session,
         whep,
         delivery,
+        team,
+        loner_member,
+        perm: "reports:read".into(),
+        role: "auditor".into(),
+        inv,
         tokens: vec![
             (Anonymous, None),
             (ExpiredToken, Some(t_expired)),
@@ -429,6 +502,12 @@ impl World {
             .replace("{ctxorg}", &self.org)
             .replace("{whep}", &self.whep)
             .replace("{delivery}", &self.delivery)
+            .replace("{team}", &self.team)
+            .replace("{loner_member}", &self.loner_member)
+            .replace("{perm}", &self.perm)
+            .replace("{role}", &self.role)
+            .replace("{inv}", &self.inv)
+            .replace("{code}", "inv_bogus")
             .replace("{caller}", &format!("{caller:?}").to_lowercase())
     }
     fn token(&self, c: Caller) -> Option<String> {
@@ -436,8 +515,9 @@ impl World {
     }
 }
 
-/// OpenAPI path templates use `{id}` and `{key_id}`.
+/// OpenAPI path templates use `{id}` and `{key_id}` (and no query).
 fn template(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
     path.replace("{tenant}", "{id}")
         .replace("{user}", "{id}")
         .replace("{org}", "{id}")
@@ -447,6 +527,11 @@ fn template(path: &str) -> String {
         .replace("{delivery}", "{delivery_id}")
         .replace("{session}", "{session_id}")
         .replace("{ctxorg}", "{organization_id}")
+        .replace("{team}", "{team_id}")
+        .replace("{inv}", "{id}")
+        .replace("{role}", "{slug}")
+        .replace("{perm}", "{slug}")
+        .replace("/members/{id}", "/members/{user_id}")
 }
 
 /// Disable the endpoint once it has a delivery, and wait until no delivery is in flight,

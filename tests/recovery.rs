@@ -116,6 +116,42 @@ async fn populate(srv: &Server) {
         srv.delete(&format!("/v1/webhook-endpoints/{}", common::id(&gone_hook)), &sk).await.0,
         StatusCode::NO_CONTENT
     );
+    // Organization administration: settings, permissions, roles (a built-in one changed,
+    // one deleted with its memberships moved), invitations, teams.
+    let ok = |what: &str, (s, v): (StatusCode, serde_json::Value)| {
+        assert!(s.is_success(), "{what}: {s} {v}");
+        v
+    };
+    ok(
+        "settings",
+        srv.patch("/v1/settings", &sk, json!({"sign_up": "invitation_only", "teams_in_tokens": true})).await,
+    );
+    ok("permission", srv.post("/v1/permissions", &sk, json!({"slug": "reports:read", "name": "Read"})).await);
+    ok("permission", srv.post("/v1/permissions", &sk, json!({"slug": "reports:delete"})).await);
+    ok("unused permission", srv.delete("/v1/permissions/reports:delete", &sk).await);
+    let role = json!({"slug": "analyst", "name": "Analyst", "permissions": ["reports:read"]});
+    ok("role", srv.post("/v1/roles", &sk, role).await);
+    ok("built-in", srv.patch("/v1/roles/member", &sk, json!({"permissions": ["reports:read"]})).await);
+    let local = json!({"slug": "acme-ops", "name": "Ops", "organization_id": acme});
+    ok("org role", srv.post("/v1/roles", &sk, local).await);
+    ok("default", srv.patch("/v1/settings", &sk, json!({"default_role": "analyst"})).await);
+    let carol = srv.user(&sk, "carol@example.com").await;
+    let m_carol = srv.membership(&sk, &carol, &acme, "acme-ops").await;
+    ok("move", srv.delete("/v1/roles/acme-ops?replacement=analyst", &sk).await);
+    let (_, mc) = srv.get(&format!("/v1/memberships/{m_carol}"), &sk).await;
+    assert_eq!(mc["role"], "analyst", "{mc}");
+    let invite = |email: &str| json!({"email": email, "organization_id": acme});
+    ok("invitation", srv.post("/v1/invitations", &sk, invite("dan@example.com")).await);
+    let gone_inv = ok("invitation", srv.post("/v1/invitations", &sk, invite("eve@example.com")).await);
+    ok("revoke", srv.post(&format!("/v1/invitations/{}/revoke", common::id(&gone_inv)), &sk, json!({})).await);
+    let team = ok("team", srv.post(&format!("/v1/organizations/{acme}/teams"), &sk, json!({"name": "Core"})).await);
+    let team = common::id(&team);
+    let members = format!("/v1/organizations/{acme}/teams/{team}/members");
+    ok("team member", srv.post(&members, &sk, json!({"user_id": carol, "role": "lead"})).await);
+    ok("team member", srv.post(&members, &sk, json!({"user_id": bob})).await);
+    ok("leaves", srv.delete(&format!("{members}/{bob}"), &sk).await);
+    ok("rename", srv.patch(&format!("/v1/organizations/{acme}/teams/{team}"), &sk, json!({"name": "Core team"})).await);
+
     // Deleting an organization deletes its memberships.
     let gone = srv.org(&sk, "Gone").await;
     srv.membership(&sk, &bob, &gone, "admin").await;

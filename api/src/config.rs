@@ -73,6 +73,9 @@ pub struct Config {
     /// How often session housekeeping prunes the read models (`s`, `m`, `h`, `d`).
     #[arg(long, env = "AUTHIO_SESSION_PRUNE_INTERVAL", default_value = "5m")]
     pub session_prune_interval: String,
+    /// How often pending invitations past their expiry are recorded as expired.
+    #[arg(long, env = "AUTHIO_INVITATION_SWEEP_INTERVAL", default_value = "60s")]
+    pub invitation_sweep_interval: String,
     /// How long a spent refresh token is kept after its use, so presenting it again is
     /// caught as reuse (and revokes the session); after that it is pruned and refused as
     /// unknown. Tokens of a closed context are kept as long.
@@ -103,6 +106,7 @@ impl Config {
             webhook_ca_file: None,
             webhook_consumer: crate::webhooks::DEFAULT_CONSUMER.into(),
             session_prune_interval: "5m".into(),
+            invitation_sweep_interval: "60s".into(),
             spent_token_retention: "24h".into(),
         }
     }

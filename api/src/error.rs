@@ -40,7 +40,8 @@ pub struct ErrorDetail {
 /// table is checked against this list by a test.
 pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("invalid_request", 400, "Malformed or invalid input; `details.field` names the field when one is at fault."),
-    ("unknown_role", 400, "The role does not exist in the organization."),
+    ("unknown_role", 400, "The role is not defined in the project, or is another organization's own role."),
+    ("unknown_permission", 400, "A permission named is not defined in the project."),
     (
         "redirect_not_allowed",
         400,
@@ -72,21 +73,40 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "The browser origin is not among the project's allowed origins (`test` keys also allow `http://localhost:*` and `http://127.0.0.1:*`).",
     ),
     ("not_a_member", 403, "The user has no active membership in that organization (whether or not it exists)."),
+    ("sign_up_closed", 403, "The project admits new users by invitation only; no valid invitation code for this email was given."),
+    ("invitation_email_mismatch", 403, "The invitation is for another email address than the signed-in user's."),
+    ("email_not_verified", 403, "The user's email address is not verified."),
     ("secret_key_required", 403, "The route is for the project's backend (secret key), not a user token."),
     ("not_found", 404, "The resource does not exist or is outside the caller's reach."),
+    ("invitation_invalid", 404, "No invitation has this code (unknown, or replaced by a resend)."),
     ("method_not_allowed", 405, "The route exists but not with this method."),
     ("email_taken", 409, "Another user of the project has this email (case-insensitive)."),
     ("slug_taken", 409, "Another organization of the project has this slug."),
     ("membership_exists", 409, "The user already has a membership in this organization."),
     ("passkey_exists", 409, "This passkey (credential id) is already registered, to this user or another."),
     ("invalid_membership_transition", 409, "The membership's status does not allow this change."),
-    ("last_admin", 409, "An org admin cannot remove the organization's last active admin."),
+    ("last_admin", 409, "An org admin cannot demote, deactivate or remove the organization's last active admin (the backend can)."),
+    ("permission_exists", 409, "The project already defines a permission with this slug."),
+    ("permission_in_use", 409, "A role still grants this permission."),
+    ("role_exists", 409, "The project already has a role with this slug (built-in and org-level roles included)."),
+    ("role_built_in", 409, "Built-in roles (`admin`, `member`) cannot be deleted."),
+    ("role_is_default", 409, "The project's default role cannot be deleted; choose another default first."),
+    ("role_in_use", 409, "Memberships hold this role (`details.memberships`); give a `replacement` to move them."),
+    ("invitation_exists", 409, "A pending invitation for this email and organization exists (`details.id`)."),
+    ("invitation_not_pending", 409, "The invitation is accepted, revoked or expired."),
+    ("invitation_accepted", 409, "The invitation was accepted already."),
+    ("already_member", 409, "The user is an active member of the organization already."),
+    ("team_exists", 409, "The organization already has a team with this slug."),
+    ("team_member_exists", 409, "The user is in the team already."),
+    ("not_an_org_member", 409, "The user is not a member of the team's organization."),
     ("tenant_has_organizations", 409, "A b2b tenant with organizations cannot switch to flat or b2c."),
     ("organizations_disabled", 409, "Organizations exist only in b2b mode."),
     ("concurrent_modification", 409, "A concurrent change won the race; retrying may succeed."),
     ("idempotency_key_reused", 409, "The Idempotency-Key was used with a different request."),
     ("request_in_progress", 409, "A request with this Idempotency-Key is still being processed."),
     ("delivery_in_flight", 409, "The webhook delivery is being sent right now; retry shortly."),
+    ("invitation_expired", 410, "The invitation is past its expiry."),
+    ("invitation_revoked", 410, "The invitation was revoked."),
     ("rate_limited", 429, "Too many sign-in requests for this email or client address; retry later."),
     ("payload_too_large", 413, "The request body is too large."),
     ("unsupported_media_type", 415, "The request body must be JSON (Content-Type: application/json)."),
@@ -103,6 +123,16 @@ impl ApiError {
     }
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         Self::invalid(message).with_field(field)
+    }
+    /// The same error with another message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+    /// The same error with `details`.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(Box::new(details));
+        self
     }
     /// The same error, naming the one field at fault (`details.field`).
     pub fn with_field(mut self, field: &str) -> Self {
@@ -260,6 +290,9 @@ domain_error!(authio_domain::session::SessionError);
 domain_error!(authio_domain::webhook::WebhookError);
 domain_error!(authio_domain::context::ContextError);
 domain_error!(authio_domain::context::FamilyError);
+domain_error!(authio_domain::roles::RoleError);
+domain_error!(authio_domain::invitation::InvitationError);
+domain_error!(authio_domain::team::TeamError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -210,11 +210,7 @@ impl FromRequestParts<AppState> for SecretKey {
         if looks_like_jwt(token) {
             // A signed-in user on a backend route: say so, once the token is genuine.
             return match UserToken::from_token(token, state).await {
-                Ok(_) => Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "secret_key_required",
-                    "this route needs the project's secret key",
-                )),
+                Ok(_) => Err(secret_key_required()),
                 Err(e) => Err(e),
             };
         }
@@ -372,6 +368,11 @@ impl FromRequestParts<AppState> for UserClaims {
         }
         Ok(UserClaims(UserToken { claims }))
     }
+}
+
+/// A signed-in user asked for what only the project's backend may do.
+pub fn secret_key_required() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "secret_key_required", "this needs the project's secret key")
 }
 
 /// Routes open to the project's backend and to org admins acting in their active

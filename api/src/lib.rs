@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod error;
 pub mod extract;
 mod idempotency;
+pub mod invitations;
 pub mod mail;
 pub mod observe;
 pub mod openapi;
@@ -16,8 +17,10 @@ pub mod passkeys;
 pub mod pipeline;
 pub mod ratelimit;
 pub mod redirects;
+pub mod roles;
 mod routes;
 pub mod sessions;
+pub mod teams;
 pub mod tls;
 pub mod tokens;
 pub mod views;
@@ -73,7 +76,7 @@ impl AppState {
         let committed = self.db.commit_with(changes, meta, Some(&authio_projections::Inline)).await;
         let outcome = match &committed {
             Ok(_) => "ok",
-            Err(StoreError::Conflict) => "conflict",
+            Err(StoreError::Conflict) | Err(StoreError::Precondition(authio_eventstore::STREAM_MOVED)) => "conflict",
             Err(_) => "error",
         };
         metrics::histogram!("authio_commit_duration_seconds", "outcome" => outcome)
@@ -89,7 +92,7 @@ impl AppState {
                 // in batches.
                 Ok(Some(done.rows))
             }
-            Err(StoreError::Conflict) => {
+            Err(StoreError::Conflict) | Err(StoreError::Precondition(authio_eventstore::STREAM_MOVED)) => {
                 let jitter = rand::random::<u64>() % (5 * (attempt + 1));
                 tokio::time::sleep(Duration::from_millis(jitter)).await;
                 Ok(None)
@@ -191,7 +194,13 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
     let retention = chrono::Duration::from_std(retention)
         .map_err(|_| anyhow::anyhow!("AUTHIO_SPENT_TOKEN_RETENTION is too long"))?;
     let pruner = sessions::spawn_pruner(state.db.clone(), prune_every, retention);
-    let mut tasks = vec![task, relay, pruner];
+    let sweep_every = webhooks::parse_duration(&config.invitation_sweep_interval)
+        .map_err(|e| anyhow::anyhow!("AUTHIO_INVITATION_SWEEP_INTERVAL: {e}"))?;
+    if sweep_every.is_zero() {
+        anyhow::bail!("AUTHIO_INVITATION_SWEEP_INTERVAL must be more than zero");
+    }
+    let sweeper = invitations::spawn_sweeper(state.db.clone(), sweep_every);
+    let mut tasks = vec![task, relay, pruner, sweeper];
     tasks.extend(webhooks::spawn(
         state.db.clone(),
         webhook_settings,

@@ -1,6 +1,8 @@
 //! The OpenAPI document, served at `/openapi.json`.
 use crate::error::ErrorBody;
-use crate::routes::{auth, console, events, org_sessions, passkeys, project, redirects, system, webhooks};
+use crate::routes::{
+    auth, console, events, invitations, org_sessions, passkeys, project, redirects, roles, system, teams, webhooks,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
@@ -8,18 +10,21 @@ use utoipa::{IntoResponses, Modify, OpenApi};
 #[allow(dead_code)]
 #[derive(IntoResponses)]
 pub enum Errors {
-    /// `invalid_request`, `unknown_role`, `invalid_cursor`, `redirect_not_allowed`, `webhook_url_not_allowed`
+    /// `invalid_request`, `unknown_role`, `unknown_permission`, `invalid_cursor`, `redirect_not_allowed`, `webhook_url_not_allowed`
     #[response(status = 400)]
     BadRequest(ErrorBody),
     /// `unauthenticated`, `invalid_token`, `refresh_token_reused`, `invalid_ceremony`, `passkey_invalid`
     #[response(status = 401)]
     Unauthenticated(ErrorBody),
-    /// `forbidden`, `not_a_member`, `secret_key_required`, `origin_not_allowed`
+    /// `forbidden`, `not_a_member`, `secret_key_required`, `origin_not_allowed`, `sign_up_closed`, `invitation_email_mismatch`, `email_not_verified`
     #[response(status = 403)]
     Forbidden(ErrorBody),
-    /// `not_found`
+    /// `not_found`, `invitation_invalid`
     #[response(status = 404)]
     NotFound(ErrorBody),
+    /// `invitation_expired`, `invitation_revoked`
+    #[response(status = 410)]
+    Gone(ErrorBody),
     /// A broken rule (its code) or `concurrent_modification`.
     #[response(status = 409)]
     Conflict(ErrorBody),
@@ -106,6 +111,13 @@ impl Modify for Security {
         webhooks::delete_endpoint, webhooks::rotate_secret, webhooks::list_deliveries, webhooks::retry_delivery,
         passkeys::registration_start, passkeys::registration_finish, passkeys::authentication_start,
         passkeys::authentication_finish,
+        roles::get_settings, roles::update_settings, roles::create_permission, roles::list_permissions,
+        roles::delete_permission, roles::create_role, roles::list_roles, roles::get_role, roles::update_role,
+        roles::delete_role,
+        invitations::create, invitations::list, invitations::get, invitations::revoke, invitations::resend,
+        invitations::by_code, invitations::accept,
+        teams::create, teams::list, teams::get, teams::update, teams::delete, teams::add_member, teams::members,
+        teams::remove_member,
     ),
     components(schemas(ErrorBody))
 )]

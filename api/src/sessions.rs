@@ -34,6 +34,11 @@ pub struct ActiveOrganization {
     pub name: String,
     pub slug: String,
     pub role: String,
+    /// The role's permissions, sorted.
+    pub permissions: Vec<String>,
+    /// The user's teams here (slugs, sorted), when the project puts teams in tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema, Clone)]
@@ -41,6 +46,9 @@ pub struct MembershipSummary {
     pub organization: OrganizationRef,
     pub role: String,
     pub status: String,
+    /// The role's permissions (shown for the active organization only).
+    #[serde(skip)]
+    pub permissions: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema, Clone)]
@@ -85,6 +93,8 @@ pub struct Profile {
     pub memberships: Vec<MembershipSummary>,
     /// The organization of the user's last switch or sign-in.
     pub last_organization_id: Option<String>,
+    /// Whether the project puts team slugs in tokens.
+    pub teams_in_tokens: bool,
 }
 
 impl Profile {
@@ -111,8 +121,17 @@ impl Profile {
             name: m.organization.name.clone(),
             slug: m.organization.slug.clone(),
             role: m.role.clone(),
+            permissions: m.permissions.clone(),
+            teams: None,
         })
     }
+}
+
+/// The permissions column of a role's row (a JSON array, sorted by the catalog).
+fn permissions_of(json: Option<String>) -> Vec<String> {
+    let mut p: Vec<String> = json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+    p.sort();
+    p
 }
 
 /// The user's profile and memberships, bound to `$1` (user) and `$2` (project): one row
@@ -120,8 +139,11 @@ impl Profile {
 /// are named for reading by name (`Changes::read`).
 pub const PROFILE: &str = "SELECT u.id AS p_user, u.email AS p_email, u.first_name AS p_first_name, \
      u.last_name AS p_last_name, u.last_organization_id AS p_last_org, o.id AS p_org, o.name AS p_org_name, \
-     o.slug AS p_org_slug, m.role AS p_role, m.status AS p_status \
-     FROM users u LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN organizations o ON o.id = m.organization_id \
+     o.slug AS p_org_slug, m.role AS p_role, m.status AS p_status, r.permissions AS p_perms, \
+     CASE WHEN t.teams_in_tokens THEN 'on' END AS p_teams_on \
+     FROM users u JOIN tenants t ON t.id = u.project_id \
+     LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN organizations o ON o.id = m.organization_id \
+     LEFT JOIN roles r ON r.id = u.project_id || ':' || m.role \
      WHERE u.id = $1 AND u.project_id = $2";
 
 /// Whether the user `$1` of project `$2` is an active member of organization `$3`: what
@@ -151,6 +173,7 @@ pub fn profile_of(rows: &[AnyRow]) -> ApiResult<Option<Profile>> {
         last_name: first.try_get("p_last_name")?,
         memberships: Vec::with_capacity(rows.len()),
         last_organization_id: first.try_get("p_last_org")?,
+        teams_in_tokens: first.try_get::<Option<String>, _>("p_teams_on")?.is_some(),
     };
     for r in std::iter::once(first).chain(user) {
         let Some(id) = r.try_get::<Option<String>, _>("p_org")? else { continue };
@@ -158,6 +181,7 @@ pub fn profile_of(rows: &[AnyRow]) -> ApiResult<Option<Profile>> {
             organization: OrganizationRef { id, name: r.try_get("p_org_name")?, slug: r.try_get("p_org_slug")? },
             role: r.try_get("p_role")?,
             status: r.try_get("p_status")?,
+            permissions: permissions_of(r.try_get("p_perms")?),
         });
     }
     p.memberships.sort_by(|a, b| a.organization.id.cmp(&b.organization.id));
@@ -325,9 +349,12 @@ fn read_profile(c: &mut Changes, user: &str, project: &str, org: Option<&str>, i
 /// `PROFILE` with only the membership in organization `$3` (none for `''`).
 const PROFILE_ONE: &str = "SELECT u.id AS p_user, u.email AS p_email, u.first_name AS p_first_name, \
      u.last_name AS p_last_name, u.last_organization_id AS p_last_org, o.id AS p_org, o.name AS p_org_name, \
-     o.slug AS p_org_slug, m.role AS p_role, m.status AS p_status \
-     FROM users u LEFT JOIN memberships m ON m.user_id = u.id AND m.organization_id = $3 \
+     o.slug AS p_org_slug, m.role AS p_role, m.status AS p_status, r.permissions AS p_perms, \
+     CASE WHEN t.teams_in_tokens THEN 'on' END AS p_teams_on \
+     FROM users u JOIN tenants t ON t.id = u.project_id \
+     LEFT JOIN memberships m ON m.user_id = u.id AND m.organization_id = $3 \
      LEFT JOIN organizations o ON o.id = m.organization_id \
+     LEFT JOIN roles r ON r.id = u.project_id || ':' || m.role \
      WHERE u.id = $1 AND u.project_id = $2";
 
 /// Enter `org`'s context of the session (`ctx`, loaded; opened unless open) and start a
@@ -392,10 +419,19 @@ pub async fn answer(
     refresh_token: String,
     include: Include,
 ) -> ApiResult<SessionAnswer> {
-    let active = profile.active(org);
+    let mut active = profile.active(org);
+    if let (Some(a), true) = (active.as_mut(), profile.teams_in_tokens) {
+        a.teams = Some(crate::teams::slugs_of(st, &a.id, user).await?);
+    }
+    let org_claims = active.as_ref().map(|a| crate::tokens::OrgClaims {
+        id: a.id.clone(),
+        role: a.role.clone(),
+        permissions: a.permissions.clone(),
+        teams: a.teams.clone(),
+    });
     let (access_token, claims) = st
         .keys
-        .issue(project, user, session, active.as_ref().map(|a| (a.id.clone(), a.role.clone())))
+        .issue(project, user, session, org_claims)
         .await
         .map_err(|e| ApiError { message: e.to_string(), ..ApiError::internal() })?;
     Ok(SessionAnswer {
@@ -423,6 +459,23 @@ pub async fn start(
     // The user as the answer shows them; the session changes none of it.
     let profile = profile(st, project, user).await?.ok_or_else(ApiError::unauthenticated)?;
     start_with_profile(st, project, user, profile, method, meta, extra).await
+}
+
+/// `start`, opening the session in `prefer` when the user is an active member there (a
+/// sign-in that just accepted an invitation starts in its organization).
+pub async fn start_preferring(
+    st: &AppState,
+    project: &str,
+    user: &str,
+    method: &str,
+    meta: &Metadata,
+    prefer: Option<&str>,
+) -> ApiResult<SessionAnswer> {
+    let mut profile = profile(st, project, user).await?.ok_or_else(ApiError::unauthenticated)?;
+    if let Some(org) = prefer.filter(|o| profile.active(Some(o)).is_some()) {
+        profile.last_organization_id = Some(org.to_string());
+    }
+    start_with_profile(st, project, user, profile, method, meta, || Ok(Changes::new())).await
 }
 
 /// `start` for a user whose profile the caller has read already (it shows the user live

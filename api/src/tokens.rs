@@ -36,6 +36,13 @@ pub struct Claims {
     pub act_org: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_role: Option<String>,
+    /// The permissions of `org_role`, sorted (with `act_org`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    /// The slugs of the user's teams in `act_org`, sorted, when the project puts them in
+    /// tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<String>>,
     pub iat: u64,
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +57,17 @@ struct SigningKey {
     public: Value,
     encoding: EncodingKey,
     decoding: DecodingKey,
+}
+
+/// What an org context's access token says of the organization.
+#[derive(Debug, Clone)]
+pub struct OrgClaims {
+    pub id: String,
+    pub role: String,
+    /// Sorted.
+    pub permissions: Vec<String>,
+    /// Sorted; `None` when the project keeps teams out of tokens.
+    pub teams: Option<Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -323,14 +341,14 @@ impl Keys {
         project: &str,
         user: &str,
         session: &str,
-        act_org: Option<(String, String)>,
+        org: Option<OrgClaims>,
     ) -> Result<(String, Claims), KeyError> {
         self.maybe_reload().await;
         let key = self.signer(self.algorithm_of(project).await?).await?;
         let now = jsonwebtoken::get_current_timestamp();
-        let (act_org, org_role) = match act_org {
-            Some((o, r)) => (Some(o), Some(r)),
-            None => (None, None),
+        let (act_org, org_role, permissions, teams) = match org {
+            Some(o) => (Some(o.id), Some(o.role), Some(o.permissions), o.teams),
+            None => (None, None, None, None),
         };
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -339,6 +357,8 @@ impl Keys {
             sid: session.to_string(),
             act_org,
             org_role,
+            permissions,
+            teams,
             iat: now,
             exp: now + ACCESS_TTL_SECS,
             nbf: None,

@@ -5,10 +5,13 @@
 pub mod actor;
 pub mod context;
 pub mod ids;
+pub mod invitation;
 pub mod operator;
 pub mod organization;
 pub mod reservation;
+pub mod roles;
 pub mod session;
+pub mod team;
 pub mod tenant;
 pub mod user;
 pub mod webhook;
@@ -30,6 +33,9 @@ pub fn all_event_types() -> Vec<&'static str> {
     v.extend_from_slice(context::ContextEvent::TYPES);
     v.extend_from_slice(context::FamilyEvent::TYPES);
     v.extend_from_slice(webhook::WebhookEvent::TYPES);
+    v.extend_from_slice(roles::RoleEvent::TYPES);
+    v.extend_from_slice(invitation::InvitationEvent::TYPES);
+    v.extend_from_slice(team::TeamEvent::TYPES);
     let mut seen = std::collections::BTreeSet::new();
     v.retain(|name| seen.insert(*name));
     v

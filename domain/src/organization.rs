@@ -36,7 +36,8 @@ impl MembershipStatus {
 }
 
 /// On whose authority a membership change is made. The project's backend (secret key)
-/// may leave an organization without an active admin; an org admin may not.
+/// may leave an organization without an active admin (deprovisioning must always
+/// work); an org admin may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authority {
     Project,
@@ -82,6 +83,15 @@ pub enum OrganizationCommand {
     },
     Reactivate {
         membership_id: MembershipId,
+        at: DateTime<Utc>,
+    },
+    /// An accepted invitation: the user becomes an active member with `role`, by a new
+    /// membership (`membership_id`), or by activating their pending one or reactivating
+    /// their inactive one (its role changed to `role` first). An active member is refused.
+    JoinByInvitation {
+        membership_id: MembershipId,
+        user_id: UserId,
+        role: String,
         at: DateTime<Utc>,
     },
     DeleteMembership {
@@ -143,6 +153,9 @@ pub enum OrganizationEvent {
     MembershipReactivated { membership_id: MembershipId, user_id: UserId, role: String, reactivated_at: DateTime<Utc> },
     #[serde(rename = "membership.deleted")]
     MembershipDeleted { membership_id: MembershipId, user_id: UserId, deleted_at: DateTime<Utc> },
+    /// A pending membership became active (an invitation was accepted).
+    #[serde(rename = "membership.activated")]
+    MembershipActivated { membership_id: MembershipId, user_id: UserId, role: String, activated_at: DateTime<Utc> },
 }
 
 crate::event_names!(OrganizationEvent {
@@ -154,6 +167,7 @@ crate::event_names!(OrganizationEvent {
     MembershipDeactivated => "membership.deactivated",
     MembershipReactivated => "membership.reactivated",
     MembershipDeleted => "membership.deleted",
+    MembershipActivated => "membership.activated",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,6 +180,7 @@ pub enum OrganizationError {
     MembershipNotFound,
     #[error("the user is already a member of this organization")]
     MembershipExists,
+    /// Decided by the application from the project's roles (`roles::RoleCatalog`).
     #[error("the role does not exist in this organization")]
     UnknownRole,
     #[error("this status change is not allowed")]
@@ -207,7 +222,6 @@ pub struct Organization {
     pub deleted: bool,
     pub project_id: Option<TenantId>,
     pub slug: String,
-    pub roles: Vec<String>,
     pub memberships: OrdMap<MembershipId, Membership>,
     /// Each member's membership: `memberships` by user. Derived, so not serialized.
     #[serde(skip)]
@@ -226,7 +240,6 @@ struct OrganizationState {
     deleted: bool,
     project_id: Option<TenantId>,
     slug: String,
-    roles: Vec<String>,
     memberships: OrdMap<MembershipId, Membership>,
 }
 
@@ -238,7 +251,6 @@ impl From<OrganizationState> for Organization {
             deleted: s.deleted,
             project_id: s.project_id,
             slug: s.slug,
-            roles: s.roles,
             ..Organization::default()
         };
         for (id, m) in s.memberships {
@@ -262,13 +274,6 @@ impl Organization {
     fn ensure_member(&self, id: &MembershipId) -> Result<Membership, OrganizationError> {
         self.ensure_live()?;
         self.memberships.get(id).cloned().ok_or(OrganizationError::MembershipNotFound)
-    }
-    fn ensure_role_exists(&self, role: &str) -> Result<(), OrganizationError> {
-        if self.roles.iter().any(|r| r == role) {
-            Ok(())
-        } else {
-            Err(OrganizationError::UnknownRole)
-        }
     }
     /// An org admin may not remove the last active admin (by demotion, deactivation
     /// or deletion). `leaves_admin` says whether the change takes `id` out of the
@@ -377,7 +382,6 @@ impl Aggregate for Organization {
             }
             C::AddMembership { membership_id, user_id, role, status, at } => {
                 self.ensure_live()?;
-                self.ensure_role_exists(&role)?;
                 if self.membership_of(&user_id).is_some() || self.memberships.contains_key(&membership_id) {
                     return Err(OrganizationError::MembershipExists);
                 }
@@ -390,7 +394,6 @@ impl Aggregate for Organization {
             }
             C::ChangeRole { membership_id, role, authority, at } => {
                 let m = self.ensure_member(&membership_id)?;
-                self.ensure_role_exists(&role)?;
                 if m.role == role {
                     return Ok(());
                 }
@@ -422,6 +425,37 @@ impl Aggregate for Organization {
                     E::MembershipReactivated { membership_id, user_id: m.user_id, role: m.role, reactivated_at: at };
                 sink.write(ev, self).await;
             }
+            C::JoinByInvitation { membership_id, user_id, role, at } => {
+                self.ensure_live()?;
+                let Some((id, m)) = self.membership_of(&user_id).map(|(i, m)| (i.clone(), m.clone())) else {
+                    let organization_id = OrganizationId(self.id.clone());
+                    let status = MembershipStatus::Active;
+                    let ev =
+                        E::MembershipCreated { membership_id, organization_id, user_id, role, status, created_at: at };
+                    sink.write(ev, self).await;
+                    return Ok(());
+                };
+                if m.status == MembershipStatus::Active {
+                    return Err(OrganizationError::MembershipExists);
+                }
+                if m.role != role {
+                    let ev = E::MembershipRoleChanged {
+                        membership_id: id.clone(),
+                        user_id: user_id.clone(),
+                        from: m.role,
+                        to: role.clone(),
+                        changed_at: at,
+                    };
+                    sink.write(ev, self).await;
+                }
+                let ev = match m.status {
+                    MembershipStatus::Pending => {
+                        E::MembershipActivated { membership_id: id, user_id, role, activated_at: at }
+                    }
+                    _ => E::MembershipReactivated { membership_id: id, user_id, role, reactivated_at: at },
+                };
+                sink.write(ev, self).await;
+            }
             C::DeleteMembership { membership_id, authority, at } => {
                 let m = self.ensure_member(&membership_id)?;
                 self.ensure_keeps_an_admin(&membership_id, &m, authority, true)?;
@@ -449,7 +483,6 @@ impl Aggregate for Organization {
                 self.id = organization_id.0;
                 self.project_id = Some(project_id);
                 self.slug = slug;
-                self.roles = BUILT_IN_ROLES.iter().map(|r| r.to_string()).collect();
             }
             E::Updated { slug, .. } => {
                 if let Some(s) = slug {
@@ -464,7 +497,7 @@ impl Aggregate for Organization {
             E::MembershipDeactivated { membership_id, .. } => {
                 self.update(membership_id, |m| m.status = MembershipStatus::Inactive)
             }
-            E::MembershipReactivated { membership_id, .. } => {
+            E::MembershipReactivated { membership_id, .. } | E::MembershipActivated { membership_id, .. } => {
                 self.update(membership_id, |m| m.status = MembershipStatus::Active)
             }
             E::MembershipDeleted { membership_id, .. } => self.remove(&membership_id),

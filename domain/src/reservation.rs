@@ -11,6 +11,9 @@ pub fn user_email_key(project_id: &str, email: &str) -> String {
 pub fn organization_slug_key(project_id: &str, slug: &str) -> String {
     format!("organization_slug:{project_id}:{slug}")
 }
+pub fn team_slug_key(organization_id: &str, slug: &str) -> String {
+    format!("team_slug:{organization_id}:{slug}")
+}
 pub fn operator_email_key(email: &str) -> String {
     format!("operator_email:{}", crate::normalize_email(email))
 }

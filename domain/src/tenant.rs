@@ -66,6 +66,28 @@ impl Environment {
     }
 }
 
+/// Who may sign up: anyone with a verified email (`Open`), or only someone holding a
+/// valid invitation (`InvitationOnly`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SignUp {
+    #[default]
+    Open,
+    InvitationOnly,
+}
+
+impl SignUp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignUp::Open => "open",
+            SignUp::InvitationOnly => "invitation_only",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [SignUp::Open, SignUp::InvitationOnly].into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum TenantCommand {
     Create {
@@ -111,6 +133,12 @@ pub enum TenantCommand {
     },
     /// Replace the browser origins allowed to call the project's end-user routes (the
     /// API checked and normalized each; duplicates are not allowed).
+    /// Change the project's settings; `None` leaves one as it is.
+    SetSettings {
+        sign_up: Option<SignUp>,
+        teams_in_tokens: Option<bool>,
+        at: DateTime<Utc>,
+    },
     SetAllowedOrigins {
         origins: Vec<String>,
         at: DateTime<Utc>,
@@ -177,6 +205,15 @@ pub enum TenantEvent {
     AllowedOriginsChanged { from: Vec<String>, to: Vec<String>, changed_at: DateTime<Utc> },
     #[serde(rename = "tenant.token_algorithm_changed")]
     TokenAlgorithmChanged { from: TokenAlgorithm, to: TokenAlgorithm },
+    /// Only the settings that changed are present.
+    #[serde(rename = "tenant.settings_changed")]
+    SettingsChanged {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_up: Option<SignUp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        teams_in_tokens: Option<bool>,
+        changed_at: DateTime<Utc>,
+    },
 }
 
 crate::event_names!(TenantEvent {
@@ -190,6 +227,7 @@ crate::event_names!(TenantEvent {
     RedirectUrlsChanged => "tenant.redirect_urls_changed",
     AllowedOriginsChanged => "tenant.allowed_origins_changed",
     TokenAlgorithmChanged => "tenant.token_algorithm_changed",
+    SettingsChanged => "tenant.settings_changed",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -244,6 +282,12 @@ pub struct Tenant {
     pub allowed_origins: Vec<String>,
     #[serde(default)]
     pub token_algorithm: TokenAlgorithm,
+    /// Who may sign up (absent from snapshots taken before it existed).
+    #[serde(default)]
+    pub sign_up: SignUp,
+    /// Whether org context tokens carry the user's team slugs.
+    #[serde(default)]
+    pub teams_in_tokens: bool,
 }
 
 impl Tenant {
@@ -376,6 +420,14 @@ impl Aggregate for Tenant {
                     sink.write(TenantEvent::TokenAlgorithmChanged { from, to: algorithm }, self).await;
                 }
             }
+            TenantCommand::SetSettings { sign_up, teams_in_tokens, at } => {
+                self.ensure_exists()?;
+                let sign_up = sign_up.filter(|s| *s != self.sign_up);
+                let teams_in_tokens = teams_in_tokens.filter(|t| *t != self.teams_in_tokens);
+                if sign_up.is_some() || teams_in_tokens.is_some() {
+                    sink.write(TenantEvent::SettingsChanged { sign_up, teams_in_tokens, changed_at: at }, self).await;
+                }
+            }
             TenantCommand::SetAllowedOrigins { origins, at } => {
                 self.ensure_exists()?;
                 ensure_url_list(&origins)?;
@@ -412,6 +464,14 @@ impl Aggregate for Tenant {
             TenantEvent::RedirectUrlsChanged { to, .. } => self.redirect_urls = to,
             TenantEvent::AllowedOriginsChanged { to, .. } => self.allowed_origins = to,
             TenantEvent::TokenAlgorithmChanged { to, .. } => self.token_algorithm = to,
+            TenantEvent::SettingsChanged { sign_up, teams_in_tokens, .. } => {
+                if let Some(s) = sign_up {
+                    self.sign_up = s;
+                }
+                if let Some(t) = teams_in_tokens {
+                    self.teams_in_tokens = t;
+                }
+            }
         }
     }
 }

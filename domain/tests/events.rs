@@ -100,6 +100,18 @@ fn every_variant_serializes_under_its_event_type_at_version_1_0() {
     assert_eq!(webhook, WebhookEvent::TYPES, "a sample per webhook endpoint event, in order");
     all.extend(webhook);
 
+    let roles = check_names(&common::role_events());
+    assert_eq!(roles, authio_domain::roles::RoleEvent::TYPES, "a sample per role-catalog event, in order");
+    all.extend(roles);
+
+    let invitations = check_names(&common::invitation_events());
+    assert_eq!(invitations, authio_domain::invitation::InvitationEvent::TYPES, "a sample per invitation event");
+    all.extend(invitations);
+
+    let teams = check_names(&common::team_events());
+    assert_eq!(teams, authio_domain::team::TeamEvent::TYPES, "a sample per team event, in order");
+    all.extend(teams);
+
     let shared = all.iter().filter(|n| *n == SHARED).count();
     assert_eq!(shared, 2, "{SHARED}: the session's (before contexts) and the token family's");
     let mut seen = BTreeSet::new();
@@ -174,6 +186,30 @@ fn golden_fixtures_round_trip() {
     round_trip_fixtures(&common::context_events(), None);
     round_trip_fixtures(&common::family_events(), None);
     round_trip_fixtures(&common::webhook_events(), None);
+    round_trip_fixtures(&common::role_events(), None);
+    round_trip_fixtures(&common::invitation_events(), None);
+    round_trip_fixtures(&common::team_events(), None);
+}
+
+/// Writes the fixture of each sample that has none yet (`AUTHIO_WRITE_NEW_FIXTURES=1`),
+/// for a new event type only: an existing fixture is never touched.
+#[test]
+fn write_missing_fixtures() {
+    if std::env::var("AUTHIO_WRITE_NEW_FIXTURES").as_deref() != Ok("1") {
+        return;
+    }
+    let mut samples: Vec<Value> = Vec::new();
+    samples.extend(common::tenant_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::organization_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::role_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::invitation_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::team_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    for v in samples {
+        let path = fixture_path(v["type"].as_str().unwrap());
+        if !path.exists() {
+            std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
+        }
+    }
 }
 
 #[test]

@@ -346,6 +346,9 @@ struct PendingAppend {
     events: Vec<(String, String, Value)>,
 }
 
+/// The precondition code of `Changes::expect_unchanged`.
+pub const STREAM_MOVED: &str = "stream_moved";
+
 /// Everything one command commits atomically: appends to streams plus side writes
 /// (credential tables that are not events).
 #[derive(Default)]
@@ -419,6 +422,22 @@ impl Changes {
     /// database hold it to it, instead of reading first. `code` is `[a-z0-9_]+`.
     pub fn require(&mut self, condition: impl Into<String>, args: Vec<SqlArg>, code: &'static str) {
         self.requires.push((condition.into(), args, code));
+    }
+    /// Require that the stream of `loaded` has not moved past the version it was loaded
+    /// at, without appending to it: a decision that read it (a role the project's role
+    /// catalog defines) then stands or falls with it. A moved stream fails the commit
+    /// with `StoreError::Precondition(STREAM_MOVED)`, which callers treat as a lost race.
+    pub fn expect_unchanged<A: Aggregate>(&mut self, loaded: &Loaded<A>) {
+        self.require(
+            "NOT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
+             AND sequence > CAST($3 AS BIGINT))",
+            vec![
+                SqlArg::Text(A::TYPE.into()),
+                SqlArg::Text(loaded.id.clone()),
+                SqlArg::Text(loaded.version.to_string()),
+            ],
+            STREAM_MOVED,
+        );
     }
     /// A query (`SELECT …`) answered in the commit's transaction before its writes,
     /// its rows returned in `Committed::rows`. Read its columns by name: on PostgreSQL

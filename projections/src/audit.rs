@@ -96,6 +96,7 @@ fn organization_of(e: &StoredEvent) -> Option<String> {
             .or_else(|| d.get("active_organization"))
             .and_then(Value::as_str)
             .map(str::to_string),
+        "invitation" | "team" | "role_catalog" => d.get("organization_id").and_then(Value::as_str).map(str::to_string),
         _ => None,
     }
 }
@@ -105,9 +106,14 @@ fn organization_of(e: &StoredEvent) -> Option<String> {
 /// dependency's feature can turn that on), so a rebuild writes what the live path wrote.
 fn targets(e: &StoredEvent) -> Value {
     let mut t = vec![json!({"id": e.aggregate_id, "type": e.aggregate_type})];
-    for (key, kind) in
-        [("membership_id", "membership"), ("user_id", "user"), ("key_id", "api_key"), ("session_id", "session")]
-    {
+    for (key, kind) in [
+        ("membership_id", "membership"),
+        ("user_id", "user"),
+        ("key_id", "api_key"),
+        ("session_id", "session"),
+        ("team_id", "team"),
+        ("invitation_id", "invitation"),
+    ] {
         if let Some(id) = e.data.get(key).and_then(Value::as_str) {
             if id != e.aggregate_id {
                 t.push(json!({"id": id, "type": kind}));

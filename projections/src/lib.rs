@@ -26,6 +26,11 @@ pub const TABLES: &[&str] = &[
     "audit_events",
     "stream_owners",
     "webhook_endpoints",
+    "permissions",
+    "roles",
+    "invitations",
+    "teams",
+    "team_members",
 ];
 
 pub mod audit;
@@ -449,6 +454,182 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             .await
         }
         "membership.deleted" => exec(tx, "DELETE FROM memberships WHERE id = $1", vec![s(d, "membership_id")]).await,
+        "tenant.settings_changed" => {
+            let teams = d.get("teams_in_tokens").and_then(Value::as_bool).map(|b| b.to_string());
+            exec(
+                tx,
+                "UPDATE tenants SET sign_up = COALESCE($2, sign_up), \
+                 teams_in_tokens = CASE WHEN $3 IS NULL THEN teams_in_tokens ELSE $3 = 'true' END, updated_at = $4 \
+                 WHERE id = $1",
+                vec![id, s(d, "sign_up"), teams, Some(ts(d, "changed_at"))],
+            )
+            .await
+        }
+        "role.default_changed" => {
+            let sql = "UPDATE tenants SET default_role = $2, updated_at = $3 WHERE id = $1";
+            exec(tx, sql, vec![id, s(d, "to"), Some(ts(d, "changed_at"))]).await
+        }
+        "permission.created" => {
+            exec(
+                tx,
+                "INSERT INTO permissions (id, project_id, slug, name, description, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                vec![
+                    Some(format!("{}:{}", e.aggregate_id, text(d, "slug"))),
+                    id,
+                    s(d, "slug"),
+                    s(d, "name"),
+                    s(d, "description"),
+                    Some(ts(d, "created_at")),
+                ],
+            )
+            .await
+        }
+        "permission.deleted" => {
+            let key = Some(format!("{}:{}", e.aggregate_id, text(d, "slug")));
+            exec(tx, "DELETE FROM permissions WHERE id = $1", vec![key]).await
+        }
+        "role.created" | "role.updated" => {
+            // A built-in role has no row until it is first changed: the update inserts it.
+            let key = Some(format!("{}:{}", e.aggregate_id, text(d, "slug")));
+            let perms = d.get("permissions").cloned().unwrap_or(Value::Array(vec![])).to_string();
+            let at = Some(ts(d, if e.event_type == "role.created" { "created_at" } else { "updated_at" }));
+            exec(
+                tx,
+                "INSERT INTO roles (id, project_id, slug, organization_id, name, description, permissions, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
+                vec![
+                    key.clone(),
+                    id,
+                    s(d, "slug"),
+                    s(d, "organization_id"),
+                    s(d, "name"),
+                    s(d, "description"),
+                    Some(perms.clone()),
+                    at.clone(),
+                ],
+            )
+            .await?;
+            exec(
+                tx,
+                "UPDATE roles SET name = $2, description = $3, permissions = $4, updated_at = $5 WHERE id = $1",
+                vec![key, s(d, "name"), s(d, "description"), Some(perms), at],
+            )
+            .await
+        }
+        "role.deleted" => {
+            let key = Some(format!("{}:{}", e.aggregate_id, text(d, "slug")));
+            exec(tx, "DELETE FROM roles WHERE id = $1", vec![key]).await
+        }
+        "invitation.created" => {
+            let created = Some(ts(d, "created_at"));
+            exec(
+                tx,
+                "INSERT INTO invitations (id, project_id, organization_id, email, role, state, inviter_user_id, \
+                 expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8) \
+                 ON CONFLICT (id) DO NOTHING",
+                vec![
+                    id,
+                    s(d, "project_id"),
+                    s(d, "organization_id"),
+                    s(d, "email"),
+                    s(d, "role"),
+                    s(d, "inviter_user_id"),
+                    Some(ts(d, "expires_at")),
+                    created,
+                ],
+            )
+            .await
+        }
+        "invitation.resent" => {
+            exec(
+                tx,
+                "UPDATE invitations SET expires_at = $2, updated_at = $3 WHERE id = $1",
+                vec![id, Some(ts(d, "expires_at")), Some(ts(d, "resent_at"))],
+            )
+            .await
+        }
+        "invitation.accepted" => {
+            let accepted = Some(ts(d, "accepted_at"));
+            exec(
+                tx,
+                "UPDATE invitations SET state = 'accepted', accepted_at = $2, accepted_user_id = $3, updated_at = $2 \
+                 WHERE id = $1",
+                vec![id, accepted, s(d, "user_id")],
+            )
+            .await
+        }
+        "invitation.revoked" | "invitation.expired" => {
+            let (state, at) = if e.event_type == "invitation.revoked" {
+                ("revoked", "revoked_at")
+            } else {
+                ("expired", "expired_at")
+            };
+            let sql = format!("UPDATE invitations SET state = '{state}', updated_at = $2 WHERE id = $1");
+            exec(tx, &sql, vec![id, Some(ts(d, at))]).await
+        }
+        "team.created" => {
+            let created = Some(ts(d, "created_at"));
+            exec(
+                tx,
+                "INSERT INTO teams (id, project_id, organization_id, name, slug, members_count, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0, $6, $6) ON CONFLICT (id) DO NOTHING",
+                vec![id, s(d, "project_id"), s(d, "organization_id"), s(d, "name"), s(d, "slug"), created],
+            )
+            .await
+        }
+        "team.updated" => {
+            exec(
+                tx,
+                "UPDATE teams SET name = COALESCE($2, name), slug = COALESCE($3, slug), updated_at = $4 WHERE id = $1",
+                vec![id, s(d, "name"), s(d, "slug"), Some(ts(d, "updated_at"))],
+            )
+            .await
+        }
+        "team.deleted" => {
+            exec(tx, "DELETE FROM team_members WHERE team_id = $1", vec![id.clone()]).await?;
+            exec(tx, "DELETE FROM teams WHERE id = $1", vec![id]).await
+        }
+        "team.member_added" | "team.member_removed" => {
+            let key = Some(format!("{}:{}", e.aggregate_id, text(d, "user_id")));
+            let (step, at) = if e.event_type == "team.member_added" {
+                exec(
+                    tx,
+                    "INSERT INTO team_members (id, team_id, organization_id, user_id, membership_id, role, added_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                    vec![
+                        key,
+                        id.clone(),
+                        s(d, "organization_id"),
+                        s(d, "user_id"),
+                        s(d, "membership_id"),
+                        s(d, "role"),
+                        Some(ts(d, "added_at")),
+                    ],
+                )
+                .await?;
+                ("1", ts(d, "added_at"))
+            } else {
+                exec(tx, "DELETE FROM team_members WHERE id = $1", vec![key]).await?;
+                ("-1", ts(d, "removed_at"))
+            };
+            // Counted from the stream's own events, like an organization count.
+            exec(
+                tx,
+                "UPDATE teams SET members_count = members_count + CAST($3 AS BIGINT), updated_at = $2 WHERE id = $1",
+                vec![id, Some(at), Some(step.to_string())],
+            )
+            .await
+        }
+        "membership.activated" => {
+            exec(
+                tx,
+                "UPDATE memberships SET status = 'active', joined_at = COALESCE(joined_at, $2), updated_at = $2 \
+                 WHERE id = $1",
+                vec![s(d, "membership_id"), Some(ts(d, "activated_at"))],
+            )
+            .await
+        }
         "session.created" => {
             let created = Some(ts(d, "created_at"));
             let org = s(d, "active_organization");

@@ -55,6 +55,9 @@ pub const PROJECTIONS: &[Projection] = &[
     Projection { name: "sessions", tables: &["sessions", "session_contexts"], reads: &[] },
     Projection { name: "audit_events", tables: &["audit_events", "stream_owners"], reads: &[] },
     Projection { name: "webhook_endpoints", tables: &["webhook_endpoints"], reads: &[] },
+    Projection { name: "roles", tables: &["permissions", "roles"], reads: &[] },
+    Projection { name: "invitations", tables: &["invitations"], reads: &[] },
+    Projection { name: "teams", tables: &["teams", "team_members"], reads: &[] },
 ];
 
 /// The projection called `name`.

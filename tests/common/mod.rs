@@ -204,7 +204,7 @@ impl Server {
         for t in authio_projections::TABLES {
             let cols: &str = match *t {
                 "operators" => "id, email, created_at",
-                "tenants" => "id, name, slug, mode, owner_id, CAST(organizations_count AS TEXT), redirect_urls, allowed_origins, token_algorithm, created_at, updated_at",
+                "tenants" => "id, name, slug, mode, owner_id, CAST(organizations_count AS TEXT), redirect_urls, allowed_origins, token_algorithm, sign_up, CASE WHEN teams_in_tokens THEN 'true' ELSE 'false' END, default_role, created_at, updated_at",
                 "api_keys" => "id, tenant_id, name, environment, secret_prefix, secret_last_four, publishable_key, created_at, COALESCE(revoked_at, '')",
                 "users" => "id, project_id, email, email_normalized, COALESCE(first_name, ''), COALESCE(last_name, ''), CASE WHEN email_verified THEN 'true' ELSE 'false' END, created_at, updated_at, COALESCE(last_organization_id, '')",
                 "sessions" => "id, project_id, user_id, method, COALESCE(active_organization_id, ''), status, created_at, updated_at",
@@ -214,6 +214,11 @@ impl Server {
                 "audit_events" => "CAST(position AS TEXT), COALESCE(project_id, ''), COALESCE(organization_id, ''), action, actor_type, COALESCE(actor_id, ''), targets",
                 "stream_owners" => "aggregate_type || ':' || aggregate_id, project_id",
                 "webhook_endpoints" => "id, project_id, url, events, CASE WHEN enabled THEN 'true' ELSE 'false' END, COALESCE(disabled_reason, ''), CAST(created_position AS TEXT), created_at, updated_at",
+                "permissions" => "id, project_id, slug, COALESCE(name, ''), COALESCE(description, ''), created_at",
+                "roles" => "id, project_id, slug, COALESCE(organization_id, ''), name, COALESCE(description, ''), permissions, created_at, updated_at",
+                "invitations" => "id, project_id, COALESCE(organization_id, ''), email, COALESCE(role, ''), state, COALESCE(inviter_user_id, ''), expires_at, COALESCE(accepted_at, ''), COALESCE(accepted_user_id, ''), created_at, updated_at",
+                "teams" => "id, project_id, organization_id, name, slug, CAST(members_count AS TEXT), created_at, updated_at",
+                "team_members" => "id, team_id, organization_id, user_id, membership_id, COALESCE(role, ''), added_at",
                 other => panic!("unknown table {other}"),
             };
             let order = match *t {

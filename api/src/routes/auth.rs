@@ -241,18 +241,57 @@ async fn find_or_create_user(st: &AppState, project: &str, email: &str, ctx: &Re
 }
 
 /// Exchange a magic link's token for a session (signing the user up on first use).
-#[utoipa::path(post, path = "/v1/auth/magic-links/verify", tag = "sign-in", request_body = TokenBody,
+#[utoipa::path(post, path = "/v1/auth/magic-links/verify", tag = "sign-in", request_body = MagicLinkVerify,
     security(("publishable_key" = [])), responses((status = 200, body = SessionAnswer), Errors))]
 pub async fn verify_magic_link(
     State(st): State<AppState>,
     pk: PublishableKey,
     ctx: RequestContext,
-    Json(body): Json<TokenBody>,
+    Json(body): Json<MagicLinkVerify>,
 ) -> ApiResult<axum::Json<SessionAnswer>> {
-    let email = consume(&st, "magic_link", Some(&pk.project_id), &body.token).await?;
-    let user = find_or_create_user(&st, &pk.project_id, &email, &ctx).await?;
+    let project = pk.project_id.as_str();
+    let email = consume(&st, "magic_link", Some(project), &body.token).await?;
+    let known: Option<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE project_id = $1 AND email_normalized = $2")
+            .bind(project)
+            .bind(&email)
+            .fetch_optional(&st.db.pool)
+            .await?;
+    if known.is_none() {
+        let tenant = st.db.load::<authio_domain::tenant::Tenant>(project).await?;
+        if tenant.state.sign_up == authio_domain::tenant::SignUp::InvitationOnly {
+            let admitted = match &body.invitation_code {
+                Some(code) => crate::invitations::admits(&st, project, code, &email).await?,
+                None => false,
+            };
+            if !admitted {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "sign_up_closed",
+                    "this project admits new users by invitation only",
+                ));
+            }
+        }
+    }
+    let user = find_or_create_user(&st, project, &email, &ctx).await?;
     let meta = ctx.metadata(&Actor::User(user.clone()));
-    Ok(axum::Json(sessions::start(&st, &pk.project_id, &user, "magic_link", &meta, || Ok(Changes::new())).await?))
+    // The link proved the address: the invitation for it is accepted before the
+    // session starts, which then opens in its organization.
+    let mut joined = None;
+    if let Some(code) = &body.invitation_code {
+        let accepted = crate::invitations::accept(&st, project, &user, code, true, &meta).await?;
+        joined = accepted.membership.map(|m| m.organization_id);
+    }
+    Ok(axum::Json(sessions::start_preferring(&st, project, &user, "magic_link", &meta, joined.as_deref()).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MagicLinkVerify {
+    pub token: String,
+    /// An invitation code for the same email: accepted as part of the sign-in (and, when
+    /// sign-up is by invitation only, what lets a new user in).
+    pub invitation_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -466,7 +505,10 @@ pub struct Me {
     security(("access_token" = [])), responses((status = 200, body = Me), Errors))]
 pub async fn me(State(st): State<AppState>, user: UserToken) -> ApiResult<axum::Json<Me>> {
     let p = sessions::profile(&st, user.project_id(), user.user_id()).await?.ok_or_else(ApiError::unauthenticated)?;
-    let active_organization = p.active(user.claims.act_org.as_deref());
+    let mut active_organization = p.active(user.claims.act_org.as_deref());
+    if let (Some(a), true) = (active_organization.as_mut(), p.teams_in_tokens) {
+        a.teams = Some(crate::teams::slugs_of(&st, &a.id, user.user_id()).await?);
+    }
     let sessions::Profile { email, first_name, last_name, memberships, .. } = p;
     Ok(axum::Json(Me {
         user: MeUser { id: user.user_id().to_string(), email, first_name, last_name },
@@ -487,6 +529,12 @@ pub struct Introspection {
     pub act_org: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub org_role: Option<String>,
+    /// The token's permissions (as issued, sorted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    /// The token's team slugs, when the project puts teams in tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<u64>,
 }
@@ -534,7 +582,16 @@ pub async fn introspect(
     key: SecretKey,
     IntrospectBody(token): IntrospectBody,
 ) -> ApiResult<axum::Json<Introspection>> {
-    let inactive = Introspection { active: false, sub: None, sid: None, act_org: None, org_role: None, exp: None };
+    let inactive = Introspection {
+        active: false,
+        sub: None,
+        sid: None,
+        act_org: None,
+        org_role: None,
+        permissions: None,
+        teams: None,
+        exp: None,
+    };
     let Ok(user) = UserToken::from_token(&token, &st).await else {
         return Ok(axum::Json(inactive));
     };
@@ -553,6 +610,8 @@ pub async fn introspect(
         sid: Some(c.sid),
         act_org: c.act_org,
         org_role: c.org_role,
+        permissions: c.permissions,
+        teams: c.teams,
         exp: Some(c.exp),
     }))
 }

@@ -7,11 +7,14 @@ use axum::Router;
 pub mod auth;
 pub mod console;
 pub mod events;
+pub mod invitations;
 pub mod org_sessions;
 pub mod passkeys;
 pub mod project;
 pub mod redirects;
+pub mod roles;
 pub mod system;
+pub mod teams;
 pub mod webhooks;
 
 pub fn routes(state: AppState) -> Router {
@@ -56,6 +59,21 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/webhook-endpoints/{id}/rotate-secret", post(webhooks::rotate_secret))
         .route("/v1/webhook-endpoints/{id}/deliveries", get(webhooks::list_deliveries))
         .route("/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/retry", post(webhooks::retry_delivery))
+        .route("/v1/settings", get(roles::get_settings).patch(roles::update_settings))
+        .route("/v1/permissions", post(roles::create_permission).get(roles::list_permissions))
+        .route("/v1/permissions/{slug}", axum::routing::delete(roles::delete_permission))
+        .route("/v1/roles", post(roles::create_role).get(roles::list_roles))
+        .route("/v1/roles/{slug}", get(roles::get_role).patch(roles::update_role).delete(roles::delete_role))
+        .route("/v1/invitations", post(invitations::create).get(invitations::list))
+        .route("/v1/invitations/accept", post(invitations::accept))
+        .route("/v1/invitations/by-code/{code}", get(invitations::by_code))
+        .route("/v1/invitations/{id}", get(invitations::get))
+        .route("/v1/invitations/{id}/revoke", post(invitations::revoke))
+        .route("/v1/invitations/{id}/resend", post(invitations::resend))
+        .route("/v1/organizations/{id}/teams", post(teams::create).get(teams::list))
+        .route("/v1/organizations/{id}/teams/{team_id}", get(teams::get).patch(teams::update).delete(teams::delete))
+        .route("/v1/organizations/{id}/teams/{team_id}/members", post(teams::add_member).get(teams::members))
+        .route("/v1/organizations/{id}/teams/{team_id}/members/{user_id}", axum::routing::delete(teams::remove_member))
         .route("/v1/memberships/{id}/deactivate", post(project::deactivate_membership))
         .route("/v1/memberships/{id}/reactivate", post(project::reactivate_membership))
         .route("/.well-known/jwks.json", get(auth::jwks))

@@ -296,6 +296,7 @@ pub async fn delete_user(
             let mut o = st.db.load::<Organization>(&org_id).await?;
             o.exec(OrganizationCommand::RemoveUser { user_id: UserId::new(&id), at: Utc::now() }).await?;
             c.add(o)?;
+            crate::teams::leave_teams(&st, &mut c, &org_id, Some(&id)).await?;
         }
         let live: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1 AND status = 'active'")
             .bind(&id)
@@ -482,6 +483,7 @@ pub async fn delete_organization(
         t.exec(TenantCommand::RemoveOrganization { organization_id: OrganizationId::new(&id) }).await?;
         c.add(t)?;
         crate::sessions::cut_contexts(&st, &mut c, &id, None, "organization_deleted").await?;
+        crate::teams::leave_teams(&st, &mut c, &id, None).await?;
         Ok(c)
     })?;
     Ok(StatusCode::NO_CONTENT)
@@ -494,7 +496,8 @@ pub async fn delete_organization(
 pub struct CreateMembership {
     pub user_id: String,
     pub organization_id: String,
-    /// Default `member`; built-in roles are `admin` and `member`.
+    /// Default: the project's default role (`member` unless changed). A project-wide role
+    /// or one of the organization's own.
     pub role: Option<String>,
 }
 
@@ -513,7 +516,6 @@ pub async fn create_membership(
     ctx: RequestContext,
     Json(body): Json<CreateMembership>,
 ) -> ApiResult<(StatusCode, axum::Json<MembershipView>)> {
-    let role = body.role.clone().unwrap_or_else(|| "member".to_string());
     let membership_id = new_id("mem_");
     let meta = ctx.metadata(&key.actor());
     // Members added to one organization at once wait for each other here, instead of
@@ -522,15 +524,18 @@ pub async fn create_membership(
     crate::execute!(st, &meta, {
         load_user(&st.db, &body.user_id, &key.project_id).await?;
         let mut o = load_org(&st.db, &body.organization_id, &key.project_id).await?;
+        let mut c = Changes::new();
+        let cat = crate::roles::catalog(&st, &key.project_id).await?;
+        let role = body.role.clone().unwrap_or_else(|| cat.state.default_role().to_string());
+        crate::roles::require_usable(&mut c, &cat, &role, &body.organization_id)?;
         o.exec(OrganizationCommand::AddMembership {
             membership_id: MembershipId::new(&membership_id),
             user_id: UserId::new(&body.user_id),
-            role: role.clone(),
+            role,
             status: MembershipStatus::Active,
             at: Utc::now(),
         })
         .await?;
-        let mut c = Changes::new();
         c.add(o)?;
         Ok(c)
     })?;
@@ -623,14 +628,25 @@ async fn managed_membership(st: &AppState, who: &Manager, id: &str) -> ApiResult
     }
 }
 
-/// Run one command on the organization that owns membership `id`; with `cut`, the
-/// member's contexts in that organization are cut in the same commit (for that reason).
+/// What else a membership change does in its commit.
+#[derive(Default)]
+struct Also<'a> {
+    /// Cut the member's contexts in the organization (for this reason).
+    cut: Option<&'a str>,
+    /// The member leaves the organization's teams (the membership is deleted).
+    leave_teams: bool,
+    /// The new role, which the organization must be able to give.
+    role: Option<&'a str>,
+}
+
+/// Run one command on the organization that owns membership `id`, with what `also` says
+/// in the same commit.
 async fn on_membership(
     st: &AppState,
     who: &Manager,
     ctx: &RequestContext,
     id: &str,
-    cut: Option<&str>,
+    also: Also<'_>,
     command: impl Fn(Authority) -> OrganizationCommand,
 ) -> ApiResult<()> {
     let (m, authority) = managed_membership(st, who, id).await?;
@@ -638,11 +654,18 @@ async fn on_membership(
     let _turn = st.db.stream_turn::<Organization>(&m.organization_id).await;
     crate::execute!(st, &meta, {
         let mut o = load_org(&st.db, &m.organization_id, who.project_id()).await?;
-        o.exec(command(authority)).await?;
         let mut c = Changes::new();
+        if let Some(role) = also.role {
+            let cat = crate::roles::catalog(st, who.project_id()).await?;
+            crate::roles::require_usable(&mut c, &cat, role, &m.organization_id)?;
+        }
+        o.exec(command(authority)).await?;
         c.add(o)?;
-        if let Some(reason) = cut {
+        if let Some(reason) = also.cut {
             crate::sessions::cut_contexts(st, &mut c, &m.organization_id, Some(&m.user_id), reason).await?;
+        }
+        if also.leave_teams {
+            crate::teams::leave_teams(st, &mut c, &m.organization_id, Some(&m.user_id)).await?;
         }
         Ok(c)
     })?;
@@ -663,7 +686,8 @@ pub async fn change_role(
     Path(id): Path<String>,
     Json(body): Json<ChangeRole>,
 ) -> ApiResult<axum::Json<MembershipView>> {
-    on_membership(&st, &who, &ctx, &id, None, |authority| OrganizationCommand::ChangeRole {
+    let also = Also { role: Some(&body.role), ..Also::default() };
+    on_membership(&st, &who, &ctx, &id, also, |authority| OrganizationCommand::ChangeRole {
         membership_id: MembershipId::new(&id),
         role: body.role.clone(),
         authority,
@@ -682,7 +706,8 @@ pub async fn deactivate_membership(
     ctx: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<MembershipView>> {
-    on_membership(&st, &who, &ctx, &id, Some("membership_deactivated"), |authority| OrganizationCommand::Deactivate {
+    let also = Also { cut: Some("membership_deactivated"), ..Also::default() };
+    on_membership(&st, &who, &ctx, &id, also, |authority| OrganizationCommand::Deactivate {
         membership_id: MembershipId::new(&id),
         authority,
         at: Utc::now(),
@@ -700,7 +725,7 @@ pub async fn reactivate_membership(
     ctx: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<MembershipView>> {
-    on_membership(&st, &who, &ctx, &id, None, |_| OrganizationCommand::Reactivate {
+    on_membership(&st, &who, &ctx, &id, Also::default(), |_| OrganizationCommand::Reactivate {
         membership_id: MembershipId::new(&id),
         at: Utc::now(),
     })
@@ -716,8 +741,11 @@ pub async fn delete_membership(
     ctx: RequestContext,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    on_membership(&st, &who, &ctx, &id, Some("membership_removed"), |authority| {
-        OrganizationCommand::DeleteMembership { membership_id: MembershipId::new(&id), authority, at: Utc::now() }
+    let also = Also { cut: Some("membership_removed"), leave_teams: true, ..Also::default() };
+    on_membership(&st, &who, &ctx, &id, also, |authority| OrganizationCommand::DeleteMembership {
+        membership_id: MembershipId::new(&id),
+        authority,
+        at: Utc::now(),
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

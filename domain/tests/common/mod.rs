@@ -110,6 +110,11 @@ pub fn tenant_events() -> Vec<TenantEvent> {
             from: authio_domain::tenant::TokenAlgorithm::EdDSA,
             to: authio_domain::tenant::TokenAlgorithm::ES256,
         },
+        TenantEvent::SettingsChanged {
+            sign_up: Some(authio_domain::tenant::SignUp::InvitationOnly),
+            teams_in_tokens: Some(true),
+            changed_at: at(),
+        },
     ]
 }
 
@@ -188,6 +193,115 @@ pub fn organization_events() -> Vec<OrganizationEvent> {
             reactivated_at: at(),
         },
         OrganizationEvent::MembershipDeleted { membership_id: membership_id(), user_id: user_id(), deleted_at: at() },
+        OrganizationEvent::MembershipActivated {
+            membership_id: membership_id(),
+            user_id: user_id(),
+            role: "member".into(),
+            activated_at: at(),
+        },
+    ]
+}
+
+pub const INVITATION: &str = "inv_01JV2Q7Z6X4N8M3K5P9R0S1T2P";
+pub const TEAM: &str = "team_01JV2Q7Z6X4N8M3K5P9R0S1T2Q";
+
+/// One sample of every role-catalog event variant, in declaration order.
+pub fn role_events() -> Vec<authio_domain::roles::RoleEvent> {
+    use authio_domain::roles::RoleEvent as E;
+    let perms: std::collections::BTreeSet<String> = ["reports:delete".to_string(), "reports:read".to_string()].into();
+    vec![
+        E::PermissionCreated {
+            project_id: tenant_id(),
+            slug: "reports:delete".into(),
+            name: Some("Delete reports".into()),
+            description: None,
+            created_at: at(),
+        },
+        E::PermissionDeleted { project_id: tenant_id(), slug: "reports:delete".into(), deleted_at: at() },
+        E::RoleCreated {
+            project_id: tenant_id(),
+            slug: "analyst".into(),
+            name: "Analyst".into(),
+            description: Some("Reads and prunes reports".into()),
+            permissions: perms.clone(),
+            organization_id: None,
+            created_at: at(),
+        },
+        E::RoleUpdated {
+            project_id: tenant_id(),
+            slug: "auditor".into(),
+            name: "Auditor".into(),
+            description: None,
+            permissions: perms,
+            organization_id: Some(org_id()),
+            updated_at: at(),
+        },
+        E::RoleDeleted { project_id: tenant_id(), slug: "analyst".into(), organization_id: None, deleted_at: at() },
+        E::DefaultChanged { project_id: tenant_id(), from: "member".into(), to: "analyst".into(), changed_at: at() },
+    ]
+}
+
+/// One sample of every invitation event variant, in declaration order.
+pub fn invitation_events() -> Vec<authio_domain::invitation::InvitationEvent> {
+    use authio_domain::invitation::InvitationEvent as E;
+    vec![
+        E::Created {
+            invitation_id: INVITATION.into(),
+            project_id: tenant_id(),
+            organization_id: Some(org_id()),
+            email: "ada@acme.example".into(),
+            role: Some("member".into()),
+            inviter_user_id: Some(user_id()),
+            expires_at: sign_in_token_expires_at(),
+            created_at: at(),
+        },
+        E::Resent {
+            invitation_id: INVITATION.into(),
+            organization_id: Some(org_id()),
+            expires_at: sign_in_token_expires_at(),
+            resent_at: at(),
+        },
+        E::Accepted {
+            invitation_id: INVITATION.into(),
+            organization_id: Some(org_id()),
+            user_id: user_id(),
+            membership_id: Some(membership_id()),
+            accepted_at: at(),
+        },
+        E::Revoked { invitation_id: INVITATION.into(), organization_id: None, revoked_at: at() },
+        E::Expired { invitation_id: INVITATION.into(), organization_id: Some(org_id()), expired_at: at() },
+    ]
+}
+
+/// One sample of every team event variant, in declaration order.
+pub fn team_events() -> Vec<authio_domain::team::TeamEvent> {
+    use authio_domain::team::TeamEvent as E;
+    vec![
+        E::Created {
+            team_id: TEAM.into(),
+            project_id: tenant_id(),
+            organization_id: org_id(),
+            name: "Platform".into(),
+            slug: "platform".into(),
+            created_at: at(),
+        },
+        E::Updated {
+            team_id: TEAM.into(),
+            organization_id: org_id(),
+            name: Some("Platform team".into()),
+            slug: None,
+            updated_at: at(),
+        },
+        E::Deleted { team_id: TEAM.into(), organization_id: org_id(), deleted_at: at() },
+        E::MemberAdded {
+            team_id: TEAM.into(),
+            organization_id: org_id(),
+            user_id: user_id(),
+            membership_id: membership_id(),
+            role: Some("lead".into()),
+            added_at: at(),
+        },
+        E::MemberRemoved { team_id: TEAM.into(), organization_id: org_id(), user_id: user_id(), removed_at: at() },
     ]
 }
 
