@@ -785,3 +785,96 @@ async fn creating_an_endpoint_while_the_read_models_are_held_back_postgres() {
     let v = got.expect("the endpoint reaches the read model once its table is back");
     assert_eq!((&v["url"], &v["events"], &v["created_at"]), (&e["url"], &e["events"], &e["created_at"]), "{v}");
 }
+
+// ---------------------------------------------------------------- organization administration
+
+/// Every event type of organization administration reaches a subscriber, signed, and in
+/// the order the changes were made (one organization's changes, one by one).
+async fn org_admin_events_signed_in_order(postgres: bool) {
+    let (srv, consumer) = if postgres {
+        let (srv, c) = server_with_nats("100ms,200ms").await;
+        (srv, Some(c))
+    } else {
+        (server(false, "100ms,200ms").await, None)
+    };
+    let rx = Receiver::start(0).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let acme = srv.org(&sk, "Acme").await;
+    let joe = srv.user(&sk, "joe@example.com").await;
+    srv.membership(&sk, &joe, &acme, "member").await;
+    let filters = ["invitation.*", "role.*", "permission.*", "team.*", "tenant.settings_changed"];
+    let (_, secret) = endpoint(&srv, &sk, &rx.url, &filters).await;
+
+    let ok = |what: &str, (s, v): (StatusCode, Value)| {
+        assert!(s.is_success(), "{what}: {s} {v}");
+        v
+    };
+    ok("settings", srv.patch("/v1/settings", &sk, json!({"teams_in_tokens": true})).await);
+    ok("permission", srv.post("/v1/permissions", &sk, json!({"slug": "reports:read"})).await);
+    let role = json!({"slug": "analyst", "name": "Analyst", "permissions": ["reports:read"]});
+    ok("role", srv.post("/v1/roles", &sk, role).await);
+    ok("role", srv.patch("/v1/roles/analyst", &sk, json!({"name": "Analysts"})).await);
+    ok("default", srv.patch("/v1/settings", &sk, json!({"default_role": "analyst"})).await);
+    ok("default", srv.patch("/v1/settings", &sk, json!({"default_role": "member"})).await);
+    ok("role", srv.delete("/v1/roles/analyst", &sk).await);
+    ok("permission", srv.delete("/v1/permissions/reports:read", &sk).await);
+    let inv = ok(
+        "invite",
+        srv.post("/v1/invitations", &sk, json!({"email": "ann@example.com", "organization_id": acme})).await,
+    );
+    let inv = common::id(&inv);
+    ok("resend", srv.post(&format!("/v1/invitations/{inv}/resend"), &sk, json!({})).await);
+    ok("revoke", srv.post(&format!("/v1/invitations/{inv}/revoke"), &sk, json!({})).await);
+    let team = ok("team", srv.post(&format!("/v1/organizations/{acme}/teams"), &sk, json!({"name": "Core"})).await);
+    let team = format!("/v1/organizations/{acme}/teams/{}", common::id(&team));
+    ok("rename", srv.patch(&team, &sk, json!({"name": "Core team"})).await);
+    ok("add", srv.post(&format!("{team}/members"), &sk, json!({"user_id": joe})).await);
+    ok("remove", srv.delete(&format!("{team}/members/{joe}"), &sk).await);
+    ok("delete", srv.delete(&team, &sk).await);
+
+    let want = [
+        "tenant.settings_changed",
+        "permission.created",
+        "role.created",
+        "role.updated",
+        "role.default_changed",
+        "role.default_changed",
+        "role.deleted",
+        "permission.deleted",
+        "invitation.created",
+        "invitation.resent",
+        "invitation.revoked",
+        "team.created",
+        "team.updated",
+        "team.member_added",
+        "team.member_removed",
+        "team.deleted",
+    ];
+    rx.wait_for(want.len()).await;
+    match &consumer {
+        Some(c) => settled_nats(&srv, c).await,
+        None => settled(&srv).await,
+    }
+    let hits = rx.hits();
+    let types: Vec<String> = hits.iter().map(|h| h.json()["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(types, want, "each once, in the order of the changes");
+    for h in &hits {
+        verify(&secret, h).expect("the signature verifies with standardwebhooks");
+        assert_eq!(h.header("webhook-id"), h.json()["id"].as_str().unwrap());
+    }
+    // The organization's events name it; the code of an invitation is in none of them.
+    for h in hits.iter().filter(|h| h.json()["type"].as_str().unwrap().starts_with("team.")) {
+        assert_eq!(h.json()["organization_id"], json!(acme), "{}", h.json());
+    }
+    assert!(hits.iter().all(|h| !String::from_utf8_lossy(&h.body).contains("\"code\"")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_admin_events_signed_in_order_postgres_nats() {
+    org_admin_events_signed_in_order(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_admin_events_signed_in_order_sqlite() {
+    org_admin_events_signed_in_order(false).await;
+}

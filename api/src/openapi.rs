@@ -4,43 +4,7 @@ use crate::routes::{
     auth, console, events, invitations, org_sessions, passkeys, project, redirects, roles, system, teams, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoResponses, Modify, OpenApi};
-
-/// The error answers any route may give, all in the one error shape.
-#[allow(dead_code)]
-#[derive(IntoResponses)]
-pub enum Errors {
-    /// `invalid_request`, `unknown_role`, `unknown_permission`, `invalid_cursor`, `redirect_not_allowed`, `webhook_url_not_allowed`
-    #[response(status = 400)]
-    BadRequest(ErrorBody),
-    /// `unauthenticated`, `invalid_token`, `refresh_token_reused`, `invalid_ceremony`, `passkey_invalid`
-    #[response(status = 401)]
-    Unauthenticated(ErrorBody),
-    /// `forbidden`, `not_a_member`, `secret_key_required`, `origin_not_allowed`, `sign_up_closed`, `invitation_email_mismatch`, `email_not_verified`
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// `not_found`, `invitation_invalid`
-    #[response(status = 404)]
-    NotFound(ErrorBody),
-    /// `invitation_expired`, `invitation_revoked`
-    #[response(status = 410)]
-    Gone(ErrorBody),
-    /// A broken rule (its code) or `concurrent_modification`.
-    #[response(status = 409)]
-    Conflict(ErrorBody),
-    /// `rate_limited`
-    #[response(status = 429)]
-    RateLimited(ErrorBody),
-    /// `unavailable`: the database (or mail) is not reachable; `Retry-After` says when to retry
-    #[response(status = 503)]
-    Unavailable(ErrorBody),
-    /// `payload_too_large`
-    #[response(status = 413)]
-    TooLarge(ErrorBody),
-    /// `unsupported_media_type`
-    #[response(status = 415)]
-    UnsupportedMediaType(ErrorBody),
-}
+use utoipa::{Modify, OpenApi};
 
 struct Security;
 

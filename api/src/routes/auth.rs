@@ -1,9 +1,9 @@
 //! Sign-in (magic links, sign-in tokens, console sign-in), sessions (switch-org,
 //! refresh with reuse detection, revoke), `/v1/me`, introspection and the key set.
 use crate::crypto::{hash_secret, new_id, new_secret};
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, PublishableKey, Query, RequestContext, SecretKey, UserClaims, UserToken};
-use crate::openapi::Errors;
 use crate::sessions::{self, ActiveOrganization, MembershipSummary, SessionAnswer};
 use crate::AppState;
 use authio_domain::ids::{TenantId, UserId};

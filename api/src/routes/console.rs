@@ -1,8 +1,8 @@
 //! The dashboard's session API: tenants, mode, API keys (console session `cs_…`).
 use crate::crypto::{hash_secret, new_id, new_secret};
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Console, Json, Query, RequestContext};
-use crate::openapi::Errors;
 use crate::views::{self, ApiKeyList, CreatedApiKey, Page, TenantList, TenantView};
 use crate::AppState;
 use authio_domain::ids::{ApiKeyId, OperatorId, TenantId};

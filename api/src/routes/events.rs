@@ -1,8 +1,8 @@
 //! The audit log and the events API: the same envelope, from the `audit_events` read
 //! model (one entry per event, in global-position order).
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Query, SecretKey, UserToken};
-use crate::openapi::Errors;
 use crate::AppState;
 pub use authio_projections::audit::{envelope, envelopes_sql, Envelope};
 use axum::extract::{Path, State};

@@ -1,8 +1,8 @@
 //! Invitations: parse, call `crate::invitations`, answer.
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Manager, PublishableKey, Query, RequestContext, UserToken};
 use crate::invitations::{self, Accepted, Filter, InvitationPreview, InvitationView, NewInvitation};
-use crate::openapi::Errors;
 use crate::views::Page;
 use crate::AppState;
 use authio_domain::invitation::InvitationState;

@@ -1,8 +1,8 @@
 //! An organization's sessions as its admins (and the project's backend) see them: the
 //! organization context of each member's session, never the member's other contexts.
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Manager, Query, RequestContext};
-use crate::openapi::Errors;
 use crate::sessions::{self, MemberSession};
 use crate::views::{self, Page};
 use crate::AppState;

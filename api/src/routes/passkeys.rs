@@ -2,9 +2,9 @@
 //! authentication with discoverable credentials (sign-in without a user id). The API
 //! verifies each ceremony with `webauthn_rp`, then sends the User aggregate a plain
 //! `RegisterPasskey` command; keys, counters and challenges stay in their tables.
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, PublishableKey, RequestContext, UserToken};
-use crate::openapi::Errors;
 use crate::passkeys::{b64, internal, passkey_invalid, take_ceremony, unb64, Kind};
 use crate::sessions::{self, SessionAnswer};
 use crate::AppState;

@@ -1,9 +1,9 @@
 //! Users, organizations and memberships, managed by the project's backend (secret key).
 use super::console::{check_name, check_slug, slug_or_derived};
 use crate::crypto::new_id;
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Manager, Query, RequestContext, SecretKey, UserToken};
-use crate::openapi::Errors;
 use crate::views::{
     self, MembershipList, MembershipView, OrganizationList, OrganizationView, Page, UserList, UserView,
 };

@@ -1,7 +1,7 @@
 //! A project's allowed redirect URLs (secret key): where sign-in links may point.
 use crate::error::ApiResult;
+use crate::error::Errors;
 use crate::extract::{Json, RequestContext, SecretKey};
-use crate::openapi::Errors;
 use crate::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};

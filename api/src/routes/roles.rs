@@ -1,7 +1,7 @@
 //! Project settings, permissions and roles: parse, call `crate::roles`, answer.
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Manager, Query, RequestContext, SecretKey};
-use crate::openapi::Errors;
 use crate::roles::{self, NewRole, PermissionView, RoleChange, RoleView, Settings};
 use crate::AppState;
 use authio_domain::roles::RoleCatalog;

@@ -1,8 +1,8 @@
 //! Teams of an organization: parse, call `crate::teams`, answer. Every route is the
 //! backend's for any organization of the project, and an org admin's for their own.
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Manager, Query, RequestContext};
-use crate::openapi::Errors;
 use crate::teams::{self, TeamMemberView, TeamView};
 use crate::views::Page;
 use crate::AppState;

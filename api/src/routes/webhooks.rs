@@ -2,9 +2,9 @@
 //! rotate the signing secret, read the delivery log and retry a delivery. Secrets are
 //! shown at creation and rotation only.
 use crate::crypto::new_id;
+use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query, RequestContext, SecretKey};
-use crate::openapi::Errors;
 use crate::views::{self, Page};
 use crate::webhooks::{check_url, new_secret, UrlProblem};
 use crate::AppState;
