@@ -166,6 +166,8 @@ pub struct ServeOpts<'a> {
     pub nats_url: Option<&'a str>,
     /// The webhook fan-out's JetStream consumer (with NATS).
     pub consumer: &'a str,
+    /// The mail outbox directory (`AUTHIO_MAIL_URL=file://DIR`).
+    pub outbox: &'a Path,
     pub log: PathBuf,
 }
 
@@ -182,6 +184,7 @@ impl Server {
             .env("RUST_LOG", "warn")
             .env("AUTHIO_WEBHOOK_ALLOW_PRIVATE", "true")
             .env("AUTHIO_WEBHOOK_CONSUMER", o.consumer)
+            .env("AUTHIO_MAIL_URL", format!("file://{}", o.outbox.display()))
             .env_remove("NATS_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

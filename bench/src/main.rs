@@ -60,6 +60,10 @@ pub struct Args {
     /// With --url: a console token (`cs_…`) to use instead of running the CLI.
     #[arg(long)]
     console_token: Option<String>,
+    /// With --url: the server's mail outbox directory (its `AUTHIO_MAIL_URL=file://DIR`),
+    /// where `invite-accept` reads the invitation codes (without it that row is skipped).
+    #[arg(long)]
+    mail_outbox: Option<std::path::PathBuf>,
     /// The `authio` binary (default: next to this binary, else `authio` on PATH).
     #[arg(long)]
     authio_bin: Option<String>,
@@ -92,7 +96,7 @@ pub struct Args {
     #[arg(long)]
     duration: Option<u64>,
     /// Operations to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "switch-org,refresh,switch-org-shared,refresh-shared,switch-org-es256,introspect,me,sign-in,create-membership,change-role,list-members,events",
+    #[arg(long, value_delimiter = ',', default_value = "switch-org,refresh,switch-org-shared,refresh-shared,switch-org-es256,introspect,me,sign-in,create-membership,change-role,list-members,events,switch-org-50-perms,invite-accept",
         value_parser = clap::builder::PossibleValuesParser::new(ops::OPS))]
     ops: Vec<String>,
     /// Events of the synthetic data set, written straight into the database (plus
@@ -205,7 +209,8 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
             }
         }
         let db_url = args.database_url.as_deref().filter(|u| u.starts_with("postgres"));
-        http_sections(args, st, report, &api, &tenant, None, &CpuScope { db_url, server: None }).await?;
+        let cpu = CpuScope { db_url, server: None };
+        http_sections(args, st, report, &api, &tenant, None, args.mail_outbox.as_deref(), &cpu).await?;
         for s in ["ready", "memory", "rebuild", "relay"] {
             if st.has(s) {
                 report.skipped.push(format!("{s}: needs a server started by the harness (no --url)"));
@@ -226,6 +231,7 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
         database_url: db.url.clone(),
         consumer: format!("authio-bench-{tag}"),
         dir: scratch.dir.clone(),
+        outbox: scratch.dir.join("outbox"),
     };
 
     // 1. A fresh database: ready time, provisioning, idle memory.
@@ -256,7 +262,7 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
         report.pgbench = Some(b);
     }
     let scope = CpuScope { db_url: Some(&db.url), server: Some(s1.pid) };
-    http_sections(args, st, report, &api, &tenant, Some(&s1), &scope).await?;
+    http_sections(args, st, report, &api, &tenant, Some(&s1), Some(&launcher.outbox), &scope).await?;
 
     let big = st.has("growth") || st.has("rebuild") || st.has("relay");
     s1.stop().await?;
@@ -324,6 +330,8 @@ struct Launcher {
     database_url: String,
     consumer: String,
     dir: std::path::PathBuf,
+    /// The servers' mail outbox (`AUTHIO_MAIL_URL=file://…`), read by `invite-accept`.
+    outbox: std::path::PathBuf,
 }
 
 impl Launcher {
@@ -333,6 +341,7 @@ impl Launcher {
             database_url: &self.database_url,
             nats_url: nats,
             consumer: &self.consumer,
+            outbox: &self.outbox,
             log: self.dir.join(format!("serve-{n}.log")),
         })
         .await
@@ -357,7 +366,8 @@ async fn postgres_version(url: &str) -> Option<String> {
 }
 
 /// The sections that need only HTTP: operations (with memory sampled when the harness
-/// runs the server) and webhooks.
+/// runs the server) and webhooks. `outbox`: the server's mail outbox directory.
+#[allow(clippy::too_many_arguments)]
 async fn http_sections(
     args: &Args,
     st: &Settings,
@@ -365,15 +375,20 @@ async fn http_sections(
     api: &Api,
     tenant: &Arc<Tenant>,
     server: Option<&Server>,
+    outbox: Option<&std::path::Path>,
     cpu: &CpuScope<'_>,
 ) -> Res<()> {
     let c = args.concurrency.max(1);
     if st.has("ops") {
         let sampler = server.filter(|_| st.has("memory")).map(|s| RssSampler::start(s.pid));
         for op in &args.ops {
+            if op == "invite-accept" && outbox.is_none() {
+                report.skipped.push("invite-accept: needs --mail-outbox DIR with --url".into());
+                continue;
+            }
             eprintln!("running {op}: {c} workers for {} s", st.duration);
             let d = Duration::from_secs(st.duration);
-            let row = cpu.measure(ops::run_op(op, op, api, tenant.clone(), c, d)).await?;
+            let row = cpu.measure(ops::run_op(op, op, api, tenant.clone(), c, d, outbox)).await?;
             eprintln!("  {:.0}/s, p99 {:.1} ms, {} errors", row.rate(), row.p99, row.errors);
             report.ops.push(row);
         }
@@ -440,7 +455,7 @@ async fn switch_growth(
         let label = format!("switch-org, users with {size}");
         eprintln!("growth: {label}: {c} workers for {} s", st.growth_duration);
         let d = Duration::from_secs(st.growth_duration);
-        let row = cpu.measure(ops::run_op("switch-org", &label, api, Arc::new(one), c, d)).await?;
+        let row = cpu.measure(ops::run_op("switch-org", &label, api, Arc::new(one), c, d, None)).await?;
         eprintln!("  {:.0}/s, p99 {:.1} ms, {} errors{}", row.ok_rate(), row.p99, row.errors, rss_note(cpu.server));
         report.growth.push(GrowthRow { case: "switch-org", size, row });
     }

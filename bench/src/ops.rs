@@ -4,13 +4,14 @@ use crate::Res;
 use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 12] = [
+pub const OPS: [&str; 14] = [
     "switch-org",
     "refresh",
     "switch-org-shared",
@@ -23,6 +24,8 @@ pub const OPS: [&str; 12] = [
     "change-role",
     "list-members",
     "events",
+    "switch-org-50-perms",
+    "invite-accept",
 ];
 
 /// A thin JSON client.
@@ -89,6 +92,11 @@ impl Api {
 /// Provisioning: a `POST` that must answer 201, retried (up to 20 times) when the server
 /// reports a lost race (`409 concurrent_modification`). Retries are counted in `retries`.
 pub async fn create(api: &Api, path: &str, sk: &str, body: Value, retries: &AtomicUsize) -> Res<String> {
+    id(&post_created(api, path, sk, body, retries).await?)
+}
+
+/// `create` for an answer without an `id` (a team member): the answer.
+pub async fn post_created(api: &Api, path: &str, sk: &str, body: Value, retries: &AtomicUsize) -> Res<Value> {
     let mut tries = 0;
     loop {
         match api.expect(StatusCode::CREATED, Method::POST, path, Some(sk), None, Some(body.clone())).await {
@@ -97,7 +105,7 @@ pub async fn create(api: &Api, path: &str, sk: &str, body: Value, retries: &Atom
                 retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % (5 * tries))).await;
             }
-            r => return id(&r?),
+            r => return r,
         }
     }
 }
@@ -329,6 +337,8 @@ pub struct Sample {
     latencies_us: Vec<u64>,
     errors: usize,
     error_kinds: BTreeMap<String, usize>,
+    /// Parts of the timed operations timed on their own: name → (µs in all, times).
+    parts: BTreeMap<&'static str, (u64, u64)>,
 }
 
 impl Sample {
@@ -341,6 +351,12 @@ impl Sample {
     }
     fn note(&mut self, what: impl Into<String>) {
         *self.error_kinds.entry(what.into()).or_default() += 1;
+    }
+    /// One more time of the part `what` of an operation (inside its latency).
+    fn part(&mut self, what: &'static str, started: Instant) {
+        let p = self.parts.entry(what).or_default();
+        p.0 += started.elapsed().as_micros() as u64;
+        p.1 += 1;
     }
 }
 
@@ -409,6 +425,10 @@ pub struct Row {
     pub p99: f64,
     pub errors: usize,
     pub notes: BTreeMap<String, usize>,
+    /// Further facts of the measurement, one line each (printed with the notes).
+    pub details: Vec<String>,
+    /// `switch-org-50-perms`: the largest access token of its check before the clock.
+    pub token_bytes: Option<usize>,
     /// CPU spent meanwhile, where the harness could read it (`cpu`).
     pub cpu: Option<crate::cpu::CpuSpent>,
 }
@@ -460,6 +480,11 @@ where
                 for (k, v) in s.error_kinds {
                     *all.error_kinds.entry(k).or_default() += v;
                 }
+                for (k, (us, n)) in s.parts {
+                    let p = all.parts.entry(k).or_default();
+                    p.0 += us;
+                    p.1 += n;
+                }
             }
             Err(e) => failure = Some(e),
         }
@@ -479,6 +504,15 @@ where
         p99: percentile(l, 99.0),
         errors: all.errors,
         notes: all.error_kinds,
+        details: all
+            .parts
+            .iter()
+            .map(|(k, (us, n))| {
+                let mean = *us as f64 / (*n).max(1) as f64;
+                format!("{k}: {mean:.0} µs on average, {} times", crate::report::thousands(*n))
+            })
+            .collect(),
+        token_bytes: None,
         cpu: None,
     })
 }
@@ -507,7 +541,20 @@ fn free_pairs(t: &Tenant) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// One of the operations of `OPS` with `concurrency` workers for `duration`.
+/// What the workers of one measurement share besides the tenant.
+struct OpState {
+    /// `create-membership`: (user, organization) pairs without a membership, and the
+    /// index of the next one to take.
+    free_pairs: Vec<(usize, usize)>,
+    next_pair: AtomicUsize,
+    /// `invite-accept`: the server's mail outbox, and this measurement's email prefix.
+    outbox: Option<Outbox>,
+    prefix: String,
+}
+
+/// One of the operations of `OPS` with `concurrency` workers for `duration`. `outbox`:
+/// the directory of the server's file outbox (`AUTHIO_MAIL_URL=file://DIR`), which
+/// `invite-accept` reads.
 pub async fn run_op(
     op: &str,
     label: &str,
@@ -515,9 +562,19 @@ pub async fn run_op(
     t: Arc<Tenant>,
     concurrency: usize,
     duration: Duration,
+    outbox: Option<&Path>,
 ) -> Res<Row> {
-    let pairs = Arc::new(if op == "create-membership" { free_pairs(&t) } else { Vec::new() });
-    let next_pair = Arc::new(AtomicUsize::new(0));
+    let outbox = match (op, outbox) {
+        ("invite-accept", None) => return Err("invite-accept needs the server's file outbox".into()),
+        ("invite-accept", Some(dir)) => Some(Outbox::new(dir)),
+        _ => None,
+    };
+    let op_state = Arc::new(OpState {
+        free_pairs: if op == "create-membership" { free_pairs(&t) } else { Vec::new() },
+        next_pair: AtomicUsize::new(0),
+        outbox,
+        prefix: format!("inv{:08x}", rand::random::<u32>()),
+    });
     // The `-shared` rows: one session (one sign-in) that every worker uses, as a user
     // with many tabs does; signed in before the clock starts.
     let shared = match op {
@@ -533,15 +590,19 @@ pub async fn run_op(
     if es256 {
         token_algorithm(api, &t, "ES256").await?;
     }
-    let op = if es256 { "switch-org" } else { op };
+    // `switch-org-50-perms`: the same switches with 50 permissions on the workers' roles
+    // and 10 teams of each worker's user in each of its organizations, in the tokens
+    // (set before the clock starts, the roles and the setting set back after).
+    let loaded = if op == "switch-org-50-perms" { Some(load_tokens(api, &t, concurrency).await?) } else { None };
+    let op = if es256 || loaded.is_some() { "switch-org" } else { op };
     let row = timed(label, concurrency, duration, (api.clone(), t.sk.clone()), |w, ticket| {
         let (api, t, op) = (api.clone(), t.clone(), op.to_string());
-        let (pairs, next_pair, shared) = (pairs.clone(), next_pair.clone(), shared.clone());
+        let (state, shared) = (op_state.clone(), shared.clone());
         let workers = concurrency.max(1);
         async move {
             match shared {
                 Some(sh) => shared_worker(&op, w, &api, &t, ticket, &sh).await,
-                None => worker(&op, w, workers, &api, &t, ticket, &pairs, &next_pair).await,
+                None => worker(&op, w, workers, &api, &t, ticket, &state).await,
             }
         }
     })
@@ -549,7 +610,177 @@ pub async fn run_op(
     if es256 {
         token_algorithm(api, &t, "EdDSA").await?;
     }
-    row
+    match loaded {
+        Some(l) => {
+            l.undo(api, &t).await?;
+            row.map(|mut r| {
+                r.details.push(l.detail);
+                r.token_bytes = Some(l.token_bytes);
+                r
+            })
+        }
+        None => row,
+    }
+}
+
+/// How many permissions and teams `switch-org-50-perms` puts in each token.
+const TOKEN_PERMISSIONS: usize = 50;
+const TOKEN_TEAMS: usize = 10;
+
+/// What `load_tokens` changed (to set back) and what its check found.
+struct Loaded {
+    /// The built-in roles' permissions before.
+    roles: Vec<(&'static str, Value)>,
+    teams_in_tokens: Value,
+    /// The largest access token of the check.
+    token_bytes: usize,
+    detail: String,
+}
+
+impl Loaded {
+    async fn undo(&self, api: &Api, t: &Tenant) -> Res<()> {
+        for (role, perms) in &self.roles {
+            let body = Some(json!({"permissions": perms}));
+            api.expect(StatusCode::OK, Method::PATCH, &format!("/v1/roles/{role}"), Some(&t.sk), None, body).await?;
+        }
+        let body = Some(json!({"teams_in_tokens": self.teams_in_tokens}));
+        api.expect(StatusCode::OK, Method::PATCH, "/v1/settings", Some(&t.sk), None, body).await?;
+        Ok(())
+    }
+}
+
+/// Untimed setup of `switch-org-50-perms` (secret key): permissions `perm:00` …
+/// `perm:49` defined and given to both built-in roles (the workers' users are `admin`
+/// of their first organization and `member` of the others), `teams_in_tokens` on, and
+/// in every organization of the workers' users the teams `bench-team-00` …
+/// `bench-team-09` with each of those users in all of them. Then a check: worker 0's
+/// user switches into each of its organizations and introspects the token, which must
+/// carry the 50 permissions and 10 teams; the largest token's size in bytes is kept.
+async fn load_tokens(api: &Api, t: &Tenant, workers: usize) -> Res<Loaded> {
+    let sk = Some(t.sk.as_str());
+    let mut roles = Vec::new();
+    for role in ["admin", "member"] {
+        let v = api.expect(StatusCode::OK, Method::GET, &format!("/v1/roles/{role}"), sk, None, None).await?;
+        roles.push((role, v["permissions"].clone()));
+    }
+    let settings = api.expect(StatusCode::OK, Method::GET, "/v1/settings", sk, None, None).await?;
+    let mut loaded =
+        Loaded { roles, teams_in_tokens: settings["teams_in_tokens"].clone(), token_bytes: 0, detail: String::new() };
+    let retries = AtomicUsize::new(0);
+    let slugs: Vec<String> = (0..TOKEN_PERMISSIONS).map(|i| format!("perm:{i:02}")).collect();
+    // They all append to the project's role catalog: a few at a time.
+    parallel(slugs.len(), 4, |i| {
+        let body = json!({"slug": slugs[i], "name": format!("Bench permission {i:02}")});
+        let retries = &retries;
+        async move {
+            match post_created(api, "/v1/permissions", &t.sk, body, retries).await {
+                Err(e) if e.ends_with("permission_exists") => Ok(()),
+                r => r.map(|_| ()),
+            }
+        }
+    })
+    .await?;
+    for (role, _) in &loaded.roles {
+        let body = Some(json!({"permissions": slugs}));
+        api.expect(StatusCode::OK, Method::PATCH, &format!("/v1/roles/{role}"), sk, None, body).await?;
+    }
+    let body = Some(json!({"teams_in_tokens": true}));
+    api.expect(StatusCode::OK, Method::PATCH, "/v1/settings", sk, None, body).await?;
+
+    // The workers' users (as `worker` picks them) and their organizations.
+    let mut users: Vec<usize> = (0..workers.max(1)).map(|w| worker_user(t, w, 1)).collect::<Res<_>>()?;
+    users.sort_unstable();
+    users.dedup();
+    let mut orgs: Vec<usize> = users.iter().flat_map(|&u| t.memberships[u].iter().map(|(o, _)| *o)).collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    // The teams of each organization, created unless an earlier row made them.
+    let teams: Vec<Vec<String>> = parallel(orgs.len(), 8, |i| {
+        let org = t.orgs[orgs[i]].clone();
+        let retries = &retries;
+        async move {
+            let path = format!("/v1/organizations/{org}/teams");
+            let list = api.expect(StatusCode::OK, Method::GET, &format!("{path}?limit=100"), sk, None, None).await?;
+            let mut ids = Vec::new();
+            for k in 0..TOKEN_TEAMS {
+                let slug = format!("bench-team-{k:02}");
+                let existing = list["data"].as_array().and_then(|d| d.iter().find(|x| x["slug"] == slug.as_str()));
+                ids.push(match existing {
+                    Some(team) => id(team)?,
+                    None => {
+                        let body = json!({"name": format!("Bench team {k:02}"), "slug": slug});
+                        create(api, &path, &t.sk, body, retries).await?
+                    }
+                });
+            }
+            Ok(ids)
+        }
+    })
+    .await?;
+    let team_of = |o: usize| &teams[orgs.binary_search(&o).expect("collected above")];
+    let adds: Vec<(usize, usize, String)> = users
+        .iter()
+        .flat_map(|&u| {
+            t.memberships[u].iter().flat_map(move |(o, _)| team_of(*o).iter().map(move |team| (u, *o, team.clone())))
+        })
+        .collect();
+    parallel(adds.len(), workers.max(1), |i| {
+        let (u, o, team) = &adds[i];
+        let path = format!("/v1/organizations/{}/teams/{team}/members", t.orgs[*o]);
+        let body = json!({"user_id": t.users[*u]});
+        let retries = &retries;
+        async move {
+            match post_created(api, &path, &t.sk, body, retries).await {
+                Err(e) if e.ends_with("team_member_exists") => Ok(()),
+                r => r.map(|_| ()),
+            }
+        }
+    })
+    .await?;
+    eprintln!(
+        "  {TOKEN_PERMISSIONS} permissions on admin and member, teams in tokens, {} teams in {} organizations, {} team \
+         memberships ({} retries after 409 concurrent_modification)",
+        orgs.len() * TOKEN_TEAMS,
+        orgs.len(),
+        adds.len(),
+        retries.load(Ordering::Relaxed)
+    );
+
+    // The check, after the pipeline has caught up with the setup.
+    api.expect(StatusCode::OK, Method::GET, "/v1/events?after=999999999999&limit=1", sk, None, None).await?;
+    let u = worker_user(t, 0, 1)?;
+    let mut access = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?.access;
+    let mut sizes = Vec::new();
+    for (o, _) in &t.memberships[u] {
+        access = switch_org(api, &access, &t.orgs[*o]).await?.access;
+        let body = Some(json!({"token": access}));
+        let v = api.expect(StatusCode::OK, Method::POST, "/v1/tokens/introspect", sk, None, body).await?;
+        let count = |k: &str| v[k].as_array().map(Vec::len).unwrap_or(0);
+        if v["active"] != true || count("permissions") != TOKEN_PERMISSIONS || count("teams") != TOKEN_TEAMS {
+            return Err(format!(
+                "switch-org-50-perms: the token in {} carries {} permissions and {} teams (active: {})",
+                t.orgs[*o],
+                count("permissions"),
+                count("teams"),
+                v["active"]
+            ));
+        }
+        sizes.push((access.len(), v["org_role"].as_str().unwrap_or("").to_string()));
+    }
+    let max = sizes.iter().map(|s| s.0).max().unwrap_or(0);
+    let roles_seen: Vec<String> =
+        sizes.iter().map(|(n, r)| format!("{} ({r})", crate::report::thousands(*n as u64))).collect();
+    loaded.token_bytes = max;
+    loaded.detail = format!(
+        "access token with {TOKEN_PERMISSIONS} permissions (`perm:00` … `perm:49`) and {TOKEN_TEAMS} teams \
+         (`bench-team-00` … `bench-team-09`): {} bytes (the largest of worker 0's user's {} organizations: {}){}",
+        crate::report::thousands(max as u64),
+        sizes.len(),
+        roles_seen.join(", "),
+        if max < 2048 { "" } else { "; **not under 2,048 bytes**" }
+    );
+    eprintln!("  {}", loaded.detail);
+    Ok(loaded)
 }
 
 /// Set the project's token algorithm (console, the owner's token).
@@ -624,7 +855,6 @@ async fn shared_worker(
     Ok(s)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn worker(
     op: &str,
     w: usize,
@@ -632,8 +862,7 @@ async fn worker(
     api: &Api,
     t: &Tenant,
     ticket: Ticket,
-    free_pairs: &[(usize, usize)],
-    next_pair: &AtomicUsize,
+    state: &OpState,
 ) -> Res<Sample> {
     let mut s = Sample::default();
     match op {
@@ -756,9 +985,9 @@ async fn worker(
         "create-membership" => {
             let deadline = ticket.go().await;
             while Instant::now() < deadline {
-                let j = next_pair.fetch_add(1, Ordering::Relaxed);
-                let Some(&(u, o)) = free_pairs.get(j) else {
-                    if j == free_pairs.len() {
+                let j = state.next_pair.fetch_add(1, Ordering::Relaxed);
+                let Some(&(u, o)) = state.free_pairs.get(j) else {
+                    if j == state.free_pairs.len() {
                         s.note("stopped early: ran out of free (user, org) pairs");
                     }
                     break;
@@ -825,9 +1054,140 @@ async fn worker(
                 s.record(start, r);
             }
         }
+        "invite-accept" => {
+            // One operation: the secret key invites a fresh address to an organization
+            // (`POST /v1/invitations`), the code is read from the server's outbox (the
+            // server writes the mail before it answers), and the user with that
+            // verified address accepts it with their access token. Each of the worker's
+            // users (created verified and signed in before the clock) is invited to
+            // every organization once, organization varying fastest and starting at
+            // the worker's index, so the workers mostly join different organizations.
+            let outbox = state.outbox.as_ref().ok_or("invite-accept: no outbox")?;
+            let orgs = t.orgs.len().max(1);
+            let per_worker = (ticket.gate.duration.as_secs_f64() * INVITES_PER_WORKER_SECOND).ceil() as usize;
+            let n_users = per_worker.div_ceil(orgs).max(1);
+            let mut users = Vec::with_capacity(n_users);
+            for k in 0..n_users {
+                let email = format!("{}-{w}-{k}@example.com", state.prefix);
+                let body = json!({"email": email, "email_verified": true});
+                let user = create(api, "/v1/users", &t.sk, body, &AtomicUsize::new(0)).await?;
+                let sess = Session::from_answer(&sign_in(api, t, &user).await?)?;
+                users.push((email, sess));
+            }
+            let mut n = 0;
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                let (k, org) = (n / orgs, &t.orgs[(w + n) % orgs]);
+                n += 1;
+                let Some((email, sess)) = users.get_mut(k) else {
+                    s.note("stopped early: invited its users to every organization");
+                    break;
+                };
+                sess.keep_fresh(api).await?;
+                let body = json!({"email": email, "organization_id": org});
+                let start = Instant::now();
+                let r = match api
+                    .expect(StatusCode::CREATED, Method::POST, "/v1/invitations", Some(&t.sk), None, Some(body))
+                    .await
+                {
+                    Ok(_) => {
+                        let read = Instant::now();
+                        let code = outbox.code_for(email).await;
+                        s.part("reading the outbox (inside each timed operation)", read);
+                        match code {
+                            Ok(code) => api
+                                .expect(
+                                    StatusCode::OK,
+                                    Method::POST,
+                                    "/v1/invitations/accept",
+                                    Some(&sess.access),
+                                    None,
+                                    Some(json!({"code": code})),
+                                )
+                                .await
+                                .map(|_| ())
+                                .map_err(|e| format!("accept: {e}")),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(format!("create: {e}")),
+                };
+                s.record(start, r);
+            }
+        }
         other => return Err(format!("unknown operation {other}")),
     }
     Ok(s)
+}
+
+/// `invite-accept`: invitations each worker can make per second of the run (its users
+/// are created for that many; far above what two cores serve, so none runs out).
+const INVITES_PER_WORKER_SECOND: f64 = 40.0;
+
+/// The server's file outbox (`AUTHIO_MAIL_URL=file://DIR`: one `.eml` file per message,
+/// written before the request that sends it answers). A reader takes every message in
+/// the directory under one lock, keeps the invitation codes by recipient and deletes the
+/// files, so the directory stays small and each message is read once.
+pub struct Outbox {
+    dir: PathBuf,
+    codes: std::sync::Mutex<HashMap<String, String>>,
+}
+
+impl Outbox {
+    pub fn new(dir: &Path) -> Outbox {
+        Outbox { dir: dir.to_path_buf(), codes: std::sync::Mutex::new(HashMap::new()) }
+    }
+
+    /// The invitation code last mailed to `email` (waits up to 1 s for the message).
+    async fn code_for(&self, email: &str) -> Res<String> {
+        let started = Instant::now();
+        loop {
+            if let Some(code) = self.take(email)? {
+                return Ok(code);
+            }
+            if started.elapsed() > Duration::from_secs(1) {
+                return Err(format!("no invitation mail for {email} in {}", self.dir.display()));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    fn take(&self, email: &str) -> Res<Option<String>> {
+        let mut codes = self.codes.lock().map_err(|_| "outbox: a reader panicked")?;
+        if let Some(code) = codes.remove(email) {
+            return Ok(Some(code));
+        }
+        let io = |e: std::io::Error| format!("outbox {}: {e}", self.dir.display());
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            // `.<name>.tmp` is a message still being written.
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') || !name.ends_with(".eml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(io)?;
+            if let Some((to, code)) = invitation_mail(&text) {
+                codes.insert(to, code);
+            }
+            std::fs::remove_file(&path).map_err(io)?;
+        }
+        Ok(codes.remove(email))
+    }
+}
+
+/// (recipient, invitation code) of a message as the server writes it (`lettre`; the
+/// text and HTML parts quoted-printable when their lines are long, so `=` is `=3D` and
+/// long lines are broken with a trailing `=`).
+fn invitation_mail(text: &str) -> Option<(String, String)> {
+    let to = text.lines().find_map(|l| l.strip_prefix("To:"))?.trim();
+    let to = match (to.find('<'), to.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &to[a + 1..b],
+        _ => to,
+    };
+    let body = text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let at = body.find("invitation_code=")? + "invitation_code=".len();
+    let code: String = body[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    code.starts_with("inv_").then(|| (to.to_ascii_lowercase(), code))
 }
 
 /// `PATCH /v1/memberships/{m}` to admin or member.

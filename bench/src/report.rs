@@ -247,6 +247,46 @@ impl Report {
                 ]);
             }
         }
+        // Issue 17: switches whose tokens carry 50 permissions and 10 teams, beside the
+        // plain switch-org row; the size of such a token; invitations created and accepted.
+        if let Some(r) = self.op("switch-org-50-perms") {
+            let of_plain = self.op("switch-org").map(|a| r.rate() / a.rate());
+            rows.push([
+                "switch-org, tokens with 50 permissions and 10 teams".into(),
+                format!(
+                    "{}/s, p99 {:.1} ms, {} errors{}{}",
+                    rate(r.rate()),
+                    r.p99,
+                    r.errors,
+                    self.ratio(r).map(|x| format!(", {x:.2} × pgbench")).unwrap_or_default(),
+                    of_plain.map(|x| format!(", {x:.2} × switch-org")).unwrap_or_default()
+                ),
+                "".into(),
+                "".into(),
+            ]);
+            if let Some(n) = r.token_bytes {
+                rows.push([
+                    "access token with 50 permissions and 10 teams".into(),
+                    format!("{} bytes", thousands(n as u64)),
+                    "< 2,048 bytes".into(),
+                    met(n < 2048).into(),
+                ]);
+            }
+        }
+        if let Some(r) = self.op("invite-accept") {
+            rows.push([
+                "invite-accept (create + outbox read + accept)".into(),
+                format!(
+                    "{}/s, p99 {:.1} ms, {} errors{}",
+                    rate(r.rate()),
+                    r.p99,
+                    r.errors,
+                    self.ratio(r).map(|x| format!(", {x:.2} × pgbench")).unwrap_or_default()
+                ),
+                "".into(),
+                "".into(),
+            ]);
+        }
         if let Some(r) = self.op("sign-in") {
             rows.push([
                 "sign-in (session creation)".into(),
@@ -542,6 +582,7 @@ impl Report {
             for (k, v) in &r.notes {
                 notes.push(format!("{}: {} × {k}", r.label, thousands(*v as u64)));
             }
+            notes.extend(r.details.iter().map(|d| format!("{}: {d}", r.label)));
         }
         notes.extend(self.skipped.iter().map(|s| format!("skipped {s}")));
         if notes.is_empty() {
