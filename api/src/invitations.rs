@@ -372,7 +372,7 @@ async fn user_email(st: &AppState, project: &str, user: &str) -> ApiResult<(Stri
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Accepted {
+pub struct InvitationAccepted {
     pub invitation: InvitationView,
     /// The membership it made active (none for an invitation to the project).
     pub membership: Option<crate::views::MembershipView>,
@@ -387,7 +387,7 @@ pub async fn accept(
     code: &str,
     email_proven: bool,
     meta: &Metadata,
-) -> ApiResult<Accepted> {
+) -> ApiResult<InvitationAccepted> {
     let id = id_by_code(&st.db, project, code).await?;
     let (email, verified) = user_email(st, project, user).await?;
     let new_membership = new_id("mem_");
@@ -451,7 +451,7 @@ pub async fn accept(
         ),
         None => None,
     };
-    Ok(Accepted { invitation: get(st, project, &id).await?, membership })
+    Ok(InvitationAccepted { invitation: get(st, project, &id).await?, membership })
 }
 
 /// Whether `code` names a pending, unexpired invitation of `project` for `email` (what

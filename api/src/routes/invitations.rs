@@ -2,7 +2,7 @@
 use crate::error::Errors;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Manager, PublishableKey, Query, RequestContext, UserToken};
-use crate::invitations::{self, Accepted, Filter, InvitationPreview, InvitationView, NewInvitation};
+use crate::invitations::{self, Filter, InvitationAccepted, InvitationPreview, InvitationView, NewInvitation};
 use crate::views::Page;
 use crate::AppState;
 use authio_domain::invitation::InvitationState;
@@ -233,13 +233,13 @@ pub struct AcceptInvitation {
 /// Accept an invitation as the signed-in user (their verified email must be the
 /// invitation's): the membership is made active with the invited role.
 #[utoipa::path(post, path = "/v1/invitations/accept", tag = "invitations", request_body = AcceptInvitation,
-    security(("access_token" = [])), responses((status = 200, body = Accepted), Errors))]
+    security(("access_token" = [])), responses((status = 200, body = InvitationAccepted), Errors))]
 pub async fn accept(
     State(st): State<AppState>,
     user: UserToken,
     ctx: RequestContext,
     Json(body): Json<AcceptInvitation>,
-) -> ApiResult<axum::Json<Accepted>> {
+) -> ApiResult<axum::Json<InvitationAccepted>> {
     let meta = ctx.metadata(&user.actor());
     Ok(axum::Json(invitations::accept(&st, user.project_id(), user.user_id(), &body.code, false, &meta).await?))
 }
