@@ -151,6 +151,17 @@ async fn populate(srv: &Server) {
     ok("team member", srv.post(&members, &sk, json!({"user_id": bob})).await);
     ok("leaves", srv.delete(&format!("{members}/{bob}"), &sk).await);
     ok("rename", srv.patch(&format!("/v1/organizations/{acme}/teams/{team}"), &sk, json!({"name": "Core team"})).await);
+    let claim = ok(
+        "domain",
+        srv.post(&format!("/v1/organizations/{acme}/domains"), &sk, json!({"domain": "acme.example"})).await,
+    );
+    let one = format!("/v1/organizations/{acme}/domains/{}", common::id(&claim));
+    ok("policy", srv.patch(&one, &sk, json!({"auto_join": true, "role": "member"})).await);
+    let gone_claim = ok(
+        "domain",
+        srv.post(&format!("/v1/organizations/{acme}/domains"), &sk, json!({"domain": "old.example"})).await,
+    );
+    ok("unclaim", srv.delete(&format!("/v1/organizations/{acme}/domains/{}", common::id(&gone_claim)), &sk).await);
 
     // Deleting an organization deletes its memberships.
     let gone = srv.org(&sk, "Gone").await;

@@ -73,6 +73,12 @@ pub struct Config {
     /// How often session housekeeping prunes the read models (`s`, `m`, `h`, `d`).
     #[arg(long, env = "AUTHIO_SESSION_PRUNE_INTERVAL", default_value = "5m")]
     pub session_prune_interval: String,
+    /// The DNS server domain verification asks (`ip:port`); unset: the system's resolvers.
+    #[arg(long, env = "AUTHIO_DNS_RESOLVER")]
+    pub dns_resolver: Option<String>,
+    /// How often verified domains are checked again (`s`, `m`, `h`, `d`).
+    #[arg(long, env = "AUTHIO_DOMAIN_RECHECK_INTERVAL", default_value = "1h")]
+    pub domain_recheck_interval: String,
     /// How often pending invitations past their expiry are recorded as expired.
     #[arg(long, env = "AUTHIO_INVITATION_SWEEP_INTERVAL", default_value = "60s")]
     pub invitation_sweep_interval: String,
@@ -107,6 +113,8 @@ impl Config {
             webhook_consumer: crate::webhooks::DEFAULT_CONSUMER.into(),
             session_prune_interval: "5m".into(),
             invitation_sweep_interval: "60s".into(),
+            dns_resolver: None,
+            domain_recheck_interval: "1h".into(),
             spent_token_retention: "24h".into(),
         }
     }

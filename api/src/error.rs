@@ -41,6 +41,7 @@ pub struct ErrorDetail {
 pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("invalid_request", 400, "Malformed or invalid input; `details.field` names the field when one is at fault."),
     ("unknown_role", 400, "The role is not defined in the project, or is another organization's own role."),
+    ("public_mail_domain", 400, "Public mail domains (gmail.com and the like) cannot be claimed by an organization."),
     ("unknown_permission", 400, "A permission named is not defined in the project."),
     (
         "redirect_not_allowed",
@@ -96,6 +97,8 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("invitation_not_pending", 409, "The invitation is accepted, revoked or expired."),
     ("invitation_accepted", 409, "The invitation was accepted already."),
     ("already_member", 409, "The user is an active member of the organization already."),
+    ("domain_exists", 409, "The organization has claimed this domain already (`details.id`)."),
+    ("domain_taken", 409, "Another organization of the project has verified this domain."),
     ("team_exists", 409, "The organization already has a team with this slug."),
     ("team_member_exists", 409, "The user is in the team already."),
     ("not_an_org_member", 409, "The user is not a member of the team's organization."),
@@ -107,6 +110,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("delivery_in_flight", 409, "The webhook delivery is being sent right now; retry shortly."),
     ("invitation_expired", 410, "The invitation is past its expiry."),
     ("invitation_revoked", 410, "The invitation was revoked."),
+    (
+        "domain_verification_failed",
+        422,
+        "The challenge TXT record was not found; `details` has the name looked up, the value expected and the values seen.",
+    ),
     ("rate_limited", 429, "Too many sign-in requests for this email or client address; retry later."),
     ("payload_too_large", 413, "The request body is too large."),
     ("unsupported_media_type", 415, "The request body must be JSON (Content-Type: application/json)."),
@@ -293,6 +301,7 @@ domain_error!(authio_domain::context::FamilyError);
 domain_error!(authio_domain::roles::RoleError);
 domain_error!(authio_domain::invitation::InvitationError);
 domain_error!(authio_domain::team::TeamError);
+domain_error!(authio_domain::domains::DomainError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -315,6 +324,9 @@ pub enum Errors {
     /// `invitation_expired`, `invitation_revoked`
     #[response(status = 410)]
     Gone(ErrorBody),
+    /// `domain_verification_failed`
+    #[response(status = 422)]
+    Unprocessable(ErrorBody),
     /// A broken rule (its code) or `concurrent_modification`.
     #[response(status = 409)]
     Conflict(ErrorBody),

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod cors;
 pub mod crypto;
+pub mod domains;
 pub mod error;
 pub mod extract;
 mod idempotency;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub passkeys: std::sync::Arc<passkeys::RelyingParty>,
     /// Webhook settings the routes need, and the sender's wake-up.
     pub webhooks: webhooks::Webhooks,
+    /// Domain verification's resolver.
+    pub dns: domains::Dns,
 }
 
 /// The request id, set by middleware, echoed as `x-request-id`.
@@ -183,6 +186,7 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
         ),
         passkeys: std::sync::Arc::new(passkeys),
         webhooks: webhooks::Webhooks { allow_private: webhook_settings.allow_private, kick: webhook_send_kick.clone() },
+        dns: domains::Dns::new(config.dns_resolver.as_deref())?,
     };
     let prune_every = webhooks::parse_duration(&config.session_prune_interval)
         .map_err(|e| anyhow::anyhow!("AUTHIO_SESSION_PRUNE_INTERVAL: {e}"))?;
@@ -200,7 +204,13 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
         anyhow::bail!("AUTHIO_INVITATION_SWEEP_INTERVAL must be more than zero");
     }
     let sweeper = invitations::spawn_sweeper(state.db.clone(), sweep_every);
-    let mut tasks = vec![task, relay, pruner, sweeper];
+    let recheck_every = webhooks::parse_duration(&config.domain_recheck_interval)
+        .map_err(|e| anyhow::anyhow!("AUTHIO_DOMAIN_RECHECK_INTERVAL: {e}"))?;
+    if recheck_every.is_zero() {
+        anyhow::bail!("AUTHIO_DOMAIN_RECHECK_INTERVAL must be more than zero");
+    }
+    let rechecker = domains::spawn_rechecker(state.db.clone(), state.dns.clone(), recheck_every);
+    let mut tasks = vec![task, relay, pruner, sweeper, rechecker];
     tasks.extend(webhooks::spawn(
         state.db.clone(),
         webhook_settings,

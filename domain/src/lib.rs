@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod context;
+pub mod domains;
 pub mod ids;
 pub mod invitation;
 pub mod operator;
@@ -36,6 +37,7 @@ pub fn all_event_types() -> Vec<&'static str> {
     v.extend_from_slice(roles::RoleEvent::TYPES);
     v.extend_from_slice(invitation::InvitationEvent::TYPES);
     v.extend_from_slice(team::TeamEvent::TYPES);
+    v.extend_from_slice(domains::DomainEvent::TYPES);
     let mut seen = std::collections::BTreeSet::new();
     v.retain(|name| seen.insert(*name));
     v

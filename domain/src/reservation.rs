@@ -14,6 +14,10 @@ pub fn organization_slug_key(project_id: &str, slug: &str) -> String {
 pub fn team_slug_key(organization_id: &str, slug: &str) -> String {
     format!("team_slug:{organization_id}:{slug}")
 }
+/// Held by the organization whose claim of `domain` is verified.
+pub fn verified_domain_key(project_id: &str, domain: &str) -> String {
+    format!("verified_domain:{project_id}:{domain}")
+}
 pub fn operator_email_key(email: &str) -> String {
     format!("operator_email:{}", crate::normalize_email(email))
 }

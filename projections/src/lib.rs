@@ -31,6 +31,7 @@ pub const TABLES: &[&str] = &[
     "invitations",
     "teams",
     "team_members",
+    "organization_domains",
 ];
 
 pub mod audit;
@@ -621,6 +622,34 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             )
             .await
         }
+        "domain.added" => {
+            let created = Some(ts(d, "added_at"));
+            exec(
+                tx,
+                "INSERT INTO organization_domains (id, project_id, organization_id, domain, challenge, state, auto_join, \
+                 role, verified_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'pending', FALSE, NULL, NULL, \
+                 $6, $6) ON CONFLICT (id) DO NOTHING",
+                vec![id, s(d, "project_id"), s(d, "organization_id"), s(d, "domain"), s(d, "challenge"), created],
+            )
+            .await
+        }
+        "domain.verified" => {
+            let at = Some(ts(d, "verified_at"));
+            let sql =
+                "UPDATE organization_domains SET state = 'verified', verified_at = $2, updated_at = $2 WHERE id = $1";
+            exec(tx, sql, vec![id, at]).await
+        }
+        "domain.verification_failed" => {
+            let sql = "UPDATE organization_domains SET state = 'failed', updated_at = $2 WHERE id = $1";
+            exec(tx, sql, vec![id, Some(ts(d, "failed_at"))]).await
+        }
+        "domain.policy_changed" => {
+            let on = if d.get("auto_join").and_then(Value::as_bool).unwrap_or(false) { "TRUE" } else { "FALSE" };
+            let sql =
+                format!("UPDATE organization_domains SET auto_join = {on}, role = $2, updated_at = $3 WHERE id = $1");
+            exec(tx, &sql, vec![id, s(d, "role"), Some(ts(d, "changed_at"))]).await
+        }
+        "domain.removed" => exec(tx, "DELETE FROM organization_domains WHERE id = $1", vec![id]).await,
         "membership.activated" => {
             exec(
                 tx,

@@ -58,6 +58,7 @@ pub const PROJECTIONS: &[Projection] = &[
     Projection { name: "roles", tables: &["permissions", "roles"], reads: &[] },
     Projection { name: "invitations", tables: &["invitations"], reads: &[] },
     Projection { name: "teams", tables: &["teams", "team_members"], reads: &[] },
+    Projection { name: "organization_domains", tables: &["organization_domains"], reads: &[] },
 ];
 
 /// The projection called `name`.

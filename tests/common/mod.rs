@@ -219,6 +219,7 @@ impl Server {
                 "invitations" => "id, project_id, COALESCE(organization_id, ''), email, COALESCE(role, ''), state, COALESCE(inviter_user_id, ''), expires_at, COALESCE(accepted_at, ''), COALESCE(accepted_user_id, ''), created_at, updated_at",
                 "teams" => "id, project_id, organization_id, name, slug, CAST(members_count AS TEXT), created_at, updated_at",
                 "team_members" => "id, team_id, organization_id, user_id, membership_id, COALESCE(role, ''), added_at",
+                "organization_domains" => "id, project_id, organization_id, domain, challenge, state, CASE WHEN auto_join THEN 'true' ELSE 'false' END, COALESCE(role, ''), COALESCE(verified_at, ''), created_at, updated_at",
                 other => panic!("unknown table {other}"),
             };
             let order = match *t {
@@ -357,4 +358,48 @@ pub async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<std:
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, seen)
+}
+
+/// TXT records by name (lower case, no trailing dot).
+pub type Zone = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>>;
+
+/// An authoritative DNS server on 127.0.0.1 (UDP) answering TXT queries from `zone`;
+/// any other name is NXDOMAIN.
+pub async fn dns_server() -> (String, Zone) {
+    use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
+    use hickory_resolver::proto::rr::rdata::TXT;
+    use hickory_resolver::proto::rr::{RData, Record, RecordType};
+    let zone: Zone = Zone::default();
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap().to_string();
+    let z = zone.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let Ok((n, peer)) = socket.recv_from(&mut buf).await else { return };
+            let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+            let mut answer = Message::new();
+            answer.set_id(query.id()).set_message_type(MessageType::Response).set_op_code(query.op_code());
+            answer.set_authoritative(true).set_recursion_desired(query.recursion_desired());
+            let mut found = false;
+            for q in query.queries() {
+                answer.add_query(q.clone());
+                let name = q.name().to_ascii().trim_end_matches('.').to_lowercase();
+                let values = z.lock().unwrap().get(&name).cloned();
+                if let (Some(values), RecordType::TXT) = (values, q.query_type()) {
+                    for v in values {
+                        answer.add_answer(Record::from_rdata(q.name().clone(), 5, RData::TXT(TXT::new(vec![v]))));
+                    }
+                    found = true;
+                }
+            }
+            if !found {
+                answer.set_response_code(ResponseCode::NXDomain);
+            }
+            if let Ok(bytes) = answer.to_vec() {
+                let _ = socket.send_to(&bytes, peer).await;
+            }
+        }
+    });
+    (addr, zone)
 }

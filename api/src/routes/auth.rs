@@ -275,6 +275,8 @@ pub async fn verify_magic_link(
     }
     let user = find_or_create_user(&st, project, &email, &ctx).await?;
     let meta = ctx.metadata(&Actor::User(user.clone()));
+    // The link proved the address: a verified domain's automatic membership applies.
+    crate::domains::join_by_domain(&st, project, &user, &email, &meta).await?;
     // The link proved the address: the invitation for it is accepted before the
     // session starts, which then opens in its organization.
     let mut joined = None;

@@ -6,6 +6,7 @@ use axum::Router;
 
 pub mod auth;
 pub mod console;
+pub mod domains;
 pub mod events;
 pub mod invitations;
 pub mod org_sessions;
@@ -70,6 +71,12 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/invitations/{id}", get(invitations::get))
         .route("/v1/invitations/{id}/revoke", post(invitations::revoke))
         .route("/v1/invitations/{id}/resend", post(invitations::resend))
+        .route("/v1/organizations/{id}/domains", post(domains::add).get(domains::list))
+        .route(
+            "/v1/organizations/{id}/domains/{domain_id}",
+            get(domains::get).patch(domains::update).delete(domains::remove),
+        )
+        .route("/v1/organizations/{id}/domains/{domain_id}/verify", post(domains::verify))
         .route("/v1/organizations/{id}/teams", post(teams::create).get(teams::list))
         .route("/v1/organizations/{id}/teams/{team_id}", get(teams::get).patch(teams::update).delete(teams::delete))
         .route("/v1/organizations/{id}/teams/{team_id}/members", post(teams::add_member).get(teams::members))

@@ -443,3 +443,46 @@ pub fn webhook_events() -> Vec<WebhookEvent> {
 }
 
 pub mod org;
+
+pub const DOMAIN: &str = "dom_01JV2Q7Z6X4N8M3K5P9R0S1T2R";
+
+/// One sample of every organization-domain event variant, in declaration order.
+pub fn domain_events() -> Vec<authio_domain::domains::DomainEvent> {
+    use authio_domain::domains::DomainEvent as E;
+    vec![
+        E::Added {
+            domain_id: DOMAIN.into(),
+            project_id: tenant_id(),
+            organization_id: org_id(),
+            domain: "acme.example".into(),
+            challenge: "authio-verify=5f1c0a9e2b7d4c3a8e6f1b2d3c4a5e6f".into(),
+            added_at: at(),
+        },
+        E::Verified {
+            domain_id: DOMAIN.into(),
+            organization_id: org_id(),
+            domain: "acme.example".into(),
+            verified_at: at(),
+        },
+        E::VerificationFailed {
+            domain_id: DOMAIN.into(),
+            organization_id: org_id(),
+            domain: "acme.example".into(),
+            seen: vec!["v=spf1 -all".into()],
+            failed_at: at(),
+        },
+        E::PolicyChanged {
+            domain_id: DOMAIN.into(),
+            organization_id: org_id(),
+            auto_join: true,
+            role: Some("member".into()),
+            changed_at: at(),
+        },
+        E::Removed {
+            domain_id: DOMAIN.into(),
+            organization_id: org_id(),
+            domain: "acme.example".into(),
+            removed_at: at(),
+        },
+    ]
+}
