@@ -289,6 +289,16 @@ fn routes() -> Vec<Route> {
         r(g.clone(), "/v1/organizations/{org}/domains/{dom}", None, Manager(200), false),
         r(pa.clone(), "/v1/organizations/{org}/domains/{dom}", Some(json!({"auto_join": true})), Manager(200), false),
         r(d.clone(), "/v1/organizations/{org}/domains/{dom}", None, Manager(204), true),
+        r(g.clone(), "/v1/organizations/{org}/policy", None, Manager(200), false),
+        r(Method::PUT, "/v1/organizations/{org}/policy", Some(json!({"require_passkey": false})), Manager(200), false),
+        r(p.clone(), "/v1/sessions/step-up/passkey/start", None, SignedIn(200), false),
+        r(
+            p.clone(),
+            "/v1/sessions/step-up/passkey/finish",
+            Some(json!({"ceremony_id": "pkc_bogus", "credential": {}})),
+            SignedIn(400),
+            false,
+        ),
         // The test's DNS server has no record: a clear 422 once the caller is known.
         r(p.clone(), "/v1/organizations/{org}/domains/{dom}/verify", None, Manager(422), false),
     ]

@@ -667,3 +667,130 @@ on_both_databases!(
     a_credential_id_belongs_to_one_user,
     callers_users_and_projects_are_checked,
 );
+
+// ---- organization policies and step-up (issue 18, part 3) --------------------------
+
+async fn switch(srv: &Server, token: &str, org: &str) -> (StatusCode, Value) {
+    srv.post("/v1/sessions/switch-org", token, json!({"organization_id": org})).await
+}
+
+/// Step up in the session of `token` with `device`: the ceremony is started and finished
+/// with the access token.
+async fn step_up(srv: &Server, token: &str, device: &Device) -> (StatusCode, Value) {
+    let (s, start) = srv.call(Method::POST, "/v1/sessions/step-up/passkey/start", Some(token), None).await;
+    assert_eq!(s, StatusCode::OK, "{start}");
+    let credential = device.get(ORIGIN, &start["options"], None).await;
+    let body = json!({"ceremony_id": start["ceremony_id"], "credential": credential});
+    srv.post("/v1/sessions/step-up/passkey/finish", token, body).await
+}
+
+async fn policies_and_step_up(postgres: bool) {
+    let srv = Server::start(postgres).await;
+    let p = project(&srv, "owner@example.com").await;
+    let acme = srv.org(&p.sk, "Acme").await;
+    let vault = srv.org(&p.sk, "Vault").await;
+    let ada = srv.user(&p.sk, "ada@example.com").await;
+    let bob = srv.user(&p.sk, "bob@example.com").await;
+    srv.membership(&p.sk, &ada, &acme, "member").await;
+    srv.membership(&p.sk, &ada, &vault, "member").await;
+    srv.membership(&p.sk, &bob, &acme, "admin").await;
+    let policy = |org: &str| format!("/v1/organizations/{org}/policy");
+
+    // Vault requires a passkey and a session at most an hour old.
+    let (s, v) = srv.call(Method::PUT, &policy(&vault), Some(&p.sk), Some(json!({"allowed_methods": ["sso"]}))).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
+    let strict = json!({"require_passkey": true, "max_session_age_seconds": 3600});
+    let (s, v) = srv.call(Method::PUT, &policy(&vault), Some(&p.sk), Some(strict)).await;
+    assert_eq!((s, &v["require_passkey"]), (StatusCode::OK, &json!(true)), "{v}");
+    let (_, v) = srv.get(&policy(&vault), &p.sk).await;
+    assert_eq!(v["max_session_age_seconds"], 3600, "{v}");
+
+    // Ada signed in without a passkey: Acme yes, Vault asks for a step-up.
+    let session = srv.sign_in(&p.sk, &p.pk, &ada).await;
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let (s, in_acme) = switch(&srv, &token, &acme).await;
+    assert_eq!(s, StatusCode::OK, "{in_acme}");
+    let (s, e) = switch(&srv, &token, &vault).await;
+    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "step_up_required"), "{e}");
+    assert_eq!(e["error"]["details"]["require_passkey"], true, "{e}");
+    assert_eq!(e["error"]["details"]["organization_id"], json!(vault), "{e}");
+    // A stranger to Vault learns nothing of its policy.
+    let bob_token = srv.sign_in(&p.sk, &p.pk, &bob).await["access_token"].as_str().unwrap().to_string();
+    let (s, e) = switch(&srv, &bob_token, &vault).await;
+    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "not_a_member"), "{e}");
+
+    // She registers a passkey, steps up in this session, and the switch goes through;
+    // her Acme context was never touched.
+    let device = Device::default();
+    register(&srv, &token, &device).await;
+    let other = Device::default();
+    register(&srv, &bob_token, &other).await;
+    let (s, e) = step_up(&srv, &token, &other).await;
+    assert_eq!((s, code(&e)), UNAUTHORIZED_PASSKEY, "another user's passkey: {e}");
+    let (s, up) = step_up(&srv, &token, &device).await;
+    assert_eq!((s, &up["method"]), (StatusCode::OK, &json!("passkey")), "{up}");
+    assert_eq!(up["session_id"], session["session_id"], "{up}");
+    let (s, in_vault) = switch(&srv, &token, &vault).await;
+    assert_eq!(s, StatusCode::OK, "{in_vault}");
+    assert_eq!(in_vault["session_id"], session["session_id"], "same session");
+    let (s, again) = srv
+        .call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": in_acme["refresh_token"]})))
+        .await;
+    assert_eq!((s, &again["active_organization"]["id"]), (StatusCode::OK, &json!(acme)), "{again}");
+
+    // A policy change holds from the next refresh: Acme now takes magic links only.
+    let (s, _) =
+        srv.call(Method::PUT, &policy(&acme), Some(&p.sk), Some(json!({"allowed_methods": ["magic_link"]}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = srv
+        .call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": again["refresh_token"]})))
+        .await;
+    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "step_up_required"), "{e}");
+    // Vault's context refreshes on.
+    let (s, v) = srv
+        .call(Method::POST, "/v1/sessions/refresh", None, Some(json!({"refresh_token": in_vault["refresh_token"]})))
+        .await;
+    assert_eq!((s, &v["active_organization"]["id"]), (StatusCode::OK, &json!(vault)), "{v}");
+
+    // Signed in with the passkey itself, Vault needs no step-up; a new sign-in without
+    // one does not open in Vault.
+    let by_passkey = sign_in(&srv, &p.pk, &device).await;
+    let (s, v) = switch(&srv, by_passkey["access_token"].as_str().unwrap(), &vault).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    sqlx::query("UPDATE users SET last_organization_id = $1 WHERE id = $2")
+        .bind(&vault)
+        .bind(&ada)
+        .execute(&srv.db.pool)
+        .await
+        .unwrap();
+    let plain = srv.sign_in(&p.sk, &p.pk, &ada).await;
+    assert!(plain["active_organization"].is_null(), "{plain}");
+
+    // The policy is the organization's admins' to manage: Bob (Acme's admin) may, a
+    // member may not, nobody else sees Vault's. (Acme's policy cleared first: any method.)
+    let (s, v) = srv.call(Method::PUT, &policy(&acme), Some(&p.sk), Some(json!({}))).await;
+    assert_eq!((s, &v["allowed_methods"]), (StatusCode::OK, &Value::Null), "{v}");
+    let bob_acme = switch(&srv, &bob_token, &acme).await.1["access_token"].as_str().unwrap().to_string();
+    let (s, v) = srv.get(&policy(&acme), &bob_acme).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, e) = srv.get(&policy(&vault), &bob_acme).await;
+    assert_eq!((s, code(&e)), (StatusCode::NOT_FOUND, "not_found"), "{e}");
+    let (s, _) = srv.call(Method::GET, &policy(&acme), None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let events: Vec<String> = sqlx::query_scalar("SELECT event_type FROM events ORDER BY position")
+        .fetch_all(&srv.db.pool)
+        .await
+        .unwrap_or_default();
+    assert!(events.iter().any(|e| e == "organization.policy_changed"), "{events:?}");
+    assert!(events.iter().any(|e| e == "session.stepped_up"), "{events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_and_step_up_postgres() {
+    policies_and_step_up(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_and_step_up_sqlite() {
+    policies_and_step_up(false).await;
+}

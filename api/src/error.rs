@@ -75,6 +75,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ),
     ("not_a_member", 403, "The user has no active membership in that organization (whether or not it exists)."),
     ("sign_up_closed", 403, "The project admits new users by invitation only; no valid invitation code for this email was given."),
+    (
+        "step_up_required",
+        403,
+        "The organization's sign-in policy asks for more than the session has (`details` says what); step up with a passkey, then switch again.",
+    ),
     ("invitation_email_mismatch", 403, "The invitation is for another email address than the signed-in user's."),
     ("email_not_verified", 403, "The user's email address is not verified."),
     ("secret_key_required", 403, "The route is for the project's backend (secret key), not a user token."),

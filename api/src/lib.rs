@@ -16,6 +16,7 @@ pub mod observe;
 pub mod openapi;
 pub mod passkeys;
 pub mod pipeline;
+pub mod policies;
 pub mod ratelimit;
 pub mod redirects;
 pub mod roles;

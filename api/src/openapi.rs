@@ -1,8 +1,8 @@
 //! The OpenAPI document, served at `/openapi.json`.
 use crate::error::ErrorBody;
 use crate::routes::{
-    auth, console, domains, events, invitations, org_sessions, passkeys, project, redirects, roles, system, teams,
-    webhooks,
+    auth, console, domains, events, invitations, org_sessions, passkeys, policies, project, redirects, roles, system,
+    teams, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -84,6 +84,7 @@ impl Modify for Security {
         teams::create, teams::list, teams::get, teams::update, teams::delete, teams::add_member, teams::members,
         teams::remove_member,
         domains::add, domains::list, domains::get, domains::verify, domains::update, domains::remove,
+        policies::get, policies::put, passkeys::step_up_start, passkeys::step_up_finish,
     ),
     components(schemas(ErrorBody))
 )]

@@ -336,6 +336,11 @@ pub fn family_in_token(token: &str) -> Option<&str> {
     well_formed.then_some(family)
 }
 
+/// Now, as stored text (a policy's maximum session age is measured against it).
+fn now_arg() -> SqlArg {
+    SqlArg::Text(time_text(Utc::now()))
+}
+
 /// The user's profile for the answer, read by the commit: every membership, or only the
 /// one in `org` (`Include::Nothing`).
 fn read_profile(c: &mut Changes, user: &str, project: &str, org: Option<&str>, include: Include) {
@@ -492,7 +497,12 @@ pub async fn start_with_profile(
     extra: impl Fn() -> ApiResult<Changes>,
 ) -> ApiResult<SessionAnswer> {
     let session_id = new_id("sess_");
-    let org = profile.choose_organization();
+    let mut org = profile.choose_organization();
+    if let Some(o) = &org {
+        if !crate::policies::admits_new_session(st, o, method).await? {
+            org = None;
+        }
+    }
     let mut refresh = String::new();
     crate::execute!(st, meta, {
         let mut c = extra()?;
@@ -558,6 +568,8 @@ pub async fn switch(
             let caller = context_key(user.claims.act_org.as_deref());
             c.require(CALLER_CONTEXT_OPEN, vec![text(sid), text(caller)], SESSION_REQUIRED);
             c.require(ACTIVE_MEMBER, vec![text(uid), text(project), text(org)], MEMBER_REQUIRED);
+            let policy = vec![text(org), text(sid), now_arg()];
+            c.require(crate::policies::met(st.db.dialect), policy, crate::policies::STEP_UP);
             if !opened {
                 c.require(CONTEXT_NOT_MOVED, g.context_args(), CONTEXT_SEEN);
             }
@@ -572,6 +584,9 @@ pub async fn switch(
                 continue;
             }
             Err(e) if e.code == MEMBER_REQUIRED => return Err(not_a_member(st, project, uid, org).await),
+            Err(e) if e.code == crate::policies::STEP_UP => {
+                return Err(crate::policies::step_up_required(st, org).await)
+            }
             Err(e) if e.code == SESSION_REQUIRED => return Err(ApiError::unauthenticated()),
             Err(e) => return Err(e),
         };
@@ -629,7 +644,12 @@ async fn rotate(
         c.require(CONTEXT_LIVE, g.context_args(), CONTEXT_REQUIRED);
         let (u, p) = (SqlArg::Text(g.user.clone()), SqlArg::Text(g.project.clone()));
         match &g.organization {
-            Some(o) => c.require(ACTIVE_MEMBER, vec![u, p, SqlArg::Text(o.clone())], MEMBER_STILL),
+            Some(o) => {
+                c.require(ACTIVE_MEMBER, vec![u, p, SqlArg::Text(o.clone())], MEMBER_STILL);
+                // The organization's policy as it is now (a change holds from here on).
+                let args = vec![SqlArg::Text(o.clone()), SqlArg::Text(g.session.clone()), now_arg()];
+                c.require(crate::policies::met(st.db.dialect), args, crate::policies::STEP_UP);
+            }
             None => c.require(IN_PROJECT, vec![u, p], MEMBER_STILL),
         }
         read_profile(&mut c, &g.user, &g.project, g.organization.as_deref(), include);
@@ -729,6 +749,10 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
     match rotate(st, &meta, &g, None, &hash, include).await? {
         Rotated::Done(a) => Ok(*a),
         Rotated::Refused(e) if e.code == SPENT => reused().await,
+        Rotated::Refused(e) if e.code == crate::policies::STEP_UP => match &g.organization {
+            Some(org) => Err(crate::policies::step_up_required(st, org).await),
+            None => Err(e),
+        },
         Rotated::Refused(e) => {
             // A concurrent refresh may have spent the token (and a reuse revoked the
             // session) while this one was deciding: that is reuse too.

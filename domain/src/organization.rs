@@ -99,6 +99,11 @@ pub enum OrganizationCommand {
         authority: Authority,
         at: DateTime<Utc>,
     },
+    /// Replace the organization's sign-in policy.
+    SetPolicy {
+        policy: Policy,
+        at: DateTime<Utc>,
+    },
     /// The user was deleted: remove every membership they hold here.
     RemoveUser {
         user_id: UserId,
@@ -153,6 +158,14 @@ pub enum OrganizationEvent {
     MembershipReactivated { membership_id: MembershipId, user_id: UserId, role: String, reactivated_at: DateTime<Utc> },
     #[serde(rename = "membership.deleted")]
     MembershipDeleted { membership_id: MembershipId, user_id: UserId, deleted_at: DateTime<Utc> },
+    /// The organization's sign-in policy as it is now (every field).
+    #[serde(rename = "organization.policy_changed")]
+    PolicyChanged {
+        allowed_methods: Option<Vec<String>>,
+        require_passkey: bool,
+        max_session_age_seconds: Option<u64>,
+        changed_at: DateTime<Utc>,
+    },
     /// A pending membership became active (an invitation was accepted).
     #[serde(rename = "membership.activated")]
     MembershipActivated { membership_id: MembershipId, user_id: UserId, role: String, activated_at: DateTime<Utc> },
@@ -168,6 +181,7 @@ crate::event_names!(OrganizationEvent {
     MembershipReactivated => "membership.reactivated",
     MembershipDeleted => "membership.deleted",
     MembershipActivated => "membership.activated",
+    PolicyChanged => "organization.policy_changed",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -205,6 +219,20 @@ impl OrganizationError {
     }
 }
 
+/// Sign-in methods an organization's policy can name.
+pub const SIGN_IN_METHODS: [&str; 3] = ["magic_link", "passkey", "sign_in_token"];
+
+/// What a session must have to hold a context in the organization: a sign-in method
+/// among `allowed_methods` (any, when `None`; a passkey step-up counts as `passkey`), a
+/// passkey (at sign-in or by step-up) when `require_passkey`, and an authentication at
+/// most `max_session_age_seconds` old.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub allowed_methods: Option<Vec<String>>,
+    pub require_passkey: bool,
+    pub max_session_age_seconds: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Membership {
     pub user_id: UserId,
@@ -223,6 +251,9 @@ pub struct Organization {
     pub project_id: Option<TenantId>,
     pub slug: String,
     pub memberships: OrdMap<MembershipId, Membership>,
+    /// The sign-in policy (absent from snapshots taken before it existed).
+    #[serde(default)]
+    pub policy: Policy,
     /// Each member's membership: `memberships` by user. Derived, so not serialized.
     #[serde(skip)]
     by_user: OrdMap<UserId, MembershipId>,
@@ -241,6 +272,8 @@ struct OrganizationState {
     project_id: Option<TenantId>,
     slug: String,
     memberships: OrdMap<MembershipId, Membership>,
+    #[serde(default)]
+    policy: Policy,
 }
 
 impl From<OrganizationState> for Organization {
@@ -251,6 +284,7 @@ impl From<OrganizationState> for Organization {
             deleted: s.deleted,
             project_id: s.project_id,
             slug: s.slug,
+            policy: s.policy,
             ..Organization::default()
         };
         for (id, m) in s.memberships {
@@ -462,6 +496,18 @@ impl Aggregate for Organization {
                 let ev = E::MembershipDeleted { membership_id, user_id: m.user_id, deleted_at: at };
                 sink.write(ev, self).await;
             }
+            C::SetPolicy { policy, at } => {
+                self.ensure_live()?;
+                if policy != self.policy {
+                    let ev = E::PolicyChanged {
+                        allowed_methods: policy.allowed_methods,
+                        require_passkey: policy.require_passkey,
+                        max_session_age_seconds: policy.max_session_age_seconds,
+                        changed_at: at,
+                    };
+                    sink.write(ev, self).await;
+                }
+            }
             C::RemoveUser { user_id, at } => {
                 if !self.is_live() {
                     return Ok(());
@@ -501,6 +547,9 @@ impl Aggregate for Organization {
                 self.update(membership_id, |m| m.status = MembershipStatus::Active)
             }
             E::MembershipDeleted { membership_id, .. } => self.remove(&membership_id),
+            E::PolicyChanged { allowed_methods, require_passkey, max_session_age_seconds, .. } => {
+                self.policy = Policy { allowed_methods, require_passkey, max_session_age_seconds };
+            }
         }
     }
 }

@@ -25,6 +25,12 @@ pub enum SessionCommand {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// The user proved themselves again in this session (`method`: `passkey`), to meet an
+    /// organization's policy.
+    StepUp {
+        method: String,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +58,8 @@ pub enum SessionEvent {
     Refreshed { generation: u64, refreshed_at: DateTime<Utc> },
     #[serde(rename = "session.revoked")]
     Revoked { user_id: UserId, reason: String, revoked_at: DateTime<Utc> },
+    #[serde(rename = "session.stepped_up")]
+    SteppedUp { user_id: UserId, method: String, stepped_up_at: DateTime<Utc> },
 }
 
 crate::event_names!(SessionEvent {
@@ -59,6 +67,7 @@ crate::event_names!(SessionEvent {
     OrganizationSwitched => "session.org_switched",
     Refreshed => "session.refreshed",
     Revoked => "session.revoked",
+    SteppedUp => "session.stepped_up",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -142,6 +151,10 @@ impl Aggregate for Session {
                     sink.write(SessionEvent::Revoked { user_id: self.user(), reason, revoked_at: at }, self).await;
                 }
             }
+            SessionCommand::StepUp { method, at } => {
+                self.ensure_live()?;
+                sink.write(SessionEvent::SteppedUp { user_id: self.user(), method, stepped_up_at: at }, self).await;
+            }
         }
         Ok(())
     }
@@ -157,6 +170,7 @@ impl Aggregate for Session {
             SessionEvent::OrganizationSwitched { to, .. } => self.active_organization = Some(to),
             SessionEvent::Refreshed { generation, .. } => self.generation = generation,
             SessionEvent::Revoked { .. } => self.revoked = true,
+            SessionEvent::SteppedUp { .. } => {}
         }
     }
 }

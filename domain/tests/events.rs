@@ -205,6 +205,7 @@ fn write_missing_fixtures() {
     }
     let mut samples: Vec<Value> = Vec::new();
     samples.extend(common::tenant_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::session_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::organization_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::role_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::invitation_events().iter().map(|e| serde_json::to_value(e).unwrap()));

@@ -400,6 +400,21 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             .await
         }
         "organization.deleted" => exec(tx, "DELETE FROM organizations WHERE id = $1", vec![id]).await,
+        "organization.policy_changed" => {
+            let methods = d.get("allowed_methods").filter(|v| !v.is_null()).map(Value::to_string);
+            let passkey =
+                if d.get("require_passkey").and_then(Value::as_bool).unwrap_or(false) { "TRUE" } else { "FALSE" };
+            let age = d.get("max_session_age_seconds").and_then(Value::as_u64).map(|n| n.to_string());
+            let sql = format!(
+                "UPDATE organizations SET allowed_methods = $2, require_passkey = {passkey}, \
+                 max_session_age = CAST($3 AS BIGINT), updated_at = $4 WHERE id = $1"
+            );
+            exec(tx, &sql, vec![id, methods, age, Some(ts(d, "changed_at"))]).await
+        }
+        "session.stepped_up" => {
+            let at = Some(ts(d, "stepped_up_at"));
+            exec(tx, "UPDATE sessions SET stepped_up_at = $2, updated_at = $2 WHERE id = $1", vec![id, at]).await
+        }
         "membership.created" => {
             let created = Some(ts(d, "created_at"));
             let status = text(d, "status");

@@ -11,6 +11,7 @@ pub mod events;
 pub mod invitations;
 pub mod org_sessions;
 pub mod passkeys;
+pub mod policies;
 pub mod project;
 pub mod redirects;
 pub mod roles;
@@ -71,6 +72,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/invitations/{id}", get(invitations::get))
         .route("/v1/invitations/{id}/revoke", post(invitations::revoke))
         .route("/v1/invitations/{id}/resend", post(invitations::resend))
+        .route("/v1/organizations/{id}/policy", get(policies::get).put(policies::put))
+        .route("/v1/sessions/step-up/passkey/start", post(passkeys::step_up_start))
+        .route("/v1/sessions/step-up/passkey/finish", post(passkeys::step_up_finish))
         .route("/v1/organizations/{id}/domains", post(domains::add).get(domains::list))
         .route(
             "/v1/organizations/{id}/domains/{domain_id}",

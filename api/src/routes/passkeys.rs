@@ -225,20 +225,56 @@ pub async fn authentication_start(
     Ok(axum::Json(CeremonyStart { ceremony_id, options }))
 }
 
-/// Finish a passkey sign-in: verify the assertion (origin, RP id, challenge, signature,
-/// user handle, signature counter), then start a session.
-#[utoipa::path(post, path = "/v1/auth/passkeys/authentication/finish", tag = "passkeys", request_body = CeremonyFinish,
-    security(("publishable_key" = [])), responses((status = 200, body = SessionAnswer), Errors))]
-pub async fn authentication_finish(
-    State(st): State<AppState>,
-    pk: PublishableKey,
-    ctx: RequestContext,
-    Json(body): Json<CeremonyFinish>,
-) -> ApiResult<axum::Json<SessionAnswer>> {
+/// A verified assertion: whose passkey it was, and the signature counter's move to
+/// commit with whatever the assertion is for.
+struct Assertion {
+    user: String,
+    credential_id: String,
+    old_dynamic: String,
+    new_dynamic: String,
+    sign_count: i64,
+}
+
+impl Assertion {
+    /// The new counter, committed only over the state this check started from: of two
+    /// uses racing with one counter value, one loses (`passkey_state_changed`).
+    fn counter(&self, c: &mut Changes) {
+        c.side_write_exactly_one(
+            "UPDATE passkey_credentials SET dynamic_state = $1, sign_count = $2, last_used_at = $3 \
+             WHERE credential_id = $4 AND dynamic_state = $5",
+            vec![
+                SqlArg::Text(self.new_dynamic.clone()),
+                SqlArg::I64(self.sign_count),
+                SqlArg::Text(time_text(Utc::now())),
+                SqlArg::Text(self.credential_id.clone()),
+                SqlArg::Text(self.old_dynamic.clone()),
+            ],
+            "passkey_state_changed",
+        );
+    }
+}
+
+fn counter_moved(e: ApiError) -> ApiError {
+    if e.code == "passkey_state_changed" {
+        passkey_invalid("the credential was used concurrently; its signature counter moved")
+    } else {
+        e
+    }
+}
+
+/// Verify an assertion of the ceremony `ceremony_id` (of `project`, and of `user` when
+/// the ceremony was started for one): origin, RP id, challenge, signature, user handle,
+/// signature counter; the credential's user must be live in the project.
+async fn verify_assertion(
+    st: &AppState,
+    project: &str,
+    user: Option<&str>,
+    body: CeremonyFinish,
+) -> ApiResult<Assertion> {
     let authentication = serde_json::from_value::<DiscoverableAuthenticationRelaxed64>(body.credential)
         .map_err(|e| ApiError::invalid_field("credential", format!("not a WebAuthn authentication response: {e}")))?
         .0;
-    let state = take_ceremony(&st, Kind::Authentication, &body.ceremony_id, &pk.project_id, None).await?;
+    let state = take_ceremony(st, Kind::Authentication, &body.ceremony_id, project, user).await?;
     let server = DiscoverableAuthenticationServerState::decode(state.as_slice())
         .map_err(|e| internal(format!("stored authentication state: {e}")))?;
     let credential_id = b64(authentication.raw_id().as_ref());
@@ -247,12 +283,15 @@ pub async fn authentication_finish(
          WHERE credential_id = $1 AND project_id = $2",
     )
     .bind(&credential_id)
-    .bind(&pk.project_id)
+    .bind(project)
     .fetch_optional(&st.db.pool)
     .await?
     .ok_or_else(|| passkey_invalid("unknown credential"))?;
-    let (user, handle, public_key, dynamic): (String, String, String, String) =
+    let (owner, handle, public_key, dynamic): (String, String, String, String) =
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+    if user.is_some_and(|u| u != owner) {
+        return Err(passkey_invalid("the credential is another user's"));
+    }
     let handle = decode_handle(&handle)?;
     let public_key = unb64(&public_key)?;
     let static_state =
@@ -271,38 +310,91 @@ pub async fn authentication_finish(
         Ok(v) => b64(&v),
         Err(e) => match e {},
     };
-    let u = st.db.load::<User>(&user).await?;
-    if !u.state.is_live() || u.state.project_id.as_ref().map(TenantId::as_str) != Some(pk.project_id.as_str()) {
+    let u = st.db.load::<User>(&owner).await?;
+    if !u.state.is_live() || u.state.project_id.as_ref().map(TenantId::as_str) != Some(project) {
         return Err(passkey_invalid("unknown credential"));
     }
-    let meta = ctx.metadata(&Actor::User(user.clone()));
-    // The new counter commits with the session, and only over the state this check
-    // started from: of two sign-ins racing with one counter value, one loses.
-    let counter = |c: &mut Changes| {
-        c.side_write_exactly_one(
-            "UPDATE passkey_credentials SET dynamic_state = $1, sign_count = $2, last_used_at = $3 \
-             WHERE credential_id = $4 AND dynamic_state = $5",
-            vec![
-                SqlArg::Text(new_dynamic.clone()),
-                SqlArg::I64(i64::from(new_state.sign_count)),
-                SqlArg::Text(time_text(Utc::now())),
-                SqlArg::Text(credential_id.clone()),
-                SqlArg::Text(dynamic.clone()),
-            ],
-            "passkey_state_changed",
-        );
-    };
-    let answer = sessions::start(&st, &pk.project_id, &user, "passkey", &meta, || {
+    Ok(Assertion {
+        user: owner,
+        credential_id,
+        old_dynamic: dynamic,
+        new_dynamic,
+        sign_count: i64::from(new_state.sign_count),
+    })
+}
+
+/// Finish a passkey sign-in: verify the assertion (origin, RP id, challenge, signature,
+/// user handle, signature counter), then start a session.
+#[utoipa::path(post, path = "/v1/auth/passkeys/authentication/finish", tag = "passkeys", request_body = CeremonyFinish,
+    security(("publishable_key" = [])), responses((status = 200, body = SessionAnswer), Errors))]
+pub async fn authentication_finish(
+    State(st): State<AppState>,
+    pk: PublishableKey,
+    ctx: RequestContext,
+    Json(body): Json<CeremonyFinish>,
+) -> ApiResult<axum::Json<SessionAnswer>> {
+    let a = verify_assertion(&st, &pk.project_id, None, body).await?;
+    let meta = ctx.metadata(&Actor::User(a.user.clone()));
+    let answer = sessions::start(&st, &pk.project_id, &a.user, "passkey", &meta, || {
         let mut c = Changes::new();
-        counter(&mut c);
+        a.counter(&mut c);
         Ok(c)
     })
     .await;
-    match answer {
-        Ok(a) => Ok(axum::Json(a)),
-        Err(e) if e.code == "passkey_state_changed" => {
-            Err(passkey_invalid("the credential was used concurrently; its signature counter moved"))
-        }
-        Err(e) => Err(e),
-    }
+    Ok(axum::Json(answer.map_err(counter_moved)?))
+}
+
+/// Start a step-up: a passkey assertion by the signed-in user, in their session (an
+/// organization's policy may ask for one).
+#[utoipa::path(post, path = "/v1/sessions/step-up/passkey/start", tag = "passkeys",
+    security(("access_token" = [])), responses((status = 200, body = CeremonyStart), Errors))]
+pub async fn step_up_start(State(st): State<AppState>, user: UserToken) -> ApiResult<axum::Json<CeremonyStart>> {
+    let (server, client) = DiscoverableCredentialRequestOptions::passkey(&st.passkeys.rp_id)
+        .start_ceremony()
+        .map_err(|e| internal(format!("passkey request options: {e}")))?;
+    let options = options_json(&client)?;
+    let state = server.encode().map_err(|e| internal(format!("authentication state does not encode: {e}")))?;
+    let ceremony_id =
+        crate::passkeys::save_ceremony(&st, Kind::Authentication, user.project_id(), Some(user.user_id()), &state)
+            .await?;
+    Ok(axum::Json(CeremonyStart { ceremony_id, options }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SteppedUp {
+    pub session_id: String,
+    /// `passkey`.
+    pub method: String,
+    #[schema(format = DateTime)]
+    pub stepped_up_at: String,
+}
+
+/// Finish a step-up: the assertion must be of one of the user's own passkeys; the
+/// session records it (`session.stepped_up`) and then meets policies that ask for a
+/// passkey (and restarts their maximum session age). Switch again afterwards.
+#[utoipa::path(post, path = "/v1/sessions/step-up/passkey/finish", tag = "passkeys", request_body = CeremonyFinish,
+    security(("access_token" = [])), responses((status = 200, body = SteppedUp), Errors))]
+pub async fn step_up_finish(
+    State(st): State<AppState>,
+    user: UserToken,
+    ctx: RequestContext,
+    Json(body): Json<CeremonyFinish>,
+) -> ApiResult<axum::Json<SteppedUp>> {
+    let a = verify_assertion(&st, user.project_id(), Some(user.user_id()), body).await?;
+    let meta = ctx.metadata(&user.actor());
+    let at = Utc::now();
+    crate::execute!(st, &meta, {
+        let mut s = st.db.load::<authio_domain::session::Session>(user.session_id()).await?;
+        s.exec(authio_domain::session::SessionCommand::StepUp { method: "passkey".into(), at }).await?;
+        let mut c = Changes::new();
+        c.add(s)?;
+        a.counter(&mut c);
+        Ok(c)
+    })
+    .map_err(counter_moved)?;
+    Ok(axum::Json(SteppedUp {
+        session_id: user.session_id().to_string(),
+        method: "passkey".into(),
+        stepped_up_at: time_text(at),
+    }))
 }

@@ -199,6 +199,12 @@ pub fn organization_events() -> Vec<OrganizationEvent> {
             role: "member".into(),
             activated_at: at(),
         },
+        OrganizationEvent::PolicyChanged {
+            allowed_methods: Some(vec!["passkey".into()]),
+            require_passkey: true,
+            max_session_age_seconds: Some(43_200),
+            changed_at: at(),
+        },
     ]
 }
 
@@ -337,6 +343,7 @@ pub fn session_events() -> Vec<SessionEvent> {
         SessionEvent::OrganizationSwitched { user_id: user_id(), from: None, to: org_id(), switched_at: at() },
         SessionEvent::Refreshed { generation: 1, refreshed_at: at() },
         SessionEvent::Revoked { user_id: user_id(), reason: "sign_out".into(), revoked_at: at() },
+        SessionEvent::SteppedUp { user_id: user_id(), method: "passkey".into(), stepped_up_at: at() },
     ]
 }
 
