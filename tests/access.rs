@@ -290,6 +290,11 @@ fn routes() -> Vec<Route> {
         r(pa.clone(), "/v1/organizations/{org}/domains/{dom}", Some(json!({"auto_join": true})), Manager(200), false),
         r(d.clone(), "/v1/organizations/{org}/domains/{dom}", None, Manager(204), true),
         r(g.clone(), "/v1/organizations/{org}/policy", None, Manager(200), false),
+        r(p.clone(), "/v1/organizations/{org}/directories", Some(json!({"name": "Okta"})), Manager(201), false),
+        r(g.clone(), "/v1/organizations/{org}/directories", None, Manager(200), false),
+        r(g.clone(), "/v1/organizations/{org}/directories/{dir}", None, Manager(200), false),
+        r(p.clone(), "/v1/organizations/{org}/directories/{dir}/rotate-token", None, Manager(200), false),
+        r(d.clone(), "/v1/organizations/{org}/directories/{dir}", None, Manager(204), true),
         r(Method::PUT, "/v1/organizations/{org}/policy", Some(json!({"require_passkey": false})), Manager(200), false),
         r(p.clone(), "/v1/sessions/step-up/passkey/start", None, SignedIn(200), false),
         r(
@@ -388,6 +393,8 @@ struct World {
     inv: String,
     /// A pending domain claim of `org`.
     dom: String,
+    /// A SCIM directory of `org`.
+    dir: String,
     tokens: Vec<(Caller, Option<String>)>,
 }
 
@@ -475,6 +482,9 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
     let (s, v) = srv.post(&format!("/v1/organizations/{org}/domains"), &sk_a, json!({"domain": "acme.example"})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let dom = common::id(&v);
+    let (s, v) = srv.post(&format!("/v1/organizations/{org}/directories"), &sk_a, json!({"name": "Okta"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let dir = common::id(&v);
     let ub = srv.user(&sk_b, "b@example.com").await;
     let t_other_project = srv.sign_in(&sk_b, &pk_b, &ub).await["access_token"].as_str().unwrap().to_string();
     let t_expired = expired_token(srv, &t_admin).await;
@@ -503,6 +513,7 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
         role: "auditor".into(),
         inv,
         dom,
+        dir,
         tokens: vec![
             (Anonymous, None),
             (ExpiredToken, Some(t_expired)),
@@ -537,6 +548,7 @@ impl World {
             .replace("{role}", &self.role)
             .replace("{inv}", &self.inv)
             .replace("{dom}", &self.dom)
+            .replace("{dir}", &self.dir)
             .replace("{code}", "inv_bogus")
             .replace("{caller}", &format!("{caller:?}").to_lowercase())
     }
@@ -560,6 +572,7 @@ fn template(path: &str) -> String {
         .replace("{team}", "{team_id}")
         .replace("{inv}", "{id}")
         .replace("{dom}", "{domain_id}")
+        .replace("{dir}", "{directory_id}")
         .replace("{role}", "{slug}")
         .replace("{perm}", "{slug}")
         .replace("/members/{id}", "/members/{user_id}")

@@ -151,6 +151,20 @@ async fn populate(srv: &Server) {
     ok("team member", srv.post(&members, &sk, json!({"user_id": bob})).await);
     ok("leaves", srv.delete(&format!("{members}/{bob}"), &sk).await);
     ok("rename", srv.patch(&format!("/v1/organizations/{acme}/teams/{team}"), &sk, json!({"name": "Core team"})).await);
+    let dir =
+        ok("directory", srv.post(&format!("/v1/organizations/{acme}/directories"), &sk, json!({"name": "Okta"})).await);
+    let scim_user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "sam@acme.example",
+        "externalId": "00u7", "active": true});
+    let res = srv
+        .http
+        .post(format!("{}/scim/v2/{}/Users", srv.url, common::id(&dir)))
+        .bearer_auth(dir["token"].as_str().unwrap())
+        .header("content-type", "application/scim+json")
+        .body(scim_user.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
     let claim = ok(
         "domain",
         srv.post(&format!("/v1/organizations/{acme}/domains"), &sk, json!({"domain": "acme.example"})).await,

@@ -307,6 +307,7 @@ domain_error!(authio_domain::roles::RoleError);
 domain_error!(authio_domain::invitation::InvitationError);
 domain_error!(authio_domain::team::TeamError);
 domain_error!(authio_domain::domains::DomainError);
+domain_error!(authio_domain::directory::DirectoryError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

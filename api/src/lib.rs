@@ -21,6 +21,7 @@ pub mod ratelimit;
 pub mod redirects;
 pub mod roles;
 mod routes;
+pub mod scim;
 pub mod sessions;
 pub mod teams;
 pub mod tls;

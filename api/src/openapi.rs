@@ -1,8 +1,8 @@
 //! The OpenAPI document, served at `/openapi.json`.
 use crate::error::ErrorBody;
 use crate::routes::{
-    auth, console, domains, events, invitations, org_sessions, passkeys, policies, project, redirects, roles, system,
-    teams, webhooks,
+    auth, console, directories, domains, events, invitations, org_sessions, passkeys, policies, project, redirects,
+    roles, system, teams, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -85,6 +85,7 @@ impl Modify for Security {
         teams::remove_member,
         domains::add, domains::list, domains::get, domains::verify, domains::update, domains::remove,
         policies::get, policies::put, passkeys::step_up_start, passkeys::step_up_finish,
+        directories::create, directories::list, directories::get, directories::rotate_token, directories::delete,
     ),
     components(schemas(ErrorBody))
 )]

@@ -11,6 +11,8 @@ pub enum Actor {
     ApiKey(String),
     /// A signed-in end user (`user_…`), e.g. an org admin.
     User(String),
+    /// An organization's SCIM directory (`dir_…`): the customer's identity provider.
+    Directory(String),
     /// The system itself (CLI bootstrap, cascades).
     System,
 }
@@ -21,12 +23,13 @@ impl Actor {
             Actor::Operator(_) => "operator",
             Actor::ApiKey(_) => "api_key",
             Actor::User(_) => "user",
+            Actor::Directory(_) => "directory",
             Actor::System => "system",
         }
     }
     pub fn id(&self) -> Option<&str> {
         match self {
-            Actor::Operator(id) | Actor::ApiKey(id) | Actor::User(id) => Some(id),
+            Actor::Operator(id) | Actor::ApiKey(id) | Actor::User(id) | Actor::Directory(id) => Some(id),
             Actor::System => None,
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod context;
+pub mod directory;
 pub mod domains;
 pub mod ids;
 pub mod invitation;
@@ -38,6 +39,7 @@ pub fn all_event_types() -> Vec<&'static str> {
     v.extend_from_slice(invitation::InvitationEvent::TYPES);
     v.extend_from_slice(team::TeamEvent::TYPES);
     v.extend_from_slice(domains::DomainEvent::TYPES);
+    v.extend_from_slice(directory::DirectoryEvent::TYPES);
     let mut seen = std::collections::BTreeSet::new();
     v.retain(|name| seen.insert(*name));
     v

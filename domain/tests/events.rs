@@ -116,6 +116,10 @@ fn every_variant_serializes_under_its_event_type_at_version_1_0() {
     assert_eq!(domains, authio_domain::domains::DomainEvent::TYPES, "a sample per domain event, in order");
     all.extend(domains);
 
+    let directories = check_names(&common::directory_events());
+    assert_eq!(directories, authio_domain::directory::DirectoryEvent::TYPES, "a sample per directory event");
+    all.extend(directories);
+
     let shared = all.iter().filter(|n| *n == SHARED).count();
     assert_eq!(shared, 2, "{SHARED}: the session's (before contexts) and the token family's");
     let mut seen = BTreeSet::new();
@@ -194,6 +198,7 @@ fn golden_fixtures_round_trip() {
     round_trip_fixtures(&common::invitation_events(), None);
     round_trip_fixtures(&common::team_events(), None);
     round_trip_fixtures(&common::domain_events(), None);
+    round_trip_fixtures(&common::directory_events(), None);
 }
 
 /// Writes the fixture of each sample that has none yet (`AUTHIO_WRITE_NEW_FIXTURES=1`),
@@ -211,6 +216,7 @@ fn write_missing_fixtures() {
     samples.extend(common::invitation_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::team_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::domain_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::directory_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     for v in samples {
         let path = fixture_path(v["type"].as_str().unwrap());
         if !path.exists() {

@@ -96,7 +96,7 @@ fn organization_of(e: &StoredEvent) -> Option<String> {
             .or_else(|| d.get("active_organization"))
             .and_then(Value::as_str)
             .map(str::to_string),
-        "invitation" | "team" | "role_catalog" | "organization_domain" => {
+        "invitation" | "team" | "role_catalog" | "organization_domain" | "directory" => {
             d.get("organization_id").and_then(Value::as_str).map(str::to_string)
         }
         _ => None,
@@ -115,6 +115,7 @@ fn targets(e: &StoredEvent) -> Value {
         ("session_id", "session"),
         ("team_id", "team"),
         ("invitation_id", "invitation"),
+        ("directory_id", "directory"),
     ] {
         if let Some(id) = e.data.get(key).and_then(Value::as_str) {
             if id != e.aggregate_id {
@@ -221,7 +222,7 @@ pub(crate) async fn apply_batched(
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, Clone, PartialEq)]
 pub struct ActorRef {
-    /// `operator`, `api_key`, `user` or `system`.
+    /// `operator`, `api_key`, `user`, `directory` (SCIM) or `system`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: Option<String>,

@@ -32,6 +32,8 @@ pub const TABLES: &[&str] = &[
     "teams",
     "team_members",
     "organization_domains",
+    "directories",
+    "directory_users",
 ];
 
 pub mod audit;
@@ -665,6 +667,39 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             exec(tx, &sql, vec![id, s(d, "role"), Some(ts(d, "changed_at"))]).await
         }
         "domain.removed" => exec(tx, "DELETE FROM organization_domains WHERE id = $1", vec![id]).await,
+        "directory.created" => {
+            let created = Some(ts(d, "created_at"));
+            exec(
+                tx,
+                "INSERT INTO directories (id, project_id, organization_id, name, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
+                vec![id, s(d, "project_id"), s(d, "organization_id"), s(d, "name"), created],
+            )
+            .await
+        }
+        "directory.token_rotated" => {
+            exec(tx, "UPDATE directories SET updated_at = $2 WHERE id = $1", vec![id, Some(ts(d, "rotated_at"))]).await
+        }
+        "directory.deleted" => {
+            exec(tx, "DELETE FROM directory_users WHERE directory_id = $1", vec![id.clone()]).await?;
+            exec(tx, "DELETE FROM directories WHERE id = $1", vec![id]).await
+        }
+        "directory.user_linked" => {
+            let key = Some(format!("{}:{}", e.aggregate_id, text(d, "user_id")));
+            let at = Some(ts(d, "linked_at"));
+            exec(
+                tx,
+                "INSERT INTO directory_users (id, directory_id, organization_id, user_id, external_id, linked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                vec![key.clone(), id, s(d, "organization_id"), s(d, "user_id"), s(d, "external_id"), at],
+            )
+            .await?;
+            exec(tx, "UPDATE directory_users SET external_id = $2 WHERE id = $1", vec![key, s(d, "external_id")]).await
+        }
+        "directory.user_unlinked" => {
+            let key = Some(format!("{}:{}", e.aggregate_id, text(d, "user_id")));
+            exec(tx, "DELETE FROM directory_users WHERE id = $1", vec![key]).await
+        }
         "membership.activated" => {
             exec(
                 tx,

@@ -59,6 +59,7 @@ pub const PROJECTIONS: &[Projection] = &[
     Projection { name: "invitations", tables: &["invitations"], reads: &[] },
     Projection { name: "teams", tables: &["teams", "team_members"], reads: &[] },
     Projection { name: "organization_domains", tables: &["organization_domains"], reads: &[] },
+    Projection { name: "directories", tables: &["directories", "directory_users"], reads: &[] },
 ];
 
 /// The projection called `name`.

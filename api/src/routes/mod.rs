@@ -6,6 +6,7 @@ use axum::Router;
 
 pub mod auth;
 pub mod console;
+pub mod directories;
 pub mod domains;
 pub mod events;
 pub mod invitations;
@@ -73,6 +74,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/invitations/{id}/revoke", post(invitations::revoke))
         .route("/v1/invitations/{id}/resend", post(invitations::resend))
         .route("/v1/organizations/{id}/policy", get(policies::get).put(policies::put))
+        .route("/v1/organizations/{id}/directories", post(directories::create).get(directories::list))
+        .route("/v1/organizations/{id}/directories/{directory_id}", get(directories::get).delete(directories::delete))
+        .route("/v1/organizations/{id}/directories/{directory_id}/rotate-token", post(directories::rotate_token))
         .route("/v1/sessions/step-up/passkey/start", post(passkeys::step_up_start))
         .route("/v1/sessions/step-up/passkey/finish", post(passkeys::step_up_finish))
         .route("/v1/organizations/{id}/domains", post(domains::add).get(domains::list))
@@ -106,6 +110,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/sessions/current", get(auth::current))
         .route("/v1/sessions/contexts/{organization_id}/revoke", post(auth::revoke_context))
         .route("/v1/me", get(auth::me))
+        .merge(crate::scim::routes())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

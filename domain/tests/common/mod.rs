@@ -493,3 +493,34 @@ pub fn domain_events() -> Vec<authio_domain::domains::DomainEvent> {
         },
     ]
 }
+
+pub const DIRECTORY: &str = "dir_01JV2Q7Z6X4N8M3K5P9R0S1T2S";
+
+/// One sample of every directory event variant, in declaration order.
+pub fn directory_events() -> Vec<authio_domain::directory::DirectoryEvent> {
+    use authio_domain::directory::DirectoryEvent as E;
+    vec![
+        E::Created {
+            directory_id: DIRECTORY.into(),
+            project_id: tenant_id(),
+            organization_id: org_id(),
+            name: "Okta".into(),
+            created_at: at(),
+        },
+        E::TokenRotated { directory_id: DIRECTORY.into(), organization_id: org_id(), rotated_at: at() },
+        E::Deleted { directory_id: DIRECTORY.into(), organization_id: org_id(), deleted_at: at() },
+        E::UserLinked {
+            directory_id: DIRECTORY.into(),
+            organization_id: org_id(),
+            user_id: user_id(),
+            external_id: Some("00u1a2b3c4".into()),
+            linked_at: at(),
+        },
+        E::UserUnlinked {
+            directory_id: DIRECTORY.into(),
+            organization_id: org_id(),
+            user_id: user_id(),
+            unlinked_at: at(),
+        },
+    ]
+}
