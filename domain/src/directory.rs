@@ -27,6 +27,7 @@ pub enum DirectoryCommand {
     Link {
         user_id: UserId,
         external_id: Option<String>,
+        user_name: Option<String>,
         at: DateTime<Utc>,
     },
     Unlink {
@@ -56,6 +57,9 @@ pub enum DirectoryEvent {
         organization_id: OrganizationId,
         user_id: UserId,
         external_id: Option<String>,
+        /// The identity provider's `userName`, when it is not the user's email.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_name: Option<String>,
         linked_at: DateTime<Utc>,
     },
     #[serde(rename = "directory.user_unlinked")]
@@ -99,8 +103,8 @@ pub struct Directory {
     pub deleted: bool,
     pub project_id: Option<TenantId>,
     pub organization_id: Option<OrganizationId>,
-    /// Provisioned users and their `externalId`.
-    pub users: OrdMap<UserId, Option<String>>,
+    /// Provisioned users: their `externalId` and SCIM `userName` (when not their email).
+    pub users: OrdMap<UserId, (Option<String>, Option<String>)>,
 }
 
 impl Directory {
@@ -147,9 +151,10 @@ impl Aggregate for Directory {
                 sink.write(E::TokenRotated { directory_id, organization_id, rotated_at: at }, self).await;
             }
             C::Delete { at } => sink.write(E::Deleted { directory_id, organization_id, deleted_at: at }, self).await,
-            C::Link { user_id, external_id, at } => {
-                if self.users.get(&user_id) != Some(&external_id) {
-                    let ev = E::UserLinked { directory_id, organization_id, user_id, external_id, linked_at: at };
+            C::Link { user_id, external_id, user_name, at } => {
+                if self.users.get(&user_id) != Some(&(external_id.clone(), user_name.clone())) {
+                    let ev =
+                        E::UserLinked { directory_id, organization_id, user_id, external_id, user_name, linked_at: at };
                     sink.write(ev, self).await;
                 }
             }
@@ -174,8 +179,8 @@ impl Aggregate for Directory {
             }
             E::TokenRotated { .. } => {}
             E::Deleted { .. } => self.deleted = true,
-            E::UserLinked { user_id, external_id, .. } => {
-                self.users.insert(user_id, external_id);
+            E::UserLinked { user_id, external_id, user_name, .. } => {
+                self.users.insert(user_id, (external_id, user_name));
             }
             E::UserUnlinked { user_id, .. } => {
                 self.users.remove(&user_id);

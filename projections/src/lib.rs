@@ -689,12 +689,21 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             let at = Some(ts(d, "linked_at"));
             exec(
                 tx,
-                "INSERT INTO directory_users (id, directory_id, organization_id, user_id, external_id, linked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-                vec![key.clone(), id, s(d, "organization_id"), s(d, "user_id"), s(d, "external_id"), at],
+                "INSERT INTO directory_users (id, directory_id, organization_id, user_id, external_id, user_name, \
+                 linked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                vec![
+                    key.clone(),
+                    id,
+                    s(d, "organization_id"),
+                    s(d, "user_id"),
+                    s(d, "external_id"),
+                    s(d, "user_name"),
+                    at,
+                ],
             )
             .await?;
-            exec(tx, "UPDATE directory_users SET external_id = $2 WHERE id = $1", vec![key, s(d, "external_id")]).await
+            let sql = "UPDATE directory_users SET external_id = $2, user_name = $3 WHERE id = $1";
+            exec(tx, sql, vec![key, s(d, "external_id"), s(d, "user_name")]).await
         }
         "directory.user_unlinked" => {
             let key = Some(format!("{}:{}", e.aggregate_id, text(d, "user_id")));

@@ -326,6 +326,8 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
 struct ScimUser {
     id: String,
     external_id: Option<String>,
+    /// The identity provider's `userName` when it is not the email.
+    user_name: Option<String>,
     email: String,
     given: Option<String>,
     family: Option<String>,
@@ -341,7 +343,7 @@ impl ScimUser {
         let mut v = json!({
             "schemas": [USER_SCHEMA],
             "id": self.id,
-            "userName": self.email,
+            "userName": self.user_name(),
             "name": { "givenName": self.given, "familyName": self.family },
             "emails": [{ "value": self.email, "primary": true, "type": "work" }],
             "active": self.active,
@@ -360,10 +362,14 @@ impl ScimUser {
         }
         v
     }
+    fn user_name(&self) -> &str {
+        self.user_name.as_deref().unwrap_or(&self.email)
+    }
     fn values(&self, attr: &filter::Attr) -> Vec<String> {
         use filter::Attr;
         match attr {
-            Attr::UserName | Attr::EmailValue => vec![self.email.clone()],
+            Attr::UserName => vec![self.user_name().to_string()],
+            Attr::EmailValue => vec![self.email.clone()],
             Attr::ExternalId => self.external_id.clone().into_iter().collect(),
             Attr::Id => vec![self.id.clone()],
             Attr::DisplayName => {
@@ -379,7 +385,7 @@ impl ScimUser {
 }
 
 const USER_SQL: &str = "SELECT u.id, du.external_id, u.email, u.first_name, u.last_name, \
-     CASE WHEN m.status = 'active' THEN 1 ELSE 0 END, du.linked_at, u.updated_at \
+     CASE WHEN m.status = 'active' THEN 1 ELSE 0 END, du.linked_at, u.updated_at, du.user_name \
      FROM directory_users du JOIN users u ON u.id = du.user_id \
      LEFT JOIN memberships m ON m.user_id = du.user_id AND m.organization_id = du.organization_id \
      WHERE du.directory_id = $1";
@@ -394,6 +400,7 @@ fn scim_user(r: &sqlx::any::AnyRow) -> Result<ScimUser, sqlx::Error> {
         active: r.try_get::<i64, _>(5)? != 0,
         created: r.try_get(6)?,
         modified: r.try_get(7)?,
+        user_name: r.try_get(8)?,
     })
 }
 
@@ -460,7 +467,10 @@ async fn get_user(
 
 /// The attributes of a User body this service keeps.
 struct UserInput {
+    /// Normalized: the user's identity in the project.
     email: String,
+    /// The `userName` when it is not the email.
+    user_name: Option<String>,
     given: Option<String>,
     family: Option<String>,
     external_id: Option<String>,
@@ -480,20 +490,35 @@ fn text_field(v: &Value, path: &[&str]) -> ScimResult<Option<String>> {
     }
     match cur {
         Value::Null => Ok(None),
-        Value::String(s) if s.chars().count() <= 200 && !s.chars().any(char::is_control) => Ok(Some(s.clone())),
+        Value::String(s) if s.chars().count() <= 254 && !s.chars().any(char::is_control) => Ok(Some(s.clone())),
         _ => Err(ScimError::bad(
             "invalidValue",
-            format!("{} must be a string of at most 200 characters", path.join(".")),
+            format!("{} must be a string of at most 254 characters", path.join(".")),
         )),
     }
 }
 
-fn user_input(body: &Value) -> ScimResult<UserInput> {
-    let email = text_field(body, &["userName"])?
-        .ok_or_else(|| ScimError::bad("invalidValue", "userName (the user's email) is required"))?;
-    if !authio_domain::is_valid_email(&email) {
-        return Err(ScimError::bad("invalidValue", "userName must be an email address"));
+/// The user's email: `userName` when it is one, else the primary (or work, or first)
+/// address of `emails`.
+fn email_of(body: &Value, user_name: &str) -> Option<String> {
+    if authio_domain::is_valid_email(user_name) {
+        return Some(user_name.to_string());
     }
+    let emails = body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case("emails"))?.1.as_array()?;
+    let pick = |pred: &dyn Fn(&Value) -> bool| emails.iter().find(|e| pred(e)).and_then(|e| e["value"].as_str());
+    pick(&|e| e["primary"] == json!(true))
+        .or_else(|| pick(&|e| e["type"] == json!("work")))
+        .or_else(|| pick(&|_| true))
+        .filter(|v| authio_domain::is_valid_email(v))
+        .map(str::to_string)
+}
+
+fn user_input(body: &Value) -> ScimResult<UserInput> {
+    let user_name = text_field(body, &["userName"])?
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ScimError::bad("invalidValue", "userName is required"))?;
+    let email = email_of(body, &user_name)
+        .ok_or_else(|| ScimError::bad("invalidValue", "an email address is required: as userName, or in emails"))?;
     let active = match body.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("active"))) {
         None => true,
         Some((_, Value::Bool(b))) => *b,
@@ -501,8 +526,10 @@ fn user_input(body: &Value) -> ScimResult<UserInput> {
         Some((_, Value::String(s))) if s.eq_ignore_ascii_case("false") => false,
         Some(_) => return Err(ScimError::bad("invalidValue", "active must be true or false")),
     };
+    let email = authio_domain::normalize_email(&email);
     Ok(UserInput {
-        email: authio_domain::normalize_email(&email),
+        user_name: (authio_domain::normalize_email(&user_name) != email).then_some(user_name),
+        email,
         given: text_field(body, &["name", "givenName"])?,
         family: text_field(body, &["name", "familyName"])?,
         external_id: text_field(body, &["externalId"])?,
@@ -652,6 +679,7 @@ async fn create_user(
         d.exec(DirectoryCommand::Link {
             user_id: UserId::new(&user_id),
             external_id: input.external_id.clone(),
+            user_name: input.user_name.clone(),
             at: Utc::now(),
         })
         .await?;
@@ -676,8 +704,15 @@ async fn change_user(
     changes: Vec<patch::Change>,
 ) -> ScimResult<Response> {
     let current = one_user(st, caller, id).await?;
-    let (mut given, mut family, mut external, mut active) =
-        (current.given.clone(), current.family.clone(), current.external_id.clone(), current.active);
+    let (mut given, mut family, mut external, mut active, mut user_name) = (
+        current.given.clone(),
+        current.family.clone(),
+        current.external_id.clone(),
+        current.active,
+        current.user_name.clone(),
+    );
+    let changes_email =
+        |v: &str| authio_domain::is_valid_email(v) && authio_domain::normalize_email(v) != current.email;
     for ch in changes {
         use patch::Change as C;
         match ch {
@@ -685,10 +720,13 @@ async fn change_user(
             C::GivenName(v) => given = v,
             C::FamilyName(v) => family = v,
             C::ExternalId(v) => external = v,
-            C::UserName(v) | C::PrimaryEmail(Some(v)) if authio_domain::normalize_email(&v) != current.email => {
-                return Err(ScimError::bad("mutability", "userName is the user's email and cannot be changed here"));
+            C::UserName(v) | C::PrimaryEmail(Some(v)) if changes_email(&v) => {
+                return Err(ScimError::bad("mutability", "the user's email cannot be changed through SCIM"));
             }
-            C::UserName(_) | C::PrimaryEmail(_) | C::Formatted(_) | C::DisplayName(_) => {}
+            C::UserName(v) => {
+                user_name = (authio_domain::normalize_email(&v) != current.email).then_some(v);
+            }
+            C::PrimaryEmail(_) | C::Formatted(_) | C::DisplayName(_) => {}
         }
     }
     crate::execute!(st, meta, {
@@ -696,8 +734,13 @@ async fn change_user(
         set_names(st, &mut c, id, given.clone(), family.clone()).await?;
         set_membership(st, &mut c, caller, id, active, &new_id("mem_")).await?;
         let mut d = st.db.load::<Directory>(&caller.directory).await?;
-        d.exec(DirectoryCommand::Link { user_id: UserId::new(id), external_id: external.clone(), at: Utc::now() })
-            .await?;
+        let link = DirectoryCommand::Link {
+            user_id: UserId::new(id),
+            external_id: external.clone(),
+            user_name: user_name.clone(),
+            at: Utc::now(),
+        };
+        d.exec(link).await?;
         c.add(d)?;
         Ok(c)
     })?;
@@ -715,7 +758,7 @@ async fn replace_user(
     let input = user_input(&body)?;
     use patch::Change as C;
     let changes = vec![
-        C::UserName(input.email),
+        C::UserName(input.user_name.unwrap_or(input.email)),
         C::GivenName(input.given),
         C::FamilyName(input.family),
         C::ExternalId(input.external_id),
@@ -855,6 +898,27 @@ async fn schemas(caller: Caller) -> ScimResult<Response> {
     Ok(scim_json(StatusCode::OK, &body))
 }
 
+async fn resource_type(caller: Caller, Path((_, id)): Path<(String, String)>) -> ScimResult<Response> {
+    if id == "User" {
+        Ok(scim_json(StatusCode::OK, &user_resource_type(&caller.base)))
+    } else {
+        Err(ScimError::not_found())
+    }
+}
+
+async fn schema(caller: Caller, Path((_, id)): Path<(String, String)>) -> ScimResult<Response> {
+    if id == USER_SCHEMA {
+        Ok(scim_json(StatusCode::OK, &user_schema(&caller.base)))
+    } else {
+        Err(ScimError::not_found())
+    }
+}
+
+/// Anything else under a directory's base URL: a SCIM 404 (401 without its token).
+async fn no_such_endpoint(_: Caller) -> ScimResult<Response> {
+    Err(ScimError::not_found())
+}
+
 async fn unsupported(_: Caller) -> ScimResult<Response> {
     Err(ScimError::new(StatusCode::NOT_IMPLEMENTED, None, "Groups are not supported by this service provider yet"))
 }
@@ -867,5 +931,8 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/v2/{directory}/Groups", get(unsupported).post(unsupported))
         .route("/scim/v2/{directory}/ServiceProviderConfig", get(service_provider_config))
         .route("/scim/v2/{directory}/ResourceTypes", get(resource_types))
+        .route("/scim/v2/{directory}/ResourceTypes/{id}", get(resource_type))
         .route("/scim/v2/{directory}/Schemas", get(schemas))
+        .route("/scim/v2/{directory}/Schemas/{id}", get(schema))
+        .route("/scim/v2/{directory}/{*rest}", axum::routing::any(no_such_endpoint))
 }

@@ -514,6 +514,7 @@ pub fn directory_events() -> Vec<authio_domain::directory::DirectoryEvent> {
             organization_id: org_id(),
             user_id: user_id(),
             external_id: Some("00u1a2b3c4".into()),
+            user_name: None,
             linked_at: at(),
         },
         E::UserUnlinked {
