@@ -9,33 +9,12 @@ mod common;
 use common::{code, dns_server, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-
-fn outbox() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("authio_outbox_{}", ulid::Ulid::new().to_string().to_lowercase()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The newest magic-link token mailed to `to`.
-fn token_from_outbox(dir: &Path, to: &str) -> String {
-    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| (e.metadata().unwrap().modified().unwrap(), std::fs::read_to_string(e.path()).unwrap()))
-        .filter(|(_, m)| m.contains(&format!("To: {to}")))
-        .collect();
-    mails.sort();
-    let (_, mail) = mails.pop().unwrap_or_else(|| panic!("no mail to {to}"));
-    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = text.find("token=").expect("a link with a token") + "token=".len();
-    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
-}
+use std::path::Path;
 
 async fn magic_sign_in(srv: &Server, pk: &str, dir: &Path, email: &str) -> Value {
     let (s, v) = srv.front("/v1/auth/magic-links", pk, json!({"email": email})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-    let token = token_from_outbox(dir, &email.to_lowercase());
+    let token = common::mailed(dir, &email.to_lowercase(), "token=");
     let (s, v) = srv.front("/v1/auth/magic-links/verify", pk, json!({"token": token})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v
@@ -44,7 +23,7 @@ async fn magic_sign_in(srv: &Server, pk: &str, dir: &Path, email: &str) -> Value
 async fn scenario(postgres: bool) {
     let (dns, zone) = dns_server().await;
     let url = common::database_url(postgres).await;
-    let dir = outbox();
+    let dir = common::outbox();
     let mail = format!("file://{}", dir.display());
     let srv = Server::start_with(&url, |c| {
         c.dns_resolver = Some(dns.clone());

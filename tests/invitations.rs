@@ -12,59 +12,34 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn outbox() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("authio_outbox_{}", ulid::Ulid::new().to_string().to_lowercase()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 async fn start(postgres: bool) -> (Server, PathBuf) {
     let url = common::database_url(postgres).await;
-    let dir = outbox();
+    let dir = common::outbox();
     let mail = format!("file://{}", dir.display());
     let srv = Server::start_with(&url, |c| c.mail_url = Some(mail)).await;
     (srv, dir)
 }
 
-/// Every mail to `to`, oldest first, with quoted-printable soft breaks undone.
-fn mails_to(dir: &Path, to: &str) -> Vec<String> {
-    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        .map(|e| (e.metadata().unwrap().modified().unwrap(), std::fs::read_to_string(e.path()).unwrap()))
-        .filter(|(_, m)| m.contains(&format!("To: {to}")))
-        .collect();
-    mails.sort();
-    mails.into_iter().map(|(_, m)| m.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")).collect()
-}
-
-/// The token characters right after the first `marker` in `text`.
-fn value_after(text: &str, marker: &str) -> String {
-    let start = text.find(marker).unwrap_or_else(|| panic!("no {marker} in {text}")) + marker.len();
-    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
-}
-
 /// The newest invitation mail to `to`: its text and the code of its link.
 fn invitation_mail(dir: &Path, to: &str) -> (String, String) {
-    let mail = mails_to(dir, to)
+    let mail = common::mails_to(dir, to)
         .into_iter()
         .rev()
         .find(|m| m.contains("invitation_code="))
         .unwrap_or_else(|| panic!("no invitation mail to {to} in {}", dir.display()));
-    let code = value_after(&mail, "invitation_code=");
+    let code = common::value_after(&mail, "invitation_code=");
     assert!(code.starts_with("inv_") && code.len() > 10, "{code}");
     (mail, code)
 }
 
 /// The newest magic-link token mailed to `to`.
 fn magic_token(dir: &Path, to: &str) -> String {
-    let mail = mails_to(dir, to)
+    let mail = common::mails_to(dir, to)
         .into_iter()
         .rev()
         .find(|m| m.contains("token=ml_"))
         .unwrap_or_else(|| panic!("no magic link to {to} in {}", dir.display()));
-    value_after(&mail, "token=")
+    common::value_after(&mail, "token=")
 }
 
 fn text(v: &Value, key: &str) -> String {

@@ -7,7 +7,6 @@ mod common;
 use common::{claims, code, id, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::path::Path;
 
 fn text(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_else(|| panic!("no string {key} in {v}")).to_string()
@@ -627,22 +626,6 @@ async fn teams_sqlite() {
     teams(false).await;
 }
 
-/// The code of the newest invitation mail to `to` (quoted-printable soft breaks undone).
-fn invitation_code(dir: &Path, to: &str) -> String {
-    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        .map(|e| (e.metadata().unwrap().modified().unwrap(), std::fs::read_to_string(e.path()).unwrap()))
-        .filter(|(_, m)| m.contains(&format!("To: {to}")) && m.contains("invitation_code"))
-        .collect();
-    mails.sort();
-    let (_, mail) = mails.pop().unwrap_or_else(|| panic!("no invitation mail to {to} in {}", dir.display()));
-    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = text.find("invitation_code=").expect("a link with a code") + "invitation_code=".len();
-    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
-}
-
 // 6. Webhooks: each of the new events reaches a subscribed endpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_events_reach_webhooks_pg() {
@@ -669,8 +652,13 @@ async fn new_events_reach_webhooks_pg() {
     let (s, inv) = srv.post("/v1/invitations", &sk, json!({"email": "joe@example.com", "organization_id": acme})).await;
     assert_eq!(s, StatusCode::CREATED, "{inv}");
     let access = text(&srv.sign_in(&sk, &pk, &joe).await, "access_token");
-    let (s, done) =
-        srv.post("/v1/invitations/accept", &access, json!({"code": invitation_code(&dir, "joe@example.com")})).await;
+    let (s, done) = srv
+        .post(
+            "/v1/invitations/accept",
+            &access,
+            json!({"code": common::mailed(&dir, "joe@example.com", "invitation_code=")}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{done}");
     role(&srv, &sk, json!({"slug": "analyst", "name": "Analyst"})).await;
     let (s, team) = srv.post(&format!("/v1/organizations/{acme}/teams"), &sk, json!({"name": "Core"})).await;

@@ -9,34 +9,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-fn outbox() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("authio_outbox_{}", ulid::Ulid::new().to_string().to_lowercase()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 async fn start(postgres: bool) -> (Server, PathBuf) {
     let url = common::database_url(postgres).await;
-    let dir = outbox();
+    let dir = common::outbox();
     let mail = format!("file://{}", dir.display());
     let srv = Server::start_with(&url, |c| c.mail_url = Some(mail)).await;
     (srv, dir)
-}
-
-/// The newest magic-link token mailed to `to` (undoing quoted-printable soft breaks).
-fn token_from_outbox(dir: &Path, to: &str) -> String {
-    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        .map(|e| (e.metadata().unwrap().modified().unwrap(), std::fs::read_to_string(e.path()).unwrap()))
-        .filter(|(_, m)| m.contains(&format!("To: {to}")))
-        .collect();
-    mails.sort();
-    let (_, mail) = mails.pop().unwrap_or_else(|| panic!("no mail to {to} in {}", dir.display()));
-    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = text.find("token=").expect("a link with a token") + "token=".len();
-    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
 }
 
 fn claims(token: &str) -> Value {
@@ -63,7 +41,7 @@ async fn verify_with_jwks(srv: &Server, token: &str, project: &str) -> Value {
 async fn magic_sign_in(srv: &Server, dir: &Path, pk: &str, email: &str) -> Value {
     let (s, v) = srv.front("/v1/auth/magic-links", pk, json!({"email": email})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-    let token = token_from_outbox(dir, email);
+    let token = common::mailed(dir, email, "token=");
     let (s, a) = srv.front("/v1/auth/magic-links/verify", pk, json!({"token": token})).await;
     assert_eq!(s, StatusCode::OK, "{a}");
     a
@@ -270,7 +248,7 @@ async fn a_magic_link_token_creates_exactly_one_session() {
     let pk = srv.publishable_key(&cs, &tid).await;
     let (s, _) = srv.front("/v1/auth/magic-links", &pk, json!({"email": "race@example.com"})).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let token = token_from_outbox(&dir, "race@example.com");
+    let token = common::mailed(&dir, "race@example.com", "token=");
     let results =
         join_all((0..N).map(|_| srv.front("/v1/auth/magic-links/verify", &pk, json!({"token": token})))).await;
     let ok = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
@@ -465,7 +443,7 @@ async fn magic_links_answer_alike_and_are_rate_limited() {
     assert_eq!((s1, &v1), (s2, &v2), "known and unknown emails answer alike");
     assert_eq!(s1, StatusCode::ACCEPTED);
     // First sign-in of an unknown address signs the user up.
-    let token = token_from_outbox(&dir, "unknown@example.com");
+    let token = common::mailed(&dir, "unknown@example.com", "token=");
     let (s, a) = srv.front("/v1/auth/magic-links/verify", &pk, json!({"token": token})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(a["user"]["email"], "unknown@example.com");
@@ -493,7 +471,7 @@ async fn operators_sign_in_to_the_console_by_email_link() {
     let (srv, dir) = start(false).await;
     let (s, _) = srv.call(Method::POST, "/v1/session/sign-in", None, Some(json!({"email": "op@example.com"}))).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let token = token_from_outbox(&dir, "op@example.com");
+    let token = common::mailed(&dir, "op@example.com", "token=");
     let (s, v) = srv.call(Method::POST, "/v1/session/sign-in/verify", None, Some(json!({"token": token}))).await;
     assert_eq!(s, StatusCode::OK);
     let cs = v["token"].as_str().unwrap().to_string();

@@ -142,16 +142,7 @@ pub async fn list(st: &AppState, org: &str, after: &str, limit: i64) -> ApiResul
 /// A host name of at least two labels, lower-cased; else `400`.
 pub fn check_domain(domain: &str) -> ApiResult<String> {
     let d = domain.trim().trim_end_matches('.').to_lowercase();
-    let ok = d.len() <= 253
-        && d.split('.').count() >= 2
-        && d.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-    if ok {
+    if authio_domain::is_host_name(&d) {
         Ok(d)
     } else {
         Err(ApiError::invalid_field("domain", "domain must be a host name such as acme.com"))

@@ -61,16 +61,22 @@ pub fn is_valid_email(email: &str) -> bool {
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && local.split('.').all(|part| !part.is_empty() && part.bytes().all(atext));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
+    email.len() <= 254 && local_ok && is_host_name(domain)
+}
+
+/// A host name of at least two labels (letters, digits, inner hyphens; 1 to 63
+/// characters each), 253 characters in all. Case is not checked (callers lower-case).
+pub fn is_host_name(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    name.len() <= 253
+        && labels.len() >= 2
         && labels.iter().all(|l| {
             !l.is_empty()
                 && l.len() <= 63
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-        });
-    email.len() <= 254 && local_ok && domain_ok
+        })
 }
 
 /// Slugs: 1..=63 of `a-z0-9-`, not starting or ending with `-`.

@@ -405,3 +405,41 @@ pub async fn dns_server() -> (String, Zone) {
     });
     (addr, zone)
 }
+
+/// A fresh directory for a server's file outbox (`file://DIR`).
+pub fn outbox() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("authio_outbox_{}", ulid::Ulid::new().to_string().to_lowercase()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every mail to `to` in the outbox `dir`, oldest first, with quoted-printable soft
+/// breaks and `=3D` undone.
+pub fn mails_to(dir: &std::path::Path, to: &str) -> Vec<String> {
+    let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| (e.metadata().unwrap().modified().unwrap(), std::fs::read_to_string(e.path()).unwrap()))
+        .filter(|(_, m)| m.contains(&format!("To: {to}")))
+        .collect();
+    mails.sort();
+    mails.into_iter().map(|(_, m)| m.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")).collect()
+}
+
+/// The token characters right after the first `marker` in `text`.
+pub fn value_after(text: &str, marker: &str) -> String {
+    let start = text.find(marker).unwrap_or_else(|| panic!("no {marker} in {text}")) + marker.len();
+    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+}
+
+/// The value after `marker` (`token=`, `invitation_code=`) in the newest mail to `to`
+/// that has one.
+pub fn mailed(dir: &std::path::Path, to: &str, marker: &str) -> String {
+    let mail = mails_to(dir, to)
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(marker))
+        .unwrap_or_else(|| panic!("no mail with {marker} to {to} in {}", dir.display()));
+    value_after(&mail, marker)
+}

@@ -54,16 +54,7 @@ fn check_domains(domains: &[String]) -> ApiResult<Vec<String>> {
         .iter()
         .map(|d| {
             let d = d.trim().to_lowercase();
-            let ok = d.len() <= 253
-                && d.contains('.')
-                && d.split('.').all(|l| {
-                    !l.is_empty()
-                        && l.len() <= 63
-                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                        && !l.starts_with('-')
-                        && !l.ends_with('-')
-                });
-            if ok {
+            if authio_domain::is_host_name(&d) {
                 Ok(d)
             } else {
                 Err(ApiError::invalid_field("domains", "each domain must be a valid host name"))

@@ -843,12 +843,15 @@ fn user_resource_type(base: &str) -> Value {
     })
 }
 
+/// A ListResponse holding all of `resources`.
+fn one_page(resources: Vec<Value>) -> Response {
+    let n = resources.len();
+    let body = json!({"schemas": [LIST_SCHEMA], "totalResults": n, "startIndex": 1, "itemsPerPage": n, "Resources": resources});
+    scim_json(StatusCode::OK, &body)
+}
+
 async fn resource_types(caller: Caller) -> ScimResult<Response> {
-    let body = json!({
-        "schemas": [LIST_SCHEMA], "totalResults": 1, "startIndex": 1, "itemsPerPage": 1,
-        "Resources": [user_resource_type(&caller.base)],
-    });
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(one_page(vec![user_resource_type(&caller.base)]))
 }
 
 fn user_schema(base: &str) -> Value {
@@ -891,11 +894,7 @@ fn user_schema(base: &str) -> Value {
 }
 
 async fn schemas(caller: Caller) -> ScimResult<Response> {
-    let body = json!({
-        "schemas": [LIST_SCHEMA], "totalResults": 1, "startIndex": 1, "itemsPerPage": 1,
-        "Resources": [user_schema(&caller.base)],
-    });
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(one_page(vec![user_schema(&caller.base)]))
 }
 
 async fn resource_type(caller: Caller, Path((_, id)): Path<(String, String)>) -> ScimResult<Response> {
