@@ -677,3 +677,33 @@ async fn list_filters_and_pages_pg() {
 async fn list_filters_and_pages_sqlite() {
     list_filters_and_pages(false).await;
 }
+
+// 8. One pending invitation per email and organization, however many ask at once.
+async fn concurrent_invitations(postgres: bool) {
+    let (srv, _dir) = start(postgres).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let acme = srv.org(&sk, "Acme").await;
+    let body = json!({"email": "dup@example.com", "organization_id": acme});
+    let answers = futures::future::join_all((0..8).map(|_| srv.post("/v1/invitations", &sk, body.clone()))).await;
+    let created: Vec<&Value> = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).map(|(_, v)| v).collect();
+    assert_eq!(created.len(), 1, "exactly one is created: {answers:?}");
+    for (s, v) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!((*s, code(v)), (StatusCode::CONFLICT, "invitation_exists"), "{v}");
+        assert_eq!(v["error"]["details"]["id"], created[0]["id"], "{v}");
+    }
+    // Revoked, the email can be invited again.
+    let (s, _) = srv.post(&format!("/v1/invitations/{}/revoke", id(created[0])), &sk, json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = srv.post("/v1/invitations", &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invitations_pg() {
+    concurrent_invitations(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invitations_sqlite() {
+    concurrent_invitations(false).await;
+}

@@ -9,6 +9,7 @@ use crate::AppState;
 use authio_domain::ids::{MembershipId, OrganizationId, TenantId, UserId};
 use authio_domain::invitation::{Invitation, InvitationCommand, InvitationError, InvitationState};
 use authio_domain::organization::{Organization, OrganizationCommand};
+use authio_domain::reservation::{pending_invitation_key, Reservation, ReservationCommand};
 use authio_domain::Actor;
 use authio_eventstore::{time_text, Changes, Db, Metadata, SqlArg, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -209,20 +210,6 @@ pub async fn create(st: &AppState, meta: &Metadata, project: &str, new: &NewInvi
             return Err(already_member());
         }
     }
-    let pending: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM invitations WHERE project_id = $1 AND email = $2 AND state = 'pending' \
-         AND COALESCE(organization_id, '') = $3 AND expires_at > $4",
-    )
-    .bind(project)
-    .bind(&email)
-    .bind(new.organization_id.as_deref().unwrap_or(""))
-    .bind(time_text(Utc::now()))
-    .fetch_optional(&st.db.pool)
-    .await?;
-    if let Some(id) = pending {
-        return Err(ApiError::conflict("invitation_exists", "a pending invitation for this email exists")
-            .with_details(serde_json::json!({ "id": id })));
-    }
     let id = new_id("inv_");
     let mut code = String::new();
     let at = Utc::now();
@@ -238,6 +225,22 @@ pub async fn create(st: &AppState, meta: &Metadata, project: &str, new: &NewInvi
             }
             None => None,
         };
+        // One pending invitation per email and organization: the reservation says which.
+        // One that is past its expiry but not swept yet is expired here and gives way.
+        let key = pending_key(project, new.organization_id.as_deref(), &email);
+        let mut r = st.db.load::<Reservation>(&key).await?;
+        if let Some(old) = r.state.owner.clone() {
+            let mut prior = st.db.load::<Invitation>(&old).await?;
+            if prior.state.ensure_open(at).is_ok() {
+                return Err(ApiError::conflict("invitation_exists", "a pending invitation for this email exists")
+                    .with_details(serde_json::json!({ "id": old })));
+            }
+            prior.exec(InvitationCommand::Expire { at }).await.map_err(ApiError::from)?;
+            c.add(prior)?;
+            r.exec(ReservationCommand::Release { owner: old }).await.map_err(|_| ApiError::internal())?;
+        }
+        r.exec(ReservationCommand::Claim { owner: id.clone() }).await.map_err(|_| ApiError::concurrent())?;
+        c.add(r)?;
         let mut inv = authio_eventstore::Loaded::<Invitation>::fresh(&id);
         inv.exec(InvitationCommand::Create {
             invitation_id: id.clone(),
@@ -256,6 +259,23 @@ pub async fn create(st: &AppState, meta: &Metadata, project: &str, new: &NewInvi
     })?;
     mail(st, project, &id, &email, &code, new.redirect_url.as_deref(), expires_at).await?;
     get(st, project, &id).await
+}
+
+fn pending_key(project: &str, org: Option<&str>, email: &str) -> String {
+    pending_invitation_key(project, org.unwrap_or(""), email)
+}
+
+/// The invitation stops being pending: its reservation is given up, in `c`.
+async fn release_pending(db: &Db, c: &mut Changes, project: &str, inv: &Invitation) -> Result<(), StoreError> {
+    let key = pending_key(project, inv.organization_id.as_ref().map(|o| o.as_str()), &inv.email);
+    let mut r = db.load::<Reservation>(&key).await?;
+    if r.state.owner.as_deref() == Some(inv.id.as_str()) {
+        r.exec(ReservationCommand::Release { owner: inv.id.clone() })
+            .await
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        c.add(r)?;
+    }
+    Ok(())
 }
 
 fn already_member() -> ApiError {
@@ -328,6 +348,7 @@ pub async fn revoke(st: &AppState, meta: &Metadata, project: &str, id: &str) -> 
         let mut inv = load(st, project, id).await?;
         inv.exec(InvitationCommand::Revoke { at: Utc::now() }).await?;
         let mut c = Changes::new();
+        release_pending(&st.db, &mut c, project, &inv.state).await?;
         c.add(inv)?;
         Ok(c)
     })?;
@@ -433,6 +454,7 @@ pub async fn accept(
             at: now,
         })
         .await?;
+        release_pending(&st.db, &mut c, project, &inv.state).await?;
         c.add(inv)?;
         membership = joined;
         Ok(c)
@@ -483,6 +505,8 @@ pub async fn sweep_expired(db: &Db, now: DateTime<Utc>) -> Result<u64, StoreErro
             continue;
         }
         let mut c = Changes::new();
+        let project = inv.state.project_id.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default();
+        release_pending(db, &mut c, &project, &inv.state).await?;
         c.add(inv)?;
         match db.commit_with(c, &meta, Some(&authio_projections::Inline)).await {
             Ok(_) => n += 1,

@@ -14,6 +14,11 @@ pub fn organization_slug_key(project_id: &str, slug: &str) -> String {
 pub fn team_slug_key(organization_id: &str, slug: &str) -> String {
     format!("team_slug:{organization_id}:{slug}")
 }
+/// Held by the pending invitation of `email` to organization `organization_id` (`""`:
+/// to the project), so there is one at a time.
+pub fn pending_invitation_key(project_id: &str, organization_id: &str, email: &str) -> String {
+    format!("pending_invitation:{project_id}:{organization_id}:{}", crate::normalize_email(email))
+}
 /// Held by the organization whose claim of `domain` is verified.
 pub fn verified_domain_key(project_id: &str, domain: &str) -> String {
     format!("verified_domain:{project_id}:{domain}")
