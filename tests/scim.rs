@@ -105,6 +105,21 @@ async fn scenario(postgres: bool) {
     assert_eq!(l["totalResults"], 2, "{l}");
     let (_, _, l) = scim(&srv, Some(&token), Method::GET, &format!("{base}/Users?startIndex=2&count=1"), None).await;
     assert_eq!((&l["totalResults"], &l["itemsPerPage"], &l["startIndex"]), (&json!(2), &json!(1), &json!(2)), "{l}");
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "externalId eq \"00u2\"", "attributes": ["userName"]});
+    let (s, _, l) = scim(&srv, Some(&token), Method::POST, &format!("{base}/Users/.search"), Some(search)).await;
+    assert_eq!(
+        (s, &l["totalResults"], &l["Resources"][0]["userName"]),
+        (StatusCode::OK, &json!(1), &json!("bob@acme.example")),
+        "{l}"
+    );
+    let (_, _, l) = scim(&srv, Some(&token), Method::GET, &format!("{base}/Users?attributes=userName"), None).await;
+    let keys: Vec<&String> = l["Resources"][0].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 3, "id, schemas and userName only: {l}");
+    let (_, _, one) =
+        scim(&srv, Some(&token), Method::GET, &format!("{base}/Users/{ada}?excludedAttributes=name,emails"), None)
+            .await;
+    assert!(one.get("name").is_none() && one.get("emails").is_none() && one["userName"].is_string(), "{one}");
     let (s, _, e) = scim(&srv, Some(&token), Method::GET, &q("userName co \"ada\""), None).await;
     assert_eq!((s, &e["scimType"]), (StatusCode::BAD_REQUEST, &json!("invalidFilter")), "{e}");
 

@@ -357,6 +357,11 @@ impl ScimUser {
         if !display.is_empty() {
             v["displayName"] = json!(display);
         }
+        if self.given.is_none() && self.family.is_none() {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("name");
+            }
+        }
         if let Some(x) = &self.external_id {
             v["externalId"] = json!(x);
         }
@@ -414,15 +419,96 @@ async fn one_user(st: &AppState, caller: &Caller, id: &str) -> ScimResult<ScimUs
     Ok(scim_user(&row)?)
 }
 
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.9): a resource with only the named
+/// attributes, or without them. Names are case-insensitive, with an optional schema URN
+/// prefix and one sub-attribute level (`name.givenName`); `id` and `schemas` always stay.
+fn select(mut v: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+    let names = |list: &str| -> Vec<(String, Option<String>)> {
+        list.split(',')
+            .map(|a| a.trim().rsplit(':').next().unwrap_or_default().to_ascii_lowercase())
+            .filter(|a| !a.is_empty())
+            .map(|a| match a.split_once('.') {
+                Some((top, sub)) => (top.to_string(), Some(sub.to_string())),
+                None => (a, None),
+            })
+            .collect()
+    };
+    let Some(obj) = v.as_object_mut() else { return v };
+    let always = |k: &str| k == "id" || k == "schemas";
+    if let Some(list) = attributes.map(names).filter(|l| !l.is_empty()) {
+        obj.retain(|k, val| {
+            let k = k.to_ascii_lowercase();
+            if always(&k) {
+                return true;
+            }
+            let subs: Vec<&String> = list.iter().filter(|(t, _)| *t == k).filter_map(|(_, s)| s.as_ref()).collect();
+            let whole = list.iter().any(|(t, s)| *t == k && s.is_none());
+            if !whole && !subs.is_empty() {
+                if let Some(o) = val.as_object_mut() {
+                    o.retain(|sk, _| subs.iter().any(|s| s.eq_ignore_ascii_case(sk)));
+                }
+            }
+            whole || !subs.is_empty()
+        });
+    }
+    if let Some(list) = excluded.map(names) {
+        obj.retain(|k, val| {
+            let k = k.to_ascii_lowercase();
+            if always(&k) {
+                return true;
+            }
+            for (t, sub) in &list {
+                if *t == k {
+                    match (sub, val.as_object_mut()) {
+                        (None, _) => return false,
+                        (Some(sub), Some(o)) => o.retain(|sk, _| !sk.eq_ignore_ascii_case(sub)),
+                        _ => {}
+                    }
+                }
+            }
+            true
+        });
+    }
+    v
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
     filter: Option<String>,
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
     #[serde(rename = "startIndex")]
     start_index: Option<String>,
     count: Option<String>,
 }
 
 async fn list_users(State(st): State<AppState>, caller: Caller, Query(p): Query<ListParams>) -> ScimResult<Response> {
+    list_page(&st, &caller, p).await
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the query in a SearchRequest body.
+async fn search_users(State(st): State<AppState>, caller: Caller, Body(body): Body) -> ScimResult<Response> {
+    let text = |key: &str| -> ScimResult<Option<String>> {
+        match body.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Array(a)) => Ok(Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))),
+            Some(_) => Err(ScimError::bad("invalidValue", format!("{key} has the wrong type"))),
+        }
+    };
+    let p = ListParams {
+        filter: text("filter")?,
+        attributes: text("attributes")?,
+        excluded_attributes: text("excludedAttributes")?,
+        start_index: text("startIndex")?,
+        count: text("count")?,
+    };
+    list_page(&st, &caller, p).await
+}
+
+async fn list_page(st: &AppState, caller: &Caller, p: ListParams) -> ScimResult<Response> {
     let filter = p
         .filter
         .as_deref()
@@ -445,7 +531,9 @@ async fn list_users(State(st): State<AppState>, caller: Caller, Query(p): Query<
     let users = rows.iter().map(scim_user).collect::<Result<Vec<_>, _>>()?;
     let matched: Vec<&ScimUser> =
         users.iter().filter(|u| filter.as_ref().is_none_or(|f| f.matches(&|a| u.values(a)))).collect();
-    let page: Vec<Value> = matched.iter().skip(start - 1).take(count).map(|u| u.json(&caller.base)).collect();
+    let (only, without) = (p.attributes.as_deref(), p.excluded_attributes.as_deref());
+    let page: Vec<Value> =
+        matched.iter().skip(start - 1).take(count).map(|u| select(u.json(&caller.base), only, without)).collect();
     let body = json!({
         "schemas": [LIST_SCHEMA],
         "totalResults": matched.len(),
@@ -456,13 +544,22 @@ async fn list_users(State(st): State<AppState>, caller: Caller, Query(p): Query<
     Ok(scim_json(StatusCode::OK, &body))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct Selection {
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
 async fn get_user(
     State(st): State<AppState>,
     caller: Caller,
     Path((_, id)): Path<(String, String)>,
+    Query(q): Query<Selection>,
 ) -> ScimResult<Response> {
     let u = one_user(&st, &caller, &id).await?;
-    Ok(scim_json(StatusCode::OK, &u.json(&caller.base)))
+    let v = select(u.json(&caller.base), q.attributes.as_deref(), q.excluded_attributes.as_deref());
+    Ok(scim_json(StatusCode::OK, &v))
 }
 
 /// The attributes of a User body this service keeps.
@@ -926,6 +1023,7 @@ async fn unsupported(_: Caller) -> ScimResult<Response> {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/scim/v2/{directory}/Users", get(list_users).post(create_user))
+        .route("/scim/v2/{directory}/Users/.search", axum::routing::post(search_users))
         .route("/scim/v2/{directory}/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
         .route("/scim/v2/{directory}/Groups", get(unsupported).post(unsupported))
         .route("/scim/v2/{directory}/ServiceProviderConfig", get(service_provider_config))
@@ -934,4 +1032,26 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/v2/{directory}/Schemas", get(schemas))
         .route("/scim/v2/{directory}/Schemas/{id}", get(schema))
         .route("/scim/v2/{directory}/{*rest}", axum::routing::any(no_such_endpoint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select;
+    use serde_json::json;
+
+    #[test]
+    fn attributes_and_excluded_attributes() {
+        let user = json!({"schemas": ["s"], "id": "u1", "userName": "a@x.example", "displayName": "A",
+            "name": {"givenName": "A", "familyName": "B"}, "active": true});
+        let only = select(user.clone(), Some("userName, name.familyName"), None);
+        assert_eq!(only, json!({"schemas": ["s"], "id": "u1", "userName": "a@x.example", "name": {"familyName": "B"}}));
+        let urn = select(user.clone(), Some("urn:ietf:params:scim:schemas:core:2.0:User:active"), None);
+        assert_eq!(urn, json!({"schemas": ["s"], "id": "u1", "active": true}));
+        let without = select(user.clone(), None, Some("DISPLAYNAME,name.givenName,id"));
+        assert_eq!(
+            without,
+            json!({"schemas": ["s"], "id": "u1", "userName": "a@x.example", "name": {"familyName": "B"}, "active": true})
+        );
+        assert_eq!(select(user.clone(), Some(""), Some("")), user, "empty lists select nothing away");
+    }
 }
