@@ -124,6 +124,23 @@ async fn scenario(postgres: bool) {
         assert!(types.contains(&t), "{t} in {types:?}");
     }
 
+    // The domain's organization (Globex now) allows passkeys only: its users cannot sign
+    // in by magic link, whichever organization they would sign in to; others can.
+    let passkeys_only = json!({"allowed_methods": ["passkey"]});
+    let (s, _) = srv
+        .call(reqwest::Method::PUT, &format!("/v1/organizations/{globex}/policy"), Some(&sk), Some(passkeys_only))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = srv.front("/v1/auth/magic-links", &pk, json!({"email": "dan@acme.example"})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let token = common::mailed(&dir, "dan@acme.example", "token=");
+    let (s, e) = srv.front("/v1/auth/magic-links/verify", &pk, json!({"token": token})).await;
+    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "sign_in_method_not_allowed"), "{e}");
+    magic_sign_in(&srv, &pk, &dir, "eve@other.example").await;
+    let (s, _) =
+        srv.call(reqwest::Method::PUT, &format!("/v1/organizations/{globex}/policy"), Some(&sk), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK);
+
     // Removal frees a verified domain; the list is the organization's own.
     let (s, _) = srv.delete(&format!("/v1/organizations/{globex}/domains/{d_globex}"), &sk).await;
     assert_eq!(s, StatusCode::NO_CONTENT);

@@ -366,3 +366,16 @@ pub async fn join_by_domain(st: &AppState, project: &str, user: &str, email: &st
     }
     Ok(())
 }
+
+/// The organization that holds `email`'s domain verified in `project`, if any: a sign-in
+/// with that address is held to its policy whichever organization it is for.
+pub async fn owner_of_address(st: &AppState, project: &str, email: &str) -> ApiResult<Option<String>> {
+    let Some((_, host)) = email.rsplit_once('@') else { return Ok(None) };
+    Ok(sqlx::query_scalar(
+        "SELECT organization_id FROM organization_domains WHERE project_id = $1 AND domain = $2 AND state = 'verified'",
+    )
+    .bind(project)
+    .bind(host.to_lowercase())
+    .fetch_optional(&st.db.pool)
+    .await?)
+}

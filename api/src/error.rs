@@ -80,6 +80,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         403,
         "The organization's sign-in policy asks for more than the session has (`details` says what); step up with a passkey, then switch again.",
     ),
+    (
+        "sign_in_method_not_allowed",
+        403,
+        "The organization that verified the email's domain does not allow this sign-in method (its policy), whichever organization the sign-in is for.",
+    ),
     ("invitation_email_mismatch", 403, "The invitation is for another email address than the signed-in user's."),
     ("email_not_verified", 403, "The user's email address is not verified."),
     ("secret_key_required", 403, "The route is for the project's backend (secret key), not a user token."),

@@ -496,6 +496,18 @@ pub async fn start_with_profile(
     meta: &Metadata,
     extra: impl Fn() -> ApiResult<Changes>,
 ) -> ApiResult<SessionAnswer> {
+    // A user of a verified domain signs in only as its organization's policy allows,
+    // whichever organization the session is for.
+    if let Some(owner) = crate::domains::owner_of_address(st, project, &profile.email).await? {
+        if !crate::policies::admits_new_session(st, &owner, method).await? {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "sign_in_method_not_allowed",
+                format!("the organization that owns this email domain does not allow signing in by {method}"),
+            )
+            .with_details(serde_json::json!({ "method": method })));
+        }
+    }
     let session_id = new_id("sess_");
     let mut org = profile.choose_organization();
     if let Some(o) = &org {
