@@ -7,7 +7,7 @@ use crate::AppState;
 use authio_domain::domains::{DomainCommand, DomainState, OrgDomain};
 use authio_domain::ids::{MembershipId, OrganizationId, TenantId, UserId};
 use authio_domain::organization::{MembershipStatus, Organization, OrganizationCommand};
-use authio_domain::reservation::{verified_domain_key, Reservation, ReservationCommand};
+use authio_domain::reservation::verified_domain_key;
 use authio_eventstore::{Changes, Db, Loaded, Metadata};
 use chrono::Utc;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
@@ -212,11 +212,9 @@ pub async fn verify(st: &AppState, meta: &Metadata, project: &str, org: &str, id
     crate::execute!(st, meta, {
         let mut d = load(st, org, id).await?;
         let mut c = Changes::new();
-        let mut r = st.db.load::<Reservation>(&verified_domain_key(project, &d.state.domain)).await?;
-        r.exec(ReservationCommand::Claim { owner: id.to_string() }).await.map_err(|_| {
-            ApiError::conflict("domain_taken", "another organization of the project has verified this domain")
-        })?;
-        c.add(r)?;
+        let key = verified_domain_key(project, &d.state.domain);
+        let what = "the domain (verified by another organization of the project)";
+        c.add(crate::reservations::claim(&st.db, &key, id, "domain_taken", what).await?)?;
         d.exec(DomainCommand::Verify { at: Utc::now() }).await?;
         c.add(d)?;
         Ok(c)
@@ -250,9 +248,7 @@ pub async fn set_policy(
 /// Give up the reservation of a verified domain, in `c`.
 async fn release(db: &Db, c: &mut Changes, project: &str, d: &OrgDomain) -> ApiResult<()> {
     if d.state == DomainState::Verified {
-        let mut r = db.load::<Reservation>(&verified_domain_key(project, &d.domain)).await?;
-        r.exec(ReservationCommand::Release { owner: d.id.clone() }).await.map_err(|_| ApiError::internal())?;
-        c.add(r)?;
+        c.add(crate::reservations::release(db, &verified_domain_key(project, &d.domain), &d.id).await?)?;
     }
     Ok(())
 }

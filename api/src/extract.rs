@@ -370,6 +370,14 @@ impl FromRequestParts<AppState> for UserClaims {
     }
 }
 
+/// For `#[serde(deserialize_with)]`: distinguishes an absent field (`None`, with
+/// `#[serde(default)]`) from an explicit `null` (`Some(None)`).
+pub fn nullable<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// A signed-in user asked for what only the project's backend may do.
 pub fn secret_key_required() -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "secret_key_required", "this needs the project's secret key")

@@ -268,14 +268,7 @@ fn pending_key(project: &str, org: Option<&str>, email: &str) -> String {
 /// The invitation stops being pending: its reservation is given up, in `c`.
 async fn release_pending(db: &Db, c: &mut Changes, project: &str, inv: &Invitation) -> Result<(), StoreError> {
     let key = pending_key(project, inv.organization_id.as_ref().map(|o| o.as_str()), &inv.email);
-    let mut r = db.load::<Reservation>(&key).await?;
-    if r.state.owner.as_deref() == Some(inv.id.as_str()) {
-        r.exec(ReservationCommand::Release { owner: inv.id.clone() })
-            .await
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        c.add(r)?;
-    }
-    Ok(())
+    c.add(crate::reservations::release(db, &key, &inv.id).await?)
 }
 
 fn already_member() -> ApiError {
@@ -297,8 +290,7 @@ async fn mail(
         Some(r) => format!("{r}{}invitation_code={code}", if r.contains('?') { '&' } else { '?' }),
         None => format!("{}/invitations/accept?invitation_code={code}", st.keys.issuer),
     };
-    let product: Option<String> =
-        sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1").bind(project).fetch_optional(&st.db.pool).await?;
+    let product = crate::mail::project_name(&st.db, project).await?;
     let org: Option<String> = sqlx::query_scalar(
         "SELECT o.name FROM invitations i JOIN organizations o ON o.id = i.organization_id WHERE i.id = $1",
     )

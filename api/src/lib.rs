@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod policies;
 pub mod ratelimit;
 pub mod redirects;
+pub mod reservations;
 pub mod roles;
 mod routes;
 pub mod scim;
@@ -81,7 +82,7 @@ impl AppState {
         let committed = self.db.commit_with(changes, meta, Some(&authio_projections::Inline)).await;
         let outcome = match &committed {
             Ok(_) => "ok",
-            Err(StoreError::Conflict) | Err(StoreError::Precondition(authio_eventstore::STREAM_MOVED)) => "conflict",
+            Err(StoreError::Conflict) => "conflict",
             Err(_) => "error",
         };
         metrics::histogram!("authio_commit_duration_seconds", "outcome" => outcome)
@@ -97,7 +98,7 @@ impl AppState {
                 // in batches.
                 Ok(Some(done.rows))
             }
-            Err(StoreError::Conflict) | Err(StoreError::Precondition(authio_eventstore::STREAM_MOVED)) => {
+            Err(StoreError::Conflict) => {
                 let jitter = rand::random::<u64>() % (5 * (attempt + 1));
                 tokio::time::sleep(Duration::from_millis(jitter)).await;
                 Ok(None)

@@ -148,6 +148,11 @@ fn smtp(raw: &str, ca_file: Option<&Path>) -> Result<AsyncSmtpTransport<Tokio1Ex
 }
 
 /// HTML-escape `s` for text and attribute values.
+/// The name of project `project` (a tenant), as its mail names it.
+pub async fn project_name(db: &authio_eventstore::Db, project: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1").bind(project).fetch_optional(&db.pool).await
+}
+
 pub fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

@@ -125,6 +125,19 @@ pub fn parse_list(json: Option<&str>) -> Vec<String> {
     json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
 }
 
+/// A `redirect_url` as given: an absolute http(s) URL of at most 2,048 printable
+/// characters, else `400 invalid_request` naming the field.
+pub fn check_form(url: &str) -> ApiResult<()> {
+    let bad = !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.len() > 2048
+        || url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if bad {
+        Err(ApiError::invalid_field("redirect_url", "redirect_url must be an absolute http(s) URL"))
+    } else {
+        Ok(())
+    }
+}
+
 /// `400 redirect_not_allowed` unless the project allows `url` for a key of `environment`.
 pub async fn check(st: &AppState, project: &str, environment: &str, url: &str) -> ApiResult<()> {
     if allowed(&list(st, project, List::RedirectUrls).await?, environment == "test", url) {

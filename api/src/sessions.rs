@@ -127,11 +127,10 @@ impl Profile {
     }
 }
 
-/// The permissions column of a role's row (a JSON array, sorted by the catalog).
+/// The permissions column of a role's row: a JSON array, sorted already (the catalog
+/// keeps a role's permissions in a sorted set).
 fn permissions_of(json: Option<String>) -> Vec<String> {
-    let mut p: Vec<String> = json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
-    p.sort();
-    p
+    json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default()
 }
 
 /// The user's profile and memberships, bound to `$1` (user) and `$2` (project): one row
@@ -1104,6 +1103,26 @@ pub async fn ensure_manages(st: &AppState, who: &crate::extract::Manager, org: &
                     .fetch_optional(&st.db.pool)
                     .await?;
             found.map(|_| ()).ok_or_else(ApiError::not_found)
+        }
+    }
+}
+
+/// Who acts, and where: for an org admin, the organization they manage (their token's
+/// active one; `org`, when named, must be it: another is 404, a member is 403); for the
+/// backend `None`, after checking that `org`, when named, is one of the project's.
+pub async fn admin_scope(st: &AppState, who: &crate::extract::Manager, org: Option<&str>) -> ApiResult<Option<String>> {
+    use crate::extract::Manager;
+    match who {
+        Manager::Project(_) => {
+            if let Some(o) = org {
+                ensure_manages(st, who, o).await?;
+            }
+            Ok(None)
+        }
+        Manager::OrgAdmin(user) => {
+            let own = user.claims.act_org.clone().ok_or_else(ApiError::not_found)?;
+            ensure_org_admin(st, user, org.unwrap_or(&own)).await?;
+            Ok(Some(own))
         }
     }
 }

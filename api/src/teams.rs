@@ -4,7 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 use authio_domain::ids::{MembershipId, OrganizationId, TenantId, UserId};
-use authio_domain::reservation::{team_slug_key, Reservation, ReservationCommand};
+use authio_domain::reservation::{team_slug_key, Reservation};
 use authio_domain::team::{Team, TeamCommand};
 use authio_eventstore::{Changes, Loaded, Metadata, SqlArg};
 use chrono::Utc;
@@ -111,18 +111,9 @@ pub async fn members(st: &AppState, team_id: &str, after: &str, limit: i64) -> A
     Ok(rows.iter().map(view).collect::<Result<_, _>>()?)
 }
 
+/// A team's slug, unique in its organization.
 async fn claim_slug(st: &AppState, org: &str, slug: &str, owner: &str) -> ApiResult<Loaded<Reservation>> {
-    let mut r = st.db.load::<Reservation>(&team_slug_key(org, slug)).await?;
-    r.exec(ReservationCommand::Claim { owner: owner.to_string() })
-        .await
-        .map_err(|_| ApiError::conflict("team_exists", "the organization has a team with this slug"))?;
-    Ok(r)
-}
-
-async fn release_slug(st: &AppState, org: &str, slug: &str, owner: &str) -> ApiResult<Loaded<Reservation>> {
-    let mut r = st.db.load::<Reservation>(&team_slug_key(org, slug)).await?;
-    r.exec(ReservationCommand::Release { owner: owner.to_string() }).await.map_err(|_| ApiError::internal())?;
-    Ok(r)
+    crate::reservations::claim(&st.db, &team_slug_key(org, slug), owner, "team_exists", "the team slug").await
 }
 
 /// The team `id` of organization `org`, loaded (404 when it is another's or gone).
@@ -170,7 +161,7 @@ pub async fn create(
 }
 
 fn gone_is_not_found(e: ApiError) -> ApiError {
-    if e.code == "organization_gone" || e.code == "membership_gone" {
+    if e.code == "organization_gone" {
         ApiError::not_found()
     } else {
         e
@@ -191,7 +182,7 @@ pub async fn update(
         let new_slug = slug.clone().filter(|s| *s != t.state.slug);
         if let Some(s) = &new_slug {
             c.add(claim_slug(st, org, s, id).await?)?;
-            c.add(release_slug(st, org, &t.state.slug, id).await?)?;
+            c.add(crate::reservations::release(&st.db, &team_slug_key(org, &t.state.slug), id).await?)?;
         }
         t.exec(TeamCommand::Update { name: name.clone(), slug: new_slug, at: Utc::now() }).await?;
         c.add(t)?;
@@ -204,7 +195,7 @@ pub async fn delete(st: &AppState, meta: &Metadata, org: &str, id: &str) -> ApiR
     crate::execute!(st, meta, {
         let mut c = Changes::new();
         let mut t = load(st, org, id).await?;
-        c.add(release_slug(st, org, &t.state.slug, id).await?)?;
+        c.add(crate::reservations::release(&st.db, &team_slug_key(org, &t.state.slug), id).await?)?;
         t.exec(TeamCommand::Delete { at: Utc::now() }).await?;
         c.add(t)?;
         Ok(c)

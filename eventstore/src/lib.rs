@@ -19,5 +19,5 @@ pub use turns::StreamTurn;
 pub mod testing;
 pub use store::{
     decide, snapshot_interval, time_text, Changes, CommitTicket, Committed, Loaded, Metadata, Planned, Projector,
-    SqlArg, StoreError, StoredEvent, Tx, WriteTx, SNAPSHOT_EVERY, STREAM_MOVED,
+    SqlArg, StoreError, StoredEvent, Tx, WriteTx, SNAPSHOT_EVERY,
 };

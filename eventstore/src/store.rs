@@ -347,7 +347,17 @@ struct PendingAppend {
 }
 
 /// The precondition code of `Changes::expect_unchanged`.
-pub const STREAM_MOVED: &str = "stream_moved";
+const STREAM_MOVED: &str = "stream_moved";
+
+/// A failed requirement: a stream that `expect_unchanged` held moved on is a lost race
+/// like any other (`Conflict`, decided again by the caller); the rest keep their code.
+fn precondition_failed(code: &'static str) -> StoreError {
+    if code == STREAM_MOVED {
+        StoreError::Conflict
+    } else {
+        StoreError::Precondition(code)
+    }
+}
 
 /// Everything one command commits atomically: appends to streams plus side writes
 /// (credential tables that are not events).
@@ -426,7 +436,7 @@ impl Changes {
     /// Require that the stream of `loaded` has not moved past the version it was loaded
     /// at, without appending to it: a decision that read it (a role the project's role
     /// catalog defines) then stands or falls with it. A moved stream fails the commit
-    /// with `StoreError::Precondition(STREAM_MOVED)`, which callers treat as a lost race.
+    /// with `StoreError::Conflict`, as a stream it appends to would.
     pub fn expect_unchanged<A: Aggregate>(&mut self, loaded: &Loaded<A>) {
         self.require(
             "NOT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 \
@@ -718,7 +728,7 @@ impl Db {
                 let codes = changes.side_writes.iter().filter_map(|w| w.2).chain(changes.requires.iter().map(|r| r.2));
                 let code = codes.into_iter().find(|c| Some(*c) == failed);
                 match (e.code().as_deref(), code) {
-                    (Some("P0001"), Some(code)) => Err(StoreError::Precondition(code)),
+                    (Some("P0001"), Some(code)) => Err(precondition_failed(code)),
                     _ => Err(sqlx::Error::Database(e).into()),
                 }
             }
@@ -739,7 +749,7 @@ impl Db {
             let sql = format!("SELECT CASE WHEN {condition} THEN 1 ELSE 0 END");
             let held: i64 = bind_all(sqlx::query(&sql), args).fetch_one(&mut **tx).await?.try_get(0)?;
             if held != 1 {
-                return Err(StoreError::Precondition(code));
+                return Err(precondition_failed(code));
             }
         }
         let rows = match &changes.read {
@@ -785,7 +795,7 @@ impl Db {
                 Ok(r) => {
                     if let Some(code) = exactly_one {
                         if r.rows_affected() != 1 {
-                            return Err(StoreError::Precondition(code));
+                            return Err(precondition_failed(code));
                         }
                     }
                 }

@@ -55,16 +55,7 @@ fn check_email(email: &str) -> ApiResult<String> {
 }
 
 fn check_redirect(url: &Option<String>) -> ApiResult<()> {
-    match url {
-        Some(u)
-            if !(u.starts_with("https://") || u.starts_with("http://"))
-                || u.len() > 2048
-                || u.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
-            Err(ApiError::invalid_field("redirect_url", "redirect_url must be an absolute http(s) URL"))
-        }
-        _ => Ok(()),
-    }
+    url.as_deref().map_or(Ok(()), crate::redirects::check_form)
 }
 
 fn rate_limited() -> ApiError {
@@ -159,9 +150,7 @@ async fn send_link(st: &AppState, to: &str, product: &str, link: &str, token: &s
 
 /// The project's name, for the mail it sends.
 async fn project_name(st: &AppState, project: &str) -> ApiResult<String> {
-    let name: Option<String> =
-        sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1").bind(project).fetch_optional(&st.db.pool).await?;
-    Ok(name.unwrap_or_else(|| "your account".into()))
+    Ok(crate::mail::project_name(&st.db, project).await?.unwrap_or_else(|| "your account".into()))
 }
 
 /// The sign-in limits: per project and email, and per project and client address.

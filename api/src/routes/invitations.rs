@@ -39,12 +39,7 @@ fn check_expires_in(v: Option<i64>) -> ApiResult<i64> {
 /// (`test` allows localhost); an org admin is held to the registered URLs.
 async fn check_redirect(st: &AppState, who: &Manager, url: &Option<String>) -> ApiResult<()> {
     let Some(url) = url else { return Ok(()) };
-    let bad = !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.len() > 2048
-        || url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if bad {
-        return Err(ApiError::invalid_field("redirect_url", "redirect_url must be an absolute http(s) URL"));
-    }
+    crate::redirects::check_form(url)?;
     let environment = match who {
         Manager::Project(k) => k.environment.as_str(),
         Manager::OrgAdmin(_) => "live",
@@ -55,19 +50,7 @@ async fn check_redirect(st: &AppState, who: &Manager, url: &Option<String>) -> A
 /// The organization an invitation of the caller's goes to: an org admin's is always
 /// their own (another is 404); the backend's any of the project's.
 async fn scope(st: &AppState, who: &Manager, org: Option<&str>) -> ApiResult<Option<String>> {
-    match who {
-        Manager::Project(_) => {
-            if let Some(o) = org {
-                crate::sessions::ensure_manages(st, who, o).await?;
-            }
-            Ok(org.map(str::to_string))
-        }
-        Manager::OrgAdmin(user) => {
-            let own = user.claims.act_org.clone().ok_or_else(ApiError::not_found)?;
-            crate::sessions::ensure_org_admin(st, user, org.unwrap_or(&own)).await?;
-            Ok(Some(own))
-        }
-    }
+    Ok(crate::sessions::admin_scope(st, who, org).await?.or_else(|| org.map(str::to_string)))
 }
 
 /// Invite someone by email; the invitation is mailed with its accept link and code.

@@ -10,9 +10,7 @@ use crate::views::{
 use crate::AppState;
 use authio_domain::ids::{MembershipId, OrganizationId, TenantId, UserId};
 use authio_domain::organization::{Authority, MembershipStatus, Organization, OrganizationCommand};
-use authio_domain::reservation::{
-    organization_slug_key, user_email_key, Reservation, ReservationCommand, ReservationError,
-};
+use authio_domain::reservation::{organization_slug_key, user_email_key};
 use authio_domain::session::{Session, SessionCommand};
 use authio_domain::tenant::{Tenant, TenantCommand};
 use authio_domain::user::{User, UserCommand};
@@ -20,13 +18,8 @@ use authio_eventstore::{Changes, Db, Loaded};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 /// A valid address, trimmed (the spelling is kept; uniqueness uses the normalized form).
 pub(crate) fn check_email(email: &str) -> ApiResult<String> {
@@ -61,20 +54,6 @@ fn check_domains(domains: &[String]) -> ApiResult<Vec<String>> {
             }
         })
         .collect()
-}
-
-async fn claim(db: &Db, key: &str, owner: &str, code: &'static str, what: &str) -> ApiResult<Loaded<Reservation>> {
-    let mut r = db.load::<Reservation>(key).await?;
-    r.exec(ReservationCommand::Claim { owner: owner.to_string() })
-        .await
-        .map_err(|ReservationError::Taken| ApiError::conflict(code, format!("{what} is already taken")))?;
-    Ok(r)
-}
-
-async fn release(db: &Db, key: &str, owner: &str) -> ApiResult<Loaded<Reservation>> {
-    let mut r = db.load::<Reservation>(key).await?;
-    r.exec(ReservationCommand::Release { owner: owner.to_string() }).await.map_err(|_| ApiError::internal())?;
-    Ok(r)
 }
 
 /// The live user of this project, loaded from its stream (authoritative), or 404.
@@ -122,10 +101,10 @@ pub struct UpdateUser {
     )]
     pub email: Option<String>,
     /// `null` clears it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     pub first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     pub last_name: Option<Option<String>>,
     pub email_verified: Option<bool>,
@@ -148,7 +127,16 @@ pub async fn create_user(
     let at = Utc::now();
     crate::execute!(st, &meta, {
         let mut c = Changes::new();
-        c.add(claim(&st.db, &user_email_key(&key.project_id, &email), &user_id, "email_taken", "the email").await?)?;
+        c.add(
+            crate::reservations::claim(
+                &st.db,
+                &user_email_key(&key.project_id, &email),
+                &user_id,
+                "email_taken",
+                "the email",
+            )
+            .await?,
+        )?;
         let mut u = st.db.load::<User>(&user_id).await?;
         u.exec(UserCommand::Create {
             user_id: UserId::new(&user_id),
@@ -244,8 +232,8 @@ pub async fn update_user(
         if let Some(e) = &email_change {
             let (old_key, new_key) = (user_email_key(&key.project_id, &old_email), user_email_key(&key.project_id, e));
             if old_key != new_key {
-                c.add(claim(&st.db, &new_key, &id, "email_taken", "the email").await?)?;
-                c.add(release(&st.db, &old_key, &id).await?)?;
+                c.add(crate::reservations::claim(&st.db, &new_key, &id, "email_taken", "the email").await?)?;
+                c.add(crate::reservations::release(&st.db, &old_key, &id).await?)?;
             }
         }
         u.exec(UserCommand::Update {
@@ -278,7 +266,7 @@ pub async fn delete_user(
         let email_key = user_email_key(&key.project_id, &u.state.email);
         u.exec(UserCommand::Delete { at: Utc::now() }).await?;
         c.add(u)?;
-        c.add(release(&st.db, &email_key, &id).await?)?;
+        c.add(crate::reservations::release(&st.db, &email_key, &id).await?)?;
         let orgs: Vec<String> = sqlx::query_scalar("SELECT organization_id FROM memberships WHERE user_id = $1")
             .bind(&id)
             .fetch_all(&st.db.pool)
@@ -366,7 +354,16 @@ pub async fn create_organization(
         let mut t = st.db.load::<Tenant>(&key.project_id).await?;
         t.exec(TenantCommand::AddOrganization { organization_id: OrganizationId::new(&org_id) }).await?;
         c.add(t)?;
-        c.add(claim(&st.db, &organization_slug_key(&key.project_id, &slug), &org_id, "slug_taken", "the slug").await?)?;
+        c.add(
+            crate::reservations::claim(
+                &st.db,
+                &organization_slug_key(&key.project_id, &slug),
+                &org_id,
+                "slug_taken",
+                "the slug",
+            )
+            .await?,
+        )?;
         let mut o = st.db.load::<Organization>(&org_id).await?;
         o.exec(OrganizationCommand::Create {
             organization_id: OrganizationId::new(&org_id),
@@ -435,8 +432,20 @@ pub async fn update_organization(
         let mut o = load_org(&st.db, &id, &key.project_id).await?;
         let slug_change = slug.clone().filter(|s| *s != o.state.slug);
         if let Some(s) = &slug_change {
-            c.add(claim(&st.db, &organization_slug_key(&key.project_id, s), &id, "slug_taken", "the slug").await?)?;
-            c.add(release(&st.db, &organization_slug_key(&key.project_id, &o.state.slug), &id).await?)?;
+            c.add(
+                crate::reservations::claim(
+                    &st.db,
+                    &organization_slug_key(&key.project_id, s),
+                    &id,
+                    "slug_taken",
+                    "the slug",
+                )
+                .await?,
+            )?;
+            c.add(
+                crate::reservations::release(&st.db, &organization_slug_key(&key.project_id, &o.state.slug), &id)
+                    .await?,
+            )?;
         }
         o.exec(OrganizationCommand::Update {
             name: name.clone(),
@@ -469,7 +478,7 @@ pub async fn delete_organization(
         let slug_key = organization_slug_key(&key.project_id, &o.state.slug);
         o.exec(OrganizationCommand::Delete { at: Utc::now() }).await?;
         c.add(o)?;
-        c.add(release(&st.db, &slug_key, &id).await?)?;
+        c.add(crate::reservations::release(&st.db, &slug_key, &id).await?)?;
         let mut t = st.db.load::<Tenant>(&key.project_id).await?;
         t.exec(TenantCommand::RemoveOrganization { organization_id: OrganizationId::new(&id) }).await?;
         c.add(t)?;

@@ -8,7 +8,7 @@ use authio_domain::roles::RoleCatalog;
 use authio_domain::tenant::SignUp;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use utoipa::{IntoParams, ToSchema};
 
@@ -152,24 +152,6 @@ pub struct CreateRole {
     pub organization_id: Option<String>,
 }
 
-/// The organization an org admin manages (their token's active one, as admin), or
-/// `None` for the backend.
-async fn org_admin_of(st: &AppState, who: &Manager, org: Option<&str>) -> ApiResult<Option<String>> {
-    match who {
-        Manager::Project(_) => {
-            if let Some(o) = org {
-                crate::sessions::ensure_manages(st, who, o).await?;
-            }
-            Ok(None)
-        }
-        Manager::OrgAdmin(user) => {
-            let own = user.claims.act_org.clone().ok_or_else(ApiError::not_found)?;
-            crate::sessions::ensure_org_admin(st, user, org.unwrap_or(&own)).await?;
-            Ok(Some(own))
-        }
-    }
-}
-
 #[utoipa::path(post, path = "/v1/roles", tag = "roles", request_body = CreateRole,
     security(("secret_key" = []), ("access_token" = [])), responses((status = 201, body = RoleView), Errors))]
 pub async fn create_role(
@@ -178,7 +160,7 @@ pub async fn create_role(
     ctx: RequestContext,
     Json(body): Json<CreateRole>,
 ) -> ApiResult<(StatusCode, axum::Json<RoleView>)> {
-    let admin_of = org_admin_of(&st, &who, body.organization_id.as_deref()).await?;
+    let admin_of = crate::sessions::admin_scope(&st, &who, body.organization_id.as_deref()).await?;
     if admin_of.is_some() && body.organization_id.is_none() {
         return Err(crate::extract::secret_key_required());
     }
@@ -221,7 +203,7 @@ pub async fn list_roles(
     who: Manager,
     Query(f): Query<RoleFilter>,
 ) -> ApiResult<axum::Json<RoleList>> {
-    let admin_of = org_admin_of(&st, &who, f.organization_id.as_deref()).await?;
+    let admin_of = crate::sessions::admin_scope(&st, &who, f.organization_id.as_deref()).await?;
     let org = admin_of.as_deref().or(f.organization_id.as_deref());
     let every_org = admin_of.is_none() && f.organization_id.is_none();
     let data = roles::list_roles(&st, who.project_id(), org, every_org).await?;
@@ -235,13 +217,8 @@ pub async fn get_role(
     who: Manager,
     Path(slug): Path<String>,
 ) -> ApiResult<axum::Json<RoleView>> {
-    let admin_of = org_admin_of(&st, &who, None).await?;
+    let admin_of = crate::sessions::admin_scope(&st, &who, None).await?;
     Ok(axum::Json(roles::get_role(&st, who.project_id(), &slug, admin_of.as_deref()).await?))
-}
-
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -249,7 +226,7 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 pub struct UpdateRole {
     pub name: Option<String>,
     /// `null` clears it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// The whole new set.
@@ -267,7 +244,7 @@ pub async fn update_role(
     Path(slug): Path<String>,
     Json(body): Json<UpdateRole>,
 ) -> ApiResult<axum::Json<RoleView>> {
-    let admin_of = org_admin_of(&st, &who, None).await?;
+    let admin_of = crate::sessions::admin_scope(&st, &who, None).await?;
     if let Some(n) = &body.name {
         super::console::check_name("name", n)?;
     }
@@ -297,7 +274,7 @@ pub async fn delete_role(
     Path(slug): Path<String>,
     Query(p): Query<DeleteRoleParams>,
 ) -> ApiResult<StatusCode> {
-    let admin_of = org_admin_of(&st, &who, None).await?;
+    let admin_of = crate::sessions::admin_scope(&st, &who, None).await?;
     let meta = ctx.metadata(&who.actor());
     roles::delete_role(&st, &meta, who.project_id(), &slug, p.replacement.as_deref(), admin_of.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -247,11 +247,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn meta(&self, parts_meta: Metadata) -> Metadata {
-        let mut m = parts_meta;
-        m.insert("actor_type".into(), Actor::Directory(self.directory.clone()).kind().into());
-        m.insert("actor_id".into(), self.directory.clone());
-        m
+    /// The request's metadata with the directory as its actor.
+    fn meta(&self, ctx: &crate::extract::RequestContext) -> Metadata {
+        ctx.metadata(&Actor::Directory(self.directory.clone()))
     }
 }
 
@@ -288,17 +286,6 @@ impl FromRequestParts<AppState> for Caller {
             project: row.try_get(1)?,
             organization: row.try_get(2)?,
         })
-    }
-}
-
-/// The request's metadata (request id, client), for the events.
-struct Meta(Metadata);
-
-impl FromRequestParts<AppState> for Meta {
-    type Rejection = ScimError;
-    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, ScimError> {
-        let ctx = crate::extract::RequestContext::from_request_parts(parts, st).await.map_err(ScimError::from)?;
-        Ok(Meta(ctx.metadata(&Actor::System)))
     }
 }
 
@@ -577,12 +564,7 @@ struct UserInput {
 fn text_field(v: &Value, path: &[&str]) -> ScimResult<Option<String>> {
     let mut cur = v;
     for p in path {
-        // Attribute names are case-insensitive.
-        let Some(next) =
-            cur.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(p)).map(|(_, v)| v))
-        else {
-            return Ok(None);
-        };
+        let Some(next) = attribute(cur, p) else { return Ok(None) };
         cur = next;
     }
     match cur {
@@ -595,33 +577,35 @@ fn text_field(v: &Value, path: &[&str]) -> ScimResult<Option<String>> {
     }
 }
 
-/// The user's email: `userName` when it is one, else the primary (or work, or first)
-/// address of `emails`.
-fn email_of(body: &Value, user_name: &str) -> Option<String> {
+/// An attribute of a resource by name, in any letter case.
+fn attribute<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
+    v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+/// The user's email: `userName` when it is one, else the address `emails` names
+/// (`patch::chosen_email`).
+fn email_of(body: &Value, user_name: &str) -> ScimResult<Option<String>> {
     if authio_domain::is_valid_email(user_name) {
-        return Some(user_name.to_string());
+        return Ok(Some(user_name.to_string()));
     }
-    let emails = body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case("emails"))?.1.as_array()?;
-    let pick = |pred: &dyn Fn(&Value) -> bool| emails.iter().find(|e| pred(e)).and_then(|e| e["value"].as_str());
-    pick(&|e| e["primary"] == json!(true))
-        .or_else(|| pick(&|e| e["type"] == json!("work")))
-        .or_else(|| pick(&|_| true))
-        .filter(|v| authio_domain::is_valid_email(v))
-        .map(str::to_string)
+    let chosen = match attribute(body, "emails") {
+        Some(emails) => patch::chosen_email(emails).map_err(|e| ScimError::bad(e.scim_type, e.detail))?,
+        None => None,
+    };
+    Ok(chosen.filter(|v| authio_domain::is_valid_email(v)))
 }
 
 fn user_input(body: &Value) -> ScimResult<UserInput> {
     let user_name = text_field(body, &["userName"])?
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| ScimError::bad("invalidValue", "userName is required"))?;
-    let email = email_of(body, &user_name)
+    let email = email_of(body, &user_name)?
         .ok_or_else(|| ScimError::bad("invalidValue", "an email address is required: as userName, or in emails"))?;
-    let active = match body.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("active"))) {
-        None => true,
-        Some((_, Value::Bool(b))) => *b,
-        Some((_, Value::String(s))) if s.eq_ignore_ascii_case("true") => true,
-        Some((_, Value::String(s))) if s.eq_ignore_ascii_case("false") => false,
-        Some(_) => return Err(ScimError::bad("invalidValue", "active must be true or false")),
+    let active = match attribute(body, "active") {
+        None | Some(Value::Null) => true,
+        Some(v) => {
+            patch::parse_bool(v).ok_or_else(|| ScimError::bad("invalidValue", "active must be true or false"))?
+        }
     };
     let email = authio_domain::normalize_email(&email);
     Ok(UserInput {
@@ -729,11 +713,11 @@ async fn set_names(
 async fn create_user(
     State(st): State<AppState>,
     caller: Caller,
-    Meta(meta): Meta,
+    ctx: crate::extract::RequestContext,
     Body(body): Body,
 ) -> ScimResult<Response> {
     let input = user_input(&body)?;
-    let meta = caller.meta(meta);
+    let meta = caller.meta(&ctx);
     let new_user = new_id("user_");
     let new_membership = new_id("mem_");
     let mut user_id = String::new();
@@ -848,7 +832,7 @@ async fn change_user(
 async fn replace_user(
     State(st): State<AppState>,
     caller: Caller,
-    Meta(meta): Meta,
+    ctx: crate::extract::RequestContext,
     Path((_, id)): Path<(String, String)>,
     Body(body): Body,
 ) -> ScimResult<Response> {
@@ -861,18 +845,18 @@ async fn replace_user(
         C::ExternalId(input.external_id),
         C::Active(input.active),
     ];
-    change_user(&st, &caller, &caller.meta(meta), &id, changes).await
+    change_user(&st, &caller, &caller.meta(&ctx), &id, changes).await
 }
 
 async fn patch_user(
     State(st): State<AppState>,
     caller: Caller,
-    Meta(meta): Meta,
+    ctx: crate::extract::RequestContext,
     Path((_, id)): Path<(String, String)>,
     Body(body): Body,
 ) -> ScimResult<Response> {
     let changes = patch::user_changes(&body).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
-    change_user(&st, &caller, &caller.meta(meta), &id, changes).await
+    change_user(&st, &caller, &caller.meta(&ctx), &id, changes).await
 }
 
 /// Deprovision: the user's membership in the organization goes (and their contexts
@@ -880,11 +864,11 @@ async fn patch_user(
 async fn delete_user(
     State(st): State<AppState>,
     caller: Caller,
-    Meta(meta): Meta,
+    ctx: crate::extract::RequestContext,
     Path((_, id)): Path<(String, String)>,
 ) -> ScimResult<Response> {
     one_user(&st, &caller, &id).await?;
-    let meta = caller.meta(meta);
+    let meta = caller.meta(&ctx);
     crate::execute!(st, &meta, {
         let mut c = Changes::new();
         let mut o = st.db.load::<Organization>(&caller.organization).await?;

@@ -341,6 +341,17 @@ fn set_name(value: &Value, op: Op, changes: &mut Vec<Change>) -> Result<(), Patc
 /// objects: the primary address, else the first work address, else the first address.
 /// An empty array (or `null`) clears the address on `replace` and changes nothing on `add`.
 fn set_emails(value: &Value, op: Op, changes: &mut Vec<Change>) -> Result<(), PatchError> {
+    match (chosen_email(value)?, op) {
+        (Some(address), _) => changes.push(Change::PrimaryEmail(Some(address))),
+        (None, Op::Replace) => changes.push(Change::PrimaryEmail(None)),
+        (None, _) => {}
+    }
+    Ok(())
+}
+
+/// The address a User's `emails` names as theirs: the primary one, else the first work
+/// one, else the first (`None` for an empty array or `null`).
+pub(crate) fn chosen_email(value: &Value) -> Result<Option<String>, PatchError> {
     let entries = match value {
         Value::Array(entries) => entries.as_slice(),
         Value::Null => &[],
@@ -355,18 +366,12 @@ fn set_emails(value: &Value, op: Op, changes: &mut Vec<Change>) -> Result<(), Pa
         let work = entry.get("type").and_then(Value::as_str).is_some_and(|kind| kind.eq_ignore_ascii_case("work"));
         emails.push((address, primary, work));
     }
-    let chosen = emails
+    Ok(emails
         .iter()
         .find(|(_, primary, _)| *primary)
         .or_else(|| emails.iter().find(|(_, _, work)| *work))
         .or_else(|| emails.first())
-        .map(|(address, _, _)| (*address).to_owned());
-    match (chosen, op) {
-        (Some(address), _) => changes.push(Change::PrimaryEmail(Some(address))),
-        (None, Op::Replace) => changes.push(Change::PrimaryEmail(None)),
-        (None, _) => {}
-    }
-    Ok(())
+        .map(|(address, _, _)| (*address).to_owned()))
 }
 
 /// The target of an `emails[<filter>].value` path. The filter is `type eq "<kind>"` or
@@ -408,7 +413,7 @@ fn email_filter_target(path: &str) -> Result<Target, PatchError> {
 }
 
 /// A JSON boolean, or a string spelling one in any letter case.
-fn parse_bool(value: &Value) -> Option<bool> {
+pub(crate) fn parse_bool(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
