@@ -523,5 +523,53 @@ pub fn directory_events() -> Vec<authio_domain::directory::DirectoryEvent> {
             user_id: user_id(),
             unlinked_at: at(),
         },
+        E::GroupCreated {
+            directory_id: DIRECTORY.into(),
+            organization_id: org_id(),
+            group_id: GROUP.into(),
+            display_name: "Engineering".into(),
+            external_id: Some("00g1a2b3c4".into()),
+            created_at: at(),
+        },
+        E::GroupUpdated {
+            directory_id: DIRECTORY.into(),
+            organization_id: org_id(),
+            group_id: GROUP.into(),
+            display_name: "Platform Engineering".into(),
+            external_id: None,
+            updated_at: at(),
+        },
+        E::GroupDeleted {
+            directory_id: DIRECTORY.into(),
+            organization_id: org_id(),
+            group_id: GROUP.into(),
+            deleted_at: at(),
+        },
+        E::GroupMemberAdded {
+            directory_id: DIRECTORY.into(),
+            organization_id: org_id(),
+            group_id: GROUP.into(),
+            user_id: user_id(),
+            added_at: at(),
+        },
+        E::GroupMemberRemoved {
+            directory_id: DIRECTORY.into(),
+            organization_id: org_id(),
+            group_id: GROUP.into(),
+            user_id: user_id(),
+            removed_at: at(),
+        },
+        E::GroupMappingsChanged {
+            directory_id: DIRECTORY.into(),
+            organization_id: org_id(),
+            mappings: vec![authio_domain::directory::GroupMapping {
+                group: "Engineering".into(),
+                role: Some("admin".into()),
+                team_id: Some("team_01JV2Q7Z6X4N8M3K5P9R0S1T2T".into()),
+            }],
+            changed_at: at(),
+        },
     ]
 }
+
+pub const GROUP: &str = "dgrp_01JV2Q7Z6X4N8M3K5P9R0S1T2G";
