@@ -165,6 +165,21 @@ async fn populate(srv: &Server) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
+    let sam: serde_json::Value = res.json().await.unwrap();
+    let scim_group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering",
+        "members": [{"value": sam["id"]}]});
+    let res = srv
+        .http
+        .post(format!("{}/scim/v2/{}/Groups", srv.url, common::id(&dir)))
+        .bearer_auth(dir["token"].as_str().unwrap())
+        .header("content-type", "application/scim+json")
+        .body(scim_group.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mappings = format!("/v1/organizations/{acme}/directories/{}/group-mappings", common::id(&dir));
+    ok("mapping", srv.put(&mappings, &sk, json!({"mappings": [{"group": "engineering", "team_id": team}]})).await);
     let claim = ok(
         "domain",
         srv.post(&format!("/v1/organizations/{acme}/domains"), &sk, json!({"domain": "acme.example"})).await,

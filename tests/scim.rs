@@ -6,33 +6,11 @@
 //! and SQLite.
 mod common;
 
-use common::{code, Server};
+use common::{code, scim, urlencode, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-/// A SCIM call with the directory's token: (status, content type, body).
-async fn scim(
-    srv: &Server,
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, String, Value) {
-    let mut req = srv.http.request(method, format!("{}{path}", srv.url));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.header("content-type", "application/scim+json").body(b.to_string());
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status();
-    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let text = res.text().await.unwrap_or_default();
-    (status, ct, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 fn okta_user(email: &str, external: &str) -> Value {
     json!({
@@ -211,18 +189,6 @@ async fn scenario(postgres: bool) {
     let (s, _, e) =
         scim(&srv, Some(new_token), Method::PATCH, &format!("{base}/Users/{bob_id}"), Some(json!({}))).await;
     assert_eq!((s, &e["scimType"]), (StatusCode::BAD_REQUEST, &json!("invalidSyntax")), "{e}");
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ mod common;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode as AxumStatus};
 use common::{code, Server};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -877,4 +877,108 @@ async fn org_admin_events_signed_in_order_postgres_nats() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_admin_events_signed_in_order_sqlite() {
     org_admin_events_signed_in_order(false).await;
+}
+
+/// Every directory event type (SCIM users and groups, mappings) reaches a subscriber,
+/// signed, in the order of the changes, with the directory as the actor of its own.
+async fn directory_events_signed_in_order(postgres: bool) {
+    let (srv, consumer) = if postgres {
+        let (srv, c) = server_with_nats("100ms,200ms").await;
+        (srv, Some(c))
+    } else {
+        (server(false, "100ms,200ms").await, None)
+    };
+    let rx = Receiver::start(0).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let acme = srv.org(&sk, "Acme").await;
+    let (_, secret) = endpoint(&srv, &sk, &rx.url, &["directory.*"]).await;
+    let ok = |what: &str, (s, v): (StatusCode, Value)| {
+        assert!(s.is_success(), "{what}: {s} {v}");
+        v
+    };
+    let dir =
+        ok("directory", srv.post(&format!("/v1/organizations/{acme}/directories"), &sk, json!({"name": "Okta"})).await);
+    let dir_id = common::id(&dir);
+    let dir_path = format!("/v1/organizations/{acme}/directories/{dir_id}");
+    let dir = ok("rotate", srv.post(&format!("{dir_path}/rotate-token"), &sk, json!({})).await);
+    let token = dir["token"].as_str().unwrap().to_string();
+    let base = format!("/scim/v2/{dir_id}");
+    let scim_ok = |what: &'static str, (s, _, v): (StatusCode, String, Value)| {
+        assert!(s.is_success(), "{what}: {s} {v}");
+        v
+    };
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@acme.example"});
+    let ada =
+        scim_ok("user", common::scim(&srv, Some(&token), Method::POST, &format!("{base}/Users"), Some(user)).await);
+    let ada = ada["id"].as_str().unwrap().to_string();
+    ok(
+        "mappings",
+        srv.put(&format!("{dir_path}/group-mappings"), &sk, json!({"mappings": [{"group": "Eng", "role": "admin"}]}))
+            .await,
+    );
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng"});
+    let g =
+        scim_ok("group", common::scim(&srv, Some(&token), Method::POST, &format!("{base}/Groups"), Some(group)).await);
+    let g = format!("{base}/Groups/{}", g["id"].as_str().unwrap());
+    let ops = |o: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": o});
+    let add = ops(json!([{"op": "add", "path": "members", "value": [{"value": ada}]}]));
+    scim_ok("add", common::scim(&srv, Some(&token), Method::PATCH, &g, Some(add)).await);
+    let rename = ops(json!([{"op": "replace", "path": "externalId", "value": "00g1"}]));
+    scim_ok("rename", common::scim(&srv, Some(&token), Method::PATCH, &g, Some(rename)).await);
+    let remove = ops(json!([{"op": "remove", "path": "members"}]));
+    scim_ok("remove", common::scim(&srv, Some(&token), Method::PATCH, &g, Some(remove)).await);
+    common::scim(&srv, Some(&token), Method::DELETE, &g, None).await;
+    common::scim(&srv, Some(&token), Method::DELETE, &format!("{base}/Users/{ada}"), None).await;
+    ok("delete", srv.delete(&dir_path, &sk).await);
+
+    let want = [
+        "directory.created",
+        "directory.token_rotated",
+        "directory.user_linked",
+        "directory.group_mappings_changed",
+        "directory.group_created",
+        "directory.group_member_added",
+        "directory.group_updated",
+        "directory.group_member_removed",
+        "directory.group_deleted",
+        "directory.user_unlinked",
+        "directory.deleted",
+    ];
+    rx.wait_for(want.len()).await;
+    match &consumer {
+        Some(c) => settled_nats(&srv, c).await,
+        None => settled(&srv).await,
+    }
+    let hits = rx.hits();
+    let types: Vec<String> = hits.iter().map(|h| h.json()["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(types, want, "each once, in the order of the changes");
+    for h in &hits {
+        verify(&secret, h).expect("the signature verifies with standardwebhooks");
+        let e = h.json();
+        assert_eq!(e["organization_id"], json!(acme), "{e}");
+        let scim = [
+            "directory.user_linked",
+            "directory.group_created",
+            "directory.group_member_added",
+            "directory.group_updated",
+            "directory.group_member_removed",
+            "directory.group_deleted",
+            "directory.user_unlinked",
+        ];
+        let by_directory = scim.contains(&e["type"].as_str().unwrap());
+        if by_directory {
+            assert_eq!(e["actor"], json!({"type": "directory", "id": dir_id}), "{e}");
+        }
+    }
+    assert!(hits.iter().all(|h| !String::from_utf8_lossy(&h.body).contains(&token)), "the token is in no event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_events_signed_in_order_postgres_nats() {
+    directory_events_signed_in_order(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_events_signed_in_order_sqlite() {
+    directory_events_signed_in_order(false).await;
 }

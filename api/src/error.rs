@@ -42,6 +42,12 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("invalid_request", 400, "Malformed or invalid input; `details.field` names the field when one is at fault."),
     ("unknown_role", 400, "The role is not defined in the project, or is another organization's own role."),
     ("public_mail_domain", 400, "Public mail domains (gmail.com and the like) cannot be claimed by an organization."),
+    ("unknown_team", 400, "The team named is not a team of this organization."),
+    (
+        "unknown_group_member",
+        400,
+        "SCIM: a group member named is not a user of the directory (`scimType` `invalidValue`).",
+    ),
     ("unknown_permission", 400, "A permission named is not defined in the project."),
     (
         "redirect_not_allowed",
@@ -109,6 +115,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("already_member", 409, "The user is an active member of the organization already."),
     ("domain_exists", 409, "The organization has claimed this domain already (`details.id`)."),
     ("domain_taken", 409, "Another organization of the project has verified this domain."),
+    ("group_name_taken", 409, "SCIM: the directory has a group with this displayName (`scimType` `uniqueness`)."),
     ("team_exists", 409, "The organization already has a team with this slug."),
     ("team_member_exists", 409, "The user is in the team already."),
     ("not_an_org_member", 409, "The user is not a member of the team's organization."),

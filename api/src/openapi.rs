@@ -86,6 +86,7 @@ impl Modify for Security {
         domains::add, domains::list, domains::get, domains::verify, domains::update, domains::remove,
         policies::get, policies::put, passkeys::step_up_start, passkeys::step_up_finish,
         directories::create, directories::list, directories::get, directories::rotate_token, directories::delete,
+        directories::get_mappings, directories::put_mappings,
     ),
     components(schemas(ErrorBody))
 )]

@@ -34,6 +34,8 @@ pub const TABLES: &[&str] = &[
     "organization_domains",
     "directories",
     "directory_users",
+    "directory_groups",
+    "directory_group_members",
 ];
 
 pub mod audit;
@@ -682,6 +684,8 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
         }
         "directory.deleted" => {
             exec(tx, "DELETE FROM directory_users WHERE directory_id = $1", vec![id.clone()]).await?;
+            exec(tx, "DELETE FROM directory_group_members WHERE directory_id = $1", vec![id.clone()]).await?;
+            exec(tx, "DELETE FROM directory_groups WHERE directory_id = $1", vec![id.clone()]).await?;
             exec(tx, "DELETE FROM directories WHERE id = $1", vec![id]).await
         }
         "directory.user_linked" => {
@@ -708,6 +712,46 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
         "directory.user_unlinked" => {
             let key = Some(format!("{}:{}", e.aggregate_id, text(d, "user_id")));
             exec(tx, "DELETE FROM directory_users WHERE id = $1", vec![key]).await
+        }
+        "directory.group_created" => {
+            let created = Some(ts(d, "created_at"));
+            exec(
+                tx,
+                "INSERT INTO directory_groups (id, directory_id, organization_id, display_name, external_id, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING",
+                vec![s(d, "group_id"), id, s(d, "organization_id"), s(d, "display_name"), s(d, "external_id"), created],
+            )
+            .await
+        }
+        "directory.group_updated" => {
+            let sql = "UPDATE directory_groups SET display_name = $2, external_id = $3, updated_at = $4 WHERE id = $1";
+            exec(tx, sql, vec![s(d, "group_id"), s(d, "display_name"), s(d, "external_id"), Some(ts(d, "updated_at"))])
+                .await
+        }
+        "directory.group_deleted" => {
+            exec(tx, "DELETE FROM directory_group_members WHERE group_id = $1", vec![s(d, "group_id")]).await?;
+            exec(tx, "DELETE FROM directory_groups WHERE id = $1", vec![s(d, "group_id")]).await
+        }
+        "directory.group_member_added" => {
+            let key = Some(format!("{}:{}", text(d, "group_id"), text(d, "user_id")));
+            let at = Some(ts(d, "added_at"));
+            exec(
+                tx,
+                "INSERT INTO directory_group_members (id, group_id, directory_id, user_id, added_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                vec![key, s(d, "group_id"), id, s(d, "user_id"), at.clone()],
+            )
+            .await?;
+            exec(tx, "UPDATE directory_groups SET updated_at = $2 WHERE id = $1", vec![s(d, "group_id"), at]).await
+        }
+        "directory.group_member_removed" => {
+            let key = Some(format!("{}:{}", text(d, "group_id"), text(d, "user_id")));
+            exec(tx, "DELETE FROM directory_group_members WHERE id = $1", vec![key]).await?;
+            let at = Some(ts(d, "removed_at"));
+            exec(tx, "UPDATE directory_groups SET updated_at = $2 WHERE id = $1", vec![s(d, "group_id"), at]).await
+        }
+        "directory.group_mappings_changed" => {
+            exec(tx, "UPDATE directories SET updated_at = $2 WHERE id = $1", vec![id, Some(ts(d, "changed_at"))]).await
         }
         "membership.activated" => {
             exec(

@@ -59,7 +59,11 @@ pub const PROJECTIONS: &[Projection] = &[
     Projection { name: "invitations", tables: &["invitations"], reads: &[] },
     Projection { name: "teams", tables: &["teams", "team_members"], reads: &[] },
     Projection { name: "organization_domains", tables: &["organization_domains"], reads: &[] },
-    Projection { name: "directories", tables: &["directories", "directory_users"], reads: &[] },
+    Projection {
+        name: "directories",
+        tables: &["directories", "directory_users", "directory_groups", "directory_group_members"],
+        reads: &[],
+    },
 ];
 
 /// The projection called `name`.

@@ -138,6 +138,9 @@ impl Server {
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::PATCH, path, Some(token), Some(body)).await
     }
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
     pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::DELETE, path, Some(token), None).await
     }
@@ -222,6 +225,8 @@ impl Server {
                 "organization_domains" => "id, project_id, organization_id, domain, challenge, state, CASE WHEN auto_join THEN 'true' ELSE 'false' END, COALESCE(role, ''), COALESCE(verified_at, ''), created_at, updated_at",
                 "directories" => "id, project_id, organization_id, name, created_at, updated_at",
                 "directory_users" => "id, directory_id, organization_id, user_id, COALESCE(external_id, ''), COALESCE(user_name, ''), linked_at",
+                "directory_groups" => "id, directory_id, organization_id, display_name, COALESCE(external_id, ''), created_at, updated_at",
+                "directory_group_members" => "id, group_id, directory_id, user_id, added_at",
                 other => panic!("unknown table {other}"),
             };
             let order = match *t {
@@ -442,4 +447,39 @@ pub fn mailed(dir: &std::path::Path, to: &str, marker: &str) -> String {
         .find(|m| m.contains(marker))
         .unwrap_or_else(|| panic!("no mail with {marker} to {to} in {}", dir.display()));
     value_after(&mail, marker)
+}
+
+/// A SCIM call with the directory's token: (status, content type, body).
+pub async fn scim(
+    srv: &Server,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, String, Value) {
+    let mut req = srv.http.request(method, format!("{}{path}", srv.url));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.header("content-type", "application/scim+json").body(b.to_string());
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let text = res.text().await.unwrap_or_default();
+    (status, ct, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// `s` percent-encoded for a query string.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 //! project, an org admin's for their own.
 use crate::error::{ApiResult, Errors};
 use crate::extract::{Json, Manager, RequestContext};
+use crate::scim::groups::{self, Mappings};
 use crate::scim::{self, DirectoryView};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -90,4 +91,34 @@ pub async fn delete(
     crate::sessions::ensure_manages(&st, &who, &org).await?;
     scim::delete_directory(&st, &ctx.metadata(&who.actor()), &org, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The directory's group mappings, in precedence order (see the README's SCIM section).
+#[utoipa::path(get, path = "/v1/organizations/{id}/directories/{directory_id}/group-mappings", tag = "directories",
+    params(("id" = String, Path), ("directory_id" = String, Path)),
+    security(("secret_key" = []), ("access_token" = [])), responses((status = 200, body = Mappings), Errors))]
+pub async fn get_mappings(
+    State(st): State<AppState>,
+    who: Manager,
+    Path((org, id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Mappings>> {
+    crate::sessions::ensure_manages(&st, &who, &org).await?;
+    Ok(axum::Json(groups::mappings(&st, &org, &id).await?))
+}
+
+/// Replace the group mappings; the roles and teams of the directory's users follow at
+/// once, in the same commit (`directory.group_mappings_changed`, then each change).
+#[utoipa::path(put, path = "/v1/organizations/{id}/directories/{directory_id}/group-mappings", tag = "directories",
+    params(("id" = String, Path), ("directory_id" = String, Path)), request_body = Mappings,
+    security(("secret_key" = []), ("access_token" = [])), responses((status = 200, body = Mappings), Errors))]
+pub async fn put_mappings(
+    State(st): State<AppState>,
+    who: Manager,
+    ctx: RequestContext,
+    Path((org, id)): Path<(String, String)>,
+    Json(body): Json<Mappings>,
+) -> ApiResult<axum::Json<Mappings>> {
+    crate::sessions::ensure_manages(&st, &who, &org).await?;
+    let meta = ctx.metadata(&who.actor());
+    Ok(axum::Json(groups::set_mappings(&st, &meta, who.project_id(), &org, &id, body).await?))
 }

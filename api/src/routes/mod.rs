@@ -77,6 +77,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/organizations/{id}/directories", post(directories::create).get(directories::list))
         .route("/v1/organizations/{id}/directories/{directory_id}", get(directories::get).delete(directories::delete))
         .route("/v1/organizations/{id}/directories/{directory_id}/rotate-token", post(directories::rotate_token))
+        .route(
+            "/v1/organizations/{id}/directories/{directory_id}/group-mappings",
+            get(directories::get_mappings).put(directories::put_mappings),
+        )
         .route("/v1/sessions/step-up/passkey/start", post(passkeys::step_up_start))
         .route("/v1/sessions/step-up/passkey/finish", post(passkeys::step_up_finish))
         .route("/v1/organizations/{id}/domains", post(domains::add).get(domains::list))

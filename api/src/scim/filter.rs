@@ -42,16 +42,19 @@ pub enum Attr {
     Id,
     /// `emails.value`: any of the resource's email addresses.
     EmailValue,
+    /// `members.value`: the ids of a group's members.
+    MemberValue,
 }
 
 impl Attr {
     /// Canonical attribute names, matched without regard to letter case.
-    const NAMES: [(&'static str, Attr); 5] = [
+    const NAMES: [(&'static str, Attr); 6] = [
         ("userName", Attr::UserName),
         ("externalId", Attr::ExternalId),
         ("displayName", Attr::DisplayName),
         ("id", Attr::Id),
         ("emails.value", Attr::EmailValue),
+        ("members.value", Attr::MemberValue),
     ];
 
     /// The attribute `name` refers to, with or without a core schema URN prefix.
@@ -521,7 +524,7 @@ mod tests {
             Attr::EmailValue => &["ada@example.com", "ADA@work.example"],
             Attr::DisplayName => &["Ada Lovelace"],
             Attr::Id => &["usr_01"],
-            Attr::ExternalId => &[],
+            Attr::ExternalId | Attr::MemberValue => &[],
         };
         values.iter().map(|v| (*v).to_owned()).collect()
     }

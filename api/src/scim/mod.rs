@@ -6,9 +6,11 @@
 //! DELETE removes it; the user and their other organizations are never touched. Every
 //! change is recorded with the directory as its actor.
 //!
-//! Built: Users (create, read, filter `eq` with `and`/`or`, pages, replace, PATCH in
-//! Okta's and Entra's shapes, delete) and the discovery documents. Not built yet: Groups.
+//! Users (create, read, filter `eq` with `and`/`or`, pages, replace, PATCH in Okta's and
+//! Entra's shapes, delete), Groups (the same, and their mappings to roles and teams:
+//! `groups`) and the discovery documents.
 pub mod filter;
+pub mod groups;
 pub mod patch;
 
 use crate::crypto::{hash_secret, new_id, new_secret};
@@ -66,8 +68,8 @@ impl ScimError {
 impl From<ApiError> for ScimError {
     fn from(e: ApiError) -> Self {
         let scim_type = match e.code {
-            "email_taken" | "membership_exists" | "already_member" => Some("uniqueness"),
-            "invalid_request" | "unknown_role" => Some("invalidValue"),
+            "email_taken" | "membership_exists" | "already_member" | "group_name_taken" => Some("uniqueness"),
+            "invalid_request" | "unknown_role" | "unknown_group_member" => Some("invalidValue"),
             _ => None,
         };
         let status = if e.code == "membership_exists" { StatusCode::CONFLICT } else { e.status };
@@ -364,6 +366,7 @@ impl ScimUser {
             Attr::EmailValue => vec![self.email.clone()],
             Attr::ExternalId => self.external_id.clone().into_iter().collect(),
             Attr::Id => vec![self.id.clone()],
+            Attr::MemberValue => vec![],
             Attr::DisplayName => {
                 let d = [self.given.as_deref(), self.family.as_deref()].into_iter().flatten().collect::<Vec<_>>();
                 if d.is_empty() {
@@ -495,25 +498,45 @@ async fn search_users(State(st): State<AppState>, caller: Caller, Body(body): Bo
     list_page(&st, &caller, p).await
 }
 
+impl ListParams {
+    /// The filter, the first index (1-based) and the page size.
+    fn paging(&self) -> ScimResult<(Option<filter::Filter>, usize, usize)> {
+        let filter = self
+            .filter
+            .as_deref()
+            .map(filter::parse)
+            .transpose()
+            .map_err(|e| ScimError::bad("invalidFilter", e.to_string()))?;
+        let number = |v: &Option<String>, default: usize, name: &str| -> ScimResult<usize> {
+            match v {
+                None => Ok(default),
+                Some(s) => s
+                    .trim()
+                    .parse::<i64>()
+                    .map(|n| n.max(0) as usize)
+                    .map_err(|_| ScimError::bad("invalidValue", format!("{name} must be a whole number"))),
+            }
+        };
+        let start = number(&self.start_index, 1, "startIndex")?.max(1);
+        let count = number(&self.count, 100, "count")?.min(MAX_COUNT);
+        Ok((filter, start, count))
+    }
+}
+
+/// A ListResponse: one page of `total` matching resources, from `start`.
+fn list_response(total: usize, start: usize, page: Vec<Value>) -> Response {
+    let body = json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": page.len(),
+        "Resources": page,
+    });
+    scim_json(StatusCode::OK, &body)
+}
+
 async fn list_page(st: &AppState, caller: &Caller, p: ListParams) -> ScimResult<Response> {
-    let filter = p
-        .filter
-        .as_deref()
-        .map(filter::parse)
-        .transpose()
-        .map_err(|e| ScimError::bad("invalidFilter", e.to_string()))?;
-    let number = |v: &Option<String>, default: usize, name: &str| -> ScimResult<usize> {
-        match v {
-            None => Ok(default),
-            Some(s) => s
-                .trim()
-                .parse::<i64>()
-                .map(|n| n.max(0) as usize)
-                .map_err(|_| ScimError::bad("invalidValue", format!("{name} must be a whole number"))),
-        }
-    };
-    let start = number(&p.start_index, 1, "startIndex")?.max(1);
-    let count = number(&p.count, 100, "count")?.min(MAX_COUNT);
+    let (filter, start, count) = p.paging()?;
     let rows = sqlx::query(&format!("{USER_SQL} ORDER BY u.id")).bind(&caller.directory).fetch_all(&st.db.pool).await?;
     let users = rows.iter().map(scim_user).collect::<Result<Vec<_>, _>>()?;
     let matched: Vec<&ScimUser> =
@@ -521,14 +544,7 @@ async fn list_page(st: &AppState, caller: &Caller, p: ListParams) -> ScimResult<
     let (only, without) = (p.attributes.as_deref(), p.excluded_attributes.as_deref());
     let page: Vec<Value> =
         matched.iter().skip(start - 1).take(count).map(|u| select(u.json(&caller.base), only, without)).collect();
-    let body = json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": matched.len(),
-        "startIndex": start,
-        "itemsPerPage": page.len(),
-        "Resources": page,
-    });
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(list_response(matched.len(), start, page))
 }
 
 #[derive(Debug, Deserialize)]
@@ -926,13 +942,11 @@ fn user_resource_type(base: &str) -> Value {
 
 /// A ListResponse holding all of `resources`.
 fn one_page(resources: Vec<Value>) -> Response {
-    let n = resources.len();
-    let body = json!({"schemas": [LIST_SCHEMA], "totalResults": n, "startIndex": 1, "itemsPerPage": n, "Resources": resources});
-    scim_json(StatusCode::OK, &body)
+    list_response(resources.len(), 1, resources)
 }
 
 async fn resource_types(caller: Caller) -> ScimResult<Response> {
-    Ok(one_page(vec![user_resource_type(&caller.base)]))
+    Ok(one_page(vec![user_resource_type(&caller.base), groups::group_resource_type(&caller.base)]))
 }
 
 fn user_schema(base: &str) -> Value {
@@ -975,22 +989,22 @@ fn user_schema(base: &str) -> Value {
 }
 
 async fn schemas(caller: Caller) -> ScimResult<Response> {
-    Ok(one_page(vec![user_schema(&caller.base)]))
+    Ok(one_page(vec![user_schema(&caller.base), groups::group_schema(&caller.base)]))
 }
 
 async fn resource_type(caller: Caller, Path((_, id)): Path<(String, String)>) -> ScimResult<Response> {
-    if id == "User" {
-        Ok(scim_json(StatusCode::OK, &user_resource_type(&caller.base)))
-    } else {
-        Err(ScimError::not_found())
+    match id.as_str() {
+        "User" => Ok(scim_json(StatusCode::OK, &user_resource_type(&caller.base))),
+        "Group" => Ok(scim_json(StatusCode::OK, &groups::group_resource_type(&caller.base))),
+        _ => Err(ScimError::not_found()),
     }
 }
 
 async fn schema(caller: Caller, Path((_, id)): Path<(String, String)>) -> ScimResult<Response> {
-    if id == USER_SCHEMA {
-        Ok(scim_json(StatusCode::OK, &user_schema(&caller.base)))
-    } else {
-        Err(ScimError::not_found())
+    match id.as_str() {
+        USER_SCHEMA => Ok(scim_json(StatusCode::OK, &user_schema(&caller.base))),
+        groups::GROUP_SCHEMA => Ok(scim_json(StatusCode::OK, &groups::group_schema(&caller.base))),
+        _ => Err(ScimError::not_found()),
     }
 }
 
@@ -999,17 +1013,17 @@ async fn no_such_endpoint(_: Caller) -> ScimResult<Response> {
     Err(ScimError::not_found())
 }
 
-async fn unsupported(_: Caller) -> ScimResult<Response> {
-    Err(ScimError::new(StatusCode::NOT_IMPLEMENTED, None, "Groups are not supported by this service provider yet"))
-}
-
 /// The SCIM routes, under `/scim/v2/{directory_id}`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/scim/v2/{directory}/Users", get(list_users).post(create_user))
         .route("/scim/v2/{directory}/Users/.search", axum::routing::post(search_users))
         .route("/scim/v2/{directory}/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
-        .route("/scim/v2/{directory}/Groups", get(unsupported).post(unsupported))
+        .route("/scim/v2/{directory}/Groups", get(groups::list_groups).post(groups::create_group))
+        .route(
+            "/scim/v2/{directory}/Groups/{id}",
+            get(groups::get_group).put(groups::replace_group).patch(groups::patch_group).delete(groups::delete_group),
+        )
         .route("/scim/v2/{directory}/ServiceProviderConfig", get(service_provider_config))
         .route("/scim/v2/{directory}/ResourceTypes", get(resource_types))
         .route("/scim/v2/{directory}/ResourceTypes/{id}", get(resource_type))

@@ -102,6 +102,16 @@ impl std::error::Error for PatchError {}
 
 /// The changes a PatchOp body makes to a User (see the module docs for the rules).
 pub fn user_changes(body: &Value) -> Result<Vec<Change>, PatchError> {
+    let mut changes = Vec::new();
+    for (index, operation) in operations(body)?.iter().enumerate() {
+        apply_operation(operation, &mut changes).map_err(|e| e.in_operation(index))?;
+    }
+    Ok(changes)
+}
+
+/// The operations of a PatchOp body: it declares the PatchOp schema and holds 1 to
+/// [`MAX_OPERATIONS`] of them.
+fn operations(body: &Value) -> Result<&Vec<Value>, PatchError> {
     let body = body.as_object().ok_or_else(|| PatchError::new(INVALID_SYNTAX, "the body must be a JSON object"))?;
     let declares_patch_op = body.get("schemas").and_then(Value::as_array).is_some_and(|schemas| {
         schemas.iter().any(|schema| schema.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_SCHEMA)))
@@ -120,11 +130,146 @@ pub fn user_changes(body: &Value) -> Result<Vec<Change>, PatchError> {
                 format!("`Operations` must be an array of 1 to {MAX_OPERATIONS} operations"),
             )
         })?;
+    Ok(operations)
+}
+
+/// The core Group schema URN; group attribute paths may carry it followed by `:`.
+const CORE_GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+/// One change to a Group, in request order. Members are named by their `value` (the
+/// user's SCIM id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChange {
+    DisplayName(String),
+    ExternalId(Option<String>),
+    AddMembers(Vec<String>),
+    RemoveMembers(Vec<String>),
+    /// The members are exactly these (`replace` of `members`; `remove` of all is empty).
+    SetMembers(Vec<String>),
+}
+
+/// The changes a PatchOp body makes to a Group. Paths: `displayName`, `externalId`,
+/// `members` and `members[value eq "…"]` (with or without the core Group schema URN);
+/// `add` of members adds, `replace` sets them all, `remove` of `members` with a value
+/// removes those, without one removes them all (Okta sends the filter form, Entra the
+/// value form). Without a path, `value` maps those names to values (`id` and `schemas`
+/// in it are ignored, as Okta sends them). `displayName` cannot be removed.
+pub fn group_changes(body: &Value) -> Result<Vec<GroupChange>, PatchError> {
     let mut changes = Vec::new();
-    for (index, operation) in operations.iter().enumerate() {
-        apply_operation(operation, &mut changes).map_err(|e| e.in_operation(index))?;
+    for (index, operation) in operations(body)?.iter().enumerate() {
+        group_operation(operation, &mut changes).map_err(|e| e.in_operation(index))?;
     }
     Ok(changes)
+}
+
+fn group_operation(operation: &Value, changes: &mut Vec<GroupChange>) -> Result<(), PatchError> {
+    let operation =
+        operation.as_object().ok_or_else(|| PatchError::new(INVALID_SYNTAX, "an operation must be a JSON object"))?;
+    let op_name = operation
+        .get("op")
+        .and_then(Value::as_str)
+        .ok_or_else(|| PatchError::new(INVALID_SYNTAX, "an operation needs an `op` string"))?;
+    let op = Op::parse(op_name).ok_or_else(|| {
+        PatchError::new(INVALID_SYNTAX, format!("unsupported op `{op_name}`: expected add, replace or remove"))
+    })?;
+    let value = operation.get("value").filter(|v| !v.is_null());
+    match operation.get("path") {
+        None | Some(Value::Null) => {
+            if op == Op::Remove {
+                return Err(PatchError::new(NO_TARGET, "remove needs a `path`"));
+            }
+            let attributes = value.and_then(Value::as_object).ok_or_else(|| {
+                PatchError::new(INVALID_VALUE, "without a `path`, `value` must be an object of attributes")
+            })?;
+            for (key, v) in attributes {
+                let key = strip_prefix_ignore_ascii_case(key, CORE_GROUP_SCHEMA)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .unwrap_or(key);
+                if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
+                group_path(key, op, Some(v), changes)?;
+            }
+            Ok(())
+        }
+        Some(Value::String(path)) => {
+            if op != Op::Remove && value.is_none() {
+                return Err(PatchError::new(INVALID_VALUE, "add and replace need a `value`"));
+            }
+            group_path(path, op, value, changes)
+        }
+        Some(_) => Err(PatchError::new(INVALID_PATH, "`path` must be a string")),
+    }
+}
+
+fn group_path(path: &str, op: Op, value: Option<&Value>, changes: &mut Vec<GroupChange>) -> Result<(), PatchError> {
+    let path = path.trim();
+    let attribute =
+        strip_prefix_ignore_ascii_case(path, CORE_GROUP_SCHEMA).and_then(|rest| rest.strip_prefix(':')).unwrap_or(path);
+    let lower = attribute.to_ascii_lowercase();
+    let change = match (lower.as_str(), op) {
+        ("displayname", Op::Remove) => {
+            return Err(PatchError::new(MUTABILITY, "`displayName` is required and cannot be removed"))
+        }
+        ("displayname", _) => GroupChange::DisplayName(
+            value
+                .and_then(Value::as_str)
+                .filter(|n| !n.trim().is_empty())
+                .ok_or_else(|| PatchError::new(INVALID_VALUE, "`displayName` must be a non-empty string"))?
+                .to_string(),
+        ),
+        ("externalid", Op::Remove) => GroupChange::ExternalId(None),
+        ("externalid", _) => match value {
+            Some(Value::String(s)) => GroupChange::ExternalId(Some(s.clone())),
+            None | Some(Value::Null) => GroupChange::ExternalId(None),
+            Some(other) => {
+                return Err(PatchError::new(INVALID_VALUE, format!("`externalId` must be a string, not {other}")))
+            }
+        },
+        ("members", Op::Add) => GroupChange::AddMembers(member_values(value)?),
+        ("members", Op::Replace) => GroupChange::SetMembers(member_values(value)?),
+        ("members", Op::Remove) => match value {
+            None => GroupChange::SetMembers(Vec::new()),
+            Some(_) => GroupChange::RemoveMembers(member_values(value)?),
+        },
+        (_, Op::Remove) if lower.starts_with("members[") => GroupChange::RemoveMembers(vec![member_filter(attribute)?]),
+        (_, _) if lower.starts_with("members[") => {
+            return Err(PatchError::new(INVALID_PATH, "a `members[...]` path is only for remove"))
+        }
+        ("id" | "meta", _) => return Err(PatchError::new(MUTABILITY, format!("`{attribute}` is read-only"))),
+        _ => return Err(PatchError::new(INVALID_PATH, format!("unknown or unsupported path `{path}`"))),
+    };
+    changes.push(change);
+    Ok(())
+}
+
+/// The user ids of a members value: an array of `{"value": id}` (or one such object).
+fn member_values(value: Option<&Value>) -> Result<Vec<String>, PatchError> {
+    let one = |v: &Value| -> Result<String, PatchError> {
+        v.get("value")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| PatchError::new(INVALID_VALUE, "each member must be an object with a `value` string"))
+    };
+    match value {
+        Some(Value::Array(items)) if items.len() <= 1000 => items.iter().map(one).collect(),
+        Some(Value::Array(_)) => Err(PatchError::new(INVALID_VALUE, "at most 1000 members an operation")),
+        Some(v @ Value::Object(_)) => Ok(vec![one(v)?]),
+        None => Ok(Vec::new()),
+        Some(other) => Err(PatchError::new(INVALID_VALUE, format!("`members` must be an array, not {other}"))),
+    }
+}
+
+/// The user id of `members[value eq "id"]`.
+fn member_filter(path: &str) -> Result<String, PatchError> {
+    let invalid = || PatchError::new(INVALID_PATH, format!("expected members[value eq \"…\"], not `{path}`"));
+    let inner = path.get("members[".len()..).and_then(|r| r.strip_suffix(']')).ok_or_else(invalid)?;
+    let (attr, rest) = split_word(inner);
+    let (op, literal) = split_word(rest);
+    if !attr.eq_ignore_ascii_case("value") || !op.eq_ignore_ascii_case("eq") {
+        return Err(invalid());
+    }
+    serde_json::from_str::<String>(literal).map_err(|_| invalid())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -925,5 +1070,41 @@ mod tests {
             { "op": "remove", "path": "userName" }
         ]));
         assert_eq!(err.scim_type, "mutability");
+    }
+
+    #[test]
+    fn group_changes_in_okta_and_entra_shapes() {
+        let ops = |o: Value| group_changes(&body(o));
+        let ids = |v: &[&str]| v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            ops(json!([{"op": "add", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]}])),
+            Ok(vec![GroupChange::AddMembers(ids(&["u1", "u2"]))])
+        );
+        assert_eq!(
+            ops(json!([{"op": "remove", "path": "members[value eq \"u1\"]"}])),
+            Ok(vec![GroupChange::RemoveMembers(ids(&["u1"]))])
+        );
+        assert_eq!(
+            ops(json!([{"op": "Remove", "path": "members", "value": [{"value": "u2"}]}])),
+            Ok(vec![GroupChange::RemoveMembers(ids(&["u2"]))])
+        );
+        assert_eq!(ops(json!([{"op": "remove", "path": "members"}])), Ok(vec![GroupChange::SetMembers(vec![])]));
+        assert_eq!(
+            ops(json!([{"op": "replace", "value": {"id": "g1", "displayName": "Eng", "externalId": null}}])),
+            Ok(vec![GroupChange::DisplayName("Eng".into()), GroupChange::ExternalId(None)])
+        );
+        assert_eq!(
+            ops(
+                json!([{"op": "Replace", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "value": "X"}])
+            ),
+            Ok(vec![GroupChange::DisplayName("X".into())])
+        );
+        let kind = |o: Value| ops(o).unwrap_err().scim_type;
+        assert_eq!(kind(json!([{"op": "remove", "path": "displayName"}])), MUTABILITY);
+        assert_eq!(kind(json!([{"op": "add", "path": "members[value eq \"u1\"]", "value": []}])), INVALID_PATH);
+        assert_eq!(kind(json!([{"op": "remove", "path": "members[display eq \"x\"]"}])), INVALID_PATH);
+        assert_eq!(kind(json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}])), INVALID_VALUE);
+        assert_eq!(kind(json!([{"op": "add", "path": "owner", "value": "x"}])), INVALID_PATH);
+        assert_eq!(kind(json!([{"op": "remove"}])), NO_TARGET);
     }
 }
