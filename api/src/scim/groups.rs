@@ -204,17 +204,14 @@ struct ScimGroup {
     external_id: Option<String>,
     created: String,
     modified: String,
-    /// (user id, email)
-    members: Vec<(String, String)>,
+    /// The members' user ids.
+    members: Vec<String>,
 }
 
 impl ScimGroup {
     fn json(&self, base: &str) -> Value {
-        let members: Vec<Value> = self
-            .members
-            .iter()
-            .map(|(id, email)| json!({"value": id, "display": email, "$ref": format!("{base}/Users/{id}")}))
-            .collect();
+        let members: Vec<Value> =
+            self.members.iter().map(|id| json!({"value": id, "$ref": format!("{base}/Users/{id}")})).collect();
         let mut v = json!({
             "schemas": [GROUP_SCHEMA],
             "id": self.id,
@@ -238,7 +235,7 @@ impl ScimGroup {
             Attr::DisplayName => vec![self.display_name.clone()],
             Attr::ExternalId => self.external_id.clone().into_iter().collect(),
             Attr::Id => vec![self.id.clone()],
-            Attr::MemberValue => self.members.iter().map(|(id, _)| id.clone()).collect(),
+            Attr::MemberValue => self.members.clone(),
             Attr::UserName | Attr::EmailValue => vec![],
         }
     }
@@ -257,16 +254,16 @@ async fn read_groups(st: &AppState, directory: &str, only: Option<&str>) -> Scim
     .await?;
     let one = if only.is_some() { " AND m.group_id = $2" } else { "" };
     let member_rows = sqlx::query(&format!(
-        "SELECT m.group_id, m.user_id, u.email FROM directory_group_members m JOIN users u ON u.id = m.user_id \
+        "SELECT m.group_id, m.user_id FROM directory_group_members m \
          WHERE m.directory_id = $1{one} ORDER BY m.group_id, m.user_id"
     ))
     .bind(directory)
     .bind(only.unwrap_or_default())
     .fetch_all(&st.db.pool)
     .await?;
-    let mut members: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &member_rows {
-        members.entry(r.try_get(0)?).or_default().push((r.try_get(1)?, r.try_get(2)?));
+        members.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
     }
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -292,8 +289,21 @@ pub(super) async fn list_groups(
     caller: Caller,
     Query(p): Query<super::ListParams>,
 ) -> ScimResult<Response> {
+    group_page(&st, &caller, p).await
+}
+
+/// `POST /Groups/.search`: the query in a SearchRequest body.
+pub(super) async fn search_groups(
+    State(st): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> ScimResult<Response> {
+    group_page(&st, &caller, super::ListParams::of_search(&body)?).await
+}
+
+async fn group_page(st: &AppState, caller: &Caller, p: super::ListParams) -> ScimResult<Response> {
     let (filter, start, count) = p.paging()?;
-    let groups = read_groups(&st, &caller.directory, None).await?;
+    let groups = read_groups(st, &caller.directory, None).await?;
     let matched: Vec<&ScimGroup> =
         groups.iter().filter(|g| filter.as_ref().is_none_or(|f| f.matches(&|a| g.values(a)))).collect();
     let (only, without) = (p.attributes.as_deref(), p.excluded_attributes.as_deref());
@@ -530,8 +540,6 @@ pub fn group_schema(base: &str) -> Value {
                 "subAttributes": [
                     {"name": "value", "type": "string", "multiValued": false, "required": false, "caseExact": true,
                      "mutability": "immutable", "returned": "default", "uniqueness": "none"},
-                    {"name": "display", "type": "string", "multiValued": false, "required": false, "caseExact": false,
-                     "mutability": "readOnly", "returned": "default", "uniqueness": "none"},
                     {"name": "$ref", "type": "reference", "referenceTypes": ["User"], "multiValued": false,
                      "required": false, "caseExact": true, "mutability": "immutable", "returned": "default",
                      "uniqueness": "none"},

@@ -479,23 +479,38 @@ async fn list_users(State(st): State<AppState>, caller: Caller, Query(p): Query<
 
 /// `POST /Users/.search` (RFC 7644 §3.4.3): the query in a SearchRequest body.
 async fn search_users(State(st): State<AppState>, caller: Caller, Body(body): Body) -> ScimResult<Response> {
-    let text = |key: &str| -> ScimResult<Option<String>> {
-        match body.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Array(a)) => Ok(Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))),
-            Some(_) => Err(ScimError::bad("invalidValue", format!("{key} has the wrong type"))),
-        }
-    };
-    let p = ListParams {
-        filter: text("filter")?,
-        attributes: text("attributes")?,
-        excluded_attributes: text("excludedAttributes")?,
-        start_index: text("startIndex")?,
-        count: text("count")?,
-    };
-    list_page(&st, &caller, p).await
+    list_page(&st, &caller, ListParams::of_search(&body)?).await
+}
+
+/// `POST /.search` across resource types: not offered (search `/Users` or `/Groups`).
+async fn search_everything(_: Caller) -> ScimResult<Response> {
+    Err(ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "searching several resource types at once is not supported; POST /Users/.search or /Groups/.search",
+    ))
+}
+
+impl ListParams {
+    /// The query of a SearchRequest body (RFC 7644 §3.4.3).
+    fn of_search(body: &Value) -> ScimResult<ListParams> {
+        let text = |key: &str| -> ScimResult<Option<String>> {
+            match body.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(Value::Array(a)) => Ok(Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))),
+                Some(_) => Err(ScimError::bad("invalidValue", format!("{key} has the wrong type"))),
+            }
+        };
+        Ok(ListParams {
+            filter: text("filter")?,
+            attributes: text("attributes")?,
+            excluded_attributes: text("excludedAttributes")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+        })
+    }
 }
 
 impl ListParams {
@@ -975,10 +990,12 @@ fn user_schema(base: &str) -> Value {
                 ],
             },
             {
-                "name": "emails", "type": "complex", "multiValued": true, "required": false,
+                // Required: a user is one identity per email (a `userName` that is an
+                // address counts as one, so `emails` may be left out then).
+                "name": "emails", "type": "complex", "multiValued": true, "required": true,
                 "mutability": "readWrite", "returned": "default",
                 "subAttributes": [
-                    attr("value", "string", false, "none", false),
+                    attr("value", "string", true, "none", false),
                     attr("type", "string", false, "none", false),
                     attr("primary", "boolean", false, "none", false),
                 ],
@@ -1019,7 +1036,9 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/v2/{directory}/Users", get(list_users).post(create_user))
         .route("/scim/v2/{directory}/Users/.search", axum::routing::post(search_users))
         .route("/scim/v2/{directory}/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route("/scim/v2/{directory}/.search", axum::routing::post(search_everything))
         .route("/scim/v2/{directory}/Groups", get(groups::list_groups).post(groups::create_group))
+        .route("/scim/v2/{directory}/Groups/.search", axum::routing::post(groups::search_groups))
         .route(
             "/scim/v2/{directory}/Groups/{id}",
             get(groups::get_group).put(groups::replace_group).patch(groups::patch_group).delete(groups::delete_group),
