@@ -59,7 +59,11 @@ async fn scenario(postgres: bool) {
     assert_eq!(s, StatusCode::CREATED, "{created}");
     assert_eq!(created["id"], json!(ada), "the project's one user for that email: {created}");
     assert_eq!((&created["userName"], &created["active"]), (&json!("ada@acme.example"), &json!(true)), "{created}");
-    assert_eq!(created["externalId"], "00u1");
+    assert_eq!(
+        (&created["externalId"], &created["displayName"]),
+        (&json!("00u1"), &json!("Ada Lovelace")),
+        "{created}"
+    );
     let (s, _, e) =
         scim(&srv, Some(&token), Method::POST, &format!("{base}/Users"), Some(okta_user("ada@acme.example", "00u1")))
             .await;
@@ -126,9 +130,23 @@ async fn scenario(postgres: bool) {
     let entra = json!({"schemas": [PATCH_OP], "Operations": [
         {"op": "Replace", "path": "active", "value": "True"},
         {"op": "Replace", "path": "name.familyName", "value": "King"},
+        {"op": "Replace", "path": "displayName", "value": "Ada King"},
     ]});
     let (s, _, p) = scim(&srv, Some(&token), Method::PATCH, &format!("{base}/Users/{ada}"), Some(entra)).await;
     assert_eq!((s, &p["active"], &p["name"]["familyName"]), (StatusCode::OK, &json!(true), &json!("King")), "{p}");
+    assert_eq!(p["displayName"], "Ada King", "{p}");
+    let (_, _, l) = scim(
+        &srv,
+        Some(&token),
+        Method::GET,
+        &format!("{base}/Users?filter={}", urlencode("displayName eq \"Ada King\"")),
+        None,
+    )
+    .await;
+    assert_eq!(l["totalResults"], 1, "{l}");
+    let drop_name = json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "displayName"}]});
+    let (s, _, p) = scim(&srv, Some(&token), Method::PATCH, &format!("{base}/Users/{ada}"), Some(drop_name)).await;
+    assert!(s == StatusCode::OK && p.get("displayName").is_none(), "removed: {p}");
     // userName is the email: not changed here.
     let rename =
         json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": "x@y.example"}]});

@@ -29,11 +29,10 @@ pub enum DirectoryCommand {
     Delete {
         at: DateTime<Utc>,
     },
-    /// Link a provisioned user (or change their `externalId`).
+    /// Link a provisioned user (or change what the directory keeps of them).
     Link {
         user_id: UserId,
-        external_id: Option<String>,
-        user_name: Option<String>,
+        link: LinkedUser,
         at: DateTime<Utc>,
     },
     Unlink {
@@ -82,6 +81,17 @@ pub struct GroupMapping {
     pub team_id: Option<String>,
 }
 
+/// What a directory keeps of a user it provisioned, besides the user itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LinkedUser {
+    /// The identity provider's id for the user.
+    pub external_id: Option<String>,
+    /// The identity provider's `userName`, when it is not the user's email.
+    pub user_name: Option<String>,
+    /// The `displayName` the identity provider gave.
+    pub display_name: Option<String>,
+}
+
 /// A group the identity provider pushed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DirectoryGroup {
@@ -117,6 +127,9 @@ pub enum DirectoryEvent {
         /// The identity provider's `userName`, when it is not the user's email.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_name: Option<String>,
+        /// The identity provider's `displayName` for the user.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
         linked_at: DateTime<Utc>,
     },
     #[serde(rename = "directory.user_unlinked")]
@@ -225,8 +238,8 @@ pub struct Directory {
     pub deleted: bool,
     pub project_id: Option<TenantId>,
     pub organization_id: Option<OrganizationId>,
-    /// Provisioned users: their `externalId` and SCIM `userName` (when not their email).
-    pub users: OrdMap<UserId, (Option<String>, Option<String>)>,
+    /// Provisioned users and what the directory keeps of them.
+    pub users: OrdMap<UserId, LinkedUser>,
     #[serde(default)]
     pub groups: OrdMap<String, DirectoryGroup>,
     #[serde(default)]
@@ -342,10 +355,18 @@ impl Aggregate for Directory {
                 sink.write(E::TokenRotated { directory_id, organization_id, rotated_at: at }, self).await;
             }
             C::Delete { at } => sink.write(E::Deleted { directory_id, organization_id, deleted_at: at }, self).await,
-            C::Link { user_id, external_id, user_name, at } => {
-                if self.users.get(&user_id) != Some(&(external_id.clone(), user_name.clone())) {
-                    let ev =
-                        E::UserLinked { directory_id, organization_id, user_id, external_id, user_name, linked_at: at };
+            C::Link { user_id, link, at } => {
+                if self.users.get(&user_id) != Some(&link) {
+                    let LinkedUser { external_id, user_name, display_name } = link;
+                    let ev = E::UserLinked {
+                        directory_id,
+                        organization_id,
+                        user_id,
+                        external_id,
+                        user_name,
+                        display_name,
+                        linked_at: at,
+                    };
                     sink.write(ev, self).await;
                 }
             }
@@ -474,8 +495,8 @@ impl Aggregate for Directory {
             }
             E::TokenRotated { .. } => {}
             E::Deleted { .. } => self.deleted = true,
-            E::UserLinked { user_id, external_id, user_name, .. } => {
-                self.users.insert(user_id, (external_id, user_name));
+            E::UserLinked { user_id, external_id, user_name, display_name, .. } => {
+                self.users.insert(user_id, LinkedUser { external_id, user_name, display_name });
             }
             E::UserUnlinked { user_id, .. } => {
                 self.users.remove(&user_id);

@@ -33,6 +33,7 @@ fn linked(user: &str) -> E {
         user_id: UserId::new(user),
         external_id: None,
         user_name: None,
+        display_name: None,
         linked_at: at(),
     }
 }

@@ -694,7 +694,7 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             exec(
                 tx,
                 "INSERT INTO directory_users (id, directory_id, organization_id, user_id, external_id, user_name, \
-                 linked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                 display_name, linked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
                 vec![
                     key.clone(),
                     id,
@@ -702,12 +702,13 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
                     s(d, "user_id"),
                     s(d, "external_id"),
                     s(d, "user_name"),
+                    s(d, "display_name"),
                     at,
                 ],
             )
             .await?;
-            let sql = "UPDATE directory_users SET external_id = $2, user_name = $3 WHERE id = $1";
-            exec(tx, sql, vec![key, s(d, "external_id"), s(d, "user_name")]).await
+            let sql = "UPDATE directory_users SET external_id = $2, user_name = $3, display_name = $4 WHERE id = $1";
+            exec(tx, sql, vec![key, s(d, "external_id"), s(d, "user_name"), s(d, "display_name")]).await
         }
         "directory.user_unlinked" => {
             let key = Some(format!("{}:{}", e.aggregate_id, text(d, "user_id")));

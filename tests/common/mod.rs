@@ -224,7 +224,7 @@ impl Server {
                 "team_members" => "id, team_id, organization_id, user_id, membership_id, COALESCE(role, ''), added_at",
                 "organization_domains" => "id, project_id, organization_id, domain, challenge, state, CASE WHEN auto_join THEN 'true' ELSE 'false' END, COALESCE(role, ''), COALESCE(verified_at, ''), created_at, updated_at",
                 "directories" => "id, project_id, organization_id, name, created_at, updated_at",
-                "directory_users" => "id, directory_id, organization_id, user_id, COALESCE(external_id, ''), COALESCE(user_name, ''), linked_at",
+                "directory_users" => "id, directory_id, organization_id, user_id, COALESCE(external_id, ''), COALESCE(user_name, ''), COALESCE(display_name, ''), linked_at",
                 "directory_groups" => "id, directory_id, organization_id, display_name, COALESCE(external_id, ''), created_at, updated_at",
                 "directory_group_members" => "id, group_id, directory_id, user_id, added_at",
                 other => panic!("unknown table {other}"),

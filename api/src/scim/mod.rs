@@ -16,7 +16,7 @@ pub mod patch;
 use crate::crypto::{hash_secret, new_id, new_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use authio_domain::directory::{Directory, DirectoryCommand};
+use authio_domain::directory::{Directory, DirectoryCommand, LinkedUser};
 use authio_domain::ids::{MembershipId, OrganizationId, TenantId, UserId};
 use authio_domain::organization::{Authority, MembershipStatus, Organization, OrganizationCommand};
 use authio_domain::reservation::{user_email_key, Reservation, ReservationCommand};
@@ -317,6 +317,8 @@ struct ScimUser {
     external_id: Option<String>,
     /// The identity provider's `userName` when it is not the email.
     user_name: Option<String>,
+    /// The `displayName` the identity provider gave.
+    display: Option<String>,
     email: String,
     given: Option<String>,
     family: Option<String>,
@@ -327,8 +329,6 @@ struct ScimUser {
 
 impl ScimUser {
     fn json(&self, base: &str) -> Value {
-        let display =
-            [self.given.as_deref(), self.family.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         let mut v = json!({
             "schemas": [USER_SCHEMA],
             "id": self.id,
@@ -343,8 +343,8 @@ impl ScimUser {
                 "location": format!("{base}/Users/{}", self.id),
             },
         });
-        if !display.is_empty() {
-            v["displayName"] = json!(display);
+        if let Some(d) = &self.display {
+            v["displayName"] = json!(d);
         }
         if self.given.is_none() && self.family.is_none() {
             if let Some(o) = v.as_object_mut() {
@@ -367,20 +367,13 @@ impl ScimUser {
             Attr::ExternalId => self.external_id.clone().into_iter().collect(),
             Attr::Id => vec![self.id.clone()],
             Attr::MemberValue => vec![],
-            Attr::DisplayName => {
-                let d = [self.given.as_deref(), self.family.as_deref()].into_iter().flatten().collect::<Vec<_>>();
-                if d.is_empty() {
-                    vec![]
-                } else {
-                    vec![d.join(" ")]
-                }
-            }
+            Attr::DisplayName => self.display.clone().into_iter().collect(),
         }
     }
 }
 
 const USER_SQL: &str = "SELECT u.id, du.external_id, u.email, u.first_name, u.last_name, \
-     CASE WHEN m.status = 'active' THEN 1 ELSE 0 END, du.linked_at, u.updated_at, du.user_name \
+     CASE WHEN m.status = 'active' THEN 1 ELSE 0 END, du.linked_at, u.updated_at, du.user_name, du.display_name \
      FROM directory_users du JOIN users u ON u.id = du.user_id \
      LEFT JOIN memberships m ON m.user_id = du.user_id AND m.organization_id = du.organization_id \
      WHERE du.directory_id = $1";
@@ -396,6 +389,7 @@ fn scim_user(r: &sqlx::any::AnyRow) -> Result<ScimUser, sqlx::Error> {
         created: r.try_get(6)?,
         modified: r.try_get(7)?,
         user_name: r.try_get(8)?,
+        display: r.try_get(9)?,
     })
 }
 
@@ -588,6 +582,7 @@ struct UserInput {
     user_name: Option<String>,
     given: Option<String>,
     family: Option<String>,
+    display: Option<String>,
     external_id: Option<String>,
     active: bool,
 }
@@ -644,6 +639,7 @@ fn user_input(body: &Value) -> ScimResult<UserInput> {
         email,
         given: text_field(body, &["name", "givenName"])?,
         family: text_field(body, &["name", "familyName"])?,
+        display: text_field(body, &["displayName"])?,
         external_id: text_field(body, &["externalId"])?,
         active,
     })
@@ -788,13 +784,12 @@ async fn create_user(
         };
         set_membership(&st, &mut c, &caller, &user_id, input.active, &new_membership).await?;
         let mut d = d;
-        d.exec(DirectoryCommand::Link {
-            user_id: UserId::new(&user_id),
+        let link = LinkedUser {
             external_id: input.external_id.clone(),
             user_name: input.user_name.clone(),
-            at: Utc::now(),
-        })
-        .await?;
+            display_name: input.display.clone(),
+        };
+        d.exec(DirectoryCommand::Link { user_id: UserId::new(&user_id), link, at: Utc::now() }).await?;
         c.add(d)?;
         Ok(c)
     })?;
@@ -816,12 +811,13 @@ async fn change_user(
     changes: Vec<patch::Change>,
 ) -> ScimResult<Response> {
     let current = one_user(st, caller, id).await?;
-    let (mut given, mut family, mut external, mut active, mut user_name) = (
+    let (mut given, mut family, mut external, mut active, mut user_name, mut display) = (
         current.given.clone(),
         current.family.clone(),
         current.external_id.clone(),
         current.active,
         current.user_name.clone(),
+        current.display.clone(),
     );
     let changes_email =
         |v: &str| authio_domain::is_valid_email(v) && authio_domain::normalize_email(v) != current.email;
@@ -838,7 +834,8 @@ async fn change_user(
             C::UserName(v) => {
                 user_name = (authio_domain::normalize_email(&v) != current.email).then_some(v);
             }
-            C::PrimaryEmail(_) | C::Formatted(_) | C::DisplayName(_) => {}
+            C::DisplayName(v) => display = v,
+            C::PrimaryEmail(_) | C::Formatted(_) => {}
         }
     }
     crate::execute!(st, meta, {
@@ -846,13 +843,9 @@ async fn change_user(
         set_names(st, &mut c, id, given.clone(), family.clone()).await?;
         set_membership(st, &mut c, caller, id, active, &new_id("mem_")).await?;
         let mut d = st.db.load::<Directory>(&caller.directory).await?;
-        let link = DirectoryCommand::Link {
-            user_id: UserId::new(id),
-            external_id: external.clone(),
-            user_name: user_name.clone(),
-            at: Utc::now(),
-        };
-        d.exec(link).await?;
+        let link =
+            LinkedUser { external_id: external.clone(), user_name: user_name.clone(), display_name: display.clone() };
+        d.exec(DirectoryCommand::Link { user_id: UserId::new(id), link, at: Utc::now() }).await?;
         c.add(d)?;
         Ok(c)
     })?;
@@ -873,6 +866,7 @@ async fn replace_user(
         C::UserName(input.user_name.unwrap_or(input.email)),
         C::GivenName(input.given),
         C::FamilyName(input.family),
+        C::DisplayName(input.display),
         C::ExternalId(input.external_id),
         C::Active(input.active),
     ];

@@ -515,6 +515,7 @@ pub fn directory_events() -> Vec<authio_domain::directory::DirectoryEvent> {
             user_id: user_id(),
             external_id: Some("00u1a2b3c4".into()),
             user_name: None,
+            display_name: None,
             linked_at: at(),
         },
         E::UserUnlinked {
