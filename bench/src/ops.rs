@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 14] = [
+pub const OPS: [&str; 16] = [
     "switch-org",
     "refresh",
     "switch-org-shared",
@@ -26,6 +26,8 @@ pub const OPS: [&str; 14] = [
     "events",
     "switch-org-50-perms",
     "invite-accept",
+    "scim-create",
+    "scim-deactivate",
 ];
 
 /// A thin JSON client.
@@ -68,6 +70,32 @@ impl Api {
         let bytes = res.bytes().await.map_err(|e| format!("body {path}: {e}"))?;
         let v = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
         Ok((status, v))
+    }
+
+    /// A SCIM 2.0 call with a directory's bearer token (`application/scim+json` body)
+    /// that must answer `want`; anything else is an error naming the status and the
+    /// SCIM error type.
+    pub async fn scim(
+        &self,
+        want: StatusCode,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Res<Value> {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/scim+json").body(b.to_string());
+        }
+        let res = req.send().await.map_err(|e| format!("request {path}: {e}"))?;
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(|e| format!("body {path}: {e}"))?;
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if status != want {
+            let kind = v["scimType"].as_str().or(v["error"]["code"].as_str()).unwrap_or("");
+            return Err(format!("{} {kind}", status.as_u16()));
+        }
+        Ok(v)
     }
 
     /// A call that must answer `want`; anything else is an error naming the answer.
@@ -547,9 +575,17 @@ struct OpState {
     /// index of the next one to take.
     free_pairs: Vec<(usize, usize)>,
     next_pair: AtomicUsize,
-    /// `invite-accept`: the server's mail outbox, and this measurement's email prefix.
+    /// `invite-accept`: the server's mail outbox. `invite-accept`, `scim-create`,
+    /// `scim-deactivate`: this measurement's email prefix.
     outbox: Option<Outbox>,
     prefix: String,
+    /// `scim-create`, `scim-deactivate`: the directories made before the clock (worker
+    /// *w* provisions into directory *w* modulo their count).
+    directories: Vec<ScimDirectory>,
+    /// `scim-deactivate`: refresh tokens of the deactivated users' organization
+    /// contexts, and of provisioned users left active (the check's control), for
+    /// `cut_check` after the clock.
+    cut: std::sync::Mutex<CutSamples>,
 }
 
 /// One of the operations of `OPS` with `concurrency` workers for `duration`. `outbox`:
@@ -569,11 +605,15 @@ pub async fn run_op(
         ("invite-accept", Some(dir)) => Some(Outbox::new(dir)),
         _ => None,
     };
+    let scim = op == "scim-create" || op == "scim-deactivate";
+    let directories = if scim { create_directories(api, &t, concurrency).await? } else { Vec::new() };
     let op_state = Arc::new(OpState {
         free_pairs: if op == "create-membership" { free_pairs(&t) } else { Vec::new() },
         next_pair: AtomicUsize::new(0),
         outbox,
-        prefix: format!("inv{:08x}", rand::random::<u32>()),
+        prefix: format!("{}{:08x}", if scim { "scim" } else { "inv" }, rand::random::<u32>()),
+        directories,
+        cut: std::sync::Mutex::new(CutSamples::default()),
     });
     // The `-shared` rows: one session (one sign-in) that every worker uses, as a user
     // with many tabs does; signed in before the clock starts.
@@ -610,6 +650,18 @@ pub async fn run_op(
     if es256 {
         token_algorithm(api, &t, "EdDSA").await?;
     }
+    let row = if op == "scim-deactivate" {
+        match row {
+            Ok(mut r) => {
+                let samples = std::mem::take(&mut *op_state.cut.lock().map_err(|_| "cut samples: poisoned")?);
+                cut_check(api, samples, &mut r).await;
+                Ok(r)
+            }
+            e => e,
+        }
+    } else {
+        row
+    };
     match loaded {
         Some(l) => {
             l.undo(api, &t).await?;
@@ -1115,9 +1167,212 @@ async fn worker(
                 s.record(start, r);
             }
         }
+        "scim-create" => {
+            // One operation: the identity provider provisions a new address into the
+            // worker's directory (`POST {base}/Users`), which creates the user, its
+            // membership in the directory's organization and the directory's link.
+            let dir = state.directory(w)?;
+            let users = format!("{}/Users", dir.path);
+            let mut n = 0;
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                let body = scim_user(&format!("{}-{w}-{n}@example.com", state.prefix), w);
+                n += 1;
+                let start = Instant::now();
+                let r = api.scim(StatusCode::CREATED, Method::POST, &users, &dir.token, Some(body)).await;
+                s.record(start, r.and_then(|v| id(&v)).map(|_| ()));
+            }
+        }
+        "scim-deactivate" => {
+            // Before the clock: users provisioned into the worker's directory, each signed
+            // in (a session whose context is the directory's organization: the only
+            // organization of the user, so the sign-in opens it; switched into otherwise),
+            // about `DEACTIVATIONS_PER_WORKER_SECOND` per second of the run. One
+            // operation: `PATCH {base}/Users/{id}` with `active: false`, which deactivates
+            // the membership and cuts the user's contexts in that organization.
+            let dir = state.directory(w)?;
+            let org = &t.orgs[dir.org];
+            let per_worker = (ticket.gate.duration.as_secs_f64() * DEACTIVATIONS_PER_WORKER_SECOND).ceil() as usize;
+            // One more than the run may use: the last one is the check's control.
+            let create = format!("{}/Users", dir.path);
+            let mut users = Vec::with_capacity(per_worker + 1);
+            for k in 0..=per_worker.max(1) {
+                let body = scim_user(&format!("{}-{w}-{k}@example.com", state.prefix), w);
+                let v = api.scim(StatusCode::CREATED, Method::POST, &create, &dir.token, Some(body)).await;
+                let user = id(&v.map_err(|e| format!("setup: SCIM POST /Users: {e}"))?)?;
+                let v = sign_in(api, t, &user).await.map_err(|e| format!("setup: sign-in: {e}"))?;
+                let sess = if v["active_organization"]["id"].as_str() == Some(org.as_str()) {
+                    Session::from_answer(&v)?
+                } else {
+                    let access = v["access_token"].as_str().ok_or("no access_token")?;
+                    switch_org(api, access, org).await.map_err(|e| format!("setup: switch-org: {e}"))?
+                };
+                users.push((format!("{}/Users/{user}", dir.path), sess.refresh));
+            }
+            let control = users.pop().map(|(_, refresh)| refresh);
+            let body = json!({"schemas": [SCIM_PATCH], "Operations": [{"op": "replace", "value": {"active": false}}]});
+            let mut cut = Vec::new();
+            let mut users = users.into_iter();
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                let Some((path, refresh)) = users.next() else {
+                    s.note("stopped early: deactivated all of its provisioned users");
+                    break;
+                };
+                let start = Instant::now();
+                let r = api.scim(StatusCode::OK, Method::PATCH, &path, &dir.token, Some(body.clone())).await;
+                let r = r.and_then(|v| match v["active"].as_bool() {
+                    Some(false) => Ok(()),
+                    _ => Err(format!("200 but active is {}", v["active"])),
+                });
+                let ok = r.is_ok();
+                s.record(start, r);
+                if ok {
+                    cut.push(refresh);
+                }
+            }
+            // Untimed: the deactivated contexts, for the check after the clock.
+            let mut samples = state.cut.lock().map_err(|_| "cut samples: poisoned")?;
+            samples.cut.extend(cut.into_iter().map(|r| (w, r)));
+            samples.control.extend(control);
+        }
         other => return Err(format!("unknown operation {other}")),
     }
     Ok(s)
+}
+
+/// `scim-deactivate`: users each worker provisions per second of the run before the
+/// clock (each is deactivated once; a worker that runs out stops early, noted). About
+/// 2.3 × what 32 workers on two cores deactivate (≈ 13 per worker and second); each
+/// costs about three requests of setup (SCIM create, sign-in token, verify), so more
+/// would lengthen the setup for nothing.
+const DEACTIVATIONS_PER_WORKER_SECOND: f64 = 30.0;
+
+const SCIM_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const SCIM_PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A SCIM directory of one of the tenant's organizations, as the harness uses it.
+struct ScimDirectory {
+    /// The organization's index in the tenant.
+    org: usize,
+    /// `/scim/v2/{directory id}` (the path of its `base_url`).
+    path: String,
+    /// Its bearer token (shown once, at creation).
+    token: String,
+}
+
+impl OpState {
+    fn directory(&self, w: usize) -> Res<&ScimDirectory> {
+        match self.directories.len() {
+            0 => Err("no SCIM directory".into()),
+            n => Ok(&self.directories[w % n]),
+        }
+    }
+}
+
+/// The body of a SCIM `POST /Users` (active) for `email`.
+fn scim_user(email: &str, w: usize) -> Value {
+    json!({
+        "schemas": [SCIM_USER],
+        "userName": email,
+        "name": {"givenName": "Bench", "familyName": format!("Worker {w}")},
+        "active": true,
+    })
+}
+
+/// A new directory (secret key) in each organization the workers use: organization
+/// *w* for worker *w*, so one per worker while there are as many organizations.
+async fn create_directories(api: &Api, t: &Tenant, workers: usize) -> Res<Vec<ScimDirectory>> {
+    let n = workers.max(1).min(t.orgs.len());
+    if n == 0 {
+        return Err("SCIM: the tenant has no organization".into());
+    }
+    let retries = AtomicUsize::new(0);
+    let tag = rand::random::<u16>();
+    parallel(n, 8, |o| {
+        let path = format!("/v1/organizations/{}/directories", t.orgs[o]);
+        let body = json!({"name": format!("Bench IdP {tag:04x} {o}")});
+        let retries = &retries;
+        async move {
+            let v = post_created(api, &path, &t.sk, body, retries).await.map_err(|e| format!("{path}: {e}"))?;
+            let base = v["base_url"].as_str().ok_or_else(|| format!("no base_url in {v}"))?;
+            let at = base.find("/scim/v2/").ok_or_else(|| format!("base_url {base} has no /scim/v2/"))?;
+            let token = v["token"].as_str().ok_or_else(|| format!("no token in {v}"))?;
+            Ok(ScimDirectory { org: o, path: base[at..].trim_end_matches('/').to_string(), token: token.to_string() })
+        }
+    })
+    .await
+}
+
+/// What `scim-deactivate`'s workers leave for `cut_check`.
+#[derive(Default)]
+struct CutSamples {
+    /// (worker, refresh token of a deactivated user's organization context), each
+    /// worker's in the order of its deactivations.
+    cut: Vec<(usize, String)>,
+    /// Refresh tokens of provisioned users the run left active.
+    control: Vec<String>,
+}
+
+/// How many deactivated users `cut_check` tries.
+const CUT_SAMPLE: usize = 5;
+
+/// After the clock (`scim-deactivate`): for `CUT_SAMPLE` deactivated users spread
+/// evenly over all the deactivations (by worker, then in order), `POST
+/// /v1/sessions/refresh` with their organization context's refresh token must answer
+/// 401 or 403; for one user left active (the control) it must answer 200. Either
+/// failure counts as an error of the row, and so does a run without any deactivation
+/// to check; the outcome is a detail line.
+async fn cut_check(api: &Api, mut samples: CutSamples, row: &mut Row) {
+    // Stable: each worker's stay in the order of its deactivations.
+    samples.cut.sort_by_key(|(w, _)| *w);
+    let n = samples.cut.len();
+    let picked: Vec<&String> = (0..CUT_SAMPLE.min(n)).map(|i| &samples.cut[i * n / CUT_SAMPLE.min(n)].1).collect();
+    let refresh = |token: &String| {
+        let body = Some(json!({"refresh_token": token}));
+        async move {
+            match api.call(Method::POST, "/v1/sessions/refresh", None, None, body).await {
+                Ok((s, v)) => (s.as_u16(), format!("{} {}", s.as_u16(), v["error"]["code"].as_str().unwrap_or(""))),
+                Err(e) => (0, e),
+            }
+        }
+    };
+    let mut answers: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cut = 0;
+    for token in &picked {
+        let (status, answer) = refresh(token).await;
+        if status == 401 || status == 403 {
+            cut += 1;
+        } else {
+            row.errors += 1;
+            *row.notes
+                .entry(format!("cut check: the refresh after the deactivation answered {answer}"))
+                .or_default() += 1;
+        }
+        *answers.entry(answer.trim_end().to_string()).or_default() += 1;
+    }
+    let answers: Vec<String> = answers.iter().map(|(a, k)| format!("{a} × {k}")).collect();
+    let control = match samples.control.first() {
+        Some(token) => {
+            let (status, answer) = refresh(token).await;
+            if status != 200 {
+                row.errors += 1;
+                *row.notes.entry(format!("cut check: the control's refresh answered {answer}")).or_default() += 1;
+            }
+            format!("; control, a provisioned user left active: {}", answer.trim_end())
+        }
+        None => String::new(),
+    };
+    if picked.is_empty() {
+        row.errors += 1;
+        *row.notes.entry("cut check: no deactivated user to check".into()).or_default() += 1;
+    }
+    row.details.push(format!(
+        "deactivation cut the context: {cut}/{} (`POST /v1/sessions/refresh` with the organization context's \
+         refresh token after the clock: {}){control}",
+        picked.len(),
+        answers.join(", ")
+    ));
 }
 
 /// `invite-accept`: invitations each worker can make per second of the run (its users
