@@ -245,3 +245,35 @@ async fn directories_are_org_admins_own() {
     let (s, _) = srv.call(Method::GET, &format!("/v1/organizations/{acme}/directories"), None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+/// An identity provider provisions in parallel (Okta and Entra send several requests at
+/// once): 24 concurrent creates in one directory all answer 201, on both stores.
+async fn parallel_provisioning(postgres: bool) {
+    const N: usize = 24;
+    let srv = Server::start(postgres).await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let acme = srv.org(&sk, "Acme").await;
+    let (_, dir) = srv.post(&format!("/v1/organizations/{acme}/directories"), &sk, json!({"name": "Okta"})).await;
+    let token = dir["token"].as_str().unwrap().to_string();
+    let base = format!("/scim/v2/{}", dir["id"].as_str().unwrap());
+    let calls = (0..N).map(|i| {
+        let body = okta_user(&format!("user{i}@acme.example"), &format!("00u{i}"));
+        let (srv, token, base) = (&srv, token.clone(), base.clone());
+        async move { scim(srv, Some(&token), Method::POST, &format!("{base}/Users"), Some(body)).await }
+    });
+    let answers = futures::future::join_all(calls).await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|(s, _, _)| *s).collect();
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{answers:?}");
+    let (_, _, l) = scim(&srv, Some(&token), Method::GET, &format!("{base}/Users?count=100"), None).await;
+    assert_eq!(l["totalResults"], N, "{l}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_provisioning_postgres() {
+    parallel_provisioning(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_provisioning_sqlite() {
+    parallel_provisioning(false).await;
+}

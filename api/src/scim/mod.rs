@@ -4,7 +4,9 @@
 //! never duplicated), with a membership in the directory's organization: `active:false`
 //! deactivates that membership (and cuts the user's contexts there in the same commit),
 //! DELETE removes it; the user and their other organizations are never touched. Every
-//! change is recorded with the directory as its actor.
+//! change is recorded with the directory as its actor. A directory's writes take turns
+//! in this process (`crate::writers`): an identity provider provisions in parallel, and
+//! every write appends to the directory's stream and its organization's.
 //!
 //! Users (create, read, filter `eq` with `and`/`or`, pages, replace, PATCH in Okta's and
 //! Entra's shapes, delete), Groups (the same, and their mappings to roles and teams:
@@ -745,6 +747,7 @@ async fn create_user(
 ) -> ScimResult<Response> {
     let input = user_input(&body)?;
     let meta = caller.meta(&ctx);
+    let _turn = st.writers.turn(&caller.directory).await;
     let new_user = new_id("user_");
     let new_membership = new_id("mem_");
     let mut user_id = String::new();
@@ -810,6 +813,7 @@ async fn change_user(
     id: &str,
     changes: Vec<patch::Change>,
 ) -> ScimResult<Response> {
+    let _turn = st.writers.turn(&caller.directory).await;
     let current = one_user(st, caller, id).await?;
     let (mut given, mut family, mut external, mut active, mut user_name, mut display) = (
         current.given.clone(),
@@ -892,6 +896,7 @@ async fn delete_user(
     ctx: crate::extract::RequestContext,
     Path((_, id)): Path<(String, String)>,
 ) -> ScimResult<Response> {
+    let _turn = st.writers.turn(&caller.directory).await;
     one_user(&st, &caller, &id).await?;
     let meta = caller.meta(&ctx);
     crate::execute!(st, &meta, {
