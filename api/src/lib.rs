@@ -29,7 +29,6 @@ pub mod tls;
 pub mod tokens;
 pub mod views;
 pub mod webhooks;
-pub mod writers;
 
 use authio_eventstore::{Changes, Db, Metadata, StoreError};
 use axum::Router;
@@ -59,8 +58,6 @@ pub struct AppState {
     pub webhooks: webhooks::Webhooks,
     /// Domain verification's resolver.
     pub dns: domains::Dns,
-    /// Turns for commands that would only collide (`writers`).
-    pub writers: writers::Writers,
 }
 
 /// The request id, set by middleware, echoed as `x-request-id`.
@@ -193,7 +190,6 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
         passkeys: std::sync::Arc::new(passkeys),
         webhooks: webhooks::Webhooks { allow_private: webhook_settings.allow_private, kick: webhook_send_kick.clone() },
         dns: domains::Dns::new(config.dns_resolver.as_deref())?,
-        writers: writers::Writers::default(),
     };
     let prune_every = webhooks::parse_duration(&config.session_prune_interval)
         .map_err(|e| anyhow::anyhow!("AUTHIO_SESSION_PRUNE_INTERVAL: {e}"))?;

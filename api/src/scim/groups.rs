@@ -164,7 +164,7 @@ pub async fn set_mappings(
         .map(|m| GroupMapping { group: m.group, role: m.role, team_id: m.team_id })
         .collect();
     let mut after = Vec::new();
-    let _turn = st.writers.turn(directory).await;
+    let _turn = st.db.stream_turn::<Organization>(org).await;
     crate::execute!(st, meta, {
         let mut c = Changes::new();
         let mut d = super::load_directory(st, org, directory).await?;
@@ -360,7 +360,7 @@ async fn commit_group_change<F>(st: &AppState, caller: &Caller, meta: &Metadata,
 where
     F: Fn(&Directory) -> ScimResult<(DirectoryCommand, BTreeSet<UserId>)>,
 {
-    let _turn = st.writers.turn(&caller.directory).await;
+    let _turn = st.db.stream_turn::<Organization>(&caller.organization).await;
     let mut refused: Option<ScimError> = None;
     let done = crate::execute!(st, meta, {
         let mut d = st.db.load::<Directory>(&caller.directory).await?;

@@ -4,9 +4,10 @@
 //! never duplicated), with a membership in the directory's organization: `active:false`
 //! deactivates that membership (and cuts the user's contexts there in the same commit),
 //! DELETE removes it; the user and their other organizations are never touched. Every
-//! change is recorded with the directory as its actor. A directory's writes take turns
-//! in this process (`crate::writers`): an identity provider provisions in parallel, and
-//! every write appends to the directory's stream and its organization's.
+//! change is recorded with the directory as its actor. A directory's writes take the
+//! turn of its organization's stream in this process (`Db::stream_turn`), as the REST
+//! membership commands do: an identity provider provisions in parallel, and its writes
+//! append to the organization's stream and the directory's.
 //!
 //! Users (create, read, filter `eq` with `and`/`or`, pages, replace, PATCH in Okta's and
 //! Entra's shapes, delete), Groups (the same, and their mappings to roles and teams:
@@ -747,7 +748,7 @@ async fn create_user(
 ) -> ScimResult<Response> {
     let input = user_input(&body)?;
     let meta = caller.meta(&ctx);
-    let _turn = st.writers.turn(&caller.directory).await;
+    let _turn = st.db.stream_turn::<Organization>(&caller.organization).await;
     let new_user = new_id("user_");
     let new_membership = new_id("mem_");
     let mut user_id = String::new();
@@ -813,7 +814,7 @@ async fn change_user(
     id: &str,
     changes: Vec<patch::Change>,
 ) -> ScimResult<Response> {
-    let _turn = st.writers.turn(&caller.directory).await;
+    let _turn = st.db.stream_turn::<Organization>(&caller.organization).await;
     let current = one_user(st, caller, id).await?;
     let (mut given, mut family, mut external, mut active, mut user_name, mut display) = (
         current.given.clone(),
@@ -896,7 +897,7 @@ async fn delete_user(
     ctx: crate::extract::RequestContext,
     Path((_, id)): Path<(String, String)>,
 ) -> ScimResult<Response> {
-    let _turn = st.writers.turn(&caller.directory).await;
+    let _turn = st.db.stream_turn::<Organization>(&caller.organization).await;
     one_user(&st, &caller, &id).await?;
     let meta = caller.meta(&ctx);
     crate::execute!(st, &meta, {
