@@ -17,8 +17,11 @@ COPY --from=build /src/target/release/authio /usr/local/bin/authio
 USER authio
 WORKDIR /var/lib/authio
 # Inside a container the server must listen on every interface; the default SQLite file
-# lives in the user's home (a volume in production, or use PostgreSQL).
+# lives in the user's home (a volume in production, or use PostgreSQL). The issuer is the
+# URL clients reach the server at (tokens' `iss`, discovery): without it, it would be
+# derived from the listening address (`http://0.0.0.0:8080`); set it to the public URL.
 ENV AUTHIO_ADDR=0.0.0.0:8080 \
+    AUTHIO_ISSUER=http://localhost:8080 \
     DATABASE_URL=sqlite:///var/lib/authio/authio.db \
     AUTHIO_LOG_FORMAT=json
 EXPOSE 8080
