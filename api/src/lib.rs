@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod mail;
 pub mod observe;
 pub mod openapi;
+pub mod pages;
 pub mod passkeys;
 pub mod pipeline;
 pub mod policies;

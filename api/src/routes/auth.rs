@@ -379,7 +379,7 @@ pub async fn console_sign_in(
     let email = check_email(&body.email)?;
     limit(&st, "console", &email, &ctx)?;
     let (token, _) = mint(&st, "csl_", "console_sign_in", None, &email, None, MAGIC_LINK_MINUTES).await?;
-    let url = link(&st, None, "/console/sign-in", &token);
+    let url = link(&st, None, "/dashboard/", &token);
     send_link(&st, &email, "the Authio console", &url, &token).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(Accepted { accepted: true })))
 }

@@ -115,6 +115,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/sessions/contexts/{organization_id}/revoke", post(auth::revoke_context))
         .route("/v1/me", get(auth::me))
         .merge(crate::scim::routes())
+        .merge(crate::pages::routes())
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // The SDK's sources, not its build: tests run on a fresh clone before any build.
+    alias: { '@authio/js': decodeURIComponent(new URL('../js/src/index.ts', import.meta.url).pathname) },
+  },
+  esbuild: { jsx: 'automatic' },
+  test: {
+    environment: 'jsdom',
+    include: ['test/**/*.test.{ts,tsx}'],
+    setupFiles: ['test/setup.ts'],
+  },
+});
