@@ -119,6 +119,7 @@ fn routes() -> Vec<Route> {
         ),
         r(p.clone(), "/v1/session/tenants/{tenant}/select", None, Console { ok: 200, scoped: true }, false),
         r(g.clone(), "/v1/session/home", None, Console { ok: 200, scoped: false }, false),
+        r(p.clone(), "/v1/session/sign-out", None, Console { ok: 204, scoped: false }, true),
         r(
             p.clone(),
             "/v1/session/tenants/{tenant}/api-keys",

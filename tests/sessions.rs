@@ -480,6 +480,25 @@ async fn operators_sign_in_to_the_console_by_email_link() {
     assert_eq!(s, StatusCode::CREATED, "{t}");
     let (s, _) = srv.call(Method::POST, "/v1/session/sign-in/verify", None, Some(json!({"token": token}))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "single use");
+    let mail = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains("op@example.com"))
+        .expect("the sign-in mail");
+    assert!(mail.contains("/dashboard/?token="), "the link opens the dashboard: {mail}");
+
+    // Sign-out ends this console session only: its token answers 401 from then on.
+    let other = srv.console_token("op@example.com").await;
+    let (s, _) = srv.post("/v1/session/sign-out", &cs, json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = srv.get("/v1/session/home", &cs).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "signed out");
+    let (s, _) = srv.post("/v1/session/sign-out", &cs, json!({})).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "once");
+    let (s, _) = srv.get("/v1/session/tenants/me", &other).await;
+    assert_eq!(s, StatusCode::OK, "the operator's other session stays");
+    let (s, _) = srv.call(Method::POST, "/v1/session/sign-out", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

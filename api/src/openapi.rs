@@ -59,7 +59,7 @@ impl Modify for Security {
         system::healthz, system::metrics, system::readyz, system::openapi,
         console::create_tenant, console::my_tenants, console::get_tenant, console::update_tenant,
         console::select_tenant, console::home, console::create_api_key, console::list_api_keys,
-        console::revoke_api_key,
+        console::revoke_api_key, console::sign_out,
         project::create_user, project::list_users, project::get_user, project::update_user,
         project::delete_user, project::user_memberships,
         project::create_organization, project::list_organizations, project::get_organization,

@@ -17,6 +17,11 @@ pub enum OperatorCommand {
         method: String,
         at: DateTime<Utc>,
     },
+    /// Records that the operator signed a console session out (its token stops working).
+    CloseConsoleSession {
+        session_id: String,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,11 +31,14 @@ pub enum OperatorEvent {
     Created { operator_id: OperatorId, email: String, created_at: DateTime<Utc> },
     #[serde(rename = "operator.console_session_opened")]
     ConsoleSessionOpened { session_id: String, method: String, opened_at: DateTime<Utc> },
+    #[serde(rename = "operator.console_session_closed")]
+    ConsoleSessionClosed { session_id: String, closed_at: DateTime<Utc> },
 }
 
 crate::event_names!(OperatorEvent {
     Created => "operator.created",
     ConsoleSessionOpened => "operator.console_session_opened",
+    ConsoleSessionClosed => "operator.console_session_closed",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +91,12 @@ impl Aggregate for Operator {
                 }
                 let ev = OperatorEvent::ConsoleSessionOpened { session_id, method, opened_at: at };
                 sink.write(ev, self).await;
+            }
+            OperatorCommand::CloseConsoleSession { session_id, at } => {
+                if !self.created {
+                    return Err(OperatorError::NotFound);
+                }
+                sink.write(OperatorEvent::ConsoleSessionClosed { session_id, closed_at: at }, self).await;
             }
         }
         Ok(())

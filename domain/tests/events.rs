@@ -217,6 +217,7 @@ fn write_missing_fixtures() {
     samples.extend(common::team_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::domain_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::directory_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::operator_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     for v in samples {
         let path = fixture_path(v["type"].as_str().unwrap());
         if !path.exists() {

@@ -51,6 +51,17 @@ async fn open_console_session_emits_opened() {
 }
 
 #[tokio::test]
+async fn close_console_session_emits_closed() {
+    given(vec![created()])
+        .when_async(OperatorCommand::CloseConsoleSession { session_id: CONSOLE_SESSION.into(), at: at() })
+        .await
+        .then_expect_events(vec![OperatorEvent::ConsoleSessionClosed {
+            session_id: CONSOLE_SESSION.into(),
+            closed_at: at(),
+        }]);
+}
+
+#[tokio::test]
 async fn open_console_session_for_unknown_operator_is_not_found() {
     given(vec![]).when_async(open_session()).await.then_expect_error(OperatorError::NotFound);
 }

@@ -432,3 +432,27 @@ pub async fn revoke_api_key(
     })?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Sign this console session out: its token answers 401 from this moment on
+/// (`operator.console_session_closed`). Other console sessions of the operator stay.
+#[utoipa::path(post, path = "/v1/session/sign-out", tag = "console sign-in",
+    security(("console" = [])), responses((status = 204, description = "signed out"), Errors))]
+pub async fn sign_out(State(st): State<AppState>, console: Console, ctx: RequestContext) -> ApiResult<StatusCode> {
+    let meta = ctx.metadata(&console.actor());
+    crate::execute!(st, &meta, {
+        let mut op = st.db.load::<authio_domain::operator::Operator>(&console.operator_id).await?;
+        op.exec(authio_domain::operator::OperatorCommand::CloseConsoleSession {
+            session_id: console.session_id.clone(),
+            at: Utc::now(),
+        })
+        .await?;
+        let mut c = Changes::new();
+        c.add(op)?;
+        c.side_write(
+            "DELETE FROM console_sessions WHERE session_id = $1",
+            vec![SqlArg::Text(console.session_id.clone())],
+        );
+        Ok(c)
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}

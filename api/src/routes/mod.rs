@@ -100,6 +100,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/sign-in-tokens", post(auth::create_sign_in_token))
         .route("/v1/session/sign-in", post(auth::console_sign_in))
         .route("/v1/session/sign-in/verify", post(auth::console_sign_in_verify))
+        .route("/v1/session/sign-out", post(console::sign_out))
         .route("/v1/tokens/introspect", post(auth::introspect))
         .route("/v1/auth/magic-links", post(auth::send_magic_link))
         .route("/v1/auth/magic-links/verify", post(auth::verify_magic_link))

@@ -354,34 +354,24 @@ fn group_input(body: &Value) -> ScimResult<GroupInput> {
 }
 
 /// Commit a change to the directory's groups, then bring the affected users' roles and
-/// teams in line (in the same commit). `change` decides on the loaded directory and
-/// returns the users it touched.
+/// teams in line (in the same commit). `change` decides on the loaded directory: the
+/// command and the users it touches, or `None` when the group it names is not there (404).
 async fn commit_group_change<F>(st: &AppState, caller: &Caller, meta: &Metadata, change: F) -> ScimResult<()>
 where
-    F: Fn(&Directory) -> ScimResult<(DirectoryCommand, BTreeSet<UserId>)>,
+    F: Fn(&Directory) -> Option<(DirectoryCommand, BTreeSet<UserId>)>,
 {
     let _turn = st.db.stream_turn::<Organization>(&caller.organization).await;
-    let mut refused: Option<ScimError> = None;
-    let done = crate::execute!(st, meta, {
+    crate::execute!(st, meta, {
         let mut d = st.db.load::<Directory>(&caller.directory).await?;
-        let (cmd, mut touched) = match change(&d.state) {
-            Ok(x) => x,
-            Err(e) => {
-                refused = Some(e);
-                return Err(ApiError::not_found());
-            }
-        };
+        let (cmd, mut touched) = change(&d.state).ok_or_else(ApiError::not_found)?;
         d.exec(cmd).await?;
         touched.retain(|u| d.state.users.contains_key(u));
         let mut c = Changes::new();
         apply_mappings(st, &mut c, &d.state, &caller.project, &caller.organization, &touched).await?;
         c.add(d)?;
         Ok(c)
-    });
-    match (done, refused) {
-        (Err(_), Some(e)) => Err(e),
-        (r, _) => r.map(|_| ()).map_err(ScimError::from),
-    }
+    })?;
+    Ok(())
 }
 
 fn members_of(d: &Directory, group: &str) -> BTreeSet<UserId> {
@@ -405,7 +395,7 @@ pub(super) async fn create_group(
             members: input.members.clone(),
             at: Utc::now(),
         };
-        Ok((cmd, input.members.iter().cloned().collect()))
+        Some((cmd, input.members.iter().cloned().collect()))
     })
     .await?;
     let g = one_group(&st, &caller, &id).await?;
@@ -427,7 +417,7 @@ pub(super) async fn replace_group(
     let meta = caller.meta(&ctx);
     commit_group_change(&st, &caller, &meta, |d| {
         if !d.groups.contains_key(&id) {
-            return Err(ScimError::not_found());
+            return None;
         }
         let mut touched = members_of(d, &id);
         touched.extend(input.members.iter().cloned());
@@ -440,7 +430,7 @@ pub(super) async fn replace_group(
             remove: vec![],
             at: Utc::now(),
         };
-        Ok((cmd, touched))
+        Some((cmd, touched))
     })
     .await?;
     let g = one_group(&st, &caller, &id).await?;
@@ -458,7 +448,7 @@ pub(super) async fn patch_group(
     let changes = super::patch::group_changes(&body).map_err(|e| ScimError::bad(e.scim_type, e.detail))?;
     let meta = caller.meta(&ctx);
     commit_group_change(&st, &caller, &meta, |d| {
-        let g = d.groups.get(&id).ok_or_else(ScimError::not_found)?;
+        let g = d.groups.get(&id)?;
         let (mut name, mut external, mut members) = (None, None, g.members.clone());
         let before = members.clone();
         for ch in &changes {
@@ -483,7 +473,7 @@ pub(super) async fn patch_group(
             remove: vec![],
             at: Utc::now(),
         };
-        Ok((cmd, touched))
+        Some((cmd, touched))
     })
     .await?;
     let g = one_group(&st, &caller, &id).await?;
@@ -500,9 +490,9 @@ pub(super) async fn delete_group(
     let meta = caller.meta(&ctx);
     commit_group_change(&st, &caller, &meta, |d| {
         if !d.groups.contains_key(&id) {
-            return Err(ScimError::not_found());
+            return None;
         }
-        Ok((DirectoryCommand::DeleteGroup { group_id: id.clone(), at: Utc::now() }, members_of(d, &id)))
+        Some((DirectoryCommand::DeleteGroup { group_id: id.clone(), at: Utc::now() }, members_of(d, &id)))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -320,6 +320,7 @@ pub fn operator_events() -> Vec<OperatorEvent> {
             method: "email_link".into(),
             opened_at: at(),
         },
+        OperatorEvent::ConsoleSessionClosed { session_id: CONSOLE_SESSION.into(), closed_at: at() },
     ]
 }
 

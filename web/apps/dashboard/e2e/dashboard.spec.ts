@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { env, expect, expectLabelled, shot, signIn, test, unique } from './fixtures';
 import type { Page } from '@playwright/test';
@@ -60,20 +60,42 @@ async function checklist(page: Page): Promise<string[]> {
   return items.allTextContents();
 }
 
+/** A console session of its own (the shared one must outlive a sign-out): by the API's email sign-in. */
+async function ownConsoleToken(): Promise<string> {
+  const post = (path: string, body: unknown) =>
+    fetch(`${env.api}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  for (const f of readdirSync(env.mailDir)) rmSync(join(env.mailDir, f));
+  expect((await post('/v1/session/sign-in', { email: 'owner@example.com' })).status).toBe(202);
+  await expect.poll(mailedCode, { message: 'a sign-in mail in the mail directory' }).not.toBeNull();
+  const code = mailedCode()!;
+  for (const f of readdirSync(env.mailDir)) rmSync(join(env.mailDir, f));
+  const res = await post('/v1/session/sign-in/verify', { token: code });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { token: string }).token;
+}
+
 test('signs in with a pasted console token and signs out', async ({ page }) => {
+  const token = await ownConsoleToken();
   await page.goto(env.dashboard);
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to the Authio dashboard' })).toBeVisible();
   await expectLabelled(page);
   await shot(page, 'sign-in');
 
-  await page.getByLabel('Console token or sign-in code').fill(env.token);
+  await page.getByLabel('Console token or sign-in code').fill(token);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByText('owner@example.com')).toBeVisible();
-  expect(await page.evaluate(() => sessionStorage.getItem('authio.console_token'))).toBe(env.token);
+  expect(await page.evaluate(() => sessionStorage.getItem('authio.console_token'))).toBe(token);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to the Authio dashboard' })).toBeVisible();
   expect(await page.evaluate(() => sessionStorage.getItem('authio.console_token'))).toBeNull();
+  // The server ended the session: the token is refused from now on.
+  const home = await fetch(`${env.api}/v1/session/home`, { headers: { authorization: `Bearer ${token}` } });
+  expect(home.status).toBe(401);
 });
 
 test.describe('a token the server refuses', () => {
@@ -127,8 +149,10 @@ test('creates a tenant in each mode and shows the checklist of that mode', async
 });
 
 test('b2b: an organization disables the switch to flat, with the reason as a tooltip', async ({ page }) => {
-  await signIn(page);
-  await createTenant(page, 'b2b', unique('Acme SaaS'));
+  // A console session of its own: this test signs out at its end.
+  await signIn(page, '/', await ownConsoleToken());
+  const tenantName = unique('Acme SaaS');
+  await createTenant(page, 'b2b', tenantName);
 
   await nav(page, 'Organizations').click();
   await expect(page.getByRole('heading', { level: 1, name: 'Organizations' })).toBeVisible();
@@ -185,10 +209,14 @@ test('b2b: an organization disables the switch to flat, with the reason as a too
   await nav(page, 'Organizations').click();
   await expect(page.getByRole('heading', { name: 'Organizations are off in this tenant' })).toBeVisible();
 
-  // Signing out revokes the key the dashboard created for the Organizations page.
+  // Signing out revokes the key the dashboard created for the Organizations page (seen
+  // from the operator's other, shared session, in the same tenant).
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Sign in to the Authio dashboard' })).toBeVisible();
-  await signIn(page, '/api-keys');
+  await signIn(page);
+  await page.getByLabel('Tenant').selectOption({ label: tenantName });
+  await expect(page.getByRole('heading', { level: 1, name: tenantName })).toBeVisible();
+  await nav(page, 'API keys').click();
   const dashboardKey = page.getByRole('row').filter({ hasText: 'Dashboard (browser tab)' });
   await expect(dashboardKey).toContainText('Revoked');
 });

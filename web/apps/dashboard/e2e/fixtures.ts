@@ -53,8 +53,8 @@ export const test = base.extend<Fixtures>({
 export { expect };
 
 /** Open the dashboard signed in with the console token (the `#token=` fragment). */
-export async function signIn(page: Page, route = '/'): Promise<void> {
-  await page.goto(`${env.dashboard}#token=${env.token}`);
+export async function signIn(page: Page, route = '/', token = env.token): Promise<void> {
+  await page.goto(`${env.dashboard}#token=${token}`);
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
   await expect(page.getByText('owner@example.com')).toBeVisible();
   if (route !== '/') await page.goto(`${env.dashboard}#${route}`);

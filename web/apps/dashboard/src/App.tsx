@@ -87,6 +87,8 @@ function Console({ token, onSignedOut }: { token: string; onSignedOut: (why: str
     setSigningOut(true);
     // Best effort: revoke the secret keys this tab created for the Organizations page.
     await Promise.allSettled(takeAllKeys().map((k) => api.revokeApiKey(k.tenantId, k.keyId)));
+    // Then end the console session itself (best effort: the tab forgets the token anyway).
+    await Promise.allSettled([api.signOut()]);
     onSignedOut(null);
   };
 

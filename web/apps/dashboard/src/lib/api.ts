@@ -135,6 +135,8 @@ export function consoleApi(token: string, onUnauthorized?: () => void) {
       call<CreatedApiKey>('POST', `/v1/session/tenants/${enc(id)}/api-keys`, body),
     revokeApiKey: (id: string, keyId: string) =>
       call<void>('DELETE', `/v1/session/tenants/${enc(id)}/api-keys/${enc(keyId)}`),
+    /** Ends this console session on the server: its token answers 401 from then on. */
+    signOut: () => call<void>('POST', '/v1/session/sign-out'),
   };
 }
 
