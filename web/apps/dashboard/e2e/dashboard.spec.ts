@@ -1,4 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { env, expect, expectLabelled, shot, signIn, test, unique } from './fixtures';
 import type { Page } from '@playwright/test';
@@ -301,4 +304,369 @@ test('the wizard works from the keyboard alone', async ({ page }) => {
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
   await expect(page.getByTestId('tenant-mode')).toHaveText('B2C');
+});
+
+// ---------------------------------------------------------------- project pages
+
+/** The active tenant's id (the header's tenant picker holds it). */
+async function activeTenant(page: Page): Promise<string> {
+  const id = await page.getByLabel('Tenant').inputValue();
+  expect(id).toMatch(/^proj_/);
+  return id;
+}
+
+interface SetupKey {
+  secret: string;
+  publishable_key: string;
+}
+
+/** A test key of the tenant for the test's own API calls (made with the shared console session). */
+async function setupKey(tenantId: string): Promise<SetupKey> {
+  const res = await fetch(`${env.api}/v1/session/tenants/${tenantId}/api-keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${env.token}` },
+    body: JSON.stringify({ name: 'e2e setup', environment: 'test' }),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as SetupKey;
+}
+
+/** A project call with the setup key; the answer's JSON (a 2xx is required). */
+async function call<T = { id: string }>(key: SetupKey, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${env.api}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key.secret}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  expect(res.ok, `${method} ${path} answered ${res.status} ${text}`).toBe(true);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** An end-user sign-in (one `session.created`): a sign-in token, traded with the publishable key. */
+async function signInUser(key: SetupKey, userId: string): Promise<void> {
+  const { token } = await call<{ token: string }>(key, 'POST', '/v1/sign-in-tokens', { user_id: userId });
+  const res = await fetch(`${env.api}/v1/auth/sign-in-tokens/verify`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'authio-publishable-key': key.publishable_key },
+    body: JSON.stringify({ token }),
+  });
+  expect(res.status).toBe(200);
+}
+
+function uniqueEmail(prefix: string): string {
+  return `${unique(prefix).replace(/\s+/g, '-').toLowerCase()}@example.com`;
+}
+
+/** Rows of a table's body. */
+function bodyRows(page: Page) {
+  return page.locator('main table tbody tr');
+}
+
+test('users: finds a user by email and shows their memberships', async ({ page }) => {
+  await signIn(page);
+  await createTenant(page, 'b2b', unique('Users tenant'));
+  const key = await setupKey(await activeTenant(page));
+  const email = uniqueEmail('ann');
+  const ann = await call(key, 'POST', '/v1/users', { email, first_name: 'Ann', last_name: 'Lee' });
+  await call(key, 'POST', '/v1/users', { email: uniqueEmail('bob') });
+  const umbrella = await call(key, 'POST', '/v1/organizations', { name: 'Umbrella' });
+  await call(key, 'POST', '/v1/organizations', { name: 'Hooli' });
+  await call(key, 'POST', '/v1/memberships', { user_id: ann.id, organization_id: umbrella.id, role: 'admin' });
+
+  await nav(page, 'Users').click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
+  await expect(nav(page, 'Users')).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('heading', { name: 'Connect to the user API' })).toBeVisible();
+  await expectLabelled(page);
+  await page.getByRole('button', { name: 'Create a dashboard key' }).click();
+  await expect(bodyRows(page)).toHaveCount(2);
+
+  // The search: an exact address, whatever its case; it rides in the URL.
+  // From the keyboard: type, then Enter.
+  await page.getByLabel('Email', { exact: true }).first().focus();
+  await page.keyboard.type(email.toUpperCase());
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/#\/users\?email=/);
+  await expect(page.getByRole('heading', { name: `Users with the email ${email.toUpperCase()}` })).toBeVisible();
+  await expect(bodyRows(page)).toHaveCount(1);
+  await expect(bodyRows(page).first()).toContainText('Ann Lee');
+  await expectLabelled(page);
+  await shot(page, 'users');
+
+  await page.getByRole('link', { name: email }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1, name: email })).toBeFocused();
+  await expect(nav(page, 'Users')).toHaveAttribute('aria-current', 'page');
+  const umbrellaRow = page.getByRole('row').filter({ hasText: 'Umbrella' });
+  await expect(umbrellaRow.getByRole('cell').nth(1)).toHaveText('admin');
+  await expect(umbrellaRow.getByRole('cell').nth(2)).toHaveText('active');
+
+  // Add a membership from the page: Hooli, as member.
+  await page.getByLabel('Organization', { exact: true }).selectOption({ label: 'Hooli' });
+  await page.getByLabel('Role', { exact: true }).selectOption('member');
+  await page.getByRole('button', { name: 'Add membership' }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Added ${email} to Hooli as member.` })).toBeVisible();
+  const hooliRow = page.getByRole('row').filter({ hasText: 'Hooli' });
+  await expect(hooliRow.getByRole('cell').nth(1)).toHaveText('member');
+  await expect(hooliRow.getByRole('cell').nth(2)).toHaveText('active');
+  await expect(page.getByText('The user is in every organization listed.')).toBeVisible();
+  await expectLabelled(page);
+  await shot(page, 'user-detail');
+
+  // Back keeps the search.
+  await page.goBack();
+  await expect(page.getByLabel('Email', { exact: true }).first()).toHaveValue(email.toUpperCase());
+  await expect(bodyRows(page)).toHaveCount(1);
+
+  // Cursor paging: 12 users, 10 a page.
+  await Promise.all(
+    Array.from({ length: 10 }, (_, i) => call(key, 'POST', '/v1/users', { email: uniqueEmail(`user${i}`) })),
+  );
+  await page.getByRole('button', { name: 'Show all users' }).click();
+  await page.getByLabel('Per page').selectOption('10');
+  await expect(page).toHaveURL(/per_page=10/);
+  await expect(bodyRows(page)).toHaveCount(10);
+  const pages = page.getByRole('group', { name: 'User pages' });
+  await expect(pages).toContainText('Page 1 · rows 1–10');
+  await expect(pages.getByRole('button', { name: 'Previous page' })).toBeDisabled();
+  await pages.getByRole('button', { name: 'Next page' }).click();
+  await expect(pages).toContainText('Page 2 · rows 11–12');
+  await expect(bodyRows(page)).toHaveCount(2);
+  await expect(pages.getByRole('button', { name: 'Next page' })).toBeDisabled();
+  await pages.getByRole('button', { name: 'Previous page' }).click();
+  await expect(pages).toContainText('Page 1 · rows 1–10');
+});
+
+/** A webhook receiver on 127.0.0.1 that answers `status` and keeps what it got. */
+async function receiver(): Promise<{
+  url: string;
+  status: number;
+  got: Array<{ headers: Record<string, string | string[] | undefined>; body: string }>;
+  close: () => Promise<void>;
+}> {
+  const state = {
+    url: '',
+    status: 500,
+    got: [] as Array<{ headers: Record<string, string | string[] | undefined>; body: string }>,
+    close: async () => undefined as void,
+  };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      state.got.push({ headers: req.headers, body });
+      res.writeHead(state.status).end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/authio`;
+  state.close = () => new Promise((ok) => server.close(() => ok()));
+  return state;
+}
+
+test('webhooks: the secret is shown once, and a failed delivery is retried', async ({ page }) => {
+  const hook = await receiver();
+  try {
+    await signIn(page);
+    await createTenant(page, 'b2b', unique('Hooks tenant'));
+    const key = await setupKey(await activeTenant(page));
+
+    await nav(page, 'Webhooks').click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Webhooks' })).toBeVisible();
+    await page.getByRole('button', { name: 'Create a dashboard key' }).click();
+    await expect(page.getByText('No webhook endpoints yet.')).toBeVisible();
+
+    await page.getByLabel('URL', { exact: true }).fill(hook.url);
+    await page.getByLabel('Events', { exact: true }).fill('organization.*');
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    const secretField = page.getByLabel('Signing secret', { exact: true });
+    await expect(secretField).toHaveValue(/^whsec_/);
+    await expect(page.getByRole('heading', { name: `Copy the signing secret of ${hook.url} now` })).toBeFocused();
+    const secret = await secretField.inputValue();
+    const row = page.getByRole('row').filter({ hasText: hook.url });
+    await expect(row).toContainText('organization.*');
+    await expect(row).toContainText('Enabled');
+    await expectLabelled(page);
+    await shot(page, 'webhooks-secret-once');
+
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    await expect(secretField).toHaveCount(0);
+    expect(await page.content()).not.toContain(secret);
+    await page.reload();
+    await page.getByRole('button', { name: 'Create a dashboard key' }).click(); // a reload forgets the key
+    await expect(row).toContainText('Enabled');
+    expect(await page.content()).not.toContain(secret);
+    await shot(page, 'webhooks');
+
+    // An event for the endpoint, which the receiver refuses: two tries (the run's schedule), then failed.
+    hook.status = 500;
+    await call(key, 'POST', '/v1/organizations', { name: 'Initech' });
+    await row.getByRole('link', { name: hook.url }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Webhook endpoint' })).toBeVisible();
+    const failed = page.locator('tr[data-status="failed"]');
+    await expect(async () => {
+      await page.getByRole('button', { name: 'Refresh deliveries' }).click();
+      await expect(failed).toHaveCount(1, { timeout: 1000 });
+    }).toPass({ timeout: 20_000 });
+    await expect(failed).toContainText('organization.created');
+    await expect(failed).toContainText('Failed after 2 tries');
+    await expect(failed).toContainText('HTTP 500');
+    await failed.getByText('2 attempts').click();
+    await expect(failed.locator('.attempts li')).toHaveCount(2);
+
+    // What the receiver got is signed with the secret the page showed (Standard Webhooks).
+    const first = hook.got[0]!;
+    const [id, ts, sig] = ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => String(first.headers[h]));
+    const hmacKey = Buffer.from(secret.slice('whsec_'.length), 'base64');
+    const expected = createHmac('sha256', hmacKey).update(`${id}.${ts}.${first.body}`).digest('base64');
+    expect(sig!.split(' ')).toContain(`v1,${expected}`);
+    await expectLabelled(page);
+    await shot(page, 'webhook-deliveries');
+
+    // The home tile counts it.
+    await nav(page, 'Home').click();
+    await expect(page.getByTestId('kpi-failed-deliveries')).toHaveText('1');
+    await page.goBack();
+    await expect(failed).toHaveCount(1);
+
+    // Retry, now that the receiver accepts: the page follows the delivery until it is delivered.
+    hook.status = 204;
+    await failed.getByRole('button', { name: /^Retry/ }).focus();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('status').filter({ hasText: 'Retry queued' })).toBeVisible();
+    const delivered = page.locator('tr[data-status="delivered"]');
+    await expect(delivered).toHaveCount(1);
+    await expect(delivered).toContainText('Delivered');
+    await expect(delivered).toContainText('HTTP 204');
+    await expect(delivered.getByRole('button', { name: /^Retry/ })).toHaveCount(0);
+
+    // The status filter rides in the URL.
+    await page.getByLabel('Status', { exact: true }).selectOption('failed');
+    await expect(page).toHaveURL(/\?status=failed/);
+    await expect(page.getByText('No failed deliveries.')).toBeVisible();
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+
+    // Disable and enable, then delete.
+    await page.getByRole('button', { name: 'Disable endpoint' }).click();
+    await expect(page.locator('.facts')).toContainText('Disabled (manual)');
+    await page.getByRole('button', { name: 'Enable endpoint' }).click();
+    await expect(page.locator('.facts')).toContainText('Enabled');
+    await page.getByRole('button', { name: `Delete ${hook.url}` }).click();
+    await page.getByRole('button', { name: `Confirm delete ${hook.url}` }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Webhooks' })).toBeVisible();
+    await expect(page.getByText('No webhook endpoints yet.')).toBeVisible();
+  } finally {
+    await hook.close();
+  }
+});
+
+test('audit log: shows the organization creation, filters by action and pages older', async ({ page }) => {
+  await signIn(page);
+  await createTenant(page, 'b2b', unique('Audit tenant'));
+  await nav(page, 'Audit log').click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
+  await page.getByRole('button', { name: 'Create a dashboard key' }).click();
+  await expect(page.locator('tr[data-type="tenant.created"]')).toHaveCount(1);
+
+  // The Organizations page uses the same dashboard key (no second "Create" step).
+  await nav(page, 'Organizations').click();
+  await expect(page.getByText('No organizations yet.')).toBeVisible();
+  await page.getByLabel('Name', { exact: true }).fill('Globex');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page.getByRole('cell', { name: 'Globex', exact: true })).toBeVisible();
+
+  await nav(page, 'Audit log').click();
+  const created = page.locator('tr[data-type="organization.created"]');
+  await expect(created).toHaveCount(1);
+  const cells = created.getByRole('cell');
+  await expect(cells.nth(0)).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+  await expect(cells.nth(1)).toHaveText('organization.created');
+  await expect(cells.nth(2)).toContainText(/api_key\s+key_/);
+  await expect(cells.nth(3)).toContainText(/organization org_/);
+  const orgId = (await cells.nth(4).textContent())!.trim();
+  expect(orgId).toMatch(/^org_/);
+  await expectLabelled(page);
+  await shot(page, 'audit-log');
+
+  // Filter by action (the URL keeps it).
+  await page.getByLabel('Action', { exact: true }).fill('organization.created');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/action=organization\.created/);
+  await expect(page.getByRole('heading', { name: 'Entries where action is organization.created' })).toBeVisible();
+  await expect(bodyRows(page)).toHaveCount(1);
+  await expect(bodyRows(page).first()).toHaveAttribute('data-type', 'organization.created');
+  await expectLabelled(page);
+  await shot(page, 'audit-log-filtered');
+
+  // The actor's id in the list filters by that actor.
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  const keyId = (await created.getByRole('cell').nth(2).locator('code').textContent())!.trim();
+  await created.getByRole('link', { name: `Entries by ${keyId}` }).click();
+  await expect(page.getByRole('heading', { name: `Entries where actor is ${keyId}` })).toBeVisible();
+  await expect(page.getByLabel('Actor id', { exact: true })).toHaveValue(keyId);
+  await expect(page.locator('tr[data-type="organization.created"]')).toHaveCount(1);
+  await expect(page.locator('tr[data-type="tenant.created"]')).toHaveCount(0); // by the operator
+
+  // By organization: the organization's own entries only.
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await page.getByLabel('Organization id', { exact: true }).fill(orgId);
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page.getByRole('heading', { name: `Entries where organization is ${orgId}` })).toBeVisible();
+  for (const r of await bodyRows(page).all()) await expect(r.getByRole('cell').nth(4)).toHaveText(orgId);
+
+  // Older and newer pages, two entries a page.
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await expect(page.getByRole('heading', { name: 'All entries' })).toBeVisible();
+  await page.getByLabel('Per page').selectOption('10');
+  await expect(page).toHaveURL(/per_page=10/);
+  await expect(bodyRows(page).nth(3)).toBeVisible(); // at least four entries
+  // Two a page (not on the select's list, but the API takes any limit from 1 to 100).
+  await page.evaluate(() => (window.location.hash = '#/audit?per_page=2'));
+  await expect(page.getByLabel('Per page')).toHaveValue('2');
+  const pages = page.getByRole('group', { name: 'Audit log pages' });
+  await expect(pages).toContainText('Page 1 · rows 1–2');
+  const newest = await bodyRows(page).first().getAttribute('data-event-id');
+  await pages.getByRole('button', { name: 'Older' }).click();
+  await expect(pages).toContainText('Page 2 · rows 3–4');
+  await expect(bodyRows(page)).toHaveCount(2);
+  expect(await bodyRows(page).first().getAttribute('data-event-id')).not.toBe(newest);
+  await pages.getByRole('button', { name: 'Newer' }).click();
+  await expect(pages).toContainText('Page 1 · rows 1–2');
+  await expect(bodyRows(page).first()).toHaveAttribute('data-event-id', newest!);
+});
+
+test('home: KPI tiles count users, organizations, sign-ins and failed deliveries', async ({ page }) => {
+  await signIn(page);
+  const name = unique('Figures tenant');
+  await createTenant(page, 'b2b', name);
+  const kpis = page.getByRole('region', { name: 'At a glance' });
+  await expect(kpis.getByRole('group', { name: 'Organizations' })).toContainText('0');
+  await expect(page.getByTestId('kpi-users')).toHaveCount(0);
+  await expectLabelled(page);
+  await shot(page, 'home-kpi-connect');
+
+  await kpis.getByRole('button', { name: 'Create a dashboard key' }).click();
+  await expect(page.getByTestId('kpi-users')).toHaveText('0');
+  await expect(page.getByTestId('kpi-sign-ins')).toHaveText('0');
+  await expect(page.getByTestId('kpi-failed-deliveries')).toHaveText('0');
+  await expect(page.getByTestId('kpi-organizations')).toHaveText('0');
+
+  const key = await setupKey(await activeTenant(page));
+  const ann = await call(key, 'POST', '/v1/users', { email: uniqueEmail('kpi-ann') });
+  await call(key, 'POST', '/v1/users', { email: uniqueEmail('kpi-bob') });
+  await call(key, 'POST', '/v1/organizations', { name: 'Soylent' });
+  await signInUser(key, ann.id);
+  await signInUser(key, ann.id);
+
+  await kpis.getByRole('button', { name: 'Refresh figures' }).click();
+  await expect(page.getByTestId('kpi-users')).toHaveText('2');
+  await expect(page.getByTestId('kpi-organizations')).toHaveText('1');
+  await expect(page.getByTestId('kpi-sign-ins')).toHaveText('2');
+  await expect(page.getByTestId('kpi-failed-deliveries')).toHaveText('0');
+  const signIns = kpis.getByRole('group', { name: 'Sign-ins, last 24 h' });
+  await expect(signIns).toContainText('Counts session.created audit events');
+  await expect(kpis.getByRole('group', { name: 'Failed webhook deliveries' })).toContainText('across 0 endpoints');
+  await expectLabelled(page);
+  await shot(page, 'home-kpi');
 });

@@ -59,6 +59,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     AUTHIO_ADDR: `127.0.0.1:${port}`,
     AUTHIO_ISSUER: origin,
     AUTHIO_MAIL_URL: `file://${tmp}/mail`,
+    // The webhook flow points an endpoint at a receiver of the test's own on 127.0.0.1,
+    // and a failed delivery gives up after one retry 300 ms later (not about a day).
+    AUTHIO_WEBHOOK_ALLOW_PRIVATE: 'true',
+    AUTHIO_WEBHOOK_RETRY_SCHEDULE: process.env.AUTHIO_WEBHOOK_RETRY_SCHEDULE ?? '300ms',
     RUST_LOG: 'warn',
   };
   const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { consoleApi, describeError, type Home as HomeData, type Tenant } from './lib/api';
 import { takeAllKeys } from './lib/dashboardKeys';
-import { href, navigate, useRoute, type Route } from './lib/router';
+import { href, navigate, routeId, sectionOf, useRoute, type Route, type Section } from './lib/router';
 import { clearToken, loadToken, saveToken, tokenFromHash } from './lib/session';
 import { ConsoleContext, type ConsoleState } from './context';
 import { SignIn } from './pages/SignIn';
@@ -10,6 +10,11 @@ import { NewTenant } from './pages/NewTenant';
 import { Organizations } from './pages/Organizations';
 import { ApiKeys } from './pages/ApiKeys';
 import { Settings } from './pages/Settings';
+import { Users } from './pages/Users';
+import { UserDetail } from './pages/UserDetail';
+import { Webhooks } from './pages/Webhooks';
+import { WebhookDetail } from './pages/WebhookDetail';
+import { AuditLog } from './pages/AuditLog';
 
 export function App() {
   const [token, setToken] = useState(loadToken);
@@ -44,9 +49,12 @@ export function App() {
   return <Console token={token} onSignedOut={signedOut} />;
 }
 
-const NAV: ReadonlyArray<{ route: Route; label: string }> = [
+const NAV: ReadonlyArray<{ route: Section; label: string }> = [
   { route: '/', label: 'Home' },
   { route: '/organizations', label: 'Organizations' },
+  { route: '/users', label: 'Users' },
+  { route: '/webhooks', label: 'Webhooks' },
+  { route: '/audit', label: 'Audit log' },
   { route: '/api-keys', label: 'API keys' },
   { route: '/settings', label: 'Settings' },
   { route: '/tenants/new', label: 'New tenant' },
@@ -85,7 +93,7 @@ function Console({ token, onSignedOut }: { token: string; onSignedOut: (why: str
   const [signingOut, setSigningOut] = useState(false);
   const signOut = async () => {
     setSigningOut(true);
-    // Best effort: revoke the secret keys this tab created for the Organizations page.
+    // Best effort: revoke the dashboard keys this tab created for the project pages.
     await Promise.allSettled(takeAllKeys().map((k) => api.revokeApiKey(k.tenantId, k.keyId)));
     // Then end the console session itself (best effort: the tab forgets the token anyway).
     await Promise.allSettled([api.signOut()]);
@@ -134,7 +142,7 @@ function Console({ token, onSignedOut }: { token: string; onSignedOut: (why: str
         <ul>
           {NAV.map((n) => (
             <li key={n.route}>
-              <a href={href(n.route)} aria-current={route === n.route ? 'page' : undefined}>
+              <a href={href(n.route)} aria-current={route && sectionOf(route) === n.route ? 'page' : undefined}>
                 {n.label}
               </a>
             </li>
@@ -161,25 +169,36 @@ function Console({ token, onSignedOut }: { token: string; onSignedOut: (why: str
 }
 
 function page(route: Route | null): ReactNode {
-  switch (route) {
+  if (route === null) {
+    return (
+      <>
+        <h1 tabIndex={-1}>Page not found</h1>
+        <p>
+          <a href={href('/')}>Go to the home page</a>
+        </p>
+      </>
+    );
+  }
+  const userId = routeId(route, '/users');
+  if (userId) return <UserDetail key={userId} id={userId} />;
+  const endpointId = routeId(route, '/webhooks');
+  if (endpointId) return <WebhookDetail key={endpointId} id={endpointId} />;
+  switch (sectionOf(route)) {
     case '/':
       return <Home />;
     case '/tenants/new':
       return <NewTenant />;
     case '/organizations':
       return <Organizations />;
+    case '/users':
+      return <Users />;
+    case '/webhooks':
+      return <Webhooks />;
+    case '/audit':
+      return <AuditLog />;
     case '/api-keys':
       return <ApiKeys />;
     case '/settings':
       return <Settings />;
-    case null:
-      return (
-        <>
-          <h1 tabIndex={-1}>Page not found</h1>
-          <p>
-            <a href={href('/')}>Go to the home page</a>
-          </p>
-        </>
-      );
   }
 }

@@ -1,6 +1,7 @@
 // The dashboard's calls to the Authio API, on the same origin (relative /v1/... URLs).
-// Console routes take the operator's console token (cs_…); the organization routes take
-// a project secret key (sk_…), which the dashboard only ever holds in memory.
+// Console routes take the operator's console token (cs_…); the project routes (users,
+// organizations, memberships, audit log, webhooks) take a project secret key (sk_…),
+// which the dashboard only ever holds in memory.
 import type { Mode } from './modes';
 
 export interface Tenant {
@@ -57,6 +58,106 @@ export interface Organization {
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  email_verified: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export type MembershipStatus = 'pending' | 'active' | 'inactive';
+
+export interface Membership {
+  id: string;
+  user_id: string;
+  organization_id: string;
+  role: string;
+  status: MembershipStatus;
+  joined_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An audit entry: the envelope shared by the audit log, the events API and webhooks. */
+export interface AuditEvent {
+  id: string;
+  type: string;
+  position: number;
+  occurred_at: string;
+  project_id: string | null;
+  organization_id: string | null;
+  actor: { type: string; id: string | null };
+  targets: Array<{ type: string; id: string }>;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: string[];
+  enabled: boolean;
+  /** `manual` or `failing` while disabled. */
+  disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CreatedWebhookEndpoint {
+  id: string;
+  url: string;
+  events: string[];
+  secret: string;
+  enabled: boolean;
+  created_at: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface DeliveryAttempt {
+  try: number;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number;
+  at: string;
+}
+
+export interface Delivery {
+  id: string;
+  event_id: string;
+  event_type: string;
+  position: number;
+  status: DeliveryStatus;
+  try: number;
+  status_code: number | null;
+  latency_ms: number | null;
+  last_error: string | null;
+  next_retry_at: string | null;
+  created_at: string;
+  updated_at: string;
+  attempts: DeliveryAttempt[];
+}
+
+export interface AuditFilter {
+  organization_id?: string;
+  action?: string;
+  actor_id?: string;
+}
+
+/**
+ * `?a=1&b=x`: the query string of a list call; undefined, null and empty values are
+ * left out (the API reads an empty `after` or filter as a value, not as "none").
+ */
+export function queryString(params: Record<string, string | number | null | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
 }
 
 /** An answer other than 2xx, with the API's error code (`network_error` when none came). */
@@ -152,8 +253,54 @@ export function projectApi(secret: string, onUnauthorized?: () => void) {
     createOrganization: (body: { name: string; slug?: string }) =>
       call<Organization>('POST', '/v1/organizations', body),
     deleteOrganization: (id: string) => call<void>('DELETE', `/v1/organizations/${enc(id)}`),
+    organization: (id: string) => call<Organization>('GET', `/v1/organizations/${enc(id)}`),
+
+    users: (q: { email?: string; after?: string | null; limit?: number }) =>
+      call<Page<User>>('GET', `/v1/users${queryString({ email: q.email, limit: q.limit, after: q.after })}`),
+    user: (id: string) => call<User>('GET', `/v1/users/${enc(id)}`),
+    createUser: (body: { email: string; first_name?: string; last_name?: string }) =>
+      call<User>('POST', '/v1/users', body),
+    userMemberships: (id: string, after?: string | null) =>
+      call<Page<Membership>>('GET', `/v1/users/${enc(id)}/memberships${queryString({ limit: 100, after })}`),
+    createMembership: (body: { user_id: string; organization_id: string; role?: string }) =>
+      call<Membership>('POST', '/v1/memberships', body),
+
+    auditEvents: (q: AuditFilter & { after?: string | null; limit?: number }) =>
+      call<Page<AuditEvent>>(
+        'GET',
+        `/v1/audit-events${queryString({
+          organization_id: q.organization_id,
+          action: q.action,
+          actor_id: q.actor_id,
+          limit: q.limit,
+          after: q.after,
+        })}`,
+      ),
+
+    webhookEndpoints: (q: { after?: string | null; limit?: number } = {}) =>
+      call<Page<WebhookEndpoint>>('GET', `/v1/webhook-endpoints${queryString({ limit: q.limit, after: q.after })}`),
+    webhookEndpoint: (id: string) => call<WebhookEndpoint>('GET', `/v1/webhook-endpoints/${enc(id)}`),
+    createWebhookEndpoint: (body: { url: string; events: string[] }) =>
+      call<CreatedWebhookEndpoint>('POST', '/v1/webhook-endpoints', body),
+    updateWebhookEndpoint: (id: string, body: { enabled?: boolean; url?: string; events?: string[] }) =>
+      call<WebhookEndpoint>('PATCH', `/v1/webhook-endpoints/${enc(id)}`, body),
+    deleteWebhookEndpoint: (id: string) => call<void>('DELETE', `/v1/webhook-endpoints/${enc(id)}`),
+    rotateWebhookSecret: (id: string) =>
+      call<{ secret: string; previous_secret_expires_at: string }>(
+        'POST',
+        `/v1/webhook-endpoints/${enc(id)}/rotate-secret`,
+      ),
+    deliveries: (id: string, q: { status?: DeliveryStatus | null; after?: string | null; limit?: number } = {}) =>
+      call<Page<Delivery>>(
+        'GET',
+        `/v1/webhook-endpoints/${enc(id)}/deliveries${queryString({ status: q.status, limit: q.limit, after: q.after })}`,
+      ),
+    retryDelivery: (id: string, deliveryId: string) =>
+      call<Delivery>('POST', `/v1/webhook-endpoints/${enc(id)}/deliveries/${enc(deliveryId)}/retry`),
   };
 }
+
+export type ProjectApi = ReturnType<typeof projectApi>;
 
 /** The console sign-in by email: a link (and code `csl_…`) is mailed, the code is traded for a token. */
 export const signIn = {

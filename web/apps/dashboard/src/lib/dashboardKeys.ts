@@ -1,5 +1,6 @@
-// The console API has no organization routes, so the dashboard reaches
-// /v1/organizations with a test secret key that the operator asks it to create
+// The console API has no project routes, so the dashboard reaches /v1/organizations,
+// /v1/users, /v1/audit-events and /v1/webhook-endpoints with a test secret key (the
+// "dashboard key", one per tenant, shared by those pages) that the operator asks it to create
 // (POST /v1/session/tenants/{id}/api-keys). The secret lives in this module's memory
 // only: never in storage, gone on reload; sign-out revokes the keys made this way.
 

@@ -1,11 +1,15 @@
 import { useEffect } from 'react';
 import { Checklist } from '../components/Checklist';
+import { KpiTiles } from '../components/KpiTiles';
 import { useConsole } from '../context';
 import { modeInfo } from '../lib/modes';
 import { href } from '../lib/router';
 import { PageTitle } from './PageTitle';
 
-/** The active tenant and its checklist, which follows the mode (GET /v1/session/home). */
+/**
+ * The active tenant, its figures (KPI tiles) and its checklist, which follows the mode
+ * (GET /v1/session/home).
+ */
 export function Home() {
   const { home, reload } = useConsole();
   const tenant = home.tenant;
@@ -30,6 +34,7 @@ export function Home() {
           You have no tenant selected yet. <a href={href('/tenants/new')}>Create a tenant</a> to get started.
         </p>
       )}
+      {tenant ? <KpiTiles tenant={tenant} /> : null}
       <Checklist items={home.checklist} />
       {tenant ? (
         <dl className="facts card">

@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { useConsole } from '../context';
-import { ApiError, describeError, projectApi, type Organization, type Tenant } from '../lib/api';
-import { DASHBOARD_KEY_NAME, dropKey, heldKey, holdKey, type HeldKey } from '../lib/dashboardKeys';
+import { DashboardKeyCard, ErrorLine, useDashboardKey } from '../components/DashboardKey';
+import { ApiError, describeError, type Organization, type Tenant } from '../lib/api';
 import { countOrganizations, modeInfo, organizationsEnabled } from '../lib/modes';
 import { formatDate } from '../lib/format';
 import { href } from '../lib/router';
@@ -61,21 +61,12 @@ export function Organizations() {
 }
 
 function OrganizationList({ tenant, onChanged }: { tenant: Tenant; onChanged: () => Promise<void> }) {
-  const { api, reload } = useConsole();
-  const [key, setKey] = useState<HeldKey | undefined>(() => heldKey(tenant.id));
+  const { reload } = useConsole();
+  const dashboardKey = useDashboardKey(tenant.id);
+  const { project } = dashboardKey;
   const [orgs, setOrgs] = useState<Organization[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const lostKey = useCallback(() => {
-    dropKey(tenant.id);
-    setKey(undefined);
-    setOrgs(null);
-    setError('The dashboard key no longer works (it was revoked). Create another to continue.');
-  }, [tenant.id]);
-
-  const project = useMemo(() => (key ? projectApi(key.secret, lostKey) : null), [key, lostKey]);
 
   const loadOrgs = useCallback(async () => {
     if (!project) return;
@@ -103,21 +94,6 @@ function OrganizationList({ tenant, onChanged }: { tenant: Tenant; onChanged: ()
     }
   };
 
-  const createKey = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const created = await api.createApiKey(tenant.id, { name: DASHBOARD_KEY_NAME, environment: 'test' });
-      const held = { keyId: created.id, secret: created.secret };
-      holdKey(tenant.id, held);
-      setKey(held);
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   const changed = async () => {
     await Promise.all([loadOrgs(), onChanged(), reload()]);
   };
@@ -127,22 +103,11 @@ function OrganizationList({ tenant, onChanged }: { tenant: Tenant; onChanged: ()
       <p className="lead">
         {countOrganizations(tenant.organizations_count)} in <strong>{tenant.name}</strong>.
       </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorLine error={dashboardKey.error ?? error} />
       {!project ? (
-        <section className="card" aria-labelledby="key-heading">
-          <h2 id="key-heading">Connect to the organization API</h2>
-          <p>
-            Organizations are managed with a secret key of the tenant. The dashboard can create a test key named “
-            {DASHBOARD_KEY_NAME}” and keep its secret in this tab's memory only; signing out revokes it.
-          </p>
-          <button type="button" onClick={() => void createKey()} disabled={busy}>
-            {busy ? 'Creating the key…' : 'Create a dashboard key'}
-          </button>
-        </section>
+        <DashboardKeyCard heading="Connect to the organization API" dashboardKey={dashboardKey}>
+          Organizations are managed with a secret key of the tenant.
+        </DashboardKeyCard>
       ) : (
         <>
           <CreateOrganization
