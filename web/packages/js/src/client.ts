@@ -361,6 +361,9 @@ export class AuthioClient {
       }
       return null;
     }
+    // A sign-out or a new sign-in while the answer was on its way cleared or replaced
+    // this context: the answer belongs to what is gone and is not written back.
+    if (this.read(key)?.refreshToken !== cur.refreshToken) return this.read(key);
     const next = this.toStored(answer, orgOf(key));
     this.write(key, next);
     this.emit('tokenRefreshed', { organizationId: orgOf(key), expiresAt: next.expiresAt });
