@@ -47,14 +47,12 @@ pub enum DirectoryCommand {
         at: DateTime<Utc>,
     },
     /// Rename a group or change its `externalId`, and change its members: `members`
-    /// replaces them all when given, then `add` and `remove` apply.
+    /// replaces them all when given.
     ChangeGroup {
         group_id: String,
         display_name: Option<String>,
         external_id: Option<Option<String>>,
         members: Option<Vec<UserId>>,
-        add: Vec<UserId>,
-        remove: Vec<UserId>,
         at: DateTime<Utc>,
     },
     DeleteGroup {
@@ -420,16 +418,12 @@ impl Aggregate for Directory {
                     sink.write(ev, self).await;
                 }
             }
-            C::ChangeGroup { group_id, display_name, external_id, members, add, remove, at } => {
+            C::ChangeGroup { group_id, display_name, external_id, members, at } => {
                 let g = self.groups.get(&group_id).cloned().ok_or(DirectoryError::GroupNotFound)?;
                 let name = display_name.map(|n| n.trim().to_string()).unwrap_or_else(|| g.display_name.clone());
                 self.check_group_name(&name, Some(&group_id))?;
                 let external = external_id.unwrap_or_else(|| g.external_id.clone());
-                let mut wanted = members.map(|m| m.into_iter().collect::<OrdSet<_>>()).unwrap_or(g.members.clone());
-                wanted.extend(add);
-                for u in &remove {
-                    wanted.remove(u);
-                }
+                let wanted = members.map(|m| m.into_iter().collect::<OrdSet<_>>()).unwrap_or(g.members.clone());
                 self.check_members(wanted.iter().filter(|u| !g.members.contains(*u)))?;
                 if name != g.display_name || external != g.external_id {
                     let ev = E::GroupUpdated {

@@ -123,8 +123,6 @@ async fn replacing_members_removes_then_adds() {
             display_name: None,
             external_id: None,
             members: Some(vec![UserId::new("user_b")]),
-            add: vec![],
-            remove: vec![],
             at: at(),
         })
         .await

@@ -49,12 +49,13 @@ pub async fn apply_mappings(
         return Ok(());
     }
     let at = Utc::now();
+    // The memberships (and their ids, for teams) come from the organization's state, read once.
+    let mut o = st.db.load::<Organization>(org).await?;
+    if !o.state.is_live() {
+        return Ok(());
+    }
     if d.maps_roles() {
         let cat = crate::roles::catalog(st, project).await?;
-        let mut o = st.db.load::<Organization>(org).await?;
-        if !o.state.is_live() {
-            return Ok(());
-        }
         let default = cat.state.default_role().to_string();
         for user in users {
             let Some((membership, m)) = o.state.membership_of(user).map(|(id, m)| (id.clone(), m.clone())) else {
@@ -73,16 +74,10 @@ pub async fn apply_mappings(
             })
             .await?;
         }
-        c.add(o)?;
     }
     let mut teams: BTreeMap<String, Loaded<Team>> = BTreeMap::new();
     for user in users {
-        let membership: Option<String> =
-            sqlx::query_scalar("SELECT id FROM memberships WHERE organization_id = $1 AND user_id = $2")
-                .bind(org)
-                .bind(user.as_str())
-                .fetch_optional(&st.db.pool)
-                .await?;
+        let membership = o.state.membership_of(user).map(|(id, _)| id.clone());
         for (team, inside) in d.mapped_teams(user) {
             if !teams.contains_key(team) {
                 teams.insert(team.to_string(), st.db.load::<Team>(team).await?);
@@ -94,12 +89,8 @@ pub async fn apply_mappings(
             let holds = t.state.members.contains_key(user);
             match (&membership, inside, holds) {
                 (Some(m), true, false) => {
-                    let cmd = TeamCommand::AddMember {
-                        user_id: user.clone(),
-                        membership_id: authio_domain::ids::MembershipId::new(m),
-                        role: None,
-                        at,
-                    };
+                    let cmd =
+                        TeamCommand::AddMember { user_id: user.clone(), membership_id: m.clone(), role: None, at };
                     t.exec(cmd).await?;
                 }
                 (_, false, true) => t.exec(TeamCommand::RemoveMember { user_id: user.clone(), at }).await?,
@@ -107,6 +98,7 @@ pub async fn apply_mappings(
             }
         }
     }
+    c.add(o)?;
     for (_, t) in teams {
         c.add(t)?;
     }
@@ -341,15 +333,9 @@ fn group_input(body: &Value) -> ScimResult<GroupInput> {
         .ok_or_else(|| ScimError::bad("invalidValue", "displayName is required"))?;
     let members = match super::attribute(body, "members") {
         None | Some(Value::Null) => Vec::new(),
-        Some(v) => {
-            let ops = json!({"schemas": [super::patch::PATCH_OP_SCHEMA],
-                "Operations": [{"op": "replace", "path": "members", "value": v}]});
-            match super::patch::group_changes(&ops).map_err(|e| ScimError::bad(e.scim_type, e.detail))?.pop() {
-                Some(super::patch::GroupChange::SetMembers(m)) => m.into_iter().map(UserId::new).collect(),
-                _ => Vec::new(),
-            }
-        }
+        v => super::patch::member_values(v).map_err(|e| ScimError::bad(e.scim_type, e.detail))?,
     };
+    let members = members.into_iter().map(UserId::new).collect();
     Ok(GroupInput { display_name, external_id: super::text_field(body, &["externalId"])?, members })
 }
 
@@ -426,8 +412,6 @@ pub(super) async fn replace_group(
             display_name: Some(input.display_name.clone()),
             external_id: Some(input.external_id.clone()),
             members: Some(input.members.clone()),
-            add: vec![],
-            remove: vec![],
             at: Utc::now(),
         };
         Some((cmd, touched))
@@ -469,8 +453,6 @@ pub(super) async fn patch_group(
             display_name: name,
             external_id: external,
             members: Some(members.into_iter().collect()),
-            add: vec![],
-            remove: vec![],
             at: Utc::now(),
         };
         Some((cmd, touched))

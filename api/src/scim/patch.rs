@@ -244,7 +244,7 @@ fn group_path(path: &str, op: Op, value: Option<&Value>, changes: &mut Vec<Group
 }
 
 /// The user ids of a members value: an array of `{"value": id}` (or one such object).
-fn member_values(value: Option<&Value>) -> Result<Vec<String>, PatchError> {
+pub fn member_values(value: Option<&Value>) -> Result<Vec<String>, PatchError> {
     let one = |v: &Value| -> Result<String, PatchError> {
         v.get("value")
             .and_then(Value::as_str)
