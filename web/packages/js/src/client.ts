@@ -103,8 +103,9 @@ function strip(a: SessionAnswer): SignedIn {
 }
 
 export class AuthioClient {
-  private readonly baseUrl: string;
-  private readonly publishableKey: string;
+  /** Where Authio answers, without a trailing slash (the hosted pages live under it). */
+  readonly baseUrl: string;
+  readonly publishableKey: string;
   private readonly storage: StorageLike;
   private readonly fetchFn: FetchLike;
   private readonly locks: LocksLike | null;
@@ -153,6 +154,12 @@ export class AuthioClient {
     return this.signedIn(
       await this.call<SessionAnswer>('POST', '/v1/auth/sign-in-tokens/verify', { body: { token }, publishable: true }),
     );
+  }
+
+  /** Trade a hosted sign-in's handoff code and PKCE verifier for a session (`POST /v1/auth/handoffs/exchange`); see `handleRedirectCallback`. */
+  async exchangeHandoff(code: string, codeVerifier: string): Promise<SignedIn> {
+    const body = { code, code_verifier: codeVerifier };
+    return this.signedIn(await this.call<SessionAnswer>('POST', '/v1/auth/handoffs/exchange', { body, publishable: true }));
   }
 
   /** Start a passkey sign-in: the ceremony id and the options for `navigator.credentials.get`. */

@@ -1,0 +1,120 @@
+// Sign-in through Authio's hosted pages: the app sends the user to
+// `${baseUrl}/hosted/sign-in` with a PKCE challenge; the pages sign the user in, let
+// them choose an organization (with a passkey step-up when its policy asks), and send
+// them back to `redirectUrl` with a one-time `code` (bound to that session and
+// organization context, valid 2 minutes) and the `state`. `handleRedirectCallback`
+// checks the state and trades the code and the verifier for the session
+// (`POST /v1/auth/handoffs/exchange`), which the client stores like any sign-in.
+import type { AuthioClient } from './client.js';
+import { AuthioError } from './errors.js';
+import { toBase64url } from './base64url.js';
+import type { StorageLike } from './storage.js';
+import type { SignedIn } from './types.js';
+
+/** The subset of `sessionStorage` kept between the two halves (one entry). */
+export type RedirectStorage = Pick<StorageLike, 'getItem' | 'setItem' | 'removeItem'>;
+
+export interface RedirectSignInOptions {
+  /** Where the hosted pages send the user back to (an allowed redirect URL of the project). */
+  redirectUrl: string;
+  /** Enter this organization without asking (the hosted chooser is skipped). */
+  organizationId?: string | undefined;
+  /** An email to prefill. */
+  loginHint?: string | undefined;
+  /** Opaque value handed back with the code; default: a random one. Checked by `handleRedirectCallback`. */
+  state?: string | undefined;
+  /** Where the verifier and state wait for the callback. Default: `sessionStorage` (this tab). */
+  storage?: RedirectStorage | undefined;
+  /** Default: `location.assign`. */
+  navigate?: ((url: string) => void) | undefined;
+}
+
+export interface RedirectCallbackOptions {
+  /** The storage `signInWithRedirect` used. Default: `sessionStorage`. */
+  storage?: RedirectStorage | undefined;
+}
+
+/** What the callback gives back: the sign-in (as `verifyMagicLink` does) and the state. */
+export type RedirectSignedIn = SignedIn & { state: string };
+
+interface Pending {
+  verifier: string;
+  state: string;
+  redirectUrl: string;
+}
+
+const storageKey = (client: AuthioClient) => `authio:${client.publishableKey}:redirect`;
+
+function sessionStore(given: RedirectStorage | undefined): RedirectStorage {
+  const s = given ?? (globalThis as { sessionStorage?: RedirectStorage }).sessionStorage;
+  if (!s) throw new AuthioError(0, 'storage_unavailable', 'no sessionStorage: pass `storage`');
+  return s;
+}
+
+function random(bytes: number): string {
+  return toBase64url(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+/** The PKCE S256 challenge of a verifier: base64url(SHA-256(verifier)). */
+export async function codeChallenge(verifier: string): Promise<string> {
+  return toBase64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+}
+
+/**
+ * Send the user to the hosted sign-in (`${baseUrl}/hosted/sign-in`). A new PKCE verifier
+ * (32 random bytes) and the state wait in `storage` for `handleRedirectCallback`;
+ * only the verifier's S256 challenge leaves the page. Resolves once navigation starts.
+ */
+export async function signInWithRedirect(client: AuthioClient, options: RedirectSignInOptions): Promise<void> {
+  const storage = sessionStore(options.storage);
+  const verifier = random(32);
+  const state = options.state ?? random(16);
+  const q = new URLSearchParams({
+    pk: client.publishableKey,
+    redirect_url: options.redirectUrl,
+    code_challenge: await codeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  if (options.organizationId) q.set('organization', options.organizationId);
+  if (options.loginHint) q.set('login_hint', options.loginHint);
+  const pending: Pending = { verifier, state, redirectUrl: options.redirectUrl };
+  storage.setItem(storageKey(client), JSON.stringify(pending));
+  const url = `${client.baseUrl}/hosted/sign-in?${q}`;
+  (options.navigate ?? ((u: string) => globalThis.location.assign(u)))(url);
+}
+
+/**
+ * On the redirect URL: read `code` and `state` from `url`, check the state against the
+ * pending sign-in of this tab, and exchange the code with the verifier. The session is
+ * stored like any sign-in (every earlier context of this browser is replaced) and its
+ * organization context is this tab's. The pending entry is removed first, so a code is
+ * tried once. Errors: `invalid_callback` (no code or state in the URL),
+ * `no_pending_sign_in` (nothing waiting in this tab's storage), `state_mismatch`, and
+ * the API's `invalid_handoff` (unknown, expired or used code, or a wrong verifier).
+ */
+export async function handleRedirectCallback(
+  client: AuthioClient,
+  url: string = globalThis.location.href,
+  options: RedirectCallbackOptions = {},
+): Promise<RedirectSignedIn> {
+  const storage = sessionStore(options.storage);
+  const q = new URL(url).searchParams;
+  const code = q.get('code');
+  const state = q.get('state');
+  if (!code || state === null) throw new AuthioError(0, 'invalid_callback', 'the URL has no code and state');
+  const key = storageKey(client);
+  const raw = storage.getItem(key);
+  storage.removeItem(key);
+  let pending: Pending | null = null;
+  try {
+    pending = raw ? (JSON.parse(raw) as Pending) : null;
+  } catch {
+    pending = null;
+  }
+  if (!pending || typeof pending.verifier !== 'string') {
+    throw new AuthioError(0, 'no_pending_sign_in', 'no sign-in by redirect is pending in this tab');
+  }
+  if (pending.state !== state) throw new AuthioError(0, 'state_mismatch', 'the state does not match the pending sign-in');
+  return { ...(await client.exchangeHandoff(code, pending.verifier)), state };
+}
