@@ -21,6 +21,12 @@ export interface RedirectSignInOptions {
   organizationId?: string | undefined;
   /** An email to prefill. */
   loginHint?: string | undefined;
+  /**
+   * An invitation's code (`inv_…`, e.g. the `invitation_code` of the invitation link that
+   * brought the user to the app): the hosted invitation page shows it, the sign-in
+   * accepts it, and the user comes back like any sign-in.
+   */
+  invitationCode?: string | undefined;
   /** Opaque value handed back with the code; default: a random one. Checked by `handleRedirectCallback`. */
   state?: string | undefined;
   /** Where the verifier and state wait for the callback. Default: `sessionStorage` (this tab). */
@@ -61,7 +67,8 @@ export async function codeChallenge(verifier: string): Promise<string> {
 }
 
 /**
- * Send the user to the hosted sign-in (`${baseUrl}/hosted/sign-in`). A new PKCE verifier
+ * Send the user to the hosted sign-in (`${baseUrl}/hosted/sign-in`, or `/hosted/invitation`
+ * with an invitation code). A new PKCE verifier
  * (32 random bytes) and the state wait in `storage` for `handleRedirectCallback`;
  * only the verifier's S256 challenge leaves the page. Resolves once navigation starts.
  */
@@ -78,9 +85,10 @@ export async function signInWithRedirect(client: AuthioClient, options: Redirect
   });
   if (options.organizationId) q.set('organization', options.organizationId);
   if (options.loginHint) q.set('login_hint', options.loginHint);
+  if (options.invitationCode) q.set('code', options.invitationCode);
   const pending: Pending = { verifier, state, redirectUrl: options.redirectUrl };
   storage.setItem(storageKey(client), JSON.stringify(pending));
-  const url = `${client.baseUrl}/hosted/sign-in?${q}`;
+  const url = `${client.baseUrl}/hosted/${options.invitationCode ? 'invitation' : 'sign-in'}?${q}`;
   (options.navigate ?? ((u: string) => globalThis.location.assign(u)))(url);
 }
 

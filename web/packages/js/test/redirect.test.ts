@@ -120,6 +120,16 @@ describe('signInWithRedirect', () => {
     expect(p.tabStorage.getItem(`authio:${PK}:redirect`)).not.toBe(first);
     expect(a.searchParams.has('organization')).toBe(false);
     expect(a.searchParams.has('login_hint')).toBe(false);
+    expect(a.pathname).toBe('/hosted/sign-in');
+  });
+
+  it('with an invitation code, goes to the hosted invitation page', async () => {
+    const p = page();
+    const url = await p.start({ invitationCode: 'inv_abc', state: 's' });
+    expect(url.pathname).toBe('/hosted/invitation');
+    expect(url.searchParams.get('code')).toBe('inv_abc');
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('redirect_url')).toBe('http://localhost:3000/callback?from=%2Freports');
   });
 });
 
