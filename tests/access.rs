@@ -165,6 +165,23 @@ fn routes() -> Vec<Route> {
         r(p.clone(), "/v1/auth/magic-links", Some(json!({"email": "a@example.com"})), Frontend, false),
         r(p.clone(), "/v1/auth/magic-links/verify", Some(json!({"token": "ml_bogus"})), Frontend, false),
         r(p.clone(), "/v1/auth/sign-in-tokens/verify", Some(json!({"token": "st_bogus"})), Frontend, false),
+        r(g.clone(), "/v1/auth/project", None, Frontend, false),
+        r(
+            p.clone(),
+            "/v1/auth/handoffs",
+            Some(
+                json!({"redirect_url": "http://localhost:3000/cb", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}),
+            ),
+            Frontend,
+            false,
+        ),
+        r(
+            p.clone(),
+            "/v1/auth/handoffs/exchange",
+            Some(json!({"code": "hc_bogus", "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"})),
+            Frontend,
+            false,
+        ),
         r(p.clone(), "/v1/auth/passkeys/registration/start", None, SignedIn(200), false),
         // A bogus ceremony with an empty credential: a clear 400 once the caller is known.
         r(

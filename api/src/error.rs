@@ -54,6 +54,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         400,
         "The redirect URL is not among the project's allowed redirect URLs (`test` keys also allow `http://localhost:*` and `http://127.0.0.1:*`).",
     ),
+    (
+        "invalid_handoff",
+        400,
+        "The handoff code is unknown, expired, of another project, or its `code_verifier` does not match; a code presented again after it was redeemed also revokes its session.",
+    ),
     ("invalid_cursor", 400, "The `after` cursor is not one this list gave out (`details.field` is `after`)."),
     (
         "webhook_url_not_allowed",
@@ -320,6 +325,7 @@ domain_error!(authio_domain::invitation::InvitationError);
 domain_error!(authio_domain::team::TeamError);
 domain_error!(authio_domain::domains::DomainError);
 domain_error!(authio_domain::directory::DirectoryError);
+domain_error!(authio_domain::handoff::HandoffError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod domains;
 pub mod error;
 pub mod extract;
+pub mod handoffs;
 mod idempotency;
 pub mod invitations;
 pub mod mail;

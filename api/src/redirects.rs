@@ -62,6 +62,14 @@ pub fn allowed(registered: &[String], test: bool, candidate: &str) -> bool {
     registered.iter().any(|entry| *entry == origin || entry == url.as_str())
 }
 
+/// A page of Authio's own hosted pages (`<issuer>/hosted/…`): a sign-in link that comes
+/// back to them is allowed for every project (they hand the session on only to the
+/// project's allowed URLs).
+pub fn is_hosted_page(issuer: &str, candidate: &str) -> bool {
+    let (Some(url), Ok(own)) = (parse(candidate), Url::parse(issuer)) else { return false };
+    url.origin() == own.origin() && url.path().starts_with("/hosted/")
+}
+
 /// One of a project's URL lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum List {
@@ -140,7 +148,9 @@ pub fn check_form(url: &str) -> ApiResult<()> {
 
 /// `400 redirect_not_allowed` unless the project allows `url` for a key of `environment`.
 pub async fn check(st: &AppState, project: &str, environment: &str, url: &str) -> ApiResult<()> {
-    if allowed(&list(st, project, List::RedirectUrls).await?, environment == "test", url) {
+    if is_hosted_page(&st.keys.issuer, url)
+        || allowed(&list(st, project, List::RedirectUrls).await?, environment == "test", url)
+    {
         return Ok(());
     }
     let e = ApiError::new(
@@ -200,6 +210,17 @@ pub fn normalize_all(which: List, urls: &[String]) -> ApiResult<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_hosted_pages_are_allowed_for_every_project() {
+        let issuer = "https://auth.example.com";
+        assert!(is_hosted_page(issuer, "https://auth.example.com/hosted/magic-link?pk=pk_live_x"));
+        assert!(!is_hosted_page(issuer, "https://auth.example.com/dashboard/"));
+        assert!(!is_hosted_page(issuer, "https://auth.example.com/hosted/../v1/me"));
+        assert!(!is_hosted_page(issuer, "https://evil.example.com/hosted/x"));
+        assert!(!is_hosted_page(issuer, "http://auth.example.com/hosted/x"));
+        assert!(!is_hosted_page(issuer, "https://user@auth.example.com/hosted/x"));
+    }
 
     #[test]
     fn origins_allow_any_path_exact_urls_only_themselves() {

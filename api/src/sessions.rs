@@ -274,7 +274,7 @@ const CONTEXT_NOT_MOVED: &str = "NOT EXISTS (SELECT 1 FROM session_contexts WHER
      AND (status <> 'open' OR epoch <> $3))";
 
 /// The session `$1` is active.
-const SESSION_ACTIVE: &str = "EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND status = 'active')";
+pub(crate) const SESSION_ACTIVE: &str = "EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND status = 'active')";
 
 /// The session `$1` is active and its context `$2` (the caller's) open: an access token
 /// of a context that was closed or cut cannot switch.
@@ -336,13 +336,13 @@ pub fn family_in_token(token: &str) -> Option<&str> {
 }
 
 /// Now, as stored text (a policy's maximum session age is measured against it).
-fn now_arg() -> SqlArg {
+pub(crate) fn now_arg() -> SqlArg {
     SqlArg::Text(time_text(Utc::now()))
 }
 
 /// The user's profile for the answer, read by the commit: every membership, or only the
 /// one in `org` (`Include::Nothing`).
-fn read_profile(c: &mut Changes, user: &str, project: &str, org: Option<&str>, include: Include) {
+pub(crate) fn read_profile(c: &mut Changes, user: &str, project: &str, org: Option<&str>, include: Include) {
     let (u, p) = (SqlArg::Text(user.into()), SqlArg::Text(project.into()));
     match include {
         Include::Memberships => c.read(PROFILE, vec![u, p]),
@@ -366,7 +366,7 @@ const PROFILE_ONE: &str = "SELECT u.id AS p_user, u.email AS p_email, u.first_na
 /// Adds both streams and the family's first token to `c`; returns the grant, the token,
 /// and whether the context was opened.
 #[allow(clippy::too_many_arguments)]
-async fn enter(
+pub(crate) async fn enter(
     c: &mut Changes,
     mut ctx: Loaded<SessionContext>,
     session: &str,
@@ -609,7 +609,7 @@ pub async fn switch(
 
 /// Why the user is not let into `org`: gone from the project (401) or not an active
 /// member (403 `not_a_member`).
-async fn not_a_member(st: &AppState, project: &str, user: &str, org: &str) -> ApiError {
+pub(crate) async fn not_a_member(st: &AppState, project: &str, user: &str, org: &str) -> ApiError {
     match profile(st, project, user).await {
         Ok(Some(p)) if p.active(Some(org)).is_some() => ApiError::concurrent(),
         Ok(Some(_)) => SessionError::NotAMember.into(),

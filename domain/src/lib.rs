@@ -6,6 +6,7 @@ pub mod actor;
 pub mod context;
 pub mod directory;
 pub mod domains;
+pub mod handoff;
 pub mod ids;
 pub mod invitation;
 pub mod operator;
@@ -40,6 +41,7 @@ pub fn all_event_types() -> Vec<&'static str> {
     v.extend_from_slice(team::TeamEvent::TYPES);
     v.extend_from_slice(domains::DomainEvent::TYPES);
     v.extend_from_slice(directory::DirectoryEvent::TYPES);
+    v.extend_from_slice(handoff::HandoffEvent::TYPES);
     let mut seen = std::collections::BTreeSet::new();
     v.retain(|name| seen.insert(*name));
     v

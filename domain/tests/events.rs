@@ -120,6 +120,10 @@ fn every_variant_serializes_under_its_event_type_at_version_1_0() {
     assert_eq!(directories, authio_domain::directory::DirectoryEvent::TYPES, "a sample per directory event");
     all.extend(directories);
 
+    let handoffs = check_names(&common::handoff_events());
+    assert_eq!(handoffs, authio_domain::handoff::HandoffEvent::TYPES, "a sample per handoff event, in order");
+    all.extend(handoffs);
+
     let shared = all.iter().filter(|n| *n == SHARED).count();
     assert_eq!(shared, 2, "{SHARED}: the session's (before contexts) and the token family's");
     let mut seen = BTreeSet::new();
@@ -199,6 +203,7 @@ fn golden_fixtures_round_trip() {
     round_trip_fixtures(&common::team_events(), None);
     round_trip_fixtures(&common::domain_events(), None);
     round_trip_fixtures(&common::directory_events(), None);
+    round_trip_fixtures(&common::handoff_events(), None);
 }
 
 /// Writes the fixture of each sample that has none yet (`AUTHIO_WRITE_NEW_FIXTURES=1`),
@@ -218,6 +223,7 @@ fn write_missing_fixtures() {
     samples.extend(common::domain_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::directory_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::operator_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::handoff_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     for v in samples {
         let path = fixture_path(v["type"].as_str().unwrap());
         if !path.exists() {

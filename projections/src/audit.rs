@@ -96,7 +96,7 @@ fn organization_of(e: &StoredEvent) -> Option<String> {
             .or_else(|| d.get("active_organization"))
             .and_then(Value::as_str)
             .map(str::to_string),
-        "invitation" | "team" | "role_catalog" | "organization_domain" | "directory" => {
+        "invitation" | "team" | "role_catalog" | "organization_domain" | "directory" | "handoff" => {
             d.get("organization_id").and_then(Value::as_str).map(str::to_string)
         }
         _ => None,

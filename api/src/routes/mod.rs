@@ -9,6 +9,7 @@ pub mod console;
 pub mod directories;
 pub mod domains;
 pub mod events;
+pub mod handoffs;
 pub mod invitations;
 pub mod org_sessions;
 pub mod passkeys;
@@ -102,6 +103,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/session/sign-in/verify", post(auth::console_sign_in_verify))
         .route("/v1/session/sign-out", post(console::sign_out))
         .route("/v1/tokens/introspect", post(auth::introspect))
+        .route("/v1/auth/project", get(handoffs::project))
+        .route("/v1/auth/handoffs", post(handoffs::issue))
+        .route("/v1/auth/handoffs/exchange", post(handoffs::exchange))
         .route("/v1/auth/magic-links", post(auth::send_magic_link))
         .route("/v1/auth/magic-links/verify", post(auth::verify_magic_link))
         .route("/v1/auth/sign-in-tokens/verify", post(auth::verify_sign_in_token))

@@ -413,6 +413,44 @@ pub fn family_events() -> Vec<authio_domain::context::FamilyEvent> {
     ]
 }
 
+/// A handoff (`hoff_…`).
+pub const HANDOFF: &str = "hoff_01JV2Q7Z6X4N8M3K5P9R0S1T2H";
+
+/// One sample of every handoff event variant, in declaration order. None carries the
+/// code (only its hash).
+pub fn handoff_events() -> Vec<authio_domain::handoff::HandoffEvent> {
+    use authio_domain::handoff::HandoffEvent;
+    vec![
+        HandoffEvent::Issued {
+            handoff_id: HANDOFF.into(),
+            session_id: session_id(),
+            project_id: tenant_id(),
+            user_id: user_id(),
+            organization_id: Some(org_id()),
+            code_hash: "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b".into(),
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            redirect_url: "https://app.example.com/callback".into(),
+            expires_at: at() + chrono::Duration::seconds(120),
+            issued_at: at(),
+        },
+        HandoffEvent::Redeemed {
+            handoff_id: HANDOFF.into(),
+            session_id: session_id(),
+            user_id: user_id(),
+            organization_id: Some(org_id()),
+            family_id: FAMILY.into(),
+            redeemed_at: at(),
+        },
+        HandoffEvent::Reused {
+            handoff_id: HANDOFF.into(),
+            session_id: session_id(),
+            user_id: user_id(),
+            organization_id: Some(org_id()),
+            reused_at: at(),
+        },
+    ]
+}
+
 /// A webhook endpoint (`whep_…`).
 pub const WEBHOOK_ENDPOINT: &str = "whep_01JV2Q7Z6X4N8M3K5P9R0S1T2P";
 /// When the previous secret of the sample rotation stops being sent: [`AT`] plus 24 h.
