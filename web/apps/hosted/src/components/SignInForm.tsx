@@ -1,0 +1,123 @@
+import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import { publicApi, type Project, type SessionAnswer } from '../lib/api';
+import { describeError } from '../lib/errors';
+import { magicLinkUrl, type Flow } from '../lib/query';
+import { getAssertion, passkeysAvailable } from '../lib/webauthn';
+import { Alert } from './Frame';
+import { Heading } from './Heading';
+
+interface Props {
+  pk: string;
+  project: Project;
+  /** The page's query string, carried through the mailed link. */
+  search: string;
+  /** The page the flow started on; the magic link comes back to it. */
+  flow: Flow;
+  /** The email to prefill (`login_hint`, or the invitation's). */
+  email: string | null;
+  title: ReactNode;
+  /** Shown above the form (an invitation's preview). */
+  intro?: ReactNode;
+  onSignedIn: (answer: SessionAnswer) => void;
+}
+
+/** Sign in by an emailed link (it comes back to /hosted/magic-link) or with a passkey. */
+export function SignInForm({ pk, project, search, flow, email: hint, title, intro, onSignedIn }: Props) {
+  const api = publicApi(pk);
+  const [email, setEmail] = useState(hint ?? '');
+  const [sent, setSent] = useState<string | null>(null);
+  const [busy, setBusy] = useState<'link' | 'passkey' | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [emailInvalid, setEmailInvalid] = useState(false);
+  const emailId = useId();
+  const hintId = useId();
+
+  const sendLink = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy('link');
+    setError(null);
+    setEmailInvalid(false);
+    try {
+      await api.sendMagicLink(email.trim(), magicLinkUrl(window.location.origin, search, flow));
+      setSent(email.trim());
+    } catch (err) {
+      setError(describeError(err));
+      setEmailInvalid(true);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const passkey = async () => {
+    setBusy('passkey');
+    setError(null);
+    try {
+      const start = await api.passkeyStart();
+      const credential = await getAssertion(start.options);
+      onSignedIn(await api.passkeyFinish(start.ceremony_id, credential));
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(null);
+    }
+  };
+
+  if (sent !== null) {
+    return (
+      <>
+        <Heading>Check your email</Heading>
+        <p role="status">
+          We sent a sign-in link for {project.name} to <strong>{sent}</strong>. Open it in this browser: it works once
+          and expires in 15 minutes.
+        </p>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => {
+            setSent(null);
+            setError(null);
+          }}
+        >
+          Use another email address
+        </button>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <Heading>{title}</Heading>
+      {intro}
+      <form onSubmit={(e) => void sendLink(e)}>
+        <label htmlFor={emailId}>Email</label>
+        <input
+          id={emailId}
+          type="email"
+          name="email"
+          autoComplete="email"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          aria-invalid={emailInvalid || undefined}
+          aria-describedby={hintId}
+        />
+        <p id={hintId} className="hint">
+          We will email you a link that signs you in.
+        </p>
+        <button type="submit" disabled={busy !== null}>
+          {busy === 'link' ? 'Sending…' : 'Email me a sign-in link'}
+        </button>
+      </form>
+      {passkeysAvailable() ? (
+        <>
+          <p className="or">
+            <span>or</span>
+          </p>
+          <button type="button" className="secondary block" onClick={() => void passkey()} disabled={busy !== null}>
+            {busy === 'passkey' ? 'Waiting for your passkey…' : 'Sign in with a passkey'}
+          </button>
+        </>
+      ) : null}
+      <Alert>{error}</Alert>
+    </>
+  );
+}

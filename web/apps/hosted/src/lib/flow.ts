@@ -1,0 +1,40 @@
+// What happens after a sign-in, decided from the session answer's memberships.
+import type { MembershipSummary } from './api';
+
+/** The next step of a sign-in that returns to an app. */
+export type Next =
+  /** Several organizations and none asked for: the user chooses. */
+  | { kind: 'choose'; options: MembershipSummary[] }
+  /** Switch into this organization (the one asked for, or the user's only one). */
+  | { kind: 'switch'; organizationId: string }
+  /** No organization: return with the sign-in's own ("no organization") context. */
+  | { kind: 'none' };
+
+/** The memberships a user can act in (status `active`), in the answer's order. */
+export function activeMemberships(memberships: readonly MembershipSummary[] | undefined): MembershipSummary[] {
+  return (memberships ?? []).filter((m) => m.status === 'active');
+}
+
+/** The organizations where the user is an active admin (the org-admin page's list). */
+export function adminMemberships(memberships: readonly MembershipSummary[] | undefined): MembershipSummary[] {
+  return activeMemberships(memberships).filter((m) => m.role === 'admin');
+}
+
+/**
+ * `preselect` (the app's `organization` parameter) wins, even when it is not among the
+ * memberships: the server then answers `not_a_member`, which the page shows. Otherwise
+ * one active membership is entered straight away, several are offered, none returns
+ * without an organization.
+ */
+export function nextStep(memberships: readonly MembershipSummary[] | undefined, preselect: string | null): Next {
+  if (preselect) return { kind: 'switch', organizationId: preselect };
+  const active = activeMemberships(memberships);
+  if (active.length === 0) return { kind: 'none' };
+  if (active.length === 1) return { kind: 'switch', organizationId: active[0]!.organization.id };
+  return { kind: 'choose', options: active };
+}
+
+/** An organization's name from the memberships, else its id. */
+export function organizationName(memberships: readonly MembershipSummary[] | undefined, id: string): string {
+  return (memberships ?? []).find((m) => m.organization.id === id)?.organization.name ?? id;
+}

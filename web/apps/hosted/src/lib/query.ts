@@ -1,0 +1,147 @@
+// The pages' URLs. Everything a flow needs rides in the query string, so that it
+// survives the round trip through a mailed link: the app's redirect parameters
+// (`redirect_url`, `code_challenge`, `state`, optionally `organization` and
+// `login_hint`), the project's publishable key `pk`, an invitation's `code`, and on
+// /hosted/magic-link the link's `token` and `from` (the page the flow started on).
+import { isCodeChallenge } from './pkce';
+
+/** The app's root path, as the binary serves it (Vite's `base`). */
+export const BASE = '/hosted/';
+
+export type PageName = 'home' | 'sign-in' | 'magic-link' | 'invitation' | 'org-admin';
+
+/** A page that starts a sign-in, and where a magic link brings the user back to. */
+export type Flow = 'sign-in' | 'invitation' | 'org-admin';
+
+const PAGES: readonly PageName[] = ['sign-in', 'magic-link', 'invitation', 'org-admin'];
+const FLOWS: readonly Flow[] = ['sign-in', 'invitation', 'org-admin'];
+
+/** The page a path names (`/hosted/sign-in`, trailing slash or not), `home` for the root, null for none. */
+export function pageOf(pathname: string): PageName | null {
+  const root = BASE.replace(/\/$/, '');
+  if (pathname !== root && !pathname.startsWith(BASE)) return null;
+  const name = pathname.slice(root.length).replace(/^\/+|\/+$/g, '');
+  if (name === '') return 'home';
+  return (PAGES as readonly string[]).includes(name) ? (name as PageName) : null;
+}
+
+/** Where to send the user back to, and the PKCE challenge the handoff code is bound to. */
+export interface Handoff {
+  redirectUrl: string;
+  codeChallenge: string;
+  /** The app's `state`, appended to the redirect untouched; null when it sent none. */
+  state: string | null;
+}
+
+export interface Params {
+  /** The project's publishable key (`pk_test_…` / `pk_live_…`). */
+  pk: string | null;
+  /** The app's redirect, when `redirect_url` and `code_challenge` are there and well formed. */
+  handoff: Handoff | null;
+  /** What is wrong with the app's redirect parameters, when some are there but not right. */
+  problem: string | null;
+  /** An organization id the app asks for (`organization`): no chooser then. */
+  organization: string | null;
+  /** The email to prefill (`login_hint`). */
+  loginHint: string | null;
+  /** An invitation's code (`code`, or `invitation_code` as the server's invitation mail appends it). */
+  invitationCode: string | null;
+  /** A magic link's token (on /hosted/magic-link). */
+  token: string | null;
+  /** The page the flow started on (`from`; default sign-in). */
+  flow: Flow;
+}
+
+function value(q: URLSearchParams, name: string): string | null {
+  const v = q.get(name);
+  return v === null || v.trim() === '' ? null : v.trim();
+}
+
+/** Whether `url` is an absolute http(s) URL (what the server can allow as a redirect). */
+export function isHttpUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+export function parseParams(search: string): Params {
+  const q = new URLSearchParams(search);
+  const redirectUrl = value(q, 'redirect_url');
+  const challenge = value(q, 'code_challenge');
+  const method = value(q, 'code_challenge_method');
+  let problem: string | null = null;
+  if (redirectUrl !== null || challenge !== null) {
+    if (redirectUrl === null) problem = 'redirect_url is missing.';
+    else if (!isHttpUrl(redirectUrl)) problem = 'redirect_url is not an absolute http(s) URL.';
+    else if (challenge === null) problem = 'code_challenge is missing.';
+    else if (!isCodeChallenge(challenge)) problem = 'code_challenge must be 43 base64url characters (an S256 challenge).';
+    else if (method !== null && method !== 'S256') problem = 'Only code_challenge_method=S256 is supported.';
+  }
+  const handoff =
+    problem === null && redirectUrl !== null && challenge !== null
+      ? { redirectUrl, codeChallenge: challenge, state: q.get('state') }
+      : null;
+  const from = value(q, 'from');
+  return {
+    pk: value(q, 'pk'),
+    handoff,
+    problem,
+    organization: value(q, 'organization'),
+    loginHint: value(q, 'login_hint'),
+    invitationCode: value(q, 'code') ?? value(q, 'invitation_code'),
+    token: value(q, 'token'),
+    flow: from !== null && (FLOWS as readonly string[]).includes(from) ? (from as Flow) : 'sign-in',
+  };
+}
+
+/** `search` without the named parameters, as `?…` (or `''` when nothing is left). */
+export function withoutParams(search: string, names: readonly string[]): string {
+  const q = new URLSearchParams(search);
+  for (const n of names) q.delete(n);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/**
+ * The `redirect_url` of a magic link sent from page `flow`: this app's /magic-link on
+ * `origin`, carrying the page's whole query (so the app's redirect parameters and the
+ * invitation code survive the email round trip) and `from`. The server appends
+ * `&token=…`.
+ */
+export function magicLinkUrl(origin: string, search: string, flow: Flow): string {
+  const q = new URLSearchParams(withoutParams(search, ['token', 'from']));
+  if (flow !== 'sign-in') q.set('from', flow);
+  const s = q.toString();
+  return `${origin}${BASE}magic-link${s ? `?${s}` : ''}`;
+}
+
+/** Where a verified magic link continues: the page the flow started on, its query without `token` and `from`. */
+export function afterMagicLink(search: string): string {
+  const { flow } = parseParams(search);
+  return `${BASE}${flow}${withoutParams(search, ['token', 'from'])}`;
+}
+
+/** A page of this app with the given query (e.g. "sign in instead" from an invitation). */
+export function pageUrl(page: Flow, search: string, drop: readonly string[] = []): string {
+  return `${BASE}${page}${withoutParams(search, drop)}`;
+}
+
+/** The app's redirect URL with the handoff `code` and, when the app sent one, its `state`. */
+export function returnUrl(handoff: Handoff, code: string): string {
+  const u = new URL(handoff.redirectUrl);
+  u.searchParams.set('code', code);
+  if (handoff.state !== null) u.searchParams.set('state', handoff.state);
+  return u.toString();
+}
+
+/** The host (and port) of the app a handoff returns to, for "Returning to …". */
+export function appHost(handoff: Handoff): string {
+  try {
+    return new URL(handoff.redirectUrl).host;
+  } catch {
+    return handoff.redirectUrl;
+  }
+}

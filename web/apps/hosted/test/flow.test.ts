@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { MembershipSummary } from '../src/lib/api';
+import { activeMemberships, adminMemberships, nextStep, organizationName } from '../src/lib/flow';
+
+const m = (id: string, role: string, status = 'active'): MembershipSummary => ({
+  organization: { id, name: id.replace('org_', '').toUpperCase(), slug: id },
+  role,
+  status,
+});
+
+describe('after sign-in', () => {
+  it('several active memberships: the user chooses among the active ones', () => {
+    const ms = [m('org_a', 'admin'), m('org_b', 'member'), m('org_c', 'member', 'inactive'), m('org_d', 'member', 'pending')];
+    expect(nextStep(ms, null)).toEqual({ kind: 'choose', options: [ms[0], ms[1]] });
+  });
+
+  it('one active membership: straight in', () => {
+    expect(nextStep([m('org_a', 'member'), m('org_b', 'admin', 'inactive')], null)).toEqual({
+      kind: 'switch',
+      organizationId: 'org_a',
+    });
+  });
+
+  it('none (or no memberships at all): on without an organization', () => {
+    expect(nextStep([], null)).toEqual({ kind: 'none' });
+    expect(nextStep(undefined, null)).toEqual({ kind: 'none' });
+    expect(nextStep([m('org_a', 'member', 'inactive')], null)).toEqual({ kind: 'none' });
+  });
+
+  it('the organization the app asks for wins, member or not (the server decides)', () => {
+    const ms = [m('org_a', 'admin'), m('org_b', 'member')];
+    expect(nextStep(ms, 'org_b')).toEqual({ kind: 'switch', organizationId: 'org_b' });
+    expect(nextStep([], 'org_x')).toEqual({ kind: 'switch', organizationId: 'org_x' });
+  });
+});
+
+describe('the org-admin list', () => {
+  it('holds only active memberships with the admin role', () => {
+    const ms = [m('org_a', 'admin'), m('org_b', 'member'), m('org_c', 'admin', 'inactive'), m('org_d', 'owner')];
+    expect(adminMemberships(ms).map((x) => x.organization.id)).toEqual(['org_a']);
+    expect(adminMemberships(undefined)).toEqual([]);
+    expect(activeMemberships(ms).map((x) => x.organization.id)).toEqual(['org_a', 'org_b', 'org_d']);
+  });
+
+  it('names an organization, or falls back to its id', () => {
+    expect(organizationName([m('org_a', 'admin')], 'org_a')).toBe('A');
+    expect(organizationName([], 'org_z')).toBe('org_z');
+  });
+});

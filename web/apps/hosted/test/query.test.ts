@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import {
+  afterMagicLink,
+  appHost,
+  isHttpUrl,
+  magicLinkUrl,
+  pageOf,
+  pageUrl,
+  parseParams,
+  returnUrl,
+  withoutParams,
+} from '../src/lib/query';
+
+const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
+const APP = 'http://localhost:3000/callback?next=%2Freports';
+
+function query(p: Record<string, string>): string {
+  return `?${new URLSearchParams(p)}`;
+}
+
+describe('pageOf', () => {
+  it('names the pages under /hosted/, with or without a trailing slash', () => {
+    expect(pageOf('/hosted/')).toBe('home');
+    expect(pageOf('/hosted')).toBe('home');
+    expect(pageOf('/hosted/sign-in')).toBe('sign-in');
+    expect(pageOf('/hosted/sign-in/')).toBe('sign-in');
+    expect(pageOf('/hosted/magic-link')).toBe('magic-link');
+    expect(pageOf('/hosted/invitation')).toBe('invitation');
+    expect(pageOf('/hosted/org-admin')).toBe('org-admin');
+  });
+
+  it('is null for anything else', () => {
+    expect(pageOf('/hosted/nope')).toBeNull();
+    expect(pageOf('/hosted/sign-in/extra')).toBeNull();
+    expect(pageOf('/hostedx/sign-in')).toBeNull();
+    expect(pageOf('/dashboard/')).toBeNull();
+  });
+});
+
+describe('parseParams', () => {
+  it('reads the app redirect, state, organization and login hint', () => {
+    const p = parseParams(
+      query({
+        pk: 'pk_test_1',
+        redirect_url: APP,
+        code_challenge: CHALLENGE,
+        code_challenge_method: 'S256',
+        state: 'xyz 1',
+        organization: 'org_1',
+        login_hint: 'ada@example.com',
+      }),
+    );
+    expect(p.pk).toBe('pk_test_1');
+    expect(p.handoff).toEqual({ redirectUrl: APP, codeChallenge: CHALLENGE, state: 'xyz 1' });
+    expect(p.problem).toBeNull();
+    expect(p.organization).toBe('org_1');
+    expect(p.loginHint).toBe('ada@example.com');
+    expect(p.flow).toBe('sign-in');
+  });
+
+  it('no redirect parameters: no handoff and no problem (the page signs in for itself)', () => {
+    const p = parseParams('?pk=pk_test_1');
+    expect(p.handoff).toBeNull();
+    expect(p.problem).toBeNull();
+    expect(p.organization).toBeNull();
+    expect(p.token).toBeNull();
+  });
+
+  it('keeps an empty state as given, and treats a missing one as none', () => {
+    expect(parseParams(query({ redirect_url: APP, code_challenge: CHALLENGE, state: '' })).handoff?.state).toBe('');
+    expect(parseParams(query({ redirect_url: APP, code_challenge: CHALLENGE })).handoff?.state).toBeNull();
+  });
+
+  it('names what is wrong with incomplete or malformed redirect parameters', () => {
+    const problem = (p: Record<string, string>) => parseParams(query(p)).problem;
+    expect(problem({ redirect_url: APP })).toMatch(/code_challenge is missing/);
+    expect(problem({ code_challenge: CHALLENGE })).toMatch(/redirect_url is missing/);
+    expect(problem({ redirect_url: '/relative', code_challenge: CHALLENGE })).toMatch(/absolute http/);
+    expect(problem({ redirect_url: 'javascript:alert(1)', code_challenge: CHALLENGE })).toMatch(/absolute http/);
+    expect(problem({ redirect_url: APP, code_challenge: 'short' })).toMatch(/43 base64url/);
+    expect(problem({ redirect_url: APP, code_challenge: CHALLENGE.slice(0, 42) + '+' })).toMatch(/43 base64url/);
+    expect(problem({ redirect_url: APP, code_challenge: CHALLENGE, code_challenge_method: 'plain' })).toMatch(/S256/);
+    for (const p of [{ redirect_url: APP }, { code_challenge: CHALLENGE }] as Record<string, string>[]) expect(parseParams(query(p)).handoff).toBeNull();
+  });
+
+  it('takes the invitation code as `code` or as the mail’s `invitation_code`', () => {
+    expect(parseParams('?code=inv_a').invitationCode).toBe('inv_a');
+    expect(parseParams('?invitation_code=inv_b').invitationCode).toBe('inv_b');
+  });
+
+  it('reads the flow a magic link comes back to; anything unknown is sign-in', () => {
+    expect(parseParams('?from=invitation').flow).toBe('invitation');
+    expect(parseParams('?from=org-admin').flow).toBe('org-admin');
+    expect(parseParams('?from=elsewhere').flow).toBe('sign-in');
+    expect(parseParams('?token=ml_1').token).toBe('ml_1');
+  });
+});
+
+describe('the magic link round trip', () => {
+  const page = query({ pk: 'pk_test_1', redirect_url: APP, code_challenge: CHALLENGE, state: 's&t' });
+
+  it('carries the whole query to /hosted/magic-link, plus the flow', () => {
+    const link = new URL(magicLinkUrl('http://localhost:8080', page, 'sign-in'));
+    expect(`${link.origin}${link.pathname}`).toBe('http://localhost:8080/hosted/magic-link');
+    expect(link.searchParams.get('redirect_url')).toBe(APP);
+    expect(link.searchParams.get('code_challenge')).toBe(CHALLENGE);
+    expect(link.searchParams.get('state')).toBe('s&t');
+    expect(link.searchParams.get('pk')).toBe('pk_test_1');
+    expect(link.searchParams.has('from')).toBe(false);
+
+    const inv = new URL(magicLinkUrl('http://localhost:8080', '?pk=pk_test_1&code=inv_1&from=x&token=old', 'invitation'));
+    expect(inv.searchParams.get('from')).toBe('invitation');
+    expect(inv.searchParams.get('code')).toBe('inv_1');
+    expect(inv.searchParams.has('token')).toBe(false);
+  });
+
+  it('after the link (the server appended token=…) continues on the page the flow started on', () => {
+    const back = new URL(magicLinkUrl('http://h', page, 'sign-in') + '&token=ml_abc');
+    const next = afterMagicLink(back.search);
+    expect(next.startsWith('/hosted/sign-in?')).toBe(true);
+    const q = new URL(next, 'http://h').searchParams;
+    expect(q.has('token')).toBe(false);
+    expect(q.get('state')).toBe('s&t');
+    expect(parseParams(new URL(next, 'http://h').search).handoff).toEqual(parseParams(page).handoff);
+
+    const adminBack = new URL(magicLinkUrl('http://h', '?pk=pk_test_1', 'org-admin') + '&token=ml_1');
+    expect(afterMagicLink(adminBack.search)).toBe('/hosted/org-admin?pk=pk_test_1');
+    const invBack = new URL(magicLinkUrl('http://h', '?pk=pk_test_1&code=inv_1', 'invitation') + '&token=ml_1');
+    expect(afterMagicLink(invBack.search)).toBe('/hosted/invitation?pk=pk_test_1&code=inv_1');
+  });
+
+  it('withoutParams and pageUrl drop what they are told to', () => {
+    expect(withoutParams('?a=1&token=t&b=2', ['token'])).toBe('?a=1&b=2');
+    expect(withoutParams('?token=t', ['token'])).toBe('');
+    expect(pageUrl('sign-in', '?pk=p&code=inv_1', ['code'])).toBe('/hosted/sign-in?pk=p');
+  });
+});
+
+describe('returning to the app', () => {
+  it('appends code and state to the redirect URL, keeping its own query', () => {
+    const u = new URL(returnUrl({ redirectUrl: APP, codeChallenge: CHALLENGE, state: 'a b&c' }, 'hc_123'));
+    expect(`${u.origin}${u.pathname}`).toBe('http://localhost:3000/callback');
+    expect(u.searchParams.get('next')).toBe('/reports');
+    expect(u.searchParams.get('code')).toBe('hc_123');
+    expect(u.searchParams.get('state')).toBe('a b&c');
+  });
+
+  it('sends no state when the app gave none', () => {
+    const u = new URL(returnUrl({ redirectUrl: 'http://127.0.0.1:9/cb', codeChallenge: CHALLENGE, state: null }, 'hc_1'));
+    expect(u.searchParams.has('state')).toBe(false);
+    expect(u.search).toBe('?code=hc_1');
+  });
+
+  it('names the app by host', () => {
+    expect(appHost({ redirectUrl: APP, codeChallenge: CHALLENGE, state: null })).toBe('localhost:3000');
+  });
+
+  it('isHttpUrl accepts only absolute http(s) URLs', () => {
+    expect(isHttpUrl('https://app.example.com/cb')).toBe(true);
+    expect(isHttpUrl('http://127.0.0.1:1234')).toBe(true);
+    expect(isHttpUrl('ftp://x')).toBe(false);
+    expect(isHttpUrl('data:text/html,hi')).toBe(false);
+    expect(isHttpUrl('//evil.example.com')).toBe(false);
+  });
+});

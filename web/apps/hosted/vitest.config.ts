@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  esbuild: { jsx: 'automatic' },
+  test: {
+    include: ['test/**/*.test.{ts,tsx}'],
+    environment: 'node',
+  },
+});
