@@ -22,9 +22,10 @@ use utoipa::ToSchema;
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::AuthenticationVerificationOptions;
 use webauthn_rp::request::register::{
-    PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle64, Username, USER_HANDLE_MAX_LEN,
+    CredProtect, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle64, Username,
+    USER_HANDLE_MAX_LEN,
 };
-use webauthn_rp::request::PublicKeyCredentialDescriptor;
+use webauthn_rp::request::{ExtensionInfo, PublicKeyCredentialDescriptor};
 use webauthn_rp::response::auth::ser_relaxed::DiscoverableAuthenticationRelaxed64;
 use webauthn_rp::response::register::ser_relaxed::RegistrationRelaxed;
 use webauthn_rp::response::register::{DynamicState, StaticState};
@@ -107,9 +108,12 @@ pub async fn registration_start(State(st): State<AppState>, user: UserToken) -> 
         .or_else(|_| Username::try_from(user.user_id()))
         .map_err(|e| internal(format!("no WebAuthn user name for the user: {e}")))?;
     let entity = PublicKeyCredentialUserEntity { name, id: &handle, display_name: None };
-    let (server, client) = PublicKeyCredentialCreationOptions::passkey(&st.passkeys.rp_id, entity, exclude)
-        .start_ceremony()
-        .map_err(|e| internal(format!("passkey creation options: {e}")))?;
+    let mut creation = PublicKeyCredentialCreationOptions::passkey(&st.passkeys.rp_id, entity, exclude);
+    // Ask authenticators for user-verification-required protection, without making the
+    // browser refuse those that lack the credProtect extension (Chromium's platform and
+    // virtual authenticators do): every sign-in requires user verification anyway.
+    creation.extensions.cred_protect = CredProtect::UserVerificationRequired(ExtensionInfo::AllowDontEnforceValue);
+    let (server, client) = creation.start_ceremony().map_err(|e| internal(format!("passkey creation options: {e}")))?;
     let options = options_json(&client)?;
     let state = server.encode().map_err(|e| internal(format!("registration state does not encode: {e}")))?;
     let ceremony_id =
