@@ -11,8 +11,18 @@ import { toBase64url } from './base64url.js';
 import type { StorageLike } from './storage.js';
 import type { SignedIn } from './types.js';
 
-/** The subset of `sessionStorage` kept between the two halves (one entry). */
-export type RedirectStorage = Pick<StorageLike, 'getItem' | 'setItem' | 'removeItem'>;
+/**
+ * Where a pending sign-in waits between the two halves: one entry per state. The
+ * default is `localStorage`, shared by the origin's tabs, because the magic link of the
+ * hosted sign-in usually opens in a new tab, and the user comes back to the app there.
+ * `length` and `key` let expired entries be swept (without them, entries are removed
+ * only when used).
+ */
+export type RedirectStorage = Pick<StorageLike, 'getItem' | 'setItem' | 'removeItem'> &
+  Partial<Pick<StorageLike, 'length' | 'key'>>;
+
+/** How long a pending sign-in waits for its callback. */
+export const PENDING_REDIRECT_MS = 15 * 60 * 1000;
 
 export interface RedirectSignInOptions {
   /** Where the hosted pages send the user back to (an allowed redirect URL of the project). */
@@ -29,14 +39,14 @@ export interface RedirectSignInOptions {
   invitationCode?: string | undefined;
   /** Opaque value handed back with the code; default: a random one. Checked by `handleRedirectCallback`. */
   state?: string | undefined;
-  /** Where the verifier and state wait for the callback. Default: `sessionStorage` (this tab). */
+  /** Where the verifier and state wait for the callback. Default: `localStorage` (any tab of this origin). */
   storage?: RedirectStorage | undefined;
   /** Default: `location.assign`. */
   navigate?: ((url: string) => void) | undefined;
 }
 
 export interface RedirectCallbackOptions {
-  /** The storage `signInWithRedirect` used. Default: `sessionStorage`. */
+  /** The storage `signInWithRedirect` used. Default: `localStorage`. */
   storage?: RedirectStorage | undefined;
 }
 
@@ -47,14 +57,45 @@ interface Pending {
   verifier: string;
   state: string;
   redirectUrl: string;
+  /** Epoch milliseconds after which the entry is ignored and swept. */
+  expiresAt: number;
 }
 
-const storageKey = (client: AuthioClient) => `authio:${client.publishableKey}:redirect`;
+const keyPrefix = (client: AuthioClient) => `authio:${client.publishableKey}:redirect:`;
 
-function sessionStore(given: RedirectStorage | undefined): RedirectStorage {
-  const s = given ?? (globalThis as { sessionStorage?: RedirectStorage }).sessionStorage;
-  if (!s) throw new AuthioError(0, 'storage_unavailable', 'no sessionStorage: pass `storage`');
+function pendingStore(given: RedirectStorage | undefined): RedirectStorage {
+  const s = given ?? (globalThis as { localStorage?: RedirectStorage }).localStorage;
+  if (!s) throw new AuthioError(0, 'storage_unavailable', 'no localStorage: pass `storage`');
   return s;
+}
+
+function parsePending(raw: string | null): Pending | null {
+  if (!raw) return null;
+  try {
+    const p = JSON.parse(raw) as Pending;
+    return typeof p.verifier === 'string' && typeof p.state === 'string' && typeof p.expiresAt === 'number' ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+/** This client's pending entries (their keys), when the storage can list them. */
+function pendingKeys(storage: RedirectStorage, prefix: string): string[] {
+  const keys: string[] = [];
+  if (typeof storage.length !== 'number' || typeof storage.key !== 'function') return keys;
+  for (let i = 0; i < storage.length; i++) {
+    const k = storage.key(i);
+    if (k?.startsWith(prefix)) keys.push(k);
+  }
+  return keys;
+}
+
+/** Remove this client's expired (or unreadable) pending entries. */
+function sweep(storage: RedirectStorage, prefix: string, now: number): void {
+  for (const k of pendingKeys(storage, prefix)) {
+    const p = parsePending(storage.getItem(k));
+    if (!p || p.expiresAt <= now) storage.removeItem(k);
+  }
 }
 
 function random(bytes: number): string {
@@ -73,7 +114,9 @@ export async function codeChallenge(verifier: string): Promise<string> {
  * only the verifier's S256 challenge leaves the page. Resolves once navigation starts.
  */
 export async function signInWithRedirect(client: AuthioClient, options: RedirectSignInOptions): Promise<void> {
-  const storage = sessionStore(options.storage);
+  const storage = pendingStore(options.storage);
+  const prefix = keyPrefix(client);
+  sweep(storage, prefix, Date.now());
   const verifier = random(32);
   const state = options.state ?? random(16);
   const q = new URLSearchParams({
@@ -86,43 +129,44 @@ export async function signInWithRedirect(client: AuthioClient, options: Redirect
   if (options.organizationId) q.set('organization', options.organizationId);
   if (options.loginHint) q.set('login_hint', options.loginHint);
   if (options.invitationCode) q.set('code', options.invitationCode);
-  const pending: Pending = { verifier, state, redirectUrl: options.redirectUrl };
-  storage.setItem(storageKey(client), JSON.stringify(pending));
+  const pending: Pending = { verifier, state, redirectUrl: options.redirectUrl, expiresAt: Date.now() + PENDING_REDIRECT_MS };
+  storage.setItem(prefix + state, JSON.stringify(pending));
   const url = `${client.baseUrl}/hosted/${options.invitationCode ? 'invitation' : 'sign-in'}?${q}`;
   (options.navigate ?? ((u: string) => globalThis.location.assign(u)))(url);
 }
 
 /**
- * On the redirect URL: read `code` and `state` from `url`, check the state against the
- * pending sign-in of this tab, and exchange the code with the verifier. The session is
- * stored like any sign-in (every earlier context of this browser is replaced) and its
+ * On the redirect URL (in any tab of the origin: the one that started the sign-in, or
+ * the one the magic link opened): read `code` and `state` from `url`, find the pending
+ * sign-in of that state, and exchange the code with its verifier. The session is stored
+ * like any sign-in (every earlier context of this browser is replaced) and its
  * organization context is this tab's. The pending entry is removed first, so a code is
- * tried once. Errors: `invalid_callback` (no code or state in the URL),
- * `no_pending_sign_in` (nothing waiting in this tab's storage), `state_mismatch`, and
- * the API's `invalid_handoff` (unknown, expired or used code, or a wrong verifier).
+ * tried once; a callback with a state nothing waits for spends nothing. Errors:
+ * `invalid_callback` (no code or state in the URL), `no_pending_sign_in` (no sign-in of
+ * this client is pending, or it expired), `state_mismatch` (others are pending, not this
+ * state), and the API's `invalid_handoff` (unknown, expired or used code, or a wrong
+ * verifier).
  */
 export async function handleRedirectCallback(
   client: AuthioClient,
   url: string = globalThis.location.href,
   options: RedirectCallbackOptions = {},
 ): Promise<RedirectSignedIn> {
-  const storage = sessionStore(options.storage);
+  const storage = pendingStore(options.storage);
   const q = new URL(url).searchParams;
   const code = q.get('code');
   const state = q.get('state');
-  if (!code || state === null) throw new AuthioError(0, 'invalid_callback', 'the URL has no code and state');
-  const key = storageKey(client);
-  const raw = storage.getItem(key);
-  storage.removeItem(key);
-  let pending: Pending | null = null;
-  try {
-    pending = raw ? (JSON.parse(raw) as Pending) : null;
-  } catch {
-    pending = null;
+  if (!code || !state) throw new AuthioError(0, 'invalid_callback', 'the URL has no code and state');
+  const prefix = keyPrefix(client);
+  const now = Date.now();
+  const pending = parsePending(storage.getItem(prefix + state));
+  if (pending) storage.removeItem(prefix + state);
+  sweep(storage, prefix, now);
+  if (!pending || pending.state !== state || pending.expiresAt <= now) {
+    if (pendingKeys(storage, prefix).length > 0) {
+      throw new AuthioError(0, 'state_mismatch', 'the state matches no pending sign-in');
+    }
+    throw new AuthioError(0, 'no_pending_sign_in', 'no sign-in by redirect is pending (or it expired)');
   }
-  if (!pending || typeof pending.verifier !== 'string') {
-    throw new AuthioError(0, 'no_pending_sign_in', 'no sign-in by redirect is pending in this tab');
-  }
-  if (pending.state !== state) throw new AuthioError(0, 'state_mismatch', 'the state does not match the pending sign-in');
   return { ...(await client.exchangeHandoff(code, pending.verifier)), state };
 }

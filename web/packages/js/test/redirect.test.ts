@@ -98,7 +98,8 @@ describe('signInWithRedirect', () => {
     expect(q.get('login_hint')).toBe('ada@example.com');
     expect(q.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    const pending = JSON.parse(p.tabStorage.getItem(`authio:${PK}:redirect`)!) as { verifier: string; state: string };
+    const pending = JSON.parse(p.tabStorage.getItem(`authio:${PK}:redirect:st-1`)!) as { verifier: string; state: string; expiresAt: number };
+    expect(pending.expiresAt).toBeGreaterThan(Date.now());
     expect(pending.state).toBe('st-1');
     expect(pending.verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await codeChallenge(pending.verifier)).toBe(q.get('code_challenge'));
@@ -112,12 +113,13 @@ describe('signInWithRedirect', () => {
   it('makes a random state and a new verifier each time; leaves out what is not given', async () => {
     const p = page();
     const a = await p.start();
-    const first = p.tabStorage.getItem(`authio:${PK}:redirect`);
     const b = await p.start();
     expect(a.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(a.searchParams.get('state')).not.toBe(b.searchParams.get('state'));
     expect(a.searchParams.get('code_challenge')).not.toBe(b.searchParams.get('code_challenge'));
-    expect(p.tabStorage.getItem(`authio:${PK}:redirect`)).not.toBe(first);
+    // Each waits under its own state (two tabs may sign in at once).
+    expect(p.tabStorage.length).toBe(2);
+    expect(p.tabStorage.getItem(`authio:${PK}:redirect:${a.searchParams.get('state')}`)).not.toBeNull();
     expect(a.searchParams.has('organization')).toBe(false);
     expect(a.searchParams.has('login_hint')).toBe(false);
     expect(a.pathname).toBe('/hosted/sign-in');
@@ -169,7 +171,7 @@ describe('handleRedirectCallback', () => {
     expect(p.client.cachedContexts().map((c) => c.organizationId)).toEqual(['org_acme']);
     expect(events).toEqual([{ sessionId: 'sess_1', userId: 'user_1', organizationId: 'org_acme' }]);
     // The pending entry is gone: the code is tried once.
-    expect(p.tabStorage.getItem(`authio:${PK}:redirect`)).toBeNull();
+    expect(p.tabStorage.getItem(`authio:${PK}:redirect:st-2`)).toBeNull();
   });
 
   it('a sign-in without an organization is the "no organization" context', async () => {
@@ -190,11 +192,29 @@ describe('handleRedirectCallback', () => {
     expect(isAuthioError(e, 'state_mismatch')).toBe(true);
     expect(p.calls).toEqual([]);
     expect(await p.client.getToken()).toBeNull();
-    // The pending sign-in is spent by the attempt: a second try has nothing to match.
+    // A forged callback spends nothing: the real one still goes through, once.
+    const signed = await handleRedirectCallback(p.client, 'http://localhost:3000/cb?code=hc_good&state=mine', {
+      storage: p.tabStorage,
+    });
+    expect(signed.state).toBe('mine');
     const again = await handleRedirectCallback(p.client, 'http://localhost:3000/cb?code=hc_good&state=mine', {
       storage: p.tabStorage,
     }).catch((x: unknown) => x);
     expect(isAuthioError(again, 'no_pending_sign_in')).toBe(true);
+  });
+
+  it('an expired pending sign-in is swept and refused', async () => {
+    const p = page();
+    await p.start({ state: 'old' });
+    const key = `authio:${PK}:redirect:old`;
+    const entry = JSON.parse(p.tabStorage.getItem(key)!) as Record<string, unknown>;
+    p.tabStorage.setItem(key, JSON.stringify({ ...entry, expiresAt: Date.now() - 1 }));
+    const e = await handleRedirectCallback(p.client, 'http://localhost:3000/cb?code=hc_good&state=old', {
+      storage: p.tabStorage,
+    }).catch((x: unknown) => x);
+    expect(isAuthioError(e, 'no_pending_sign_in')).toBe(true);
+    expect(p.tabStorage.length).toBe(0);
+    expect(p.calls).toEqual([]);
   });
 
   it('refuses a callback without code or state, and one with nothing pending', async () => {
