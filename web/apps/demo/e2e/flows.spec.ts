@@ -49,7 +49,7 @@ test('two tabs in two organizations refresh independently, once per context per 
   // Acme's lock, tab A's refresh of its expired Acme token waits (nothing reaches the
   // server); once B lets go, A refreshes once. B then asks for Acme's token and takes the
   // pair A stored, without a refresh of its own. (Both tabs asking at the very same moment
-  // is sdk-bugs.spec.ts.)
+  // is lock-handover.spec.ts.)
   await context.clock.fastForward(EXPIRE);
   const lock = `authio:refresh:${acme.id}`;
   await b.page.evaluate(
@@ -87,7 +87,7 @@ test('two tabs in two organizations refresh independently, once per context per 
   await b.page.evaluate(() => (window as unknown as { releaseDemoLock: () => void }).releaseDemoLock());
   await aDone();
   await expect(a.out('Token act_org')).toHaveText(acme.id);
-  // localStorage reaches the other tab's renderer a moment later (see sdk-bugs.spec.ts):
+  // localStorage reaches the other tab's renderer a moment later (see lock-handover.spec.ts):
   // B asks once A's pair is there.
   const acmeEntry = () => a.page.evaluate((k) => localStorage.getItem(k), ctxKey(acme.id));
   const written = await acmeEntry();

@@ -153,7 +153,18 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const globex = await call<{ id: string; name: string }>(api, 'POST', '/v1/organizations', sk, { name: 'Globex' });
 
     const users: Record<string, FlowUser> = {};
-    for (const flow of ['twoOrgs', 'deactivation', 'switching', 'noLocks', 'withLocks', 'signOutRace', 'signInRace', 'signInRace2']) {
+    for (const flow of [
+      'twoOrgs',
+      'deactivation',
+      'switching',
+      'noLocks',
+      'withLocks',
+      'lagged',
+      'noJournal',
+      'signOutRace',
+      'signInRace',
+      'signInRace2',
+    ]) {
       const email = `${flow.toLowerCase()}@example.com`;
       const user = await call<{ id: string }>(api, 'POST', '/v1/users', sk, { email, email_verified: true });
       const inAcme = await call<{ id: string }>(api, 'POST', '/v1/memberships', sk, {

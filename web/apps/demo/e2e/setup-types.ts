@@ -19,7 +19,16 @@ export interface DemoSetup {
   globex: { id: string; name: string };
   /** One user per flow, each a member of Acme (admin) and Globex (member). */
   users: Record<
-    'twoOrgs' | 'deactivation' | 'switching' | 'noLocks' | 'withLocks' | 'signOutRace' | 'signInRace' | 'signInRace2',
+    | 'twoOrgs'
+    | 'deactivation'
+    | 'switching'
+    | 'noLocks'
+    | 'withLocks'
+    | 'lagged'
+    | 'noJournal'
+    | 'signOutRace'
+    | 'signInRace'
+    | 'signInRace2',
     FlowUser
   >;
   serverLog: string;

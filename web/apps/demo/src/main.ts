@@ -3,7 +3,9 @@
 //
 // Test-only wiring: the URL fragment carries `pk=<publishable key>`, optionally
 // `signin=<sign-in token>` (exchanged once with verifySignInToken, then removed from the
-// URL), `tab=<a name to show>` and `locks=off` (cross-tab locking turned off). The API is on this page's origin (`/v1`).
+// URL), `tab=<a name to show>`, `locks=off` (cross-tab locking turned off) and
+// `journal=off` (the SDK's hand-over journal turned off: `indexedDB: null`). The API is
+// on this page's origin (`/v1`).
 import { createAuthio, isAuthioError, type AuthioClient, type AuthioEvents, type Me } from '@authio/js';
 import { decodeClaims } from './jwt';
 
@@ -19,6 +21,8 @@ const signInToken = params.get('signin');
 const tabName = params.get('tab') ?? '';
 /** `locks=off`: no cross-tab locking (as in a page that is not a secure context), to show what the locks prevent. */
 const locksOff = params.get('locks') === 'off';
+/** `journal=off`: no hand-over journal (the SDK as it was before it had one), to show what the journal prevents. */
+const journalOff = params.get('journal') === 'off';
 if (signInToken) {
   params.delete('signin');
   history.replaceState(null, '', `${location.pathname}${location.search}#${params.toString()}`);
@@ -184,9 +188,14 @@ async function refreshLoop(organizationId: string | null | undefined): Promise<v
 let authio: AuthioClient;
 
 async function start(): Promise<void> {
-  show('tab-name', `${tabName ? `— tab ${tabName}` : ''}${locksOff ? ' (no Web Locks)' : ''}`);
+  show('tab-name', `${tabName ? `— tab ${tabName}` : ''}${locksOff ? ' (no Web Locks)' : ''}${journalOff ? ' (no hand-over journal)' : ''}`);
   if (!publishableKey) throw new Error('no publishable key in the URL fragment (#pk=…)');
-  authio = createAuthio({ baseUrl: location.origin, publishableKey, ...(locksOff ? { locks: null } : {}) });
+  authio = createAuthio({
+    baseUrl: location.origin,
+    publishableKey,
+    ...(locksOff ? { locks: null } : {}),
+    ...(journalOff ? { indexedDB: null } : {}),
+  });
   for (const e of ['signedIn', 'tokenRefreshed', 'contextDropped', 'signedOut'] as const) {
     authio.on(e, (p) => {
       logEvent(e, p);

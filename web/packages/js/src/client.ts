@@ -1,4 +1,5 @@
 import { AuthioError } from './errors.js';
+import { digest, Journal } from './journal.js';
 import { defaultStorage, type StorageLike } from './storage.js';
 import type {
   ActiveOrganization,
@@ -39,6 +40,13 @@ export interface AuthioOptions {
    * `null` turns it off: refreshes are then single-flight within this tab only.
    */
   locks?: LocksLike | null | undefined;
+  /**
+   * Where the refresh-lock holders record the refresh tokens they replaced, so that the
+   * next holder never presents one its view of `localStorage` still shows (see journal.ts).
+   * Default: `indexedDB` when the storage is `localStorage` and Web Locks are on. `null`
+   * turns it off.
+   */
+  indexedDB?: IDBFactory | null | undefined;
   /** Clock in milliseconds. Default: `Date.now`. */
   now?: (() => number) | undefined;
   /** Default: `navigator.credentials` (passkeys only). */
@@ -69,7 +77,8 @@ export interface AuthioEvents {
   /**
    * A context was removed from the cache: its refresh answered 401/403 (`code` is the
    * API's, e.g. `not_a_member`, `unauthenticated`, `step_up_required`), or
-   * `revokeContext` closed it (`code` is `context_revoked`).
+   * `revokeContext` closed it (`code` is `context_revoked`), or its stored refresh token
+   * was spent by a tab that never stored the successor (`refresh_token_spent`).
    */
   contextDropped: { organizationId: string | null; code: string };
   /** Every context was dropped: `signOut()`, or a refresh answered `refresh_token_reused`. */
@@ -91,6 +100,13 @@ const MIN_VALIDITY_MS = 30_000;
 /** The key of the "no organization" context (also the API's path segment for it). */
 const NO_ORG = 'none';
 const LOCK_PREFIX = 'authio:refresh:';
+/**
+ * How long a lock holder waits for `localStorage` to stop showing a refresh token that the
+ * journal says was replaced (the successor normally shows within milliseconds).
+ */
+const SETTLE_MS = 3_000;
+/** The wait re-reads storage on every `storage` event, and at least this often. */
+const SETTLE_POLL_MS = 25;
 
 const keyOf = (organizationId: string | null): string => organizationId ?? NO_ORG;
 const orgOf = (key: string): string | null => (key === NO_ORG ? null : key);
@@ -109,6 +125,7 @@ export class AuthioClient {
   private readonly storage: StorageLike;
   private readonly fetchFn: FetchLike;
   private readonly locks: LocksLike | null;
+  private readonly journal: Journal | null;
   private readonly now: () => number;
   private readonly credentialsOption: CredentialsLike | undefined;
   private readonly prefix: string;
@@ -128,6 +145,17 @@ export class AuthioClient {
     this.storage = options.storage ?? defaultStorage();
     this.fetchFn = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
     this.locks = options.locks === undefined ? (g.navigator?.locks ?? null) : options.locks;
+    let idb = options.indexedDB;
+    if (idb === undefined) {
+      try {
+        const w = globalThis as { localStorage?: unknown; indexedDB?: IDBFactory };
+        idb = w.localStorage !== undefined && this.storage === w.localStorage ? (w.indexedDB ?? null) : null;
+      } catch {
+        idb = null; // a sandboxed frame: touching localStorage or indexedDB throws
+      }
+    }
+    // Only lock holders hand over; without Web Locks there is no hand-over to guard.
+    this.journal = idb && this.locks ? new Journal(idb) : null;
     this.now = options.now ?? Date.now;
     this.credentialsOption = options.credentials;
     this.prefix = `authio:${options.publishableKey}:`;
@@ -241,7 +269,12 @@ export class AuthioClient {
         token,
         body: { organization_id: organizationId },
       });
-      this.write(key, this.toStored(a, organizationId));
+      const next = this.toStored(a, organizationId);
+      // The pair this replaces (a family the server keeps) is journaled like a rotated one,
+      // so the next lock holder waits for this pair instead of acting on the old one.
+      const old = this.read(key);
+      if (old && this.journal) await this.journal.add(this.ctxKey(key), old.refreshToken);
+      this.write(key, next);
       return a;
     });
     this.select(key);
@@ -348,7 +381,7 @@ export class AuthioClient {
 
   /** Under the lock: another tab may have rotated the pair already; use its result then. */
   private async refreshExclusive(key: string, seen: Stored, force: boolean): Promise<Stored | null> {
-    const cur = this.read(key);
+    const cur = this.journal ? await this.settled(this.journal, key) : this.read(key);
     if (!cur) return null;
     if (this.fresh(cur) && (!force || cur.refreshToken !== seen.refreshToken)) return cur;
     let answer: SessionAnswer;
@@ -368,13 +401,40 @@ export class AuthioClient {
       }
       return null;
     }
+    const next = this.toStored(answer, orgOf(key));
+    // The server spent cur's refresh token: journaled (committed) before its successor is
+    // stored, and so before the lock is released and the next holder looks.
+    if (this.journal) await this.journal.add(this.ctxKey(key), cur.refreshToken);
     // A sign-out or a new sign-in while the answer was on its way cleared or replaced
     // this context: the answer belongs to what is gone and is not written back.
     if (this.read(key)?.refreshToken !== cur.refreshToken) return this.read(key);
-    const next = this.toStored(answer, orgOf(key));
     this.write(key, next);
     this.emit('tokenRefreshed', { organizationId: orgOf(key), expiresAt: next.expiresAt });
     return next;
+  }
+
+  /**
+   * Under the lock: the context's entry once this tab's view of `localStorage` has caught
+   * up with the previous lock holders, i.e. shows no refresh token the journal says they
+   * replaced (journal.ts says why the view can lag, and why the journal cannot). If it still
+   * shows one after SETTLE_MS, the tab that replaced it never stored the successor (closed
+   * in between, or its write failed): that token is spent, so the context is dropped
+   * (`contextDropped` with `refresh_token_spent`) rather than presented and the whole
+   * session revoked.
+   */
+  private async settled(journal: Journal, key: string): Promise<Stored | null> {
+    const replaced = await journal.replaced(this.ctxKey(key));
+    const deadline = Date.now() + SETTLE_MS;
+    for (;;) {
+      const s = this.read(key);
+      if (!s || !replaced.has(digest(s.refreshToken))) return s;
+      if (Date.now() >= deadline) {
+        this.storage.removeItem(this.ctxKey(key));
+        this.emit('contextDropped', { organizationId: orgOf(key), code: 'refresh_token_spent' });
+        return null;
+      }
+      await storageChange(SETTLE_POLL_MS);
+    }
   }
 
   // ---- the cache ----------------------------------------------------------------------
@@ -432,8 +492,13 @@ export class AuthioClient {
     };
   }
 
+  /** The storage key of a context's token set. */
+  private ctxKey(key: string): string {
+    return this.prefix + 'ctx:' + key;
+  }
+
   private read(key: string): Stored | null {
-    const raw = this.storage.getItem(this.prefix + 'ctx:' + key);
+    const raw = this.storage.getItem(this.ctxKey(key));
     if (!raw) return null;
     try {
       const s = JSON.parse(raw) as Stored;
@@ -519,6 +584,20 @@ export class AuthioClient {
     if (!c) throw new AuthioError(0, 'passkeys_unavailable', 'this browser offers no WebAuthn (navigator.credentials)');
     return c;
   }
+}
+
+/** Resolves on the next `storage` event (another tab wrote `localStorage`), or after `ms`. */
+function storageChange(ms: number): Promise<void> {
+  const g = globalThis as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
+  return new Promise((done) => {
+    const end = () => {
+      clearTimeout(timer);
+      g.removeEventListener?.('storage', end);
+      done();
+    };
+    const timer = setTimeout(end, ms);
+    g.addEventListener?.('storage', end);
+  });
 }
 
 function toCredentialJson(credential: unknown): Record<string, unknown> {
