@@ -1,7 +1,8 @@
 // Starts the real Authio server (a copy of target/debug/authio, on a temporary SQLite
-// database) and, unless DASHBOARD_FROM_BINARY=1 (the binary's own /dashboard/), a static
-// server for dist/ that proxies /v1 to it. Hands the tests the
-// dashboard's URL, a console token and the mail directory through the environment.
+// database, or on DASHBOARD_DATABASE_URL when set: an empty database, e.g. the throwaway
+// PostgreSQL database scripts/web-check creates) and, unless DASHBOARD_FROM_BINARY=1 (the
+// binary's own /dashboard/), a static server for dist/ that proxies /v1 to it. Hands the
+// tests the dashboard's URL, a console token and the mail directory through the environment.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -55,7 +56,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const origin = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
-    DATABASE_URL: `sqlite://${tmp}/a.db`,
+    // A new, empty database: `authio migrate` below creates the schema.
+    DATABASE_URL: process.env.DASHBOARD_DATABASE_URL || `sqlite://${tmp}/a.db`,
     AUTHIO_ADDR: `127.0.0.1:${port}`,
     AUTHIO_ISSUER: origin,
     AUTHIO_MAIL_URL: `file://${tmp}/mail`,
