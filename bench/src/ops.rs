@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 16] = [
+pub const OPS: [&str; 17] = [
     "switch-org",
     "refresh",
     "switch-org-shared",
@@ -28,6 +28,7 @@ pub const OPS: [&str; 16] = [
     "invite-accept",
     "scim-create",
     "scim-deactivate",
+    "handoff",
 ];
 
 /// A thin JSON client.
@@ -940,6 +941,48 @@ async fn worker(
                     )
                     .await;
                 let r = r.and_then(|v| Session::from_answer(&v)).map(|n| sess = n);
+                s.record(start, r);
+            }
+        }
+        "handoff" => {
+            // The hosted pages' handoff: one operation is the code's issue (access token
+            // and publishable key) and its exchange for the application's family, two
+            // requests, as the pages and the application make them.
+            let u = worker_user(t, w, 1)?;
+            let mut sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
+            let first =
+                t.memberships[u].first().map(|(o, _)| t.orgs[*o].clone()).ok_or("a user without organizations")?;
+            sess = switch_org(api, &sess.access, &first).await?;
+            let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+            let issue = json!({
+                "redirect_url": "http://localhost:5173/callback",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "S256",
+            });
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                sess.keep_fresh(api).await?;
+                let start = Instant::now();
+                let r = async {
+                    let v = api
+                        .expect(
+                            StatusCode::CREATED,
+                            Method::POST,
+                            "/v1/auth/handoffs",
+                            Some(&sess.access),
+                            Some(&t.pk),
+                            Some(issue.clone()),
+                        )
+                        .await?;
+                    let body = json!({"code": v["code"], "code_verifier": verifier});
+                    let path = "/v1/auth/handoffs/exchange";
+                    let v = api.expect(StatusCode::OK, Method::POST, path, None, Some(&t.pk), Some(body)).await?;
+                    if v["active_organization"]["id"] != first.as_str() {
+                        return Err(format!("the handoff answered another organization: {}", v["active_organization"]));
+                    }
+                    Ok(())
+                }
+                .await;
                 s.record(start, r);
             }
         }
