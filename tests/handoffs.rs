@@ -252,6 +252,11 @@ async fn issuing_needs_the_users_token_and_its_projects_key(postgres: bool) {
     assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "redirect_not_allowed"), "{v}");
     let (s, v) = w.issue(access, &live_pk, listed).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Authio's own hosted pages take magic links back (any key), never a handoff code.
+    let own = format!("{}/hosted/invitation?pk={live_pk}", w.srv.url);
+    let own = json!({"redirect_url": own, "code_challenge": CHALLENGE, "code_challenge_method": "S256"});
+    let (s, v) = w.issue(access, &live_pk, own).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "redirect_not_allowed"), "{v}");
 
     // A context that was closed (another tab signed out of Acme) hands nothing over.
     let (s, _) = w.srv.post(&format!("/v1/sessions/contexts/{}/revoke", w.acme), access, json!({})).await;

@@ -146,11 +146,20 @@ pub fn check_form(url: &str) -> ApiResult<()> {
     }
 }
 
-/// `400 redirect_not_allowed` unless the project allows `url` for a key of `environment`.
+/// A link in mail (magic link, invitation): the project's allowed URLs (`check`) or
+/// Authio's own hosted pages, which hand the session on only to an allowed URL.
+pub async fn check_link(st: &AppState, project: &str, environment: &str, url: &str) -> ApiResult<()> {
+    if is_hosted_page(&st.keys.issuer, url) {
+        return Ok(());
+    }
+    check(st, project, environment, url).await
+}
+
+/// `400 redirect_not_allowed` unless the project allows `url` for a key of `environment`
+/// (its registered URLs; loopback too for `test`). Where a session is handed over this is
+/// the rule, with no exception for Authio's own pages.
 pub async fn check(st: &AppState, project: &str, environment: &str, url: &str) -> ApiResult<()> {
-    if is_hosted_page(&st.keys.issuer, url)
-        || allowed(&list(st, project, List::RedirectUrls).await?, environment == "test", url)
-    {
+    if allowed(&list(st, project, List::RedirectUrls).await?, environment == "test", url) {
         return Ok(());
     }
     let e = ApiError::new(

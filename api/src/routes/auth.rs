@@ -181,7 +181,7 @@ pub async fn send_magic_link(
     let email = check_email(&body.email)?;
     check_redirect(&body.redirect_url)?;
     if let Some(url) = &body.redirect_url {
-        crate::redirects::check(&st, &pk.project_id, &pk.environment, url).await?;
+        crate::redirects::check_link(&st, &pk.project_id, &pk.environment, url).await?;
     }
     limit(&st, &pk.project_id, &email, &ctx)?;
     let (token, _) =

@@ -44,7 +44,7 @@ async fn check_redirect(st: &AppState, who: &Manager, url: &Option<String>) -> A
         Manager::Project(k) => k.environment.as_str(),
         Manager::OrgAdmin(_) => "live",
     };
-    crate::redirects::check(st, who.project_id(), environment, url).await
+    crate::redirects::check_link(st, who.project_id(), environment, url).await
 }
 
 /// The organization an invitation of the caller's goes to: an org admin's is always

@@ -136,11 +136,27 @@ export async function signInWithRedirect(client: AuthioClient, options: Redirect
 }
 
 /**
+ * When the callback URL is this page's: take `code` and `state` out of the address bar
+ * (and so out of the history), before anything else can read or leak them.
+ */
+function forgetCallbackParams(url: URL): void {
+  const loc = (globalThis as { location?: Location }).location;
+  const history = (globalThis as { history?: History }).history;
+  if (!loc || !history || loc.href !== url.href) return;
+  const clean = new URL(url.href);
+  clean.searchParams.delete('code');
+  clean.searchParams.delete('state');
+  history.replaceState(history.state, '', clean.href);
+}
+
+/**
  * On the redirect URL (in any tab of the origin: the one that started the sign-in, or
  * the one the magic link opened): read `code` and `state` from `url`, find the pending
  * sign-in of that state, and exchange the code with its verifier. The session is stored
  * like any sign-in (every earlier context of this browser is replaced) and its
- * organization context is this tab's. The pending entry is removed first, so a code is
+ * organization context is this tab's. When `url` is this page's address, `code` and
+ * `state` are taken out of it (history.replaceState) before anything else happens. The
+ * pending entry is removed first, so a code is
  * tried once; a callback with a state nothing waits for spends nothing. Errors:
  * `invalid_callback` (no code or state in the URL), `no_pending_sign_in` (no sign-in of
  * this client is pending, or it expired), `state_mismatch` (others are pending, not this
@@ -153,9 +169,11 @@ export async function handleRedirectCallback(
   options: RedirectCallbackOptions = {},
 ): Promise<RedirectSignedIn> {
   const storage = pendingStore(options.storage);
-  const q = new URL(url).searchParams;
+  const parsed = new URL(url);
+  const q = parsed.searchParams;
   const code = q.get('code');
   const state = q.get('state');
+  forgetCallbackParams(parsed);
   if (!code || !state) throw new AuthioError(0, 'invalid_callback', 'the URL has no code and state');
   const prefix = keyPrefix(client);
   const now = Date.now();

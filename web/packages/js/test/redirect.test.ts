@@ -174,6 +174,29 @@ describe('handleRedirectCallback', () => {
     expect(p.tabStorage.getItem(`authio:${PK}:redirect:st-2`)).toBeNull();
   });
 
+  it("takes code and state out of this page's address before anything else", async () => {
+    const p = page();
+    await p.start({ state: 'st-3' });
+    const href = 'http://localhost:3000/callback?from=%2Freports&code=hc_good&state=st-3';
+    const replaced: string[] = [];
+    const g = globalThis as { location?: unknown; history?: unknown };
+    const saved = { location: g.location, history: g.history };
+    g.location = { href };
+    g.history = { state: null, replaceState: (_s: unknown, _t: string, u: string) => replaced.push(u) };
+    try {
+      const signed = await handleRedirectCallback(p.client, href, { storage: p.tabStorage });
+      expect(signed.state).toBe('st-3');
+      expect(replaced).toEqual(['http://localhost:3000/callback?from=%2Freports']);
+      // Another URL than the page's is left alone.
+      await p.start({ state: 'st-4' });
+      await handleRedirectCallback(p.client, 'http://localhost:3000/other?code=hc_good&state=st-4', { storage: p.tabStorage });
+      expect(replaced).toHaveLength(1);
+    } finally {
+      g.location = saved.location;
+      g.history = saved.history;
+    }
+  });
+
   it('a sign-in without an organization is the "no organization" context', async () => {
     const p = page({ answer: answer(null) });
     await p.start({ state: 's' });
