@@ -26,13 +26,18 @@ const TITLES: Record<PageName, string> = {
 /**
  * The hosted pages: one app, routed by path under /hosted/. The project comes from the
  * publishable key `pk` of the query (its name brands the page); the session's tokens are
- * kept in this page's memory only, so a reload signs out.
+ * kept in this page's memory only, so a reload signs out. A magic link's token was taken
+ * out of the address before the app started (main.tsx, `takeMagicLinkToken`) and comes
+ * in as `magicLinkToken`, for /hosted/magic-link only.
  */
-export function App() {
+export function App({ magicLinkToken = null }: { magicLinkToken?: string | null }) {
   const [loc, setLoc] = useState(here);
   const [tokens, setTokens] = useState<Tokens | null>(null);
   const page = pageOf(loc.path);
-  const params = useMemo(() => parseParams(loc.search), [loc.search]);
+  const params = useMemo(
+    () => ({ ...parseParams(loc.search), token: page === 'magic-link' ? magicLinkToken : null }),
+    [loc.search, page, magicLinkToken],
+  );
   const [loaded, setLoaded] = useState<Loaded>({ kind: 'loading' });
   const pk = params.pk;
 

@@ -1,12 +1,20 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { ErrorBoundary } from './components/ErrorBoundary';
+import { takeMagicLinkToken } from './lib/startup';
 import './styles.css';
+
+// First of all, before any rendering or request: a magic link's token leaves the address
+// bar and the history, kept in memory for /hosted/magic-link.
+const magicLinkToken = takeMagicLinkToken();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root is missing');
 createRoot(root).render(
   <StrictMode>
-    <App />
+    <ErrorBoundary>
+      <App magicLinkToken={magicLinkToken} />
+    </ErrorBoundary>
   </StrictMode>,
 );

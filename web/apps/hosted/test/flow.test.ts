@@ -30,7 +30,14 @@ describe('after sign-in', () => {
   it('the organization the app asks for wins, member or not (the server decides)', () => {
     const ms = [m('org_a', 'admin'), m('org_b', 'member')];
     expect(nextStep(ms, 'org_b')).toEqual({ kind: 'switch', organizationId: 'org_b' });
-    expect(nextStep([], 'org_x')).toEqual({ kind: 'switch', organizationId: 'org_x' });
+    expect(nextStep(ms, 'org_x')).toEqual({ kind: 'switch', organizationId: 'org_x' });
+    // An answer without a membership list: the server decides too.
+    expect(nextStep(undefined, 'org_x')).toEqual({ kind: 'switch', organizationId: 'org_x' });
+  });
+
+  it('asked for an organization with no active membership at all: not a member, nothing to switch to', () => {
+    expect(nextStep([], 'org_x')).toEqual({ kind: 'not-member', organizationId: 'org_x' });
+    expect(nextStep([m('org_x', 'member', 'inactive')], 'org_x')).toEqual({ kind: 'not-member', organizationId: 'org_x' });
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   afterMagicLink,
   appHost,
+  isHandoffCode,
   isHttpUrl,
   magicLinkUrl,
   pageOf,
@@ -161,5 +162,31 @@ describe('returning to the app', () => {
     expect(isHttpUrl('ftp://x')).toBe(false);
     expect(isHttpUrl('data:text/html,hi')).toBe(false);
     expect(isHttpUrl('//evil.example.com')).toBe(false);
+  });
+});
+
+describe('the magic link token', () => {
+  it('is the LAST token= of the query: the server appends its own after whatever redirect_url carried', () => {
+    expect(parseParams('?pk=pk_test_1&token=ml_attacker&token=ml_server').token).toBe('ml_server');
+    expect(parseParams('?token=ml_only').token).toBe('ml_only');
+    expect(parseParams('?pk=pk_test_1').token).toBeNull();
+  });
+
+  it('an empty last token is no token (never an earlier one)', () => {
+    expect(parseParams('?token=ml_attacker&token=').token).toBeNull();
+    expect(parseParams('?token=ml_attacker&token=%20').token).toBeNull();
+  });
+});
+
+describe('isHandoffCode', () => {
+  it('is a string starting with hc_', () => {
+    expect(isHandoffCode('hc_abc')).toBe(true);
+    expect(isHandoffCode('hc_')).toBe(false);
+    expect(isHandoffCode('ml_abc')).toBe(false);
+    expect(isHandoffCode('')).toBe(false);
+    expect(isHandoffCode(undefined)).toBe(false);
+    expect(isHandoffCode(null)).toBe(false);
+    expect(isHandoffCode({ code: 'hc_x' })).toBe(false);
+    expect(isHandoffCode(42)).toBe(false);
   });
 });

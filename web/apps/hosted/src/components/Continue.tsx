@@ -4,26 +4,36 @@ import { appHost, type Handoff } from '../lib/query';
 import type { Tokens } from '../lib/tokens';
 import { Chooser } from './Chooser';
 import { EnterOrganization } from './EnterOrganization';
+import { Alert } from './Frame';
+import { Heading } from './Heading';
 import { ReturnToApp } from './ReturnToApp';
 
-type Step = { kind: 'choose' } | { kind: 'enter'; organizationId: string } | { kind: 'return'; tokens: Tokens };
+type Step =
+  | { kind: 'choose' }
+  | { kind: 'enter'; organizationId: string }
+  | { kind: 'return'; tokens: Tokens }
+  | { kind: 'not-member' };
 
 /**
  * After a sign-in that returns to an app: choose an organization (several active
  * memberships and none asked for), enter it (step-up when its policy asks), then hand
  * the app a code. One membership is entered straight away; none returns without an
- * organization.
+ * organization. An organization asked for by a user with no active membership at all is
+ * explained (with a way to sign in as someone else), never switched to or returned with.
  */
 export function Continue({
   pk,
   base,
   handoff,
   preselect,
+  onSignOut,
 }: {
   pk: string;
   base: Tokens;
   handoff: Handoff;
   preselect: string | null;
+  /** Sign out (then the page's sign-in form is back, for another account). */
+  onSignOut: () => void;
 }) {
   const memberships = base.session.memberships;
   const options = activeMemberships(memberships);
@@ -31,6 +41,7 @@ export function Continue({
     const next = nextStep(memberships, preselect);
     if (next.kind === 'choose') return { kind: 'choose' };
     if (next.kind === 'switch') return { kind: 'enter', organizationId: next.organizationId };
+    if (next.kind === 'not-member') return { kind: 'not-member' };
     return { kind: 'return', tokens: base };
   });
   // Back to the chooser when there is a choice to make (or the organization asked for failed).
@@ -38,6 +49,25 @@ export function Continue({
   const choose = canChoose ? () => setStep({ kind: 'choose' }) : null;
 
   switch (step.kind) {
+    case 'not-member':
+      return (
+        <>
+          <Heading>You are not a member of this organization</Heading>
+          <Alert>
+            The app you came from asked to sign you in to an organization that <strong>{base.session.user.email}</strong>{' '}
+            is not a member of, and this account is not a member of any organization yet.
+          </Alert>
+          <p>
+            If you were invited, open the link in the invitation email. If you have another account, sign out and sign
+            in with it. Otherwise ask an admin of the organization to invite you.
+          </p>
+          <div className="actions">
+            <button type="button" onClick={onSignOut}>
+              Sign out and use another account
+            </button>
+          </div>
+        </>
+      );
     case 'choose':
       return (
         <Chooser

@@ -22,10 +22,10 @@ export function Frame({ project, wide, children }: { project: Project | null; wi
 }
 
 /** An error for people, announced when it appears. */
-export function Alert({ children }: { children: ReactNode }) {
+export function Alert({ id, children }: { id?: string; children: ReactNode }) {
   if (children === null || children === undefined || children === false || children === '') return null;
   return (
-    <p role="alert" className="error">
+    <p id={id} role="alert" className="error">
       {children}
     </p>
   );

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, userApi } from '../lib/api';
 import { describeError } from '../lib/errors';
 import { leaveTo } from '../lib/navigate';
-import { appHost, returnUrl, type Handoff } from '../lib/query';
+import { appHost, isHandoffCode, returnUrl, type Handoff } from '../lib/query';
 import type { Tokens } from '../lib/tokens';
 import { Alert } from './Frame';
 import { Heading } from './Heading';
@@ -32,8 +32,21 @@ export function ReturnToApp({
     setError(null);
     try {
       const token = await tokens.accessToken();
-      const { code } = await userApi.createHandoff(token, pk, handoff.redirectUrl, handoff.codeChallenge);
-      leaveTo(returnUrl(handoff, code));
+      const answer: { code?: unknown } | undefined = await userApi.createHandoff(
+        token,
+        pk,
+        handoff.redirectUrl,
+        handoff.codeChallenge,
+      );
+      // Only a handoff code is ever appended to the app's URL.
+      if (!isHandoffCode(answer?.code)) {
+        setError({
+          message: 'The sign-in service did not answer with a sign-in code for the app. Try again.',
+          final: false,
+        });
+        return;
+      }
+      leaveTo(returnUrl(handoff, answer.code));
     } catch (e) {
       setError({
         message: describeError(e, { redirectUrl: handoff.redirectUrl }),

@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
-import { publicApi, type Project, type SessionAnswer } from '../lib/api';
+import { ApiError, publicApi, type Project, type SessionAnswer } from '../lib/api';
 import { describeError } from '../lib/errors';
 import { magicLinkUrl, type Flow } from '../lib/query';
 import { getAssertion, passkeysAvailable } from '../lib/webauthn';
@@ -18,7 +18,13 @@ interface Props {
   title: ReactNode;
   /** Shown above the form (an invitation's preview). */
   intro?: ReactNode;
-  onSignedIn: (answer: SessionAnswer) => void;
+  /** Awaited: the form stays busy (its buttons disabled) until it settles. */
+  onSignedIn: (answer: SessionAnswer) => void | Promise<void>;
+}
+
+/** Whether an error is the email field's (the API's `invalid_request` naming `email`). */
+export function isEmailError(e: unknown): boolean {
+  return e instanceof ApiError && e.field === 'email';
 }
 
 /** Sign in by an emailed link (it comes back to /hosted/magic-link) or with a passkey. */
@@ -31,6 +37,7 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
   const [emailInvalid, setEmailInvalid] = useState(false);
   const emailId = useId();
   const hintId = useId();
+  const errorId = useId();
 
   const sendLink = async (e: FormEvent) => {
     e.preventDefault();
@@ -42,7 +49,7 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
       setSent(email.trim());
     } catch (err) {
       setError(describeError(err));
-      setEmailInvalid(true);
+      setEmailInvalid(isEmailError(err));
     } finally {
       setBusy(null);
     }
@@ -51,12 +58,15 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
   const passkey = async () => {
     setBusy('passkey');
     setError(null);
+    setEmailInvalid(false);
     try {
       const start = await api.passkeyStart();
       const credential = await getAssertion(start.options);
-      onSignedIn(await api.passkeyFinish(start.ceremony_id, credential));
+      await onSignedIn(await api.passkeyFinish(start.ceremony_id, credential));
     } catch (err) {
       setError(describeError(err));
+    } finally {
+      // Whatever the page did with the sign-in (or failed to), the buttons work again.
       setBusy(null);
     }
   };
@@ -98,7 +108,7 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
           value={email}
           onChange={(e) => setEmail(e.target.value)}
           aria-invalid={emailInvalid || undefined}
-          aria-describedby={hintId}
+          aria-describedby={emailInvalid && error ? `${hintId} ${errorId}` : hintId}
         />
         <p id={hintId} className="hint">
           We will email you a link that signs you in.
@@ -117,7 +127,7 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
           </button>
         </>
       ) : null}
-      <Alert>{error}</Alert>
+      <Alert id={errorId}>{error}</Alert>
     </>
   );
 }

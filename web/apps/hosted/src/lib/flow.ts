@@ -8,7 +8,12 @@ export type Next =
   /** Switch into this organization (the one asked for, or the user's only one). */
   | { kind: 'switch'; organizationId: string }
   /** No organization: return with the sign-in's own ("no organization") context. */
-  | { kind: 'none' };
+  | { kind: 'none' }
+  /**
+   * The app asked for an organization, and the sign-in's answer lists no active
+   * membership at all: the user is not in it, and has none to choose instead.
+   */
+  | { kind: 'not-member'; organizationId: string };
 
 /** The memberships a user can act in (status `active`), in the answer's order. */
 export function activeMemberships(memberships: readonly MembershipSummary[] | undefined): MembershipSummary[] {
@@ -22,13 +27,18 @@ export function adminMemberships(memberships: readonly MembershipSummary[] | und
 
 /**
  * `preselect` (the app's `organization` parameter) wins, even when it is not among the
- * memberships: the server then answers `not_a_member`, which the page shows. Otherwise
- * one active membership is entered straight away, several are offered, none returns
+ * memberships: the server then answers `not_a_member`, which the page shows (with the
+ * chooser to fall back on). When the answer lists memberships and none is active, the
+ * user cannot be in it: `not-member`, nothing to switch to or choose. Otherwise one
+ * active membership is entered straight away, several are offered, none returns
  * without an organization.
  */
 export function nextStep(memberships: readonly MembershipSummary[] | undefined, preselect: string | null): Next {
-  if (preselect) return { kind: 'switch', organizationId: preselect };
   const active = activeMemberships(memberships);
+  if (preselect) {
+    if (memberships !== undefined && active.length === 0) return { kind: 'not-member', organizationId: preselect };
+    return { kind: 'switch', organizationId: preselect };
+  }
   if (active.length === 0) return { kind: 'none' };
   if (active.length === 1) return { kind: 'switch', organizationId: active[0]!.organization.id };
   return { kind: 'choose', options: active };

@@ -57,6 +57,16 @@ function value(q: URLSearchParams, name: string): string | null {
   return v === null || v.trim() === '' ? null : v.trim();
 }
 
+/**
+ * A magic link's `token`: the LAST one in the query. The server appends its own token
+ * to the link's `redirect_url`, so an earlier `token=` can only be one a crafted
+ * redirect_url carried (an attacker's, to sign the victim into the attacker's account).
+ */
+function lastToken(q: URLSearchParams): string | null {
+  const v = q.getAll('token').at(-1);
+  return v === undefined || v.trim() === '' ? null : v.trim();
+}
+
 /** Whether `url` is an absolute http(s) URL (what the server can allow as a redirect). */
 export function isHttpUrl(url: string): boolean {
   try {
@@ -92,7 +102,7 @@ export function parseParams(search: string): Params {
     organization: value(q, 'organization'),
     loginHint: value(q, 'login_hint'),
     invitationCode: value(q, 'code') ?? value(q, 'invitation_code'),
-    token: value(q, 'token'),
+    token: lastToken(q),
     flow: from !== null && (FLOWS as readonly string[]).includes(from) ? (from as Flow) : 'sign-in',
   };
 }
@@ -127,6 +137,11 @@ export function afterMagicLink(search: string): string {
 /** A page of this app with the given query (e.g. "sign in instead" from an invitation). */
 export function pageUrl(page: Flow, search: string, drop: readonly string[] = []): string {
   return `${BASE}${page}${withoutParams(search, drop)}`;
+}
+
+/** Whether the server's handoff answer carries a handoff code (`hc_…`), the only thing ever appended to the app's URL. */
+export function isHandoffCode(code: unknown): code is string {
+  return typeof code === 'string' && code.startsWith('hc_') && code.length > 3;
 }
 
 /** The app's redirect URL with the handoff `code` and, when the app sent one, its `state`. */

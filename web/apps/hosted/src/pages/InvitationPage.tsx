@@ -1,16 +1,24 @@
 import { useEffect, useState } from 'react';
 import { Continue } from '../components/Continue';
+import { EnterOrganization } from '../components/EnterOrganization';
 import { Alert } from '../components/Frame';
 import { Heading } from '../components/Heading';
 import { SignedIn } from '../components/SignedIn';
 import { SignInForm } from '../components/SignInForm';
-import { publicApi, userApi, type InvitationPreview, type SessionAnswer } from '../lib/api';
+import { ApiError, publicApi, userApi, type InvitationPreview, type MembershipSummary, type SessionAnswer } from '../lib/api';
 import { describeError } from '../lib/errors';
 import { appHost, pageUrl } from '../lib/query';
-import { Tokens } from '../lib/tokens';
 import type { PageProps } from './props';
 
 type Preview = { kind: 'loading' } | { kind: 'failed'; message: string } | { kind: 'ready'; invitation: InvitationPreview };
+
+/** Accept's refusals that mean the user is in the organization already: accepted, for the page. */
+const ACCEPTED_ALREADY = new Set(['already_member', 'invitation_accepted']);
+
+/** Whether an accept call's error means the invitation stands accepted (`already_member`, `invitation_accepted`). */
+export function acceptedAnyway(e: unknown): boolean {
+  return e instanceof ApiError && ACCEPTED_ALREADY.has(e.code);
+}
 
 const STATE_TEXT: Record<string, string> = {
   accepted: 'This invitation was accepted already. Sign in to continue.',
@@ -29,6 +37,9 @@ export function InvitationPage({ pk, project, params, search, tokens, onSignedIn
   const [preview, setPreview] = useState<Preview>({ kind: 'loading' });
   const [error, setError] = useState<string | null>(null);
   const [continuing, setContinuing] = useState(false);
+  // Accepted after a passkey sign-in, but the switch into the organization failed (network,
+  // step_up_required): the session stays, and EnterOrganization (or Continue) switches.
+  const [toEnter, setToEnter] = useState<{ id: string; name: string } | null>(null);
 
   useEffect(() => {
     if (!code) return;
@@ -58,9 +69,38 @@ export function InvitationPage({ pk, project, params, search, tokens, onSignedIn
 
   if (tokens) {
     const joined = tokens.session.active_organization;
-    const org = joined?.name ?? place;
+    const org = joined?.name ?? toEnter?.name ?? place;
+    const signOut = () => {
+      setToEnter(null);
+      setContinuing(false);
+      onSignOut();
+    };
     if (continuing && params.handoff) {
-      return <Continue pk={pk} base={tokens} handoff={params.handoff} preselect={params.organization} />;
+      return (
+        <Continue
+          pk={pk}
+          base={tokens}
+          handoff={params.handoff}
+          preselect={params.organization ?? toEnter?.id ?? null}
+          onSignOut={signOut}
+        />
+      );
+    }
+    if (toEnter && !joined && !params.handoff) {
+      return (
+        <EnterOrganization
+          key={toEnter.id}
+          base={tokens}
+          organizationId={toEnter.id}
+          name={toEnter.name}
+          onEntered={(entered) => {
+            setToEnter(null);
+            onSignedIn(entered.session);
+          }}
+          onBack={signOut}
+          backLabel="Sign out"
+        />
+      );
     }
     const intro = (
       <p role="status">
@@ -118,19 +158,44 @@ export function InvitationPage({ pk, project, params, search, tokens, onSignedIn
     );
   }
 
-  // A passkey sign-in is of an existing user: accept with the new session, then enter the organization.
+  // A passkey sign-in is of an existing user: accept with the new session, then enter the
+  // organization. A refused accept ends that session; once accepted, the session stays
+  // whatever the switch does (EnterOrganization or Continue tries it again, step-up included).
   const withPasskey = async (answer: SessionAnswer) => {
     setError(null);
-    const t = new Tokens(answer);
+    const token = answer.access_token;
+    let org = inv.organization?.id ?? null;
+    let role = inv.role;
     try {
-      const token = await t.accessToken();
       const accepted = await userApi.acceptInvitation(token, code);
-      const org = accepted.membership?.organization_id;
-      onSignedIn(org ? await userApi.switchOrg(token, org) : answer);
+      org = accepted.membership?.organization_id ?? org;
+      role = accepted.membership?.role ?? role;
     } catch (e) {
-      setError(describeError(e));
-      void userApi.signOut(answer.access_token).catch(() => undefined);
+      if (!acceptedAnyway(e)) {
+        setError(describeError(e));
+        void userApi.signOut(token).catch(() => undefined);
+        return;
+      }
     }
+    if (!org) {
+      onSignedIn(answer);
+      return;
+    }
+    let switched: SessionAnswer | null = null;
+    try {
+      switched = await userApi.switchOrg(token, org);
+    } catch {
+      // Kept: the session is signed in and a member; the next step switches again.
+    }
+    if (switched) {
+      onSignedIn(switched);
+      return;
+    }
+    // The sign-in's answer predates the membership: list it, for the names and the next step.
+    const known = inv.organization?.id === org ? inv.organization : null;
+    const organization = { id: org, name: known?.name ?? org, slug: known?.slug ?? org };
+    setToEnter({ id: org, name: organization.name });
+    onSignedIn(withMembership(answer, { organization, role: role ?? 'member', status: 'active' }));
   };
 
   const inviter = inv.inviter ? (inv.inviter.name ?? inv.inviter.email) : null;
@@ -167,7 +232,14 @@ export function InvitationPage({ pk, project, params, search, tokens, onSignedIn
       email={inv.email}
       title={`Join ${place}`}
       intro={intro}
-      onSignedIn={(answer) => void withPasskey(answer)}
+      onSignedIn={withPasskey}
     />
   );
+}
+
+/** A session answer with one more active membership (unless it lists that organization already). */
+export function withMembership(answer: SessionAnswer, m: MembershipSummary): SessionAnswer {
+  const ms = answer.memberships ?? [];
+  if (ms.some((x) => x.organization.id === m.organization.id && x.status === 'active')) return answer;
+  return { ...answer, memberships: [...ms.filter((x) => x.organization.id !== m.organization.id), m] };
 }

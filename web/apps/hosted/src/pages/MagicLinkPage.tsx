@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { publicApi, type SessionAnswer } from '../lib/api';
 import { describeError } from '../lib/errors';
-import { afterMagicLink, withoutParams } from '../lib/query';
+import { afterMagicLink } from '../lib/query';
 import { Alert } from '../components/Frame';
 import { Heading } from '../components/Heading';
 import type { PageProps } from './props';
@@ -12,7 +12,9 @@ const verifications = new Map<string, Promise<SessionAnswer>>();
 /**
  * /hosted/magic-link?token=…&<the query of the page the flow started on>: trade the
  * link's token for a session (with the invitation's code when the flow is an
- * invitation's, which accepts it), then continue on that page.
+ * invitation's, which accepts it), then continue on that page. The token is in
+ * `params.token` only: it left the address bar and history at startup (main.tsx),
+ * before any request.
  */
 export function MagicLinkPage({ pk, params, search, onSignedIn }: PageProps) {
   const [error, setError] = useState<string | null>(null);
@@ -24,8 +26,6 @@ export function MagicLinkPage({ pk, params, search, onSignedIn }: PageProps) {
       setError('This link has no sign-in token. Open the link from the email again, or ask for a new one.');
       return;
     }
-    // The token is spent by the first use: keep it out of the address bar and history.
-    history.replaceState(history.state, '', window.location.pathname + withoutParams(window.location.search, ['token']));
     let p = verifications.get(token);
     if (!p) {
       p = publicApi(pk).verifyMagicLink(token, params.flow === 'invitation' ? params.invitationCode : null);

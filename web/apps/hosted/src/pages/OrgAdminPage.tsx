@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { AddPasskey } from '../components/AddPasskey';
 import { Chooser } from '../components/Chooser';
 import { EnterOrganization } from '../components/EnterOrganization';
@@ -126,6 +126,9 @@ function OrgConsole({
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState('');
   const [revoking, setRevoking] = useState<string | null>(null);
+  // The lists whose next page is being fetched (the ref guards against a second click before the re-render).
+  const [loadingMore, setLoadingMore] = useState<ReadonlySet<keyof Lists>>(new Set());
+  const fetching = useRef(new Set<keyof Lists>());
   const me = tokens.session;
   // Members' ids to their emails, to name the people in the audit log.
   const emails = new Map((lists?.members.data ?? []).map((m) => [m.user_id, m.user.email]));
@@ -150,7 +153,9 @@ function OrgConsole({
   }, [load]);
 
   const more = async <K extends keyof Lists>(key: K) => {
-    if (!lists?.[key].next_cursor) return;
+    if (!lists?.[key].next_cursor || fetching.current.has(key)) return;
+    fetching.current.add(key);
+    setLoadingMore(new Set(fetching.current));
     try {
       const token = await tokens.accessToken();
       const after = lists[key].next_cursor;
@@ -164,6 +169,9 @@ function OrgConsole({
       );
     } catch (e) {
       setError(describeError(e));
+    } finally {
+      fetching.current.delete(key);
+      setLoadingMore(new Set(fetching.current));
     }
   };
 
@@ -231,7 +239,12 @@ function OrgConsole({
                 </tbody>
               </table>
             </div>
-            <More page={lists.members} label="Show more members" onMore={() => void more('members')} />
+            <More
+              page={lists.members}
+              label="Show more members"
+              loading={loadingMore.has('members')}
+              onMore={() => void more('members')}
+            />
           </section>
 
           <section aria-labelledby="sessions-h">
@@ -283,7 +296,12 @@ function OrgConsole({
                 </table>
               </div>
             )}
-            <More page={lists.sessions} label="Show more sessions" onMore={() => void more('sessions')} />
+            <More
+              page={lists.sessions}
+              label="Show more sessions"
+              loading={loadingMore.has('sessions')}
+              onMore={() => void more('sessions')}
+            />
           </section>
 
           <section aria-labelledby="audit-h">
@@ -330,7 +348,12 @@ function OrgConsole({
                 </table>
               </div>
             )}
-            <More page={lists.audit} label="Show older events" onMore={() => void more('audit')} />
+            <More
+              page={lists.audit}
+              label="Show older events"
+              loading={loadingMore.has('audit')}
+              onMore={() => void more('audit')}
+            />
           </section>
 
           <section aria-labelledby="passkey-h">
@@ -343,11 +366,22 @@ function OrgConsole({
   );
 }
 
-function More({ page, label, onMore }: { page: Page<unknown>; label: string; onMore: () => void }) {
+/** The next page of a list; disabled (and saying so) while it is being fetched. */
+export function More({
+  page,
+  label,
+  loading,
+  onMore,
+}: {
+  page: Page<unknown>;
+  label: string;
+  loading: boolean;
+  onMore: () => void;
+}) {
   if (!page.next_cursor) return null;
   return (
-    <button type="button" className="secondary small" onClick={onMore}>
-      {label}
+    <button type="button" className="secondary small" onClick={onMore} disabled={loading} aria-busy={loading || undefined}>
+      {loading ? 'Loading…' : label}
     </button>
   );
 }

@@ -34,6 +34,10 @@ export function SignInPage({ pk, project, params, search, tokens, onSignedIn, on
       />
     );
   }
-  if (params.handoff) return <Continue pk={pk} base={tokens} handoff={params.handoff} preselect={params.organization} />;
+  if (params.handoff) {
+    return (
+      <Continue pk={pk} base={tokens} handoff={params.handoff} preselect={params.organization} onSignOut={onSignOut} />
+    );
+  }
   return <SignedIn project={project} tokens={tokens} onSignOut={onSignOut} />;
 }
