@@ -8,6 +8,10 @@ const proxy = api ? { '/v1': { target: api, changeOrigin: false } } : undefined;
 
 export default defineConfig({
   base: '/hosted/',
+  // @authio/js from its sources (one build, whatever order the workspaces build in).
+  resolve: {
+    alias: { '@authio/js': decodeURIComponent(new URL('../../packages/js/src/index.ts', import.meta.url).pathname) },
+  },
   // No React plugin: esbuild compiles TSX with the automatic runtime (no fast refresh).
   esbuild: { jsx: 'automatic' },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2020', sourcemap: false },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromBase64url, toBase64url } from '../src/lib/base64url';
+import { fromBase64url, toBase64url } from '@authio/js';
 import { isCodeChallenge, isCodeVerifier, randomVerifier, s256 } from '../src/lib/pkce';
 
 // Node 18 has Web Crypto only as node:crypto's `webcrypto` (the global came with Node 19).

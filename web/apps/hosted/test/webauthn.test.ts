@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromBase64url, toBase64url } from '../src/lib/base64url';
+import { fromBase64url, toBase64url } from '@authio/js';
 import { creationOptions, credentialJson, requestOptions, withoutEnforcedCredProtect, type CredentialLike } from '../src/lib/webauthn';
 
 const buf = (bytes: number[]) => new Uint8Array(bytes).buffer;

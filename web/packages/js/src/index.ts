@@ -22,7 +22,12 @@ export type {
 export { AuthioError, isAuthioError } from './errors.js';
 export { memoryStorage, type StorageLike } from './storage.js';
 export { fromBase64url, toBase64url } from './base64url.js';
-export type { CredentialLike } from './webauthn.js';
+export {
+  creationOptions as passkeyCreationOptions,
+  credentialJson as passkeyCredentialJson,
+  requestOptions as passkeyRequestOptions,
+  type CredentialLike,
+} from './webauthn.js';
 export { codeChallenge, handleRedirectCallback, signInWithRedirect, type RedirectCallbackOptions, type RedirectSignedIn, type RedirectSignInOptions, type RedirectStorage } from './redirect.js';
 export type * from './types.js';
 

@@ -2,7 +2,7 @@
 // (base64url of the verifier's SHA-256) through these pages to POST /v1/auth/handoffs,
 // and later proves the handoff code is its own with the verifier. These pages only
 // check the challenge's form; `s256` is here for tests and tools.
-import { toBase64url } from './base64url';
+import { toBase64url } from '@authio/js';
 
 /** A well-formed S256 challenge: 43 base64url characters (32 bytes, unpadded). */
 export function isCodeChallenge(value: string): boolean {

@@ -1,81 +1,18 @@
-// The server's WebAuthn JSON (base64url strings) to and from what
-// navigator.credentials.get()/create() take and give (ArrayBuffers), by hand so that
-// every browser with WebAuthn works, not only those with the Level 3 JSON helpers.
+// The browser's WebAuthn ceremonies for the pages. The conversions between the server's
+// WebAuthn JSON (base64url strings) and what navigator.credentials.get()/create() take
+// and give are @authio/js's (one implementation, tested there).
+import {
+  passkeyCreationOptions as creationOptions,
+  passkeyCredentialJson as credentialJson,
+  passkeyRequestOptions as requestOptions,
+  type CredentialLike,
+} from '@authio/js';
 import { ApiError } from './api';
-import { fromBase64url, toBase64url } from './base64url';
 
 type Json = Record<string, unknown>;
 
-const descriptors = (list: unknown) =>
-  Array.isArray(list) ? (list as Array<{ id: string } & Json>).map((d) => ({ ...d, id: fromBase64url(d.id) })) : list;
+export { creationOptions, credentialJson, requestOptions, type CredentialLike };
 
-/** `PublicKeyCredentialRequestOptionsJSON` → `PublicKeyCredentialRequestOptions`. */
-export function requestOptions(json: Json): PublicKeyCredentialRequestOptions {
-  const o: Json = { ...json, challenge: fromBase64url(json.challenge as string) };
-  if (json.allowCredentials !== undefined) o.allowCredentials = descriptors(json.allowCredentials);
-  return o as unknown as PublicKeyCredentialRequestOptions;
-}
-
-/** `PublicKeyCredentialCreationOptionsJSON` → `PublicKeyCredentialCreationOptions`. */
-export function creationOptions(json: Json): PublicKeyCredentialCreationOptions {
-  const user = json.user as Json;
-  const o: Json = {
-    ...json,
-    challenge: fromBase64url(json.challenge as string),
-    user: { ...user, id: fromBase64url(user.id as string) },
-  };
-  if (json.excludeCredentials !== undefined) o.excludeCredentials = descriptors(json.excludeCredentials);
-  return o as unknown as PublicKeyCredentialCreationOptions;
-}
-
-/** The parts of a PublicKeyCredential read here (structural, so tests can fake one). */
-export interface CredentialLike {
-  id: string;
-  rawId: ArrayBuffer;
-  type: string;
-  authenticatorAttachment?: string | null;
-  response: {
-    clientDataJSON: ArrayBuffer;
-    authenticatorData?: ArrayBuffer;
-    signature?: ArrayBuffer;
-    userHandle?: ArrayBuffer | null;
-    attestationObject?: ArrayBuffer;
-    getTransports?: () => string[];
-    getPublicKey?: () => ArrayBuffer | null;
-    getPublicKeyAlgorithm?: () => number;
-    getAuthenticatorData?: () => ArrayBuffer;
-  };
-  getClientExtensionResults?: () => unknown;
-}
-
-/** A credential as `PublicKeyCredential.toJSON()` gives it (registration or authentication response). */
-export function credentialJson(c: CredentialLike): Json {
-  const r = c.response;
-  const response: Json = { clientDataJSON: toBase64url(r.clientDataJSON) };
-  if (r.attestationObject) {
-    response.attestationObject = toBase64url(r.attestationObject);
-    const data = r.getAuthenticatorData?.();
-    if (data) response.authenticatorData = toBase64url(data);
-    response.transports = r.getTransports?.() ?? [];
-    const key = r.getPublicKey?.();
-    if (key) response.publicKey = toBase64url(key);
-    if (r.getPublicKeyAlgorithm) response.publicKeyAlgorithm = r.getPublicKeyAlgorithm();
-  } else {
-    if (r.authenticatorData) response.authenticatorData = toBase64url(r.authenticatorData);
-    if (r.signature) response.signature = toBase64url(r.signature);
-    response.userHandle = r.userHandle ? toBase64url(r.userHandle) : null;
-  }
-  return {
-    id: c.id,
-    rawId: toBase64url(c.rawId),
-    type: c.type,
-    response,
-    authenticatorAttachment: c.authenticatorAttachment ?? null,
-    clientExtensionResults: c.getClientExtensionResults?.() ?? {},
-  };
-}
-
-/** Whether this browser offers WebAuthn at all. */
 export function passkeysAvailable(): boolean {
   return typeof window !== 'undefined' && typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
 }
