@@ -1,5 +1,6 @@
 // Starts the real Authio server (a copy of target/debug/authio on a temporary SQLite
-// database, mail to files, WebAuthn RP id `localhost`), sets a project up through its
+// database, or on HOSTED_DATABASE_URL when set: an empty database, e.g. the throwaway
+// PostgreSQL database scripts/web-check creates; mail to files, WebAuthn RP id `localhost`), sets a project up through its
 // API (tenant, test API key), serves the test app (e2e/app + the built @authio/js) on
 // http://127.0.0.1:<port>, and the hosted pages on http://localhost:<port>: the binary's
 // own /hosted/ with HOSTED_FROM_BINARY=1, else dist/ through `vite preview` proxying
@@ -108,7 +109,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const api = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
-    DATABASE_URL: `sqlite://${tmp}/authio.db`,
+    // A new, empty database: `authio migrate` below creates the schema.
+    DATABASE_URL: process.env.HOSTED_DATABASE_URL || `sqlite://${tmp}/authio.db`,
     AUTHIO_ADDR: `127.0.0.1:${port}`,
     AUTHIO_ISSUER: `http://localhost:${port}`,
     AUTHIO_MAIL_URL: `file://${tmp}/mail`,
