@@ -168,6 +168,24 @@ fn routes() -> Vec<Route> {
         r(g.clone(), "/v1/auth/project", None, Frontend, false),
         r(
             p.clone(),
+            "/v1/oauth-clients",
+            Some(json!({"name": "Web", "client_type": "public", "redirect_uris": ["https://app.example.com/cb"]})),
+            Secret { ok: 201, scoped: false },
+            false,
+        ),
+        r(g.clone(), "/v1/oauth-clients", None, Secret { ok: 200, scoped: false }, false),
+        r(g.clone(), "/v1/oauth-clients/{oauth_client}", None, Secret { ok: 200, scoped: true }, false),
+        r(
+            pa.clone(),
+            "/v1/oauth-clients/{oauth_client}",
+            Some(json!({"name": "Renamed"})),
+            Secret { ok: 200, scoped: true },
+            false,
+        ),
+        r(p.clone(), "/v1/oauth-clients/{oauth_client}/rotate-secret", None, Secret { ok: 200, scoped: true }, false),
+        r(d.clone(), "/v1/oauth-clients/{oauth_client}", None, Secret { ok: 204, scoped: true }, true),
+        r(
+            p.clone(),
             "/v1/auth/handoffs",
             Some(
                 json!({"redirect_url": "http://localhost:3000/cb", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}),
@@ -421,6 +439,8 @@ struct World {
     dom: String,
     /// A SCIM directory of `org`.
     dir: String,
+    /// A confidential OAuth client of the project.
+    oauth_client: String,
     tokens: Vec<(Caller, Option<String>)>,
 }
 
@@ -511,6 +531,10 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
     let (s, v) = srv.post(&format!("/v1/organizations/{org}/directories"), &sk_a, json!({"name": "Okta"})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let dir = common::id(&v);
+    let body = json!({"name": "Web", "client_type": "confidential", "redirect_uris": ["https://app.example.com/cb"]});
+    let (s, v) = srv.post("/v1/oauth-clients", &sk_a, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let oauth_client = common::id(&v);
     let ub = srv.user(&sk_b, "b@example.com").await;
     let t_other_project = srv.sign_in(&sk_b, &pk_b, &ub).await["access_token"].as_str().unwrap().to_string();
     let t_expired = expired_token(srv, &t_admin).await;
@@ -540,6 +564,7 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
         inv,
         dom,
         dir,
+        oauth_client,
         tokens: vec![
             (Anonymous, None),
             (ExpiredToken, Some(t_expired)),
@@ -567,6 +592,7 @@ impl World {
             .replace("{session}", &self.session)
             .replace("{ctxorg}", &self.org)
             .replace("{whep}", &self.whep)
+            .replace("{oauth_client}", &self.oauth_client)
             .replace("{delivery}", &self.delivery)
             .replace("{team}", &self.team)
             .replace("{loner_member}", &self.loner_member)
@@ -592,6 +618,7 @@ fn template(path: &str) -> String {
         .replace("{mem}", "{id}")
         .replace("{key}", "{key_id}")
         .replace("{whep}", "{id}")
+        .replace("{oauth_client}", "{id}")
         .replace("{delivery}", "{delivery_id}")
         .replace("{session}", "{session_id}")
         .replace("{ctxorg}", "{organization_id}")

@@ -100,6 +100,19 @@ async fn populate(srv: &Server) {
         srv.call(reqwest::Method::POST, "/v1/sessions/revoke", b["access_token"].as_str(), None).await.0,
         StatusCode::NO_CONTENT
     );
+    // OAuth clients: one changed and rotated, one deleted.
+    let uris = json!(["https://app.example.com/callback"]);
+    let body = json!({"name": "Acme web", "client_type": "confidential", "redirect_uris": uris});
+    let (s, client) = srv.post("/v1/oauth-clients", &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{client}");
+    let client = common::id(&client);
+    let (s, _) = srv.patch(&format!("/v1/oauth-clients/{client}"), &sk, json!({"scopes": ["openid", "email"]})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(srv.post(&format!("/v1/oauth-clients/{client}/rotate-secret"), &sk, json!({})).await.0, StatusCode::OK);
+    let body = json!({"name": "SPA", "client_type": "public", "redirect_uris": ["http://localhost:3000/cb"]});
+    let (s, spa) = srv.post("/v1/oauth-clients", &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{spa}");
+    assert_eq!(srv.delete(&format!("/v1/oauth-clients/{}", common::id(&spa)), &sk).await.0, StatusCode::NO_CONTENT);
     let (s, hook) = srv
         .post("/v1/webhook-endpoints", &sk, json!({"url": "https://hooks.example.invalid/a", "events": ["user.*"]}))
         .await;

@@ -56,6 +56,56 @@ pub enum Command {
         #[command(subcommand)]
         command: RedirectUrlsCommand,
     },
+    /// A project's OAuth clients (the applications its OpenID Connect provider serves).
+    OauthClients {
+        #[command(subcommand)]
+        command: OAuthClientsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OAuthClientsCommand {
+    /// Print the project's clients: id, type, name, redirect URIs (comma-separated).
+    ///
+    /// Example: authio oauth-clients list --project proj_01…
+    List {
+        #[arg(long)]
+        project: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Register a client (actor: system, via cli). Prints its id and, for a confidential
+    /// client, its secret (shown this once) on a second line.
+    ///
+    /// Example: authio oauth-clients create --project proj_01… --name "Acme web" --type confidential --redirect-uri https://app.example.com/callback
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        name: String,
+        /// `confidential` or `public`.
+        #[arg(long = "type", value_parser = clap::builder::PossibleValuesParser::new(["confidential", "public"]))]
+        client_type: String,
+        /// Repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Repeat for several; default: openid email profile offline_access organization.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Delete a client (actor: system, via cli).
+    ///
+    /// Example: authio oauth-clients delete --project proj_01… --id oc_01…
+    Delete {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -248,6 +298,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::OauthClients { command } => oauth_clients(command).await,
         Command::RedirectUrls { command } => url_list(command, crate::redirects::List::RedirectUrls).await,
         Command::AllowedOrigins { command } => url_list(command, crate::redirects::List::AllowedOrigins).await,
         Command::Audit { command: AuditCommand::Replay { project, organization, after, db } } => {
@@ -352,6 +403,65 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `authio redirect-urls list|set` and `authio allowed-origins list|set`.
+/// The OAuth-client commands, through the application layer the REST routes use (a
+/// server's state on the database, without its listener).
+async fn oauth_clients(command: OAuthClientsCommand) -> anyhow::Result<()> {
+    let args = match &command {
+        OAuthClientsCommand::List { db, .. }
+        | OAuthClientsCommand::Create { db, .. }
+        | OAuthClientsCommand::Delete { db, .. } => db.clone(),
+    };
+    let (_, st, _background) = crate::build(&Config::for_database(&args.database_url)).await?;
+    let project_exists = |project: &str| {
+        let db = st.db.clone();
+        let project = project.to_string();
+        async move {
+            let t = db.load::<authio_domain::tenant::Tenant>(&project).await?;
+            if !t.state.created {
+                anyhow::bail!("no project {project}");
+            }
+            anyhow::Ok(())
+        }
+    };
+    let mut meta = Metadata::new();
+    meta.insert("actor_type".into(), Actor::System.kind().into());
+    meta.insert("via".into(), "cli".into());
+    let fail = |e: crate::error::ApiError| anyhow::anyhow!("{}: {}", e.code, e.message);
+    match command {
+        OAuthClientsCommand::List { project, .. } => {
+            project_exists(&project).await?;
+            let mut page = crate::views::Page { limit: Some(100), after: None };
+            loop {
+                let (items, next) = crate::oauth_clients::list(&st, &project, &page).await.map_err(fail)?;
+                for c in items {
+                    println!("{}\t{}\t{}\t{}", c.id, c.client_type, c.name, c.redirect_uris.join(","));
+                }
+                match next {
+                    Some(n) => page.after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        OAuthClientsCommand::Create { project, name, client_type, redirect_uris, scopes, .. } => {
+            project_exists(&project).await?;
+            let scopes = (!scopes.is_empty()).then_some(scopes);
+            let (client, secret) =
+                crate::oauth_clients::register(&st, &project, &name, &client_type, redirect_uris, scopes, &meta)
+                    .await
+                    .map_err(fail)?;
+            println!("{}", client.id);
+            if let Some(secret) = secret {
+                println!("{secret}");
+            }
+        }
+        OAuthClientsCommand::Delete { project, id, .. } => {
+            crate::oauth_clients::delete(&st, &project, &id, &meta).await.map_err(fail)?;
+            println!("{id}");
+        }
+    }
+    Ok(())
+}
+
 async fn url_list(command: RedirectUrlsCommand, which: crate::redirects::List) -> anyhow::Result<()> {
     use authio_domain::tenant::Tenant;
     let (project, urls, args) = match command {

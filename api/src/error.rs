@@ -326,6 +326,7 @@ domain_error!(authio_domain::team::TeamError);
 domain_error!(authio_domain::domains::DomainError);
 domain_error!(authio_domain::directory::DirectoryError);
 domain_error!(authio_domain::handoff::HandoffError);
+domain_error!(authio_domain::oauth_client::OAuthClientError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

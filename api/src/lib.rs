@@ -13,6 +13,7 @@ pub mod handoffs;
 mod idempotency;
 pub mod invitations;
 pub mod mail;
+pub mod oauth_clients;
 pub mod observe;
 pub mod openapi;
 pub mod pages;

@@ -1,8 +1,8 @@
 //! The OpenAPI document, served at `/openapi.json`.
 use crate::error::ErrorBody;
 use crate::routes::{
-    auth, console, directories, domains, events, handoffs, invitations, org_sessions, passkeys, policies, project,
-    redirects, roles, system, teams, webhooks,
+    auth, console, directories, domains, events, handoffs, invitations, oauth_clients, org_sessions, passkeys,
+    policies, project, redirects, roles, system, teams, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -69,6 +69,8 @@ impl Modify for Security {
         project::delete_membership, project::org_members,
         auth::jwks, auth::openid_configuration, auth::send_magic_link, auth::verify_magic_link,
         handoffs::project, handoffs::issue, handoffs::exchange,
+        oauth_clients::register, oauth_clients::list, oauth_clients::get, oauth_clients::update,
+        oauth_clients::rotate_secret, oauth_clients::delete,
         auth::create_sign_in_token, auth::verify_sign_in_token, auth::console_sign_in,
         auth::console_sign_in_verify, auth::switch_org, auth::refresh, auth::revoke, auth::me,
         auth::introspect, auth::current, auth::revoke_context, org_sessions::list, org_sessions::revoke,

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 17] = [
+pub const OPS: [&str; 18] = [
     "switch-org",
     "refresh",
     "switch-org-shared",
@@ -29,6 +29,7 @@ pub const OPS: [&str; 17] = [
     "scim-create",
     "scim-deactivate",
     "handoff",
+    "oauth-client-register",
 ];
 
 /// A thin JSON client.
@@ -941,6 +942,29 @@ async fn worker(
                     )
                     .await;
                 let r = r.and_then(|v| Session::from_answer(&v)).map(|n| sess = n);
+                s.record(start, r);
+            }
+        }
+        "oauth-client-register" => {
+            // One operation: register a confidential client (secret key), as a project's
+            // backend or the dashboard does; the answer must carry its secret.
+            let deadline = ticket.go().await;
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let body = json!({
+                    "name": format!("bench client {w}-{n}"),
+                    "client_type": "confidential",
+                    "redirect_uris": [format!("https://app{w}.example.com/callback")],
+                });
+                let start = Instant::now();
+                let r = api
+                    .expect(StatusCode::CREATED, Method::POST, "/v1/oauth-clients", Some(&t.sk), None, Some(body))
+                    .await
+                    .and_then(|v| match v["client_secret"].as_str() {
+                        Some(s) if s.starts_with("ocs_") => Ok(()),
+                        _ => Err(format!("no client secret in {v}")),
+                    });
                 s.record(start, r);
             }
         }

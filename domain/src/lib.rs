@@ -9,6 +9,7 @@ pub mod domains;
 pub mod handoff;
 pub mod ids;
 pub mod invitation;
+pub mod oauth_client;
 pub mod operator;
 pub mod organization;
 pub mod reservation;
@@ -42,6 +43,7 @@ pub fn all_event_types() -> Vec<&'static str> {
     v.extend_from_slice(domains::DomainEvent::TYPES);
     v.extend_from_slice(directory::DirectoryEvent::TYPES);
     v.extend_from_slice(handoff::HandoffEvent::TYPES);
+    v.extend_from_slice(oauth_client::OAuthClientEvent::TYPES);
     let mut seen = std::collections::BTreeSet::new();
     v.retain(|name| seen.insert(*name));
     v

@@ -124,6 +124,10 @@ fn every_variant_serializes_under_its_event_type_at_version_1_0() {
     assert_eq!(handoffs, authio_domain::handoff::HandoffEvent::TYPES, "a sample per handoff event, in order");
     all.extend(handoffs);
 
+    let clients = check_names(&common::oauth_client_events());
+    assert_eq!(clients, authio_domain::oauth_client::OAuthClientEvent::TYPES, "a sample per OAuth-client event");
+    all.extend(clients);
+
     let shared = all.iter().filter(|n| *n == SHARED).count();
     assert_eq!(shared, 2, "{SHARED}: the session's (before contexts) and the token family's");
     let mut seen = BTreeSet::new();
@@ -204,6 +208,7 @@ fn golden_fixtures_round_trip() {
     round_trip_fixtures(&common::domain_events(), None);
     round_trip_fixtures(&common::directory_events(), None);
     round_trip_fixtures(&common::handoff_events(), None);
+    round_trip_fixtures(&common::oauth_client_events(), None);
 }
 
 /// Writes the fixture of each sample that has none yet (`AUTHIO_WRITE_NEW_FIXTURES=1`),
@@ -224,6 +229,7 @@ fn write_missing_fixtures() {
     samples.extend(common::directory_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::operator_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::handoff_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::oauth_client_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     for v in samples {
         let path = fixture_path(v["type"].as_str().unwrap());
         if !path.exists() {

@@ -36,6 +36,7 @@ pub const TABLES: &[&str] = &[
     "directory_users",
     "directory_groups",
     "directory_group_members",
+    "oauth_clients",
 ];
 
 pub mod audit;
@@ -908,6 +909,40 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             .await
         }
         "webhook_endpoint.deleted" => exec(tx, "DELETE FROM webhook_endpoints WHERE id = $1", vec![id]).await,
+        "oauth_client.registered" => {
+            let at = Some(ts(d, "registered_at"));
+            let list = |k: &str| d.get(k).filter(|v| !v.is_null()).map(Value::to_string);
+            exec(
+                tx,
+                "INSERT INTO oauth_clients (id, project_id, name, client_type, redirect_uris, scopes, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
+                vec![
+                    id,
+                    s(d, "project_id"),
+                    s(d, "name"),
+                    s(d, "client_type"),
+                    list("redirect_uris"),
+                    list("scopes"),
+                    at,
+                ],
+            )
+            .await
+        }
+        "oauth_client.updated" => {
+            let list = |k: &str| d.get(k).filter(|v| !v.is_null()).map(Value::to_string);
+            exec(
+                tx,
+                "UPDATE oauth_clients SET name = COALESCE($2, name), redirect_uris = COALESCE($3, redirect_uris), \
+                 scopes = COALESCE($4, scopes), updated_at = $5 WHERE id = $1",
+                vec![id, s(d, "name"), list("redirect_uris"), list("scopes"), Some(ts(d, "updated_at"))],
+            )
+            .await
+        }
+        "oauth_client.secret_rotated" => {
+            exec(tx, "UPDATE oauth_clients SET updated_at = $2 WHERE id = $1", vec![id, Some(ts(d, "rotated_at"))])
+                .await
+        }
+        "oauth_client.deleted" => exec(tx, "DELETE FROM oauth_clients WHERE id = $1", vec![id]).await,
         _ => Ok(()),
     }
 }

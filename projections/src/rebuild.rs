@@ -64,6 +64,7 @@ pub const PROJECTIONS: &[Projection] = &[
         tables: &["directories", "directory_users", "directory_groups", "directory_group_members"],
         reads: &[],
     },
+    Projection { name: "oauth_clients", tables: &["oauth_clients"], reads: &[] },
 ];
 
 /// The projection called `name`.

@@ -227,6 +227,7 @@ impl Server {
                 "directory_users" => "id, directory_id, organization_id, user_id, COALESCE(external_id, ''), COALESCE(user_name, ''), COALESCE(display_name, ''), linked_at",
                 "directory_groups" => "id, directory_id, organization_id, display_name, COALESCE(external_id, ''), created_at, updated_at",
                 "directory_group_members" => "id, group_id, directory_id, user_id, added_at",
+                "oauth_clients" => "id, project_id, name, client_type, redirect_uris, scopes, created_at, updated_at",
                 other => panic!("unknown table {other}"),
             };
             let order = match *t {

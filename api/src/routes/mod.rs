@@ -11,6 +11,7 @@ pub mod domains;
 pub mod events;
 pub mod handoffs;
 pub mod invitations;
+pub mod oauth_clients;
 pub mod org_sessions;
 pub mod passkeys;
 pub mod policies;
@@ -103,6 +104,12 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/session/sign-in/verify", post(auth::console_sign_in_verify))
         .route("/v1/session/sign-out", post(console::sign_out))
         .route("/v1/tokens/introspect", post(auth::introspect))
+        .route("/v1/oauth-clients", post(oauth_clients::register).get(oauth_clients::list))
+        .route(
+            "/v1/oauth-clients/{id}",
+            get(oauth_clients::get).patch(oauth_clients::update).delete(oauth_clients::delete),
+        )
+        .route("/v1/oauth-clients/{id}/rotate-secret", post(oauth_clients::rotate_secret))
         .route("/v1/auth/project", get(handoffs::project))
         .route("/v1/auth/handoffs", post(handoffs::issue))
         .route("/v1/auth/handoffs/exchange", post(handoffs::exchange))

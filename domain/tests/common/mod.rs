@@ -451,6 +451,35 @@ pub fn handoff_events() -> Vec<authio_domain::handoff::HandoffEvent> {
     ]
 }
 
+/// An OAuth client (`oc_…`).
+pub const OAUTH_CLIENT: &str = "oc_01jv2q7z6x4n8m3k5p9r0s1t2c";
+
+/// One sample of every OAuth-client event variant, in declaration order. None carries
+/// the secret.
+pub fn oauth_client_events() -> Vec<authio_domain::oauth_client::OAuthClientEvent> {
+    use authio_domain::oauth_client::{ClientType, OAuthClientEvent};
+    vec![
+        OAuthClientEvent::Registered {
+            client_id: OAUTH_CLIENT.into(),
+            project_id: tenant_id(),
+            name: "Acme web".into(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec!["https://app.example.com/callback".into()],
+            scopes: vec!["openid".into(), "email".into()],
+            registered_at: at(),
+        },
+        OAuthClientEvent::Updated {
+            client_id: OAUTH_CLIENT.into(),
+            name: Some("Acme".into()),
+            redirect_uris: None,
+            scopes: Some(vec!["openid".into()]),
+            updated_at: at(),
+        },
+        OAuthClientEvent::SecretRotated { client_id: OAUTH_CLIENT.into(), rotated_at: at() },
+        OAuthClientEvent::Deleted { client_id: OAUTH_CLIENT.into(), deleted_at: at() },
+    ]
+}
+
 /// A webhook endpoint (`whep_…`).
 pub const WEBHOOK_ENDPOINT: &str = "whep_01JV2Q7Z6X4N8M3K5P9R0S1T2P";
 /// When the previous secret of the sample rotation stops being sent: [`AT`] plus 24 h.
