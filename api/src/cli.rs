@@ -404,14 +404,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// `authio redirect-urls list|set` and `authio allowed-origins list|set`.
 /// The OAuth-client commands, through the application layer the REST routes use (a
-/// server's state on the database, without its listener).
+/// server's state on the database, without its listener or background work).
 async fn oauth_clients(command: OAuthClientsCommand) -> anyhow::Result<()> {
     let args = match &command {
         OAuthClientsCommand::List { db, .. }
         | OAuthClientsCommand::Create { db, .. }
         | OAuthClientsCommand::Delete { db, .. } => db.clone(),
     };
-    let (_, st, _background) = crate::build(&Config::for_database(&args.database_url)).await?;
+    let (st, _pipeline) = crate::command_state(&Config::for_database(&args.database_url)).await?;
     let project_exists = |project: &str| {
         let db = st.db.clone();
         let project = project.to_string();

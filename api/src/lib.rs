@@ -156,7 +156,18 @@ impl Drop for Background {
     }
 }
 
-pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Background)> {
+/// A server's state and the parts its background work needs.
+struct Parts {
+    state: AppState,
+    /// The read-model pipeline.
+    pipeline: tokio::task::JoinHandle<()>,
+    relay_kick: std::sync::Arc<tokio::sync::Notify>,
+    webhook_kick: std::sync::Arc<tokio::sync::Notify>,
+    webhook_send_kick: std::sync::Arc<tokio::sync::Notify>,
+    webhook_settings: webhooks::Settings,
+}
+
+async fn parts(config: &Config) -> anyhow::Result<Parts> {
     // The metrics recorder, before anything records.
     observe::prometheus();
     let db = Db::connect(&config.database_url, config.db_pool).await?;
@@ -170,7 +181,6 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
         Some(url) => authio_projections::relay::Bus::nats(url).await?,
         None => authio_projections::relay::Bus::local(),
     };
-    let relay = tokio::spawn(authio_projections::relay::run(db.clone(), bus.clone(), relay_kick));
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{}", config.addr));
     let keys = tokens::Keys::load(db.clone(), issuer).await?;
     let mailer = mail::Mailer::from_url(config.mail_url.as_deref(), config.mail_ca_file.as_deref())?;
@@ -194,6 +204,22 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
         webhooks: webhooks::Webhooks { allow_private: webhook_settings.allow_private, kick: webhook_send_kick.clone() },
         dns: domains::Dns::new(config.dns_resolver.as_deref())?,
     };
+    Ok(Parts { state, pipeline: task, relay_kick, webhook_kick, webhook_send_kick, webhook_settings })
+}
+
+/// The state of a server for a CLI command that runs the application layer: the
+/// database and the read-model pipeline, and nothing else of a server's background work
+/// (no relay, webhook sender, sweeper or pruner: a short command must not move the
+/// relay's checkpoint or send deliveries).
+pub async fn command_state(config: &Config) -> anyhow::Result<(AppState, Background)> {
+    let p = parts(config).await?;
+    Ok((p.state, Background(vec![p.pipeline])))
+}
+
+pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Background)> {
+    let Parts { state, pipeline: task, relay_kick, webhook_kick, webhook_send_kick, webhook_settings } =
+        parts(config).await?;
+    let relay = tokio::spawn(authio_projections::relay::run(state.db.clone(), state.bus.clone(), relay_kick));
     let prune_every = webhooks::parse_duration(&config.session_prune_interval)
         .map_err(|e| anyhow::anyhow!("AUTHIO_SESSION_PRUNE_INTERVAL: {e}"))?;
     let retention = webhooks::parse_duration(&config.spent_token_retention)
