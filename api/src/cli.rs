@@ -289,9 +289,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Operators { command: OperatorsCommand::Token { email, db } } => {
             let db = Db::connect(&db.database_url, 2).await?;
             db.migrate().await?;
-            let mut meta = Metadata::new();
-            meta.insert("actor_type".into(), Actor::System.kind().into());
-            meta.insert("via".into(), "cli".into());
+            let meta = cli_metadata();
             let token = issue_console_token(&db, email.trim(), "cli", &meta).await?;
             db.stamp().await?;
             authio_projections::catch_up(&db, |_| {}).await?;
@@ -403,6 +401,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `authio redirect-urls list|set` and `authio allowed-origins list|set`.
+/// What the CLI records as the actor of its changes: the system, via the CLI.
+fn cli_metadata() -> Metadata {
+    let mut meta = Metadata::new();
+    meta.insert("actor_type".into(), Actor::System.kind().into());
+    meta.insert("via".into(), "cli".into());
+    meta
+}
+
+/// The project `id` from the event store, or an error naming it.
+async fn load_project(db: &Db, id: &str) -> anyhow::Result<authio_eventstore::Loaded<authio_domain::tenant::Tenant>> {
+    let t = db.load::<authio_domain::tenant::Tenant>(id).await?;
+    if !t.state.created {
+        anyhow::bail!("no project {id}");
+    }
+    Ok(t)
+}
+
 /// The OAuth-client commands, through the application layer the REST routes use (a
 /// server's state on the database, without its listener or background work).
 async fn oauth_clients(command: OAuthClientsCommand) -> anyhow::Result<()> {
@@ -412,24 +427,11 @@ async fn oauth_clients(command: OAuthClientsCommand) -> anyhow::Result<()> {
         | OAuthClientsCommand::Delete { db, .. } => db.clone(),
     };
     let (st, _pipeline) = crate::command_state(&Config::for_database(&args.database_url)).await?;
-    let project_exists = |project: &str| {
-        let db = st.db.clone();
-        let project = project.to_string();
-        async move {
-            let t = db.load::<authio_domain::tenant::Tenant>(&project).await?;
-            if !t.state.created {
-                anyhow::bail!("no project {project}");
-            }
-            anyhow::Ok(())
-        }
-    };
-    let mut meta = Metadata::new();
-    meta.insert("actor_type".into(), Actor::System.kind().into());
-    meta.insert("via".into(), "cli".into());
+    let meta = cli_metadata();
     let fail = |e: crate::error::ApiError| anyhow::anyhow!("{}: {}", e.code, e.message);
     match command {
         OAuthClientsCommand::List { project, .. } => {
-            project_exists(&project).await?;
+            load_project(&st.db, &project).await?;
             let mut page = crate::views::Page { limit: Some(100), after: None };
             loop {
                 let (items, next) = crate::oauth_clients::list(&st, &project, &page).await.map_err(fail)?;
@@ -443,7 +445,7 @@ async fn oauth_clients(command: OAuthClientsCommand) -> anyhow::Result<()> {
             }
         }
         OAuthClientsCommand::Create { project, name, client_type, redirect_uris, scopes, .. } => {
-            project_exists(&project).await?;
+            load_project(&st.db, &project).await?;
             let scopes = (!scopes.is_empty()).then_some(scopes);
             let (client, secret) =
                 crate::oauth_clients::register(&st, &project, &name, &client_type, redirect_uris, scopes, &meta)
@@ -470,10 +472,7 @@ async fn url_list(command: RedirectUrlsCommand, which: crate::redirects::List) -
     };
     let db = Db::connect(&args.database_url, 2).await?;
     db.migrate().await?;
-    let tenant = db.load::<Tenant>(&project).await?;
-    if !tenant.state.created {
-        anyhow::bail!("no project {project}");
-    }
+    let tenant = load_project(&db, &project).await?;
     let Some(urls) = urls else {
         for u in which.of(&tenant.state) {
             println!("{u}");
@@ -481,9 +480,7 @@ async fn url_list(command: RedirectUrlsCommand, which: crate::redirects::List) -
         return Ok(());
     };
     let urls = crate::redirects::normalize_all(which, &urls).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let mut meta = Metadata::new();
-    meta.insert("actor_type".into(), Actor::System.kind().into());
-    meta.insert("via".into(), "cli".into());
+    let meta = cli_metadata();
     for _ in 0..5 {
         let mut t = db.load::<Tenant>(&project).await?;
         t.exec(which.command(urls.clone())).await?;

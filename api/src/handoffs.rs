@@ -134,7 +134,7 @@ pub async fn issue(
             SqlArg::Text(user.session_id().into()),
             SqlArg::Text(context_key(user.claims.act_org.as_deref()).into()),
         ];
-        c.require(CALLER_CONTEXT_OPEN, context, SESSION_REQUIRED);
+        c.require(sessions::CALLER_CONTEXT_OPEN, context, SESSION_REQUIRED);
         Ok(c)
     });
     match done {
@@ -143,9 +143,6 @@ pub async fn issue(
         Err(e) => Err(e),
     }
 }
-
-const CALLER_CONTEXT_OPEN: &str = "EXISTS (SELECT 1 FROM session_contexts c JOIN sessions s ON s.id = c.session_id \
-     WHERE c.session_id = $1 AND c.context = $2 AND c.status = 'open' AND s.status = 'active')";
 
 /// Redeem a code with its verifier, for the application of `project`: a new token
 /// family in the code's session and context. A redeemed code presented again is

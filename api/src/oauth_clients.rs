@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::views::{self, Page};
 use crate::AppState;
 use authio_domain::ids::TenantId;
-use authio_domain::oauth_client::{ClientType, OAuthClient, OAuthClientCommand, MAX_REDIRECT_URIS};
+use authio_domain::oauth_client::{ClientType, OAuthClient, OAuthClientCommand};
 use authio_eventstore::{time_text, Changes, Loaded, Metadata, SqlArg};
 use chrono::Utc;
 use serde::Serialize;
@@ -82,12 +82,14 @@ pub fn valid_redirect_uri(input: &str) -> bool {
     }
 }
 
+/// Each URI's form (`valid_redirect_uri`); how many and whether distinct is the
+/// aggregate's rule.
 fn check_redirect_uris(uris: &[String]) -> ApiResult<()> {
-    if uris.is_empty() || uris.len() > MAX_REDIRECT_URIS || !uris.iter().all(|u| valid_redirect_uri(u)) {
+    if !uris.iter().all(|u| valid_redirect_uri(u)) {
         return Err(ApiError::invalid_field(
             "redirect_uris",
-            "redirect_uris: 1 to 20 distinct absolute URIs without a fragment: https, http on localhost, \
-             127.0.0.1 or [::1], or a private-use scheme such as com.example.app:/callback",
+            "redirect_uris must be absolute URIs without a fragment: https, http on localhost, 127.0.0.1 or \
+             [::1], or a private-use scheme such as com.example.app:/callback",
         ));
     }
     Ok(())

@@ -278,7 +278,8 @@ pub(crate) const SESSION_ACTIVE: &str = "EXISTS (SELECT 1 FROM sessions WHERE id
 
 /// The session `$1` is active and its context `$2` (the caller's) open: an access token
 /// of a context that was closed or cut cannot switch.
-const CALLER_CONTEXT_OPEN: &str = "EXISTS (SELECT 1 FROM session_contexts c JOIN sessions s ON s.id = c.session_id \
+pub(crate) const CALLER_CONTEXT_OPEN: &str =
+    "EXISTS (SELECT 1 FROM session_contexts c JOIN sessions s ON s.id = c.session_id \
      WHERE c.session_id = $1 AND c.context = $2 AND c.status = 'open' AND s.status = 'active')";
 
 /// Commit codes: a switch requires the membership, the session, and the context as the

@@ -142,10 +142,13 @@ fn check_name(name: &str) -> Result<(), OAuthClientError> {
     }
 }
 
+fn distinct(items: &[String]) -> bool {
+    items.iter().collect::<std::collections::BTreeSet<_>>().len() == items.len()
+}
+
 /// The count and distinctness of redirect URIs (their form is the API's to check).
 fn check_redirect_uris(uris: &[String]) -> Result<(), OAuthClientError> {
-    let distinct = uris.iter().collect::<std::collections::BTreeSet<_>>().len() == uris.len();
-    if (1..=MAX_REDIRECT_URIS).contains(&uris.len()) && distinct {
+    if (1..=MAX_REDIRECT_URIS).contains(&uris.len()) && distinct(uris) {
         Ok(())
     } else {
         Err(OAuthClientError::InvalidRedirectUris)
@@ -153,9 +156,8 @@ fn check_redirect_uris(uris: &[String]) -> Result<(), OAuthClientError> {
 }
 
 fn check_scopes(scopes: &[String]) -> Result<(), OAuthClientError> {
-    let distinct = scopes.iter().collect::<std::collections::BTreeSet<_>>().len() == scopes.len();
     let known = scopes.iter().all(|s| SCOPES.contains(&s.as_str()));
-    if distinct && known && scopes.iter().any(|s| s == "openid") {
+    if distinct(scopes) && known && scopes.iter().any(|s| s == "openid") {
         Ok(())
     } else {
         Err(OAuthClientError::InvalidScopes)

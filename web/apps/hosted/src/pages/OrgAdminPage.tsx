@@ -109,6 +109,13 @@ interface Lists {
   audit: Page<AuditEvent>;
 }
 
+/** Each list's page fetch (`after` null for the first page). */
+const fetchers: { [K in keyof Lists]: (token: string, org: string, after: string | null) => Promise<Lists[K]> } = {
+  members: userApi.members,
+  sessions: userApi.sessions,
+  audit: userApi.audit,
+};
+
 function OrgConsole({
   tokens,
   organizationId: org,
@@ -137,9 +144,9 @@ function OrgConsole({
     try {
       const token = await tokens.accessToken();
       const [members, sessions, audit] = await Promise.all([
-        userApi.members(token, org, null),
-        userApi.sessions(token, org, null),
-        userApi.audit(token, org, null),
+        fetchers.members(token, org, null),
+        fetchers.sessions(token, org, null),
+        fetchers.audit(token, org, null),
       ]);
       setLists({ members, sessions, audit });
       setError(null);
@@ -159,11 +166,7 @@ function OrgConsole({
     try {
       const token = await tokens.accessToken();
       const after = lists[key].next_cursor;
-      const next = (await (key === 'members'
-        ? userApi.members(token, org, after)
-        : key === 'sessions'
-          ? userApi.sessions(token, org, after)
-          : userApi.audit(token, org, after))) as Lists[K];
+      const next = await fetchers[key](token, org, after);
       setLists((l) =>
         l ? { ...l, [key]: { data: [...l[key].data, ...next.data], next_cursor: next.next_cursor } } : l,
       );
