@@ -4,9 +4,10 @@
 // API (tenant, test API key), serves the test app (e2e/app + the built @authio/js) on
 // http://127.0.0.1:<port>, and the hosted pages on http://localhost:<port>: the binary's
 // own /hosted/ with HOSTED_FROM_BINARY=1, else dist/ through `vite preview` proxying
-// /v1. The browser uses `localhost` for the hosted pages (WebAuthn needs a domain RP id)
-// and 127.0.0.1 for the app, so the two are different origins, as in production. The
-// tests get the rest through the environment (HOSTED_SETUP, JSON).
+// /v1, /oauth2 and /.well-known (the issuer is that origin either way). The browser uses
+// `localhost` for the hosted pages (WebAuthn needs a domain RP id) and 127.0.0.1 for the
+// app, so the two are different origins, as in production. The tests get the rest
+// through the environment (HOSTED_SETUP, JSON).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -112,7 +113,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // A new, empty database: `authio migrate` below creates the schema.
     DATABASE_URL: process.env.HOSTED_DATABASE_URL || `sqlite://${tmp}/authio.db`,
     AUTHIO_ADDR: `127.0.0.1:${port}`,
-    AUTHIO_ISSUER: `http://localhost:${port}`,
+    // The issuer is the hosted pages' origin: /oauth2/authorize sends the browser to <issuer>/hosted/sign-in.
+    AUTHIO_ISSUER: hosted,
     AUTHIO_MAIL_URL: `file://${tmp}/mail`,
     AUTHIO_WEBAUTHN_RP_ID: 'localhost',
     AUTHIO_WEBAUTHN_ORIGIN: hosted,
@@ -160,7 +162,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
           port: webPort,
           strictPort: true,
           open: false,
-          proxy: { '/v1': { target: api, changeOrigin: false } },
+          proxy: {
+            '/v1': { target: api, changeOrigin: false },
+            '/oauth2': { target: api, changeOrigin: false },
+            '/.well-known': { target: api, changeOrigin: false },
+          },
         },
       });
     }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, call, publicApi, userApi } from '../src/lib/api';
+import { ApiError, call, oauthApi, publicApi, userApi } from '../src/lib/api';
 
 type Seen = { url: string; init: RequestInit };
 
@@ -54,6 +54,25 @@ describe('calls', () => {
       code_challenge: 'c'.repeat(43),
       code_challenge_method: 'S256',
     });
+  });
+
+  it('OAuth: the request and the denial carry no credential; the grant the bearer token only', async () => {
+    const seen = answer(200, { redirect_to: 'http://127.0.0.1:4000/cb?code=oac_1' });
+    await oauthApi.request('abc.DEF-_~1');
+    await oauthApi.request('a/b');
+    await oauthApi.authorize('at_1', 'req.1');
+    await oauthApi.deny('req.1');
+    expect(seen.map((s) => [s.init.method, s.url])).toEqual([
+      ['GET', '/v1/oauth2/requests/abc.DEF-_~1'],
+      ['GET', '/v1/oauth2/requests/a%2Fb'],
+      ['POST', '/v1/oauth2/authorizations'],
+      ['POST', '/v1/oauth2/authorizations/deny'],
+    ]);
+    const headers = seen.map((s) => s.init.headers as Record<string, string>);
+    expect(headers.map((h) => h.authorization)).toEqual([undefined, undefined, 'Bearer at_1', undefined]);
+    expect(headers.every((h) => !('authio-publishable-key' in h))).toBe(true);
+    expect(JSON.parse(seen[2]!.init.body as string)).toEqual({ request: 'req.1' });
+    expect(JSON.parse(seen[3]!.init.body as string)).toEqual({ request: 'req.1' });
   });
 
   it('refresh carries no credential header (the refresh token is in the body)', async () => {

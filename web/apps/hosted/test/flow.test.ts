@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MembershipSummary } from '../src/lib/api';
-import { activeMemberships, adminMemberships, nextStep, organizationName } from '../src/lib/flow';
+import { activeMemberships, adminMemberships, nextStep, organizationName, selectsAccount } from '../src/lib/flow';
 
 const m = (id: string, role: string, status = 'active'): MembershipSummary => ({
   organization: { id, name: id.replace('org_', '').toUpperCase(), slug: id },
@@ -38,6 +38,34 @@ describe('after sign-in', () => {
   it('asked for an organization with no active membership at all: not a member, nothing to switch to', () => {
     expect(nextStep([], 'org_x')).toEqual({ kind: 'not-member', organizationId: 'org_x' });
     expect(nextStep([m('org_x', 'member', 'inactive')], 'org_x')).toEqual({ kind: 'not-member', organizationId: 'org_x' });
+  });
+});
+
+describe('an OAuth client’s prompt=select_account', () => {
+  it('reads select_account among prompt’s space-separated values', () => {
+    expect(selectsAccount('select_account')).toBe(true);
+    expect(selectsAccount('login select_account')).toBe(true);
+    expect(selectsAccount('login')).toBe(false);
+    expect(selectsAccount('select_accounts')).toBe(false);
+    expect(selectsAccount(null)).toBe(false);
+    expect(selectsAccount(undefined)).toBe(false);
+  });
+
+  it('offers the chooser even for one membership, and over the organization asked for', () => {
+    const ms = [m('org_a', 'admin'), m('org_b', 'member', 'inactive')];
+    expect(nextStep(ms, null, true)).toEqual({ kind: 'choose', options: [ms[0]] });
+    expect(nextStep([...ms, m('org_c', 'member')], 'org_c', true)).toEqual({ kind: 'choose', options: [ms[0], m('org_c', 'member')] });
+  });
+
+  it('with no active membership there is nothing to choose: as without it', () => {
+    expect(nextStep([], null, true)).toEqual({ kind: 'none' });
+    expect(nextStep(undefined, null, true)).toEqual({ kind: 'none' });
+    expect(nextStep([m('org_x', 'member', 'inactive')], 'org_x', true)).toEqual({ kind: 'not-member', organizationId: 'org_x' });
+  });
+
+  it('without it, the organization asked for is entered straight away (no chooser)', () => {
+    const ms = [m('org_a', 'admin'), m('org_b', 'member')];
+    expect(nextStep(ms, 'org_b', false)).toEqual({ kind: 'switch', organizationId: 'org_b' });
   });
 });
 

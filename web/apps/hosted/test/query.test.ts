@@ -3,11 +3,14 @@ import {
   afterMagicLink,
   appHost,
   isHandoffCode,
+  isAuthorizationRequest,
   isHttpUrl,
+  isRedirectFor,
   magicLinkUrl,
   pageOf,
   pageUrl,
   parseParams,
+  redirectOrigin,
   returnUrl,
   withoutParams,
 } from '../src/lib/query';
@@ -188,5 +191,93 @@ describe('isHandoffCode', () => {
     expect(isHandoffCode(null)).toBe(false);
     expect(isHandoffCode({ code: 'hc_x' })).toBe(false);
     expect(isHandoffCode(42)).toBe(false);
+  });
+});
+
+describe('an OAuth authorization request', () => {
+  const REQ = 'eyJjIjoib2NfMSJ9.c2lnbmF0dXJl';
+  const page = query({ authorization: REQ, pk: 'pk_test_1', organization: 'org_1', login_hint: 'ada@example.com' });
+
+  it('is read with the publishable key, organization and login hint; the page has no handoff then', () => {
+    const p = parseParams(page);
+    expect(p.authorization).toBe(REQ);
+    expect(p.pk).toBe('pk_test_1');
+    expect(p.organization).toBe('org_1');
+    expect(p.loginHint).toBe('ada@example.com');
+    expect(p.handoff).toBeNull();
+    expect(p.problem).toBeNull();
+    expect(parseParams('?pk=pk_test_1').authorization).toBeNull();
+  });
+
+  it('the server says where to return: redirect parameters next to it are not read, nor checked', () => {
+    const p = parseParams(`${page}&redirect_url=https%3A%2F%2Fevil.example%2Fcb&code_challenge=short`);
+    expect(p.authorization).toBe(REQ);
+    expect(p.handoff).toBeNull();
+    expect(p.problem).toBeNull();
+  });
+
+  it('a request that is not URL-safe characters and dots (or only dots) is a problem, not a request', () => {
+    for (const bad of ['a/b', '..', '.', 'a b', 'a?b', 'a%2Fb']) {
+      expect(isAuthorizationRequest(bad)).toBe(false);
+      const p = parseParams(`?${new URLSearchParams({ authorization: bad, pk: 'pk_test_1' })}`);
+      expect(p.authorization).toBeNull();
+      expect(p.problem).toMatch(/authorization/);
+    }
+    expect(isAuthorizationRequest(REQ)).toBe(true);
+    expect(isAuthorizationRequest('a-b_c~d.e')).toBe(true);
+  });
+
+  it('survives the magic link round trip, whole', () => {
+    const back = new URL(magicLinkUrl('http://h', page, 'sign-in') + '&token=ml_abc');
+    expect(back.searchParams.get('authorization')).toBe(REQ);
+    const next = afterMagicLink(back.search);
+    expect(next.startsWith('/hosted/sign-in?')).toBe(true);
+    const p = parseParams(new URL(next, 'http://h').search);
+    expect([p.authorization, p.pk, p.organization, p.loginHint, p.token]).toEqual([
+      REQ,
+      'pk_test_1',
+      'org_1',
+      'ada@example.com',
+      null,
+    ]);
+  });
+});
+
+describe('following an OAuth answer', () => {
+  const URI = 'http://127.0.0.1:4000/callback';
+
+  it('only the request’s own redirect URI, carrying the code (or the error)', () => {
+    expect(isRedirectFor(`${URI}?code=oac_1&state=s&iss=http%3A%2F%2Fa`, URI, 'code')).toBe(true);
+    expect(isRedirectFor(`${URI}?error=access_denied&state=s`, URI, 'error')).toBe(true);
+    expect(isRedirectFor('http://127.0.0.1:4000/callback?x=1&code=oac_1', 'http://127.0.0.1:4000/callback?x=1', 'code')).toBe(true);
+    expect(isRedirectFor('com.example.app:/cb?code=oac_1', 'com.example.app:/cb', 'code')).toBe(true);
+    expect(isRedirectFor('http://127.0.0.1:4000/?code=oac_1', 'http://127.0.0.1:4000', 'code')).toBe(true);
+  });
+
+  it('anything else is never followed', () => {
+    for (const to of [
+      `${URI}?state=s`,
+      `${URI}?code=`,
+      `${URI}?error=access_denied`,
+      'http://127.0.0.1:4001/callback?code=oac_1',
+      'http://127.0.0.1:4000/other?code=oac_1',
+      'https://127.0.0.1:4000/callback?code=oac_1',
+      'javascript:alert(1)//?code=1',
+      '/callback?code=oac_1',
+      42,
+      undefined,
+      null,
+    ]) {
+      expect(isRedirectFor(to, URI, 'code'), String(to)).toBe(false);
+    }
+    expect(isRedirectFor(`${URI}?code=oac_1`, URI, 'error')).toBe(false);
+    expect(isRedirectFor(`${URI}?code=oac_1`, 'not a url', 'code')).toBe(false);
+  });
+
+  it('names where the client returns: an origin, or a private-use scheme', () => {
+    expect(redirectOrigin('https://app.example.com/auth/callback?x=1')).toBe('https://app.example.com');
+    expect(redirectOrigin(URI)).toBe('http://127.0.0.1:4000');
+    expect(redirectOrigin('com.example.app:/oauth')).toBe('com.example.app');
+    expect(redirectOrigin('nonsense')).toBe('nonsense');
   });
 });

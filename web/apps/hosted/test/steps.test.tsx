@@ -9,6 +9,7 @@ import { SignInForm } from '../src/components/SignInForm';
 import type { MembershipSummary, Project, SessionAnswer } from '../src/lib/api';
 import { leaveTo } from '../src/lib/navigate';
 import { parseParams } from '../src/lib/query';
+import { handoffReturn } from '../src/lib/returns';
 import { Tokens } from '../src/lib/tokens';
 import { OrgAdminPage } from '../src/pages/OrgAdminPage';
 import { alerts, button, click, deferred, heading, mount, settle, stubApi, until, type Answer } from './dom';
@@ -190,7 +191,7 @@ describe('the sign-in form', () => {
 
 describe('back to the app', () => {
   const returning = () =>
-    mount(<ReturnToApp pk="pk_test_1" tokens={new Tokens(session())} handoff={handoff} onBack={null} />);
+    mount(<ReturnToApp tokens={new Tokens(session())} to={handoffReturn('pk_test_1', handoff)} onBack={null} />);
 
   it('goes to the app with a handoff code', async () => {
     stubApi({ 'POST /v1/auth/handoffs': () => [201, { code: 'hc_1', expires_at: '2026-01-01T00:00:00Z' }] });
@@ -221,9 +222,8 @@ describe('continue to the app', () => {
     const onSignOut = vi.fn();
     const m = mount(
       <Continue
-        pk="pk_test_1"
         base={new Tokens(session([{ ...acme, status: 'inactive' }]))}
-        handoff={handoff}
+        to={handoffReturn('pk_test_1', handoff)}
         preselect="org_x"
         onSignOut={onSignOut}
       />,
@@ -243,7 +243,7 @@ describe('continue to the app', () => {
   it('with other memberships, the organization asked for is tried (the server decides)', async () => {
     const seen = stubApi({ 'POST /v1/sessions/switch-org': () => [403, { error: { code: 'not_a_member', message: 'no' } }] });
     const m = mount(
-      <Continue pk="pk_test_1" base={new Tokens(session([acme]))} handoff={handoff} preselect="org_x" onSignOut={noop} />,
+      <Continue base={new Tokens(session([acme]))} to={handoffReturn('pk_test_1', handoff)} preselect="org_x" onSignOut={noop} />,
     );
     await until(() => expect(heading(m.el)).toBe('org_x could not be opened'));
     expect(seen.map((s) => s.body)).toEqual([{ organization_id: 'org_x' }]);

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { activeMemberships, nextStep, organizationName } from '../lib/flow';
-import { appHost, type Handoff } from '../lib/query';
+import type { Return } from '../lib/returns';
 import type { Tokens } from '../lib/tokens';
 import { Chooser } from './Chooser';
 import { EnterOrganization } from './EnterOrganization';
@@ -16,36 +16,38 @@ type Step =
 
 /**
  * After a sign-in that returns to an app: choose an organization (several active
- * memberships and none asked for), enter it (step-up when its policy asks), then hand
- * the app a code. One membership is entered straight away; none returns without an
- * organization. An organization asked for by a user with no active membership at all is
- * explained (with a way to sign in as someone else), never switched to or returned with.
+ * memberships and none asked for, or `choose`), enter it (step-up when its policy asks),
+ * then go back `to` the app with a code. One membership is entered straight away; none
+ * returns without an organization. An organization asked for by a user with no active
+ * membership at all is explained (with a way to sign in as someone else), never
+ * switched to or returned with.
  */
 export function Continue({
-  pk,
   base,
-  handoff,
+  to,
   preselect,
+  choose: forceChoice = false,
   onSignOut,
 }: {
-  pk: string;
   base: Tokens;
-  handoff: Handoff;
+  to: Return;
   preselect: string | null;
+  /** Offer the chooser even for one organization (an OAuth client's `prompt=select_account`). */
+  choose?: boolean;
   /** Sign out (then the page's sign-in form is back, for another account). */
   onSignOut: () => void;
 }) {
   const memberships = base.session.memberships;
   const options = activeMemberships(memberships);
   const [step, setStep] = useState<Step>(() => {
-    const next = nextStep(memberships, preselect);
+    const next = nextStep(memberships, preselect, forceChoice);
     if (next.kind === 'choose') return { kind: 'choose' };
     if (next.kind === 'switch') return { kind: 'enter', organizationId: next.organizationId };
     if (next.kind === 'not-member') return { kind: 'not-member' };
     return { kind: 'return', tokens: base };
   });
   // Back to the chooser when there is a choice to make (or the organization asked for failed).
-  const canChoose = options.length > 1 || (preselect !== null && options.length > 0);
+  const canChoose = options.length > 1 || ((preselect !== null || forceChoice) && options.length > 0);
   const choose = canChoose ? () => setStep({ kind: 'choose' }) : null;
 
   switch (step.kind) {
@@ -75,7 +77,7 @@ export function Continue({
           intro={
             <p>
               Signed in as <strong>{base.session.user.email}</strong>. Which organization do you want to use in{' '}
-              <strong>{appHost(handoff)}</strong>?
+              <strong>{to.name}</strong>?
             </p>
           }
           options={options}
@@ -95,6 +97,6 @@ export function Continue({
         />
       );
     case 'return':
-      return <ReturnToApp pk={pk} tokens={step.tokens} handoff={handoff} onBack={step.tokens === base ? null : choose} />;
+      return <ReturnToApp tokens={step.tokens} to={to} onBack={step.tokens === base ? null : choose} />;
   }
 }

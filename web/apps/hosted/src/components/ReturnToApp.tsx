@@ -1,59 +1,34 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, userApi } from '../lib/api';
+import { ApiError } from '../lib/api';
 import { describeError } from '../lib/errors';
 import { leaveTo } from '../lib/navigate';
-import { appHost, isHandoffCode, returnUrl, type Handoff } from '../lib/query';
+import type { Return } from '../lib/returns';
 import type { Tokens } from '../lib/tokens';
 import { Alert } from './Frame';
 import { Heading } from './Heading';
 
 /** Codes a retry cannot fix: the app's request itself is refused. */
-const FINAL = new Set(['redirect_not_allowed', 'invalid_request']);
+const FINAL = new Set(['redirect_not_allowed', 'invalid_request', 'invalid_authorization_request']);
 
 /**
- * Back to the app: a handoff code bound to this context (`POST /v1/auth/handoffs`, with
- * the app's PKCE challenge), then the app's redirect URL with `code` and `state`.
+ * Back to the app: the URL `to` makes from the server's answer for this context (a
+ * handoff code, or an OAuth authorization code), then the page leaves for it.
  */
-export function ReturnToApp({
-  pk,
-  tokens,
-  handoff,
-  onBack,
-}: {
-  pk: string;
-  tokens: Tokens;
-  handoff: Handoff;
-  onBack: (() => void) | null;
-}) {
+export function ReturnToApp({ tokens, to, onBack }: { tokens: Tokens; to: Return; onBack: (() => void) | null }) {
   const [error, setError] = useState<{ message: string; final: boolean } | null>(null);
   const started = useRef(false);
 
   const go = useCallback(async () => {
     setError(null);
     try {
-      const token = await tokens.accessToken();
-      const answer: { code?: unknown } | undefined = await userApi.createHandoff(
-        token,
-        pk,
-        handoff.redirectUrl,
-        handoff.codeChallenge,
-      );
-      // Only a handoff code is ever appended to the app's URL.
-      if (!isHandoffCode(answer?.code)) {
-        setError({
-          message: 'The sign-in service did not answer with a sign-in code for the app. Try again.',
-          final: false,
-        });
-        return;
-      }
-      leaveTo(returnUrl(handoff, answer.code));
+      leaveTo(await to.url(await tokens.accessToken()));
     } catch (e) {
       setError({
-        message: describeError(e, { redirectUrl: handoff.redirectUrl }),
+        message: describeError(e, { redirectUrl: to.redirectUrl }),
         final: e instanceof ApiError && FINAL.has(e.code),
       });
     }
-  }, [pk, tokens, handoff]);
+  }, [tokens, to]);
 
   useEffect(() => {
     if (started.current) return;
@@ -61,18 +36,17 @@ export function ReturnToApp({
     void go();
   }, [go]);
 
-  const host = appHost(handoff);
   if (!error) {
     return (
       <>
-        <Heading>Returning to {host}</Heading>
-        <p role="status">Signed in. Returning you to {host}…</p>
+        <Heading>Returning to {to.name}</Heading>
+        <p role="status">Signed in. Returning you to {to.name}…</p>
       </>
     );
   }
   return (
     <>
-      <Heading>You could not be returned to {host}</Heading>
+      <Heading>You could not be returned to {to.name}</Heading>
       <Alert>{error.message}</Alert>
       <div className="actions">
         {error.final ? null : (

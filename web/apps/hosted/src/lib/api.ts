@@ -67,6 +67,24 @@ export interface Handoff {
   expires_at: string;
 }
 
+/** An OAuth client's authorization request, as `/oauth2/authorize` accepted it. */
+export interface AuthorizationRequest {
+  client_id: string;
+  client_name: string;
+  scopes: string[];
+  /** The organization the client asks for, else null. */
+  organization: string | null;
+  login_hint: string | null;
+  /** OpenID Connect's `prompt` (space-separated values), else null. */
+  prompt: string | null;
+  redirect_uri: string;
+}
+
+/** Where the server sends the user back to the OAuth client (with a code, or `error=access_denied`). */
+export interface AuthorizationAnswer {
+  redirect_to: string;
+}
+
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
@@ -238,6 +256,15 @@ export const userApi = {
     call<void>('POST', `/v1/organizations/${enc(org)}/sessions/${enc(sessionId)}/revoke`, { token }),
   audit: (token: string, org: string, after: string | null) =>
     call<Page<AuditEvent>>('GET', `/v1/organizations/${enc(org)}/audit-events${page(after)}`, { token }),
+};
+
+/** An OAuth authorization request (`authorization=` of /hosted/sign-in): read, grant, deny. */
+export const oauthApi = {
+  request: (request: string) => call<AuthorizationRequest>('GET', `/v1/oauth2/requests/${enc(request)}`, null),
+  /** Grants the request with the chosen context's access token: the client gets a code for that context. */
+  authorize: (token: string, request: string) =>
+    call<AuthorizationAnswer>('POST', '/v1/oauth2/authorizations', { token }, { request }),
+  deny: (request: string) => call<AuthorizationAnswer>('POST', '/v1/oauth2/authorizations/deny', null, { request }),
 };
 
 function page(after: string | null): string {

@@ -26,6 +26,8 @@ export function adminMemberships(memberships: readonly MembershipSummary[] | und
 }
 
 /**
+ * `choose` (an OAuth client's `prompt=select_account`) offers the chooser whenever there
+ * is an active membership, even one, and whatever was preselected. Otherwise
  * `preselect` (the app's `organization` parameter) wins, even when it is not among the
  * memberships: the server then answers `not_a_member`, which the page shows (with the
  * chooser to fall back on). When the answer lists memberships and none is active, the
@@ -33,8 +35,13 @@ export function adminMemberships(memberships: readonly MembershipSummary[] | und
  * active membership is entered straight away, several are offered, none returns
  * without an organization.
  */
-export function nextStep(memberships: readonly MembershipSummary[] | undefined, preselect: string | null): Next {
+export function nextStep(
+  memberships: readonly MembershipSummary[] | undefined,
+  preselect: string | null,
+  choose = false,
+): Next {
   const active = activeMemberships(memberships);
+  if (choose && active.length > 0) return { kind: 'choose', options: active };
   if (preselect) {
     if (memberships !== undefined && active.length === 0) return { kind: 'not-member', organizationId: preselect };
     return { kind: 'switch', organizationId: preselect };
@@ -47,4 +54,9 @@ export function nextStep(memberships: readonly MembershipSummary[] | undefined, 
 /** An organization's name from the memberships, else its id. */
 export function organizationName(memberships: readonly MembershipSummary[] | undefined, id: string): string {
   return (memberships ?? []).find((m) => m.organization.id === id)?.organization.name ?? id;
+}
+
+/** Whether an OpenID Connect `prompt` (space-separated values) asks the user to choose (`select_account`). */
+export function selectsAccount(prompt: string | null | undefined): boolean {
+  return (prompt ?? '').split(' ').includes('select_account');
 }

@@ -1,7 +1,8 @@
 // The pages' URLs. Everything a flow needs rides in the query string, so that it
 // survives the round trip through a mailed link: the app's redirect parameters
 // (`redirect_url`, `code_challenge`, `state`, optionally `organization` and
-// `login_hint`), the project's publishable key `pk`, an invitation's `code`, and on
+// `login_hint`) or an OAuth authorization request (`authorization`, from the server's
+// /oauth2/authorize), the project's publishable key `pk`, an invitation's `code`, and on
 // /hosted/magic-link the link's `token` and `from` (the page the flow started on).
 import { isCodeChallenge } from './pkce';
 
@@ -38,6 +39,11 @@ export interface Params {
   pk: string | null;
   /** The app's redirect, when `redirect_url` and `code_challenge` are there and well formed. */
   handoff: Handoff | null;
+  /**
+   * An OAuth authorization request (`authorization`, opaque, signed by the server): the
+   * server says where to return, so the app's redirect parameters are not read then.
+   */
+  authorization: string | null;
   /** What is wrong with the app's redirect parameters, when some are there but not right. */
   problem: string | null;
   /** An organization id the app asks for (`organization`): no chooser then. */
@@ -77,13 +83,21 @@ export function isHttpUrl(url: string): boolean {
   }
 }
 
+/** An authorization request as the server writes it: URL-safe characters and dots, not only dots (a path segment). */
+export function isAuthorizationRequest(request: string): boolean {
+  return /^[A-Za-z0-9._~-]+$/.test(request) && !/^\.+$/.test(request);
+}
+
 export function parseParams(search: string): Params {
   const q = new URLSearchParams(search);
-  const redirectUrl = value(q, 'redirect_url');
-  const challenge = value(q, 'code_challenge');
+  const authorization = value(q, 'authorization');
+  const redirectUrl = authorization === null ? value(q, 'redirect_url') : null;
+  const challenge = authorization === null ? value(q, 'code_challenge') : null;
   const method = value(q, 'code_challenge_method');
   let problem: string | null = null;
-  if (redirectUrl !== null || challenge !== null) {
+  if (authorization !== null && !isAuthorizationRequest(authorization)) {
+    problem = 'authorization is not a valid sign-in request.';
+  } else if (redirectUrl !== null || challenge !== null) {
     if (redirectUrl === null) problem = 'redirect_url is missing.';
     else if (!isHttpUrl(redirectUrl)) problem = 'redirect_url is not an absolute http(s) URL.';
     else if (challenge === null) problem = 'code_challenge is missing.';
@@ -98,6 +112,7 @@ export function parseParams(search: string): Params {
   return {
     pk: value(q, 'pk'),
     handoff,
+    authorization: problem === null ? authorization : null,
     problem,
     organization: value(q, 'organization'),
     loginHint: value(q, 'login_hint'),
@@ -158,5 +173,36 @@ export function appHost(handoff: Handoff): string {
     return new URL(handoff.redirectUrl).host;
   } catch {
     return handoff.redirectUrl;
+  }
+}
+
+/**
+ * Whether an OAuth answer's `redirect_to` (authorize or deny) is the request's own
+ * `redirect_uri` (the same scheme, host and path) carrying `param` (`code`, or `error`):
+ * the only kind of URL the page leaves to in an OAuth flow.
+ */
+export function isRedirectFor(redirectTo: unknown, redirectUri: string, param: 'code' | 'error'): redirectTo is string {
+  if (typeof redirectTo !== 'string') return false;
+  try {
+    const to = new URL(redirectTo);
+    const uri = new URL(redirectUri);
+    return (
+      to.protocol === uri.protocol &&
+      to.host === uri.host &&
+      to.pathname === uri.pathname &&
+      (to.searchParams.get(param) ?? '') !== ''
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Where an OAuth client returns the user, for people: the origin of an http(s) redirect URI, else its scheme. */
+export function redirectOrigin(redirectUri: string): string {
+  try {
+    const u = new URL(redirectUri);
+    return u.origin !== 'null' ? u.origin : u.protocol.replace(/:$/, '');
+  } catch {
+    return redirectUri;
   }
 }

@@ -8,6 +8,7 @@ import { SignInForm } from '../components/SignInForm';
 import { ApiError, publicApi, userApi, type InvitationPreview, type MembershipSummary, type SessionAnswer } from '../lib/api';
 import { describeError } from '../lib/errors';
 import { appHost, pageUrl } from '../lib/query';
+import { handoffReturn } from '../lib/returns';
 import type { PageProps } from './props';
 
 type Preview = { kind: 'loading' } | { kind: 'failed'; message: string } | { kind: 'ready'; invitation: InvitationPreview };
@@ -78,9 +79,8 @@ export function InvitationPage({ pk, project, params, search, tokens, onSignedIn
     if (continuing && params.handoff) {
       return (
         <Continue
-          pk={pk}
           base={tokens}
-          handoff={params.handoff}
+          to={handoffReturn(pk, params.handoff)}
           preselect={params.organization ?? toEnter?.id ?? null}
           onSignOut={signOut}
         />

@@ -3,15 +3,19 @@ import { Alert } from '../components/Frame';
 import { Heading } from '../components/Heading';
 import { SignedIn } from '../components/SignedIn';
 import { SignInForm } from '../components/SignInForm';
+import { handoffReturn } from '../lib/returns';
+import { AuthorizationPage } from './AuthorizationPage';
 import type { PageProps } from './props';
 
 /**
  * /hosted/sign-in: an app sends its users here (`redirect_url`, `code_challenge`,
  * `state`, optionally `organization` and `login_hint`); after sign-in they choose an
- * organization and return to the app with a handoff code. Without redirect parameters
- * the page signs in for this page alone (to add a passkey).
+ * organization and return to the app with a handoff code. The server's /oauth2/authorize
+ * sends an OAuth client's users here with `authorization` instead (AuthorizationPage).
+ * Without either the page signs in for this page alone (to add a passkey).
  */
-export function SignInPage({ pk, project, params, search, tokens, onSignedIn, onSignOut }: PageProps) {
+export function SignInPage(props: PageProps) {
+  const { pk, project, params, search, tokens, onSignedIn, onSignOut } = props;
   if (params.problem) {
     return (
       <>
@@ -21,6 +25,7 @@ export function SignInPage({ pk, project, params, search, tokens, onSignedIn, on
       </>
     );
   }
+  if (params.authorization) return <AuthorizationPage {...props} request={params.authorization} />;
   if (!tokens) {
     return (
       <SignInForm
@@ -36,7 +41,12 @@ export function SignInPage({ pk, project, params, search, tokens, onSignedIn, on
   }
   if (params.handoff) {
     return (
-      <Continue pk={pk} base={tokens} handoff={params.handoff} preselect={params.organization} onSignOut={onSignOut} />
+      <Continue
+        base={tokens}
+        to={handoffReturn(pk, params.handoff)}
+        preselect={params.organization}
+        onSignOut={onSignOut}
+      />
     );
   }
   return <SignedIn project={project} tokens={tokens} onSignOut={onSignOut} />;
