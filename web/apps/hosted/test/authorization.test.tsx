@@ -116,7 +116,7 @@ describe('an OAuth client’s sign-in', () => {
     const m = page();
     await until(() => expect(heading(m.el)).toBe('This sign-in request cannot be used'));
     expect(alerts(m.el)).toEqual([
-      'This sign-in request is not valid or has expired (it lasts 10 minutes). Go back to the app and sign in again.',
+      'This sign-in request is not valid or has expired (requests last 10 minutes).',
     ]);
     expect(m.el.querySelector('input')).toBeNull();
     expect(m.el.querySelectorAll('button')).toHaveLength(0);
@@ -165,7 +165,7 @@ describe('an OAuth client’s sign-in', () => {
       [[200, { redirect_to: `${URI}?state=s1` }], 'The sign-in service did not answer with a way back to Demo Client. Try again.', true],
       [
         [400, { error: { code: 'invalid_authorization_request', message: 'expired' } }],
-        'This sign-in request is not valid or has expired (it lasts 10 minutes). Go back to the app and sign in again.',
+        'This sign-in request is not valid or has expired (requests last 10 minutes).',
         false,
       ],
     ] as Array<[Answer, string, boolean]>) {

@@ -11,8 +11,7 @@ export interface ErrorContext {
 const MESSAGES: Record<string, string> = {
   network_error: 'The sign-in service could not be reached. Check your connection and try again.',
   invalid_token: 'This sign-in link was used already or has expired. Ask for a new one.',
-  invalid_authorization_request:
-    'This sign-in request is not valid or has expired (it lasts 10 minutes). Go back to the app and sign in again.',
+  invalid_authorization_request: 'This sign-in request is not valid or has expired (requests last 10 minutes).',
   invalid_handoff: 'The sign-in could not be completed: the code is unknown, expired or was used already. Start again from the app.',
   not_a_member: 'You are not a member of that organization.',
   step_up_required: 'This organization asks you to confirm it is you with a passkey.',
