@@ -342,17 +342,36 @@ await check('authorize with an unregistered redirect_uri: a 400 page, no redirec
 });
 
 await check('public client without PKCE: error=invalid_request redirect (openid-client raises AuthorizationResponseError)', async () => {
-  const f = await authorize(need(config, 'discovery failed'), { pkce: false });
+  expectAuthorizationError(await errorRedirect({}, { pkce: false }), 'invalid_request');
+});
+
+/** An authorize request whose answer must be an error redirect to the client, with state and iss. */
+async function errorRedirect(extra, { pkce = true } = {}) {
+  const f = await authorize(need(config, 'discovery failed'), { extra, pkce });
   const r = await getAuthorize(f.url);
-  note(`-> ${r.status} Location: ${r.location}`);
+  note(`GET ${f.url.href}`, `-> ${r.status} Location: ${r.location}`);
   assert(r.status === 302 && r.location, `answered ${r.status}, expected a 302 to the redirect_uri: ${r.body.slice(0, 300)}`);
   const cb = new URL(r.location);
   assert(cb.origin + cb.pathname === pub.redirect_uri, `redirected to ${r.location}, expected ${pub.redirect_uri}?error=…`);
-  const e = await refused(() => client.authorizationCodeGrant(config, cb, { expectedState: f.state }), 'the error redirect');
+  return refused(() => client.authorizationCodeGrant(config, cb, { expectedState: f.state }), 'the error redirect');
+}
+function expectAuthorizationError(e, code) {
   assert(
-    e instanceof client.AuthorizationResponseError && e.error === 'invalid_request',
-    `expected AuthorizationResponseError error=invalid_request, got ${describe(e)}`,
+    e instanceof client.AuthorizationResponseError && e.error === code,
+    `expected AuthorizationResponseError error=${code}, got ${describe(e)}`,
   );
+}
+
+await check('prompt=none (no session at Authio): error=login_required, raised by openid-client', async () => {
+  expectAuthorizationError(await errorRedirect({ prompt: 'none' }), 'login_required');
+});
+
+await check('a scope the client may not have: error=invalid_scope, raised by openid-client', async () => {
+  expectAuthorizationError(await errorRedirect({ scope: 'openid email admin' }), 'invalid_scope');
+});
+
+await check('response_type=token: error=unsupported_response_type, raised by openid-client', async () => {
+  expectAuthorizationError(await errorRedirect({ response_type: 'token' }), 'unsupported_response_type');
 });
 
 await check('Cancel (POST /v1/oauth2/authorizations/deny): error=access_denied, raised by openid-client', async () => {
@@ -441,6 +460,22 @@ await check("an id_token for another client: openid-client refuses its aud", asy
     "another client's id_token",
   );
   assert(/"aud"/.test(describe(e)), `refused, but not for the aud: ${describe(e)}`);
+});
+
+// ------------------------------------------------------------------ logout (last: it ends the first flow's session)
+await check('buildEndSessionUrl (id_token_hint, post_logout_redirect_uri, state): back to the client; the session is revoked', async () => {
+  const t = need(refreshed ?? tokens, 'no tokens');
+  const state = client.randomState();
+  const url = client.buildEndSessionUrl(config, { id_token_hint: t.id_token, post_logout_redirect_uri: pub.redirect_uri, state });
+  const r = await getAuthorize(url);
+  note(`GET ${url.href}`, `-> ${r.status} Location: ${r.location}`);
+  assert(r.status === 302 || r.status === 303, `answered ${r.status}, expected a redirect to ${pub.redirect_uri}: ${r.body.slice(0, 300)}`);
+  const back = new URL(r.location, issuer);
+  assert(back.origin + back.pathname === pub.redirect_uri, `redirected to ${back.href}, expected ${pub.redirect_uri}`);
+  assert(back.searchParams.get('state') === state, `state=${back.searchParams.get('state')}, expected ${state}`);
+  expectOAuthError(await refused(() => client.refreshTokenGrant(config, t.refresh_token), 'a refresh in the ended session'), 'invalid_grant');
+  const u = await fetch(new URL(config.serverMetadata().userinfo_endpoint), { headers: { authorization: `Bearer ${t.access_token}` } });
+  assert(u.status === 401, `userinfo with the ended session's access token answered ${u.status}, expected 401`);
 });
 
 console.log(`  node: ${passed} passed, ${failed} failed`);
