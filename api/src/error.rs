@@ -55,6 +55,21 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "The redirect URL is not among the project's allowed redirect URLs (`test` keys also allow `http://localhost:*` and `http://127.0.0.1:*`).",
     ),
     (
+        "invalid_authorization_request",
+        400,
+        "The OAuth authorization request the hosted page holds is unknown, tampered with or expired (10 minutes), or its client or redirect URI is no longer registered; start again from the application.",
+    ),
+    (
+        "organization_mismatch",
+        400,
+        "The OAuth authorization request names another organization than the caller's current context: switch to it first.",
+    ),
+    (
+        "invalid_grant",
+        400,
+        "OAuth: the authorization code is unknown, expired, already used, or another client's (the `/oauth2/*` endpoints answer RFC 6749's `{\"error\": \"invalid_grant\"}`).",
+    ),
+    (
         "invalid_handoff",
         400,
         "The handoff code is unknown, expired, of another project, or its `code_verifier` does not match; a code presented again after it was redeemed also revokes its session.",
@@ -327,6 +342,7 @@ domain_error!(authio_domain::domains::DomainError);
 domain_error!(authio_domain::directory::DirectoryError);
 domain_error!(authio_domain::handoff::HandoffError);
 domain_error!(authio_domain::oauth_client::OAuthClientError);
+domain_error!(authio_domain::authorization_code::CodeError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

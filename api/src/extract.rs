@@ -237,8 +237,13 @@ impl SecretKey {
 
 /// `Authorization: Basic` user name and password (RFC 7617), if that is the scheme.
 fn basic(parts: &Parts) -> Option<(String, String)> {
+    basic_header(&parts.headers)
+}
+
+/// HTTP Basic credentials (user name, password), each form-decoded.
+pub(crate) fn basic_header(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
     use base64::Engine;
-    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, creds) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

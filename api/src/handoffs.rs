@@ -20,20 +20,20 @@ use sha2::{Digest, Sha256};
 /// How long a code may wait for its redemption.
 pub const HANDOFF_TTL_SECONDS: i64 = 120;
 
-const SESSION_REQUIRED: &str = "handoff_requires_active_session";
-const MEMBER_REQUIRED: &str = "handoff_requires_active_membership";
+pub(crate) const SESSION_REQUIRED: &str = "handoff_requires_active_session";
+pub(crate) const MEMBER_REQUIRED: &str = "handoff_requires_active_membership";
 
 fn invalid() -> ApiError {
     HandoffError::Invalid.into()
 }
 
 /// A PKCE S256 challenge: 43 characters of base64url without padding (a SHA-256).
-fn valid_challenge(c: &str) -> bool {
+pub(crate) fn valid_challenge(c: &str) -> bool {
     c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A PKCE verifier (RFC 7636 §4.1): 43 to 128 unreserved characters.
-fn valid_verifier(v: &str) -> bool {
+pub(crate) fn valid_verifier(v: &str) -> bool {
     (43..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
@@ -178,7 +178,6 @@ pub async fn redeem(
     let mut loaded = Some(h);
     let mut reused = false;
     let mut refresh = String::new();
-    let text = |a: &str| SqlArg::Text(a.into());
     let done = crate::execute!(st, &meta, {
         let mut h = match loaded.take() {
             Some(h) => h,
@@ -188,18 +187,11 @@ pub async fn redeem(
             reused = true;
             return Err(invalid());
         }
-        let ctx = st.db.load::<SessionContext>(&context_stream_id(&sid, org.as_deref())).await?;
         let mut c = Changes::new();
-        let (g, token, _) = sessions::enter(&mut c, ctx, &sid, project, &uid, org.as_deref(), None).await?;
-        h.exec(HandoffCommand::Redeem { family_id: g.family.clone(), at: Utc::now() }).await?;
+        let (family, token) =
+            open_family(st, &mut c, &sid, project, &uid, org.as_deref(), Include::Memberships).await?;
+        h.exec(HandoffCommand::Redeem { family_id: family, at: Utc::now() }).await?;
         c.add(h)?;
-        c.require(sessions::SESSION_ACTIVE, vec![text(&sid)], SESSION_REQUIRED);
-        if let Some(o) = &org {
-            c.require(sessions::ACTIVE_MEMBER, vec![text(&uid), text(project), text(o)], MEMBER_REQUIRED);
-            let policy = vec![text(o), text(&sid), sessions::now_arg()];
-            c.require(crate::policies::met(st.db.dialect), policy, crate::policies::STEP_UP);
-        }
-        sessions::read_profile(&mut c, &uid, project, org.as_deref(), Include::Memberships);
         refresh = token;
         Ok(c)
     });
@@ -222,24 +214,58 @@ pub async fn redeem(
     sessions::answer(st, project, &uid, profile, &sid, org.as_deref(), refresh, Include::Memberships).await
 }
 
+/// Add to `c` a new token family in the session's context of `org` (the hand-over of a
+/// signed-in session to an application: a handoff, an OAuth authorization code),
+/// required to commit only while the session is active, the user an active member of
+/// `org` and its policy met; the commit reads the user's profile. Returns the family id
+/// and its first refresh token. The refusals' codes: `SESSION_REQUIRED`,
+/// `MEMBER_REQUIRED`, `policies::STEP_UP`.
+pub(crate) async fn open_family(
+    st: &AppState,
+    c: &mut Changes,
+    sid: &str,
+    project: &str,
+    uid: &str,
+    org: Option<&str>,
+    include: Include,
+) -> ApiResult<(String, String)> {
+    let text = |a: &str| SqlArg::Text(a.into());
+    let ctx = st.db.load::<SessionContext>(&context_stream_id(sid, org)).await?;
+    let (g, token, _) = sessions::enter(c, ctx, sid, project, uid, org, None).await?;
+    c.require(sessions::SESSION_ACTIVE, vec![text(sid)], SESSION_REQUIRED);
+    if let Some(o) = org {
+        c.require(sessions::ACTIVE_MEMBER, vec![text(uid), text(project), text(o)], MEMBER_REQUIRED);
+        let policy = vec![text(o), text(sid), sessions::now_arg()];
+        c.require(crate::policies::met(st.db.dialect), policy, crate::policies::STEP_UP);
+    }
+    sessions::read_profile(c, uid, project, org, include);
+    Ok((g.family, token))
+}
+
 /// A redeemed code came back: whoever presents it may hold what it issued, so the
 /// session ends with it (`session.handoff_reused`, then `session.revoked` with reason
 /// `handoff_code_reused`, in one commit).
 async fn record_reuse(st: &AppState, id: &str, session: &str, meta: &Metadata) -> ApiResult<()> {
     crate::execute!(st, meta, {
         let mut h = st.db.load::<Handoff>(id).await?;
-        let at = Utc::now();
-        h.exec(HandoffCommand::RecordReuse { at }).await?;
-        let mut s = st.db.load::<Session>(session).await?;
+        h.exec(HandoffCommand::RecordReuse { at: Utc::now() }).await?;
         let mut c = Changes::new();
         c.add(h)?;
-        if s.state.ensure_live().is_ok() {
-            s.exec(SessionCommand::Revoke { reason: "handoff_code_reused".into(), at }).await?;
-            c.add(s)?;
-            sessions::supersede_refresh_tokens(&mut c, session);
-        }
+        revoke_for_reuse(st, &mut c, session, "handoff_code_reused").await?;
         Ok(c)
     })?;
+    Ok(())
+}
+
+/// Add to `c` the revocation of `session` (when still live) for a one-time code
+/// presented again (`reason`), its live refresh tokens retired with it.
+pub(crate) async fn revoke_for_reuse(st: &AppState, c: &mut Changes, session: &str, reason: &str) -> ApiResult<()> {
+    let mut s = st.db.load::<Session>(session).await?;
+    if s.state.ensure_live().is_ok() {
+        s.exec(SessionCommand::Revoke { reason: reason.into(), at: Utc::now() }).await?;
+        c.add(s)?;
+        sessions::supersede_refresh_tokens(c, session);
+    }
     Ok(())
 }
 

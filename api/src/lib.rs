@@ -15,6 +15,7 @@ pub mod invitations;
 pub mod mail;
 pub mod oauth_clients;
 pub mod observe;
+pub mod oidc;
 pub mod openapi;
 pub mod pages;
 pub mod passkeys;

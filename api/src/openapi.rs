@@ -1,7 +1,7 @@
 //! The OpenAPI document, served at `/openapi.json`.
 use crate::error::ErrorBody;
 use crate::routes::{
-    auth, console, directories, domains, events, handoffs, invitations, oauth_clients, org_sessions, passkeys,
+    auth, console, directories, domains, events, handoffs, invitations, oauth, oauth_clients, org_sessions, passkeys,
     policies, project, redirects, roles, system, teams, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -71,6 +71,8 @@ impl Modify for Security {
         handoffs::project, handoffs::issue, handoffs::exchange,
         oauth_clients::register, oauth_clients::list, oauth_clients::get, oauth_clients::update,
         oauth_clients::rotate_secret, oauth_clients::delete,
+        oauth::authorize, oauth::describe, oauth::grant, oauth::deny, oauth::token, oauth::userinfo,
+        oauth::revoke, oauth::introspect, oauth::logout,
         auth::create_sign_in_token, auth::verify_sign_in_token, auth::console_sign_in,
         auth::console_sign_in_verify, auth::switch_org, auth::refresh, auth::revoke, auth::me,
         auth::introspect, auth::current, auth::revoke_context, org_sessions::list, org_sessions::revoke,

@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 /// Access tokens live five minutes.
 pub const ACCESS_TTL_SECS: u64 = 300;
 
+/// The `typ` of an authorization request the provider signs for the hosted pages.
+pub const REQUEST_TYP: &str = "oauth-authz-req+jwt";
+
 /// How often keys are re-read from the database to pick up a rotation.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
 
@@ -372,6 +375,41 @@ impl Keys {
         Ok((token, claims))
     }
 
+    /// Sign `claims` as a JWT whose header says `typ`, with the key of `project`'s
+    /// algorithm (id tokens, `JWT`; authorization requests, `REQUEST_TYP`).
+    pub async fn sign(&self, project: &str, typ: &str, claims: &Value) -> Result<String, KeyError> {
+        self.maybe_reload().await;
+        let key = self.signer(self.algorithm_of(project).await?).await?;
+        let mut header = Header::new(key.algorithm);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some(typ.into());
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| KeyError::Material(e.to_string()))
+    }
+
+    /// The claims of a JWT of ours whose header says `typ`: one of our keys signed it
+    /// (the algorithm the key's), `iss` is ours, `aud` is `audience`, and, when
+    /// `check_exp`, it has not expired (no leeway). Anything else is `None`.
+    pub async fn verify_signed(&self, token: &str, typ: &str, audience: &str, check_exp: bool) -> Option<Value> {
+        if token.len() > 8192 {
+            return None;
+        }
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.typ.as_deref() != Some(typ) || !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256) {
+            return None;
+        }
+        let key = self.find_or_reload(header.kid.as_deref()?).await?;
+        if key.algorithm != header.alg {
+            return None;
+        }
+        let mut v = Validation::new(key.algorithm);
+        v.leeway = 0;
+        v.validate_exp = check_exp;
+        v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<Value>(token, &key.decoding, &v).ok().map(|d| d.claims)
+    }
+
     /// Verify an access token: the algorithm must be EdDSA or ES256 *and* the one of the
     /// key its `kid` names (one of ours), `iss`, `aud`, `sub` and `exp` are required,
     /// `exp`/`nbf` are checked with no leeway. Any failure is `None`; the caller answers 401.
@@ -380,7 +418,12 @@ impl Keys {
             return None;
         }
         let header = jsonwebtoken::decode_header(token).ok()?;
-        if !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256) {
+        // Only an access token's header says `JWT` (or nothing); an authorization
+        // request's says `REQUEST_TYP`, and an id token, typed `JWT` too, fails the
+        // strict claims below (its `aud` is a client).
+        if !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256)
+            || header.typ.as_deref().is_some_and(|t| t != "JWT")
+        {
             return None;
         }
         let key = self.find_or_reload(header.kid.as_deref()?).await?;

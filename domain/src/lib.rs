@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actor;
+pub mod authorization_code;
 pub mod context;
 pub mod directory;
 pub mod domains;
@@ -44,6 +45,7 @@ pub fn all_event_types() -> Vec<&'static str> {
     v.extend_from_slice(directory::DirectoryEvent::TYPES);
     v.extend_from_slice(handoff::HandoffEvent::TYPES);
     v.extend_from_slice(oauth_client::OAuthClientEvent::TYPES);
+    v.extend_from_slice(authorization_code::CodeEvent::TYPES);
     let mut seen = std::collections::BTreeSet::new();
     v.retain(|name| seen.insert(*name));
     v

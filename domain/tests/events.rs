@@ -128,6 +128,10 @@ fn every_variant_serializes_under_its_event_type_at_version_1_0() {
     assert_eq!(clients, authio_domain::oauth_client::OAuthClientEvent::TYPES, "a sample per OAuth-client event");
     all.extend(clients);
 
+    let codes = check_names(&common::code_events());
+    assert_eq!(codes, authio_domain::authorization_code::CodeEvent::TYPES, "a sample per authorization-code event");
+    all.extend(codes);
+
     let shared = all.iter().filter(|n| *n == SHARED).count();
     assert_eq!(shared, 2, "{SHARED}: the session's (before contexts) and the token family's");
     let mut seen = BTreeSet::new();
@@ -209,6 +213,7 @@ fn golden_fixtures_round_trip() {
     round_trip_fixtures(&common::directory_events(), None);
     round_trip_fixtures(&common::handoff_events(), None);
     round_trip_fixtures(&common::oauth_client_events(), None);
+    round_trip_fixtures(&common::code_events(), None);
 }
 
 /// Writes the fixture of each sample that has none yet (`AUTHIO_WRITE_NEW_FIXTURES=1`),
@@ -230,6 +235,7 @@ fn write_missing_fixtures() {
     samples.extend(common::operator_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::handoff_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::oauth_client_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::code_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     for v in samples {
         let path = fixture_path(v["type"].as_str().unwrap());
         if !path.exists() {

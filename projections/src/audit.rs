@@ -96,7 +96,7 @@ fn organization_of(e: &StoredEvent) -> Option<String> {
             .or_else(|| d.get("active_organization"))
             .and_then(Value::as_str)
             .map(str::to_string),
-        "invitation" | "team" | "role_catalog" | "organization_domain" | "directory" | "handoff" => {
+        "invitation" | "team" | "role_catalog" | "organization_domain" | "directory" | "handoff" | "oauth_code" => {
             d.get("organization_id").and_then(Value::as_str).map(str::to_string)
         }
         _ => None,
@@ -116,6 +116,7 @@ fn targets(e: &StoredEvent) -> Value {
         ("team_id", "team"),
         ("invitation_id", "invitation"),
         ("directory_id", "directory"),
+        ("client_id", "oauth_client"),
     ] {
         if let Some(id) = e.data.get(key).and_then(Value::as_str) {
             if id != e.aggregate_id {

@@ -37,6 +37,7 @@ pub const TABLES: &[&str] = &[
     "directory_groups",
     "directory_group_members",
     "oauth_clients",
+    "oauth_grants",
 ];
 
 pub mod audit;
@@ -943,6 +944,32 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
                 .await
         }
         "oauth_client.deleted" => exec(tx, "DELETE FROM oauth_clients WHERE id = $1", vec![id]).await,
+        "oauth.code_redeemed" => {
+            let scopes = d.get("scopes").filter(|v| !v.is_null()).map(Value::to_string);
+            exec(
+                tx,
+                "INSERT INTO oauth_grants (family_id, code_id, client_id, project_id, session_id, user_id, \
+                 organization_id, scopes, auth_time, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (family_id) DO NOTHING",
+                vec![
+                    s(d, "family_id"),
+                    id,
+                    s(d, "client_id"),
+                    s(d, "project_id"),
+                    s(d, "session_id"),
+                    s(d, "user_id"),
+                    s(d, "organization_id"),
+                    scopes,
+                    Some(ts(d, "auth_time")),
+                    Some(ts(d, "redeemed_at")),
+                ],
+            )
+            .await
+        }
+        "oauth.grant_revoked" => {
+            let args = vec![s(d, "family_id"), Some(ts(d, "revoked_at"))];
+            exec(tx, "UPDATE oauth_grants SET revoked_at = $2 WHERE family_id = $1", args).await
+        }
         _ => Ok(()),
     }
 }

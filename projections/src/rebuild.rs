@@ -65,6 +65,7 @@ pub const PROJECTIONS: &[Projection] = &[
         reads: &[],
     },
     Projection { name: "oauth_clients", tables: &["oauth_clients"], reads: &[] },
+    Projection { name: "oauth_grants", tables: &["oauth_grants"], reads: &[] },
 ];
 
 /// The projection called `name`.

@@ -228,12 +228,14 @@ impl Server {
                 "directory_groups" => "id, directory_id, organization_id, display_name, COALESCE(external_id, ''), created_at, updated_at",
                 "directory_group_members" => "id, group_id, directory_id, user_id, added_at",
                 "oauth_clients" => "id, project_id, name, client_type, redirect_uris, scopes, created_at, updated_at",
+                "oauth_grants" => "family_id, code_id, client_id, project_id, session_id, user_id, COALESCE(organization_id, ''), scopes, auth_time, created_at, COALESCE(revoked_at, '')",
                 other => panic!("unknown table {other}"),
             };
             let order = match *t {
                 "audit_events" => "position",
                 "stream_owners" => "aggregate_type, aggregate_id",
                 "session_contexts" => "session_id, context",
+                "oauth_grants" => "family_id",
                 _ => "id",
             };
             let rows = sqlx::query(&format!("SELECT {cols} FROM {t} ORDER BY {order}"))

@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 /// Magic links and console sign-in links are valid 15 minutes, sign-in tokens 10.
@@ -620,11 +620,5 @@ pub async fn jwks(State(st): State<AppState>) -> impl axum::response::IntoRespon
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "keys",
     responses((status = 200, description = "Issuer metadata", content_type = "application/json", body = Object)))]
 pub async fn openid_configuration(State(st): State<AppState>) -> axum::Json<Value> {
-    let issuer = &st.keys.issuer;
-    axum::Json(json!({
-        "issuer": issuer,
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "id_token_signing_alg_values_supported": ["EdDSA"],
-        "introspection_endpoint": format!("{issuer}/v1/tokens/introspect"),
-    }))
+    axum::Json(crate::oidc::discovery(&st))
 }

@@ -11,6 +11,7 @@ pub mod domains;
 pub mod events;
 pub mod handoffs;
 pub mod invitations;
+pub mod oauth;
 pub mod oauth_clients;
 pub mod org_sessions;
 pub mod passkeys;
@@ -110,6 +111,15 @@ pub fn routes(state: AppState) -> Router {
             get(oauth_clients::get).patch(oauth_clients::update).delete(oauth_clients::delete),
         )
         .route("/v1/oauth-clients/{id}/rotate-secret", post(oauth_clients::rotate_secret))
+        .route("/oauth2/authorize", get(oauth::authorize).post(oauth::authorize))
+        .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route("/oauth2/revoke", post(oauth::revoke))
+        .route("/oauth2/introspect", post(oauth::introspect))
+        .route("/oauth2/logout", get(oauth::logout).post(oauth::logout))
+        .route("/v1/oauth2/requests/{request}", get(oauth::describe))
+        .route("/v1/oauth2/authorizations", post(oauth::grant))
+        .route("/v1/oauth2/authorizations/deny", post(oauth::deny))
         .route("/v1/auth/project", get(handoffs::project))
         .route("/v1/auth/handoffs", post(handoffs::issue))
         .route("/v1/auth/handoffs/exchange", post(handoffs::exchange))

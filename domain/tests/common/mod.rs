@@ -451,6 +451,76 @@ pub fn handoff_events() -> Vec<authio_domain::handoff::HandoffEvent> {
     ]
 }
 
+/// An authorization code (`oac_…`).
+pub const AUTH_CODE: &str = "oac_01JV2Q7Z6X4N8M3K5P9R0S1T2A";
+
+/// One sample of every authorization-code event variant, in declaration order. None
+/// carries the code (only its hash).
+pub fn code_events() -> Vec<authio_domain::authorization_code::CodeEvent> {
+    use authio_domain::authorization_code::{CodeEvent, CodeGrant};
+    let ids = || (OAUTH_CLIENT.to_string(), session_id(), user_id(), Some(org_id()));
+    let (client_id, session_id, user_id, organization_id) = ids();
+    vec![
+        CodeEvent::Issued {
+            code_id: AUTH_CODE.into(),
+            grant: Box::new(CodeGrant {
+                client_id,
+                project_id: tenant_id(),
+                session_id,
+                user_id,
+                organization_id,
+                code_hash: "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b".into(),
+                code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+                redirect_uri: "https://app.example.com/callback".into(),
+                scopes: vec!["openid".into(), "email".into(), "offline_access".into()],
+                nonce: Some("n-0S6_WzA2Mj".into()),
+                auth_time: at(),
+            }),
+            expires_at: at() + chrono::Duration::seconds(60),
+            issued_at: at(),
+        },
+        {
+            let (client_id, session_id, user_id, organization_id) = ids();
+            CodeEvent::Redeemed {
+                code_id: AUTH_CODE.into(),
+                client_id,
+                project_id: tenant_id(),
+                session_id,
+                user_id,
+                organization_id,
+                family_id: FAMILY.into(),
+                scopes: vec!["openid".into(), "email".into(), "offline_access".into()],
+                nonce: Some("n-0S6_WzA2Mj".into()),
+                auth_time: at(),
+                redeemed_at: at(),
+            }
+        },
+        {
+            let (client_id, session_id, user_id, organization_id) = ids();
+            CodeEvent::Reused {
+                code_id: AUTH_CODE.into(),
+                client_id,
+                session_id,
+                user_id,
+                organization_id,
+                reused_at: at(),
+            }
+        },
+        {
+            let (client_id, session_id, user_id, organization_id) = ids();
+            CodeEvent::Revoked {
+                code_id: AUTH_CODE.into(),
+                client_id,
+                session_id,
+                user_id,
+                organization_id,
+                family_id: FAMILY.into(),
+                revoked_at: at(),
+            }
+        },
+    ]
+}
+
 /// An OAuth client (`oc_…`).
 pub const OAUTH_CLIENT: &str = "oc_01jv2q7z6x4n8m3k5p9r0s1t2c";
 
