@@ -70,6 +70,9 @@ enum Class {
     OwnContext(u16),
     /// The project's frontend (publishable key): no caller here carries one.
     Frontend,
+    /// A signed-in user of the target's project (the hosted pages granting an OAuth
+    /// request); another project's user is refused as unauthenticated.
+    ProjectUser(u16),
 }
 
 struct Route {
@@ -184,6 +187,15 @@ fn routes() -> Vec<Route> {
         ),
         r(p.clone(), "/v1/oauth-clients/{oauth_client}/rotate-secret", None, Secret { ok: 200, scoped: true }, false),
         r(d.clone(), "/v1/oauth-clients/{oauth_client}", None, Secret { ok: 204, scoped: true }, true),
+        r(g.clone(), "/oauth2/authorize", None, Open(400), false),
+        r(p.clone(), "/oauth2/token", None, Open(400), false),
+        r(g.clone(), "/oauth2/userinfo", None, SignedIn(200), false),
+        r(p.clone(), "/oauth2/revoke", None, Open(400), false),
+        r(p.clone(), "/oauth2/introspect", None, Open(400), false),
+        r(g.clone(), "/oauth2/logout", None, Open(400), false),
+        r(g.clone(), "/v1/oauth2/requests/{oauth_request}", None, Open(200), false),
+        r(p.clone(), "/v1/oauth2/authorizations", Some(json!({"request": "{oauth_request}"})), ProjectUser(200), false),
+        r(p.clone(), "/v1/oauth2/authorizations/deny", Some(json!({"request": "{oauth_request}"})), Open(200), false),
         r(
             p.clone(),
             "/v1/auth/handoffs",
@@ -358,6 +370,10 @@ fn expected(class: Class, c: Caller) -> u16 {
     match class {
         Class::Open(s) => s,
         Class::Frontend => 401,
+        Class::ProjectUser(ok) => match c {
+            Member | OrgAdminHere | OrgAdminOther => ok,
+            _ => 401,
+        },
         Class::Console { ok, scoped } => match c {
             ConsoleHere => ok,
             ConsoleOther => {
@@ -441,6 +457,7 @@ struct World {
     dir: String,
     /// A confidential OAuth client of the project.
     oauth_client: String,
+    oauth_request: String,
     tokens: Vec<(Caller, Option<String>)>,
 }
 
@@ -535,6 +552,18 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
     let (s, v) = srv.post("/v1/oauth-clients", &sk_a, body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let oauth_client = common::id(&v);
+    // A pending authorization request of that client, as the hosted pages hold it.
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let params = [
+        ("response_type", "code"),
+        ("client_id", oauth_client.as_str()),
+        ("redirect_uri", "https://app.example.com/cb"),
+        ("scope", "openid"),
+    ];
+    let res =
+        raw.get(url::Url::parse_with_params(&format!("{}/oauth2/authorize", srv.url), &params).unwrap()).send().await;
+    let to = url::Url::parse(res.unwrap().headers()["location"].to_str().unwrap()).unwrap();
+    let oauth_request = to.query_pairs().find(|(k, _)| k == "authorization").unwrap().1.to_string();
     let ub = srv.user(&sk_b, "b@example.com").await;
     let t_other_project = srv.sign_in(&sk_b, &pk_b, &ub).await["access_token"].as_str().unwrap().to_string();
     let t_expired = expired_token(srv, &t_admin).await;
@@ -565,6 +594,7 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
         dom,
         dir,
         oauth_client,
+        oauth_request,
         tokens: vec![
             (Anonymous, None),
             (ExpiredToken, Some(t_expired)),
@@ -593,6 +623,7 @@ impl World {
             .replace("{ctxorg}", &self.org)
             .replace("{whep}", &self.whep)
             .replace("{oauth_client}", &self.oauth_client)
+            .replace("{oauth_request}", &self.oauth_request)
             .replace("{delivery}", &self.delivery)
             .replace("{team}", &self.team)
             .replace("{loner_member}", &self.loner_member)
@@ -619,6 +650,7 @@ fn template(path: &str) -> String {
         .replace("{key}", "{key_id}")
         .replace("{whep}", "{id}")
         .replace("{oauth_client}", "{id}")
+        .replace("{oauth_request}", "{request}")
         .replace("{delivery}", "{delivery_id}")
         .replace("{session}", "{session_id}")
         .replace("{ctxorg}", "{organization_id}")
@@ -672,7 +704,15 @@ async fn check(srv: &Server, w: &World, route: &Route, caller: Caller) {
     let want = expected(route.class, caller);
     assert_eq!(status.as_u16(), want, "{} {} as {caller:?}: {v}", route.method, route.path);
     if status.is_client_error() {
-        assert!(!code(&v).is_empty(), "{} {} as {caller:?}: error without a code: {v}", route.method, route.path);
+        // The OAuth endpoints answer RFC 6749's `{"error": "…"}`, or a page for the user.
+        let oauth = route.path.starts_with("/oauth2/")
+            && (v["error"].is_string() || v.as_str().is_some_and(|t| t.contains("<html")));
+        assert!(
+            oauth || !code(&v).is_empty(),
+            "{} {} as {caller:?}: error without a code: {v}",
+            route.method,
+            route.path
+        );
     }
     if want == 403 && matches!(route.class, Class::Secret { .. }) {
         assert_eq!(code(&v), "secret_key_required");

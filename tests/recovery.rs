@@ -7,7 +7,7 @@ use authio_domain::user::{User, UserCommand};
 use authio_eventstore::{Changes, Db, Metadata};
 use common::Server;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Commit a user's events straight to the store, as a server that crashed right after
 /// its commit (before projecting) would leave them.
@@ -113,6 +113,63 @@ async fn populate(srv: &Server) {
     let (s, spa) = srv.post("/v1/oauth-clients", &sk, body).await;
     assert_eq!(s, StatusCode::CREATED, "{spa}");
     assert_eq!(srv.delete(&format!("/v1/oauth-clients/{}", common::id(&spa)), &sk).await.0, StatusCode::NO_CONTENT);
+    // OAuth grants: one live, one revoked by its client.
+    let body = json!({"name": "Grants", "client_type": "confidential", "redirect_uris": uris});
+    let (s, oc) = srv.post("/v1/oauth-clients", &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{oc}");
+    let (oc, secret) = (common::id(&oc), oc["client_secret"].as_str().unwrap().to_string());
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for revoke in [false, true] {
+        let params = [
+            ("response_type", "code"),
+            ("client_id", oc.as_str()),
+            ("redirect_uri", "https://app.example.com/callback"),
+            ("scope", "openid offline_access"),
+        ];
+        let url = url::Url::parse_with_params(&format!("{}/oauth2/authorize", srv.url), &params).unwrap();
+        let res = raw.get(url).send().await.unwrap();
+        let to = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+        let request = to.query_pairs().find(|(k, _)| k == "authorization").unwrap().1.to_string();
+        let signed_in = srv.sign_in(&sk, &pk, &alice).await;
+        let (s, pair) = srv
+            .post(
+                "/v1/sessions/switch-org",
+                signed_in["access_token"].as_str().unwrap(),
+                json!({"organization_id": globex}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{pair}");
+        let access = pair["access_token"].as_str().unwrap();
+        let (s, v) = srv.post("/v1/oauth2/authorizations", access, json!({"request": request})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let back = url::Url::parse(v["redirect_to"].as_str().unwrap()).unwrap();
+        let code = back.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://app.example.com/callback"),
+        ];
+        let res = raw
+            .post(format!("{}/oauth2/token", srv.url))
+            .basic_auth(&oc, Some(&secret))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let t: Value = res.json().await.unwrap();
+        if revoke {
+            let form = [("token", t["refresh_token"].as_str().unwrap())];
+            let res = raw
+                .post(format!("{}/oauth2/revoke", srv.url))
+                .basic_auth(&oc, Some(&secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }
     let (s, hook) = srv
         .post("/v1/webhook-endpoints", &sk, json!({"url": "https://hooks.example.invalid/a", "events": ["user.*"]}))
         .await;
