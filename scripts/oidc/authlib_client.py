@@ -173,7 +173,8 @@ def begin(sess, pkce=True, redirect_uri=None):
 
 
 def hosted_request(answer):
-    assert answer.status_code == 302, "authorize answered %s, expected 302 to the hosted page: %s" % (
+    # The contract says 302; 303 See Other is as good a redirect for a GET (RFC 9110).
+    assert answer.status_code in (302, 303), "authorize answered %s, expected a 302/303 redirect to the hosted page: %s" % (
         answer.status_code,
         answer.text[:500],
     )

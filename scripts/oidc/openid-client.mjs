@@ -26,6 +26,7 @@ const issuer = setup.issuer;
 const pub = setup.clients.public;
 const other = setup.clients.other;
 const SCOPE = setup.scope;
+const REDIRECT = [302, 303];
 
 let failed = 0;
 let passed = 0;
@@ -122,15 +123,15 @@ async function apiOk(method, path, expected, opts) {
 }
 
 /** The user signs in (sign-in token) and enters the organization's context. */
-async function signInToOrg() {
+async function signInToOrg(p = setup) {
   const { token } = await apiOk('POST', '/v1/sign-in-tokens', 201, {
-    token: setup.secret_key,
-    body: { user_id: setup.user.id },
+    token: p.secret_key,
+    body: { user_id: p.user.id },
   });
-  const session = await apiOk('POST', '/v1/auth/sign-in-tokens/verify', 200, { pk: setup.publishable_key, body: { token } });
+  const session = await apiOk('POST', '/v1/auth/sign-in-tokens/verify', 200, { pk: p.publishable_key, body: { token } });
   const org = await apiOk('POST', '/v1/sessions/switch-org', 200, {
     token: session.access_token,
-    body: { organization_id: setup.organization.id },
+    body: { organization_id: p.organization.id },
   });
   return { accessToken: org.access_token, sessionId: session.session_id };
 }
@@ -143,8 +144,9 @@ async function getAuthorize(url) {
 }
 
 /** The request id from the hosted sign-in redirect, checked against the contract. */
-function hostedRequest(r) {
-  assert(r.status === 302, `authorize answered ${r.status}, expected 302 to the hosted page: ${r.body.slice(0, 500)}`);
+function hostedRequest(r, p = setup) {
+  // The contract says 302; 303 See Other is as good a redirect for a GET (RFC 9110).
+  assert(REDIRECT.includes(r.status), `authorize answered ${r.status}, expected a 302/303 redirect to the hosted page: ${r.body.slice(0, 500)}`);
   const loc = new URL(need(r.location, 'a Location header'), issuer);
   const want = new URL('/hosted/sign-in', issuer);
   assert(loc.origin + loc.pathname === want.href, `the redirect goes to ${loc.href}, expected ${want.href}?authorization=…&pk=…`);
@@ -152,7 +154,7 @@ function hostedRequest(r) {
   assert(req, `no authorization parameter in ${loc.href}`);
   assert(/^[A-Za-z0-9._~-]+$/.test(req), `the request id ${JSON.stringify(req)} is not made of URL-safe characters and dots`);
   const pk = loc.searchParams.get('pk');
-  assert(pk === setup.publishable_key, `pk=${pk}, expected the project's publishable key ${setup.publishable_key}`);
+  assert(pk === p.publishable_key, `pk=${pk}, expected the project's publishable key ${p.publishable_key}`);
   return { req, location: loc };
 }
 
@@ -169,10 +171,10 @@ async function authorize(config, { redirectUri = pub.redirect_uri, pkce = true, 
   const url = client.buildAuthorizationUrl(config, params);
   return { url, codeVerifier, state, nonce };
 }
-async function throughUser(flow) {
+async function throughUser(flow, p = setup) {
   const r = await getAuthorize(flow.url);
-  const { req } = hostedRequest(r);
-  const user = await signInToOrg();
+  const { req } = hostedRequest(r, p);
+  const user = await signInToOrg(p);
   const { redirect_to } = await apiOk('POST', '/v1/oauth2/authorizations', 200, { token: user.accessToken, body: { request: req } });
   assert(typeof redirect_to === 'string', `no redirect_to in the answer`);
   return { ...flow, req, user, callback: new URL(redirect_to) };
@@ -350,7 +352,7 @@ async function errorRedirect(extra, { pkce = true } = {}) {
   const f = await authorize(need(config, 'discovery failed'), { extra, pkce });
   const r = await getAuthorize(f.url);
   note(`GET ${f.url.href}`, `-> ${r.status} Location: ${r.location}`);
-  assert(r.status === 302 && r.location, `answered ${r.status}, expected a 302 to the redirect_uri: ${r.body.slice(0, 300)}`);
+  assert(REDIRECT.includes(r.status) && r.location, `answered ${r.status}, expected a 302/303 redirect to the redirect_uri: ${r.body.slice(0, 300)}`);
   const cb = new URL(r.location);
   assert(cb.origin + cb.pathname === pub.redirect_uri, `redirected to ${r.location}, expected ${pub.redirect_uri}?error=…`);
   return refused(() => client.authorizationCodeGrant(config, cb, { expectedState: f.state }), 'the error redirect');
@@ -462,6 +464,27 @@ await check("an id_token for another client: openid-client refuses its aud", asy
   assert(/"aud"/.test(describe(e)), `refused, but not for the aud: ${describe(e)}`);
 });
 
+// ------------------------------------------------------------------ an ES256 project
+await check('ES256 project: authorizationCodeGrant validates an ES256 id_token (its kid among both projects\' keys)', async () => {
+  const p = need(setup.es256, 'no ES256 project (provisioning failed)');
+  const cfg = await client.discovery(new URL(issuer), p.client.id, undefined, client.None(), insecure);
+  const f = await throughUser(await authorize(cfg, { redirectUri: p.client.redirect_uri }), p);
+  const t = await client.authorizationCodeGrant(cfg, f.callback, {
+    pkceCodeVerifier: f.codeVerifier,
+    expectedState: f.state,
+    expectedNonce: f.nonce,
+    idTokenExpected: true,
+  });
+  const header = JSON.parse(Buffer.from(t.id_token.split('.')[0], 'base64url').toString());
+  const jwks = await (await fetch(cfg.serverMetadata().jwks_uri)).json();
+  note(`id_token header: ${JSON.stringify(header)}; JWKS: ${jwks.keys.map((k) => `${k.kty}/${k.crv}/${k.alg} ${k.kid}`).join(', ')}`);
+  assert(header.alg === 'ES256', `the id_token is signed ${header.alg}, expected ES256`);
+  const c = t.claims();
+  assert(c.sub === p.user.id && c.org_id === p.organization.id && c.aud === p.client.id, `claims ${JSON.stringify(c)}`);
+  const r = await client.refreshTokenGrant(cfg, need(t.refresh_token, 'no refresh token'));
+  assert(r.claims()?.org_id === p.organization.id, `refreshed claims ${JSON.stringify(r.claims())}`);
+});
+
 // ------------------------------------------------------------------ logout (last: it ends the first flow's session)
 await check('buildEndSessionUrl (id_token_hint, post_logout_redirect_uri, state): back to the client; the session is revoked', async () => {
   const t = need(refreshed ?? tokens, 'no tokens');
@@ -469,7 +492,7 @@ await check('buildEndSessionUrl (id_token_hint, post_logout_redirect_uri, state)
   const url = client.buildEndSessionUrl(config, { id_token_hint: t.id_token, post_logout_redirect_uri: pub.redirect_uri, state });
   const r = await getAuthorize(url);
   note(`GET ${url.href}`, `-> ${r.status} Location: ${r.location}`);
-  assert(r.status === 302 || r.status === 303, `answered ${r.status}, expected a redirect to ${pub.redirect_uri}: ${r.body.slice(0, 300)}`);
+  assert(REDIRECT.includes(r.status), `answered ${r.status}, expected a redirect to ${pub.redirect_uri}: ${r.body.slice(0, 300)}`);
   const back = new URL(r.location, issuer);
   assert(back.origin + back.pathname === pub.redirect_uri, `redirected to ${back.href}, expected ${pub.redirect_uri}`);
   assert(back.searchParams.get('state') === state, `state=${back.searchParams.get('state')}, expected ${state}`);
