@@ -247,10 +247,20 @@ async fn a_confidential_client_signs_a_user_in_to_an_organization(postgres: bool
     let basic = Some((w.web.0.as_str(), w.web.1.as_str()));
     let (s, v, _) = w.form("/oauth2/introspect", basic, &[("token", r["access_token"].as_str().unwrap())]).await;
     assert_eq!((s, &v["active"], &v["org_id"]), (StatusCode::OK, &json!(true), &json!(w.globex)), "{v}");
+    assert_eq!((&v["token_type"], &v["client_id"]), (&json!("Bearer"), &json!(w.web.0)), "{v}");
     let (s, v, _) = w.form("/oauth2/introspect", basic, &[("token", &refreshed)]).await;
     assert_eq!((s, &v["active"], &v["client_id"]), (StatusCode::OK, &json!(true), &json!(w.web.0)), "{v}");
+    assert_eq!((&v["token_type"], &v["scope"]), (&json!("refresh_token"), &json!(t["scope"])), "{v}");
     let (s, v, _) = w.form("/oauth2/introspect", basic, &[("token", &refresh_token)]).await;
     assert_eq!((s, &v["active"]), (StatusCode::OK, &json!(false)), "a spent token is not active: {v}");
+    // Tokens not issued to this client are not its business: the hosted page's own.
+    let (s, v, _) = w.form("/oauth2/introspect", basic, &[("token", hosted["access_token"].as_str().unwrap())]).await;
+    assert_eq!((s, &v), (StatusCode::OK, &json!({"active": false})), "{v}");
+    // A public client cannot introspect at all (RFC 7662 §2.1).
+    let (s, v, _) = w
+        .form("/oauth2/introspect", None, &[("token", r["access_token"].as_str().unwrap()), ("client_id", &w.spa)])
+        .await;
+    assert_eq!((s, error(&v)), (StatusCode::UNAUTHORIZED, "invalid_client"), "{v}");
 
     // Revocation ends the grant: its refresh token is dead, the hosted page's is not.
     let (s, v, _) = w.form("/oauth2/revoke", basic, &[("token", &refreshed)]).await;
@@ -362,6 +372,11 @@ async fn a_public_client_must_prove_its_pkce_verifier(postgres: bool) {
     assert_eq!(idt["aud"], w.spa.as_str());
     assert_eq!(idt["org_id"], w.acme.as_str());
     assert!(idt.get("name").is_none(), "no profile scope: {idt}");
+    // userinfo answers within the granted scopes.
+    let (s, info, _) = w.userinfo(t["access_token"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["email"], "ada@example.com");
+    assert!(info.get("name").is_none(), "no profile scope: {info}");
     // A public client presenting a secret is refused.
     let f = [("grant_type", "authorization_code"), ("code", "x"), ("client_id", &w.spa), ("client_secret", "s")];
     let (s, v, _) = w.form("/oauth2/token", None, &f).await;

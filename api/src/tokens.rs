@@ -51,6 +51,12 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
     pub jti: String,
+    /// The OAuth client a token of the OpenID Connect provider was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Its granted scopes, space-separated (with `client_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 struct SigningKey {
@@ -346,8 +352,6 @@ impl Keys {
         session: &str,
         org: Option<OrgClaims>,
     ) -> Result<(String, Claims), KeyError> {
-        self.maybe_reload().await;
-        let key = self.signer(self.algorithm_of(project).await?).await?;
         let now = jsonwebtoken::get_current_timestamp();
         let (act_org, org_role, permissions, teams) = match org {
             Some(o) => (Some(o.id), Some(o.role), Some(o.permissions), o.teams),
@@ -366,13 +370,21 @@ impl Keys {
             exp: now + ACCESS_TTL_SECS,
             nbf: None,
             jti: new_id("jti_"),
+            client_id: None,
+            scope: None,
         };
+        let token = self.sign_access(project, &claims).await?;
+        Ok((token, claims))
+    }
+
+    /// Sign access-token `claims` (of `project`) as they are.
+    pub async fn sign_access(&self, project: &str, claims: &Claims) -> Result<String, KeyError> {
+        self.maybe_reload().await;
+        let key = self.signer(self.algorithm_of(project).await?).await?;
         let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());
         header.typ = Some("JWT".into());
-        let token =
-            jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|e| KeyError::Material(e.to_string()))?;
-        Ok((token, claims))
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| KeyError::Material(e.to_string()))
     }
 
     /// Sign `claims` as a JWT whose header says `typ`, with the key of `project`'s

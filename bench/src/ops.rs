@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 18] = [
+pub const OPS: [&str; 20] = [
     "switch-org",
     "refresh",
     "switch-org-shared",
@@ -30,6 +30,8 @@ pub const OPS: [&str; 18] = [
     "scim-deactivate",
     "handoff",
     "oauth-client-register",
+    "oauth-code",
+    "oauth-refresh",
 ];
 
 /// A thin JSON client.
@@ -1010,6 +1012,113 @@ async fn worker(
                 s.record(start, r);
             }
         }
+        "oauth-code" | "oauth-refresh" => {
+            // The OpenID Connect provider. `oauth-code`: one operation is the hosted
+            // page's grant of a pending authorization request (access token of the
+            // chosen organization) and the client's code exchange at /oauth2/token
+            // (HTTP Basic, PKCE), two requests as the page and the client make them.
+            // `oauth-refresh`: one operation is a refresh_token grant, rotating.
+            let u = worker_user(t, w, 1)?;
+            let mut sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
+            let first =
+                t.memberships[u].first().map(|(o, _)| t.orgs[*o].clone()).ok_or("a user without organizations")?;
+            sess = switch_org(api, &sess.access, &first).await?;
+            let redirect = format!("https://app{w}.example.com/callback");
+            let body =
+                json!({"name": format!("bench oidc {w}"), "client_type": "confidential", "redirect_uris": [redirect]});
+            let v = api
+                .expect(StatusCode::CREATED, Method::POST, "/v1/oauth-clients", Some(&t.sk), None, Some(body))
+                .await?;
+            let client = v["id"].as_str().ok_or("no client id")?.to_string();
+            let secret = v["client_secret"].as_str().ok_or("no client secret")?.to_string();
+            let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+            let params = [
+                ("response_type", "code"),
+                ("client_id", client.as_str()),
+                ("redirect_uri", redirect.as_str()),
+                ("scope", "openid email offline_access organization"),
+                ("state", "bench"),
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "S256"),
+            ];
+            let url = reqwest::Url::parse_with_params(&format!("{}/oauth2/authorize", api.base), &params)
+                .map_err(|e| e.to_string())?;
+            // Followed to the hosted page, whose address carries the request.
+            let landed = api.http.get(url).send().await.map_err(|e| e.to_string())?.url().clone();
+            let request = landed
+                .query_pairs()
+                .find(|(k, _)| k == "authorization")
+                .map(|(_, v)| v.to_string())
+                .ok_or_else(|| format!("authorize did not reach the hosted pages: {landed}"))?;
+            let token_url = format!("{}/oauth2/token", api.base);
+            let token = |form: Vec<(&'static str, String)>| {
+                let req = api.http.post(&token_url).basic_auth(&client, Some(&secret)).form(&form);
+                async move {
+                    let res = req.send().await.map_err(|e| e.to_string())?;
+                    let status = res.status();
+                    let v: Value = res.json().await.map_err(|e| e.to_string())?;
+                    if status != StatusCode::OK || v["id_token"].as_str().is_none() {
+                        return Err(format!("{}: {v}", status.as_u16()));
+                    }
+                    Ok(v)
+                }
+            };
+            let (request, redirect) = (&request, &redirect);
+            let code_once = |access: String| {
+                let body = json!({"request": request});
+                let token = &token;
+                async move {
+                    let v = api
+                        .expect(
+                            StatusCode::OK,
+                            Method::POST,
+                            "/v1/oauth2/authorizations",
+                            Some(&access),
+                            None,
+                            Some(body),
+                        )
+                        .await?;
+                    let to = reqwest::Url::parse(v["redirect_to"].as_str().unwrap_or_default())
+                        .map_err(|e| e.to_string())?;
+                    let code =
+                        to.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.to_string()).ok_or("no code")?;
+                    let form = vec![
+                        ("grant_type", "authorization_code".to_string()),
+                        ("code", code),
+                        ("redirect_uri", redirect.clone()),
+                        ("code_verifier", verifier.to_string()),
+                    ];
+                    token(form).await
+                }
+            };
+            if op == "oauth-code" {
+                let deadline = ticket.go().await;
+                while Instant::now() < deadline {
+                    sess.keep_fresh(api).await?;
+                    let start = Instant::now();
+                    let r = code_once(sess.access.clone()).await.and_then(|v| {
+                        match claims_of(v["id_token"].as_str().unwrap_or_default())["org_id"].as_str() {
+                            Some(o) if o == first => Ok(()),
+                            other => Err(format!("the id token names another organization: {other:?}")),
+                        }
+                    });
+                    s.record(start, r);
+                }
+            } else {
+                let v = code_once(sess.access.clone()).await?;
+                let mut refresh = v["refresh_token"].as_str().ok_or("no refresh token")?.to_string();
+                let deadline = ticket.go().await;
+                while Instant::now() < deadline {
+                    let start = Instant::now();
+                    let form = vec![("grant_type", "refresh_token".to_string()), ("refresh_token", refresh.clone())];
+                    let r = token(form).await.and_then(|v| {
+                        refresh = v["refresh_token"].as_str().ok_or("no refresh token")?.to_string();
+                        Ok(())
+                    });
+                    s.record(start, r);
+                }
+            }
+        }
         "refresh" => {
             let u = worker_user(t, w, 1)?;
             let mut sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
@@ -1605,4 +1714,15 @@ pub async fn event_pages(
         }
     })
     .await
+}
+
+/// The claims of a JWT, unverified (the bench only reads what the server answered).
+fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
 }

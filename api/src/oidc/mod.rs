@@ -646,6 +646,14 @@ pub async fn refresh(
 async fn token_answer(st: &AppState, g: &Granted, a: SessionAnswer) -> Result<TokenAnswer, OAuthError> {
     let has = |s: &str| g.scopes.iter().any(|x| x == s);
     let project = project_of(st, &a.user.id).await?;
+    let internal =
+        |e: crate::tokens::KeyError| OAuthError::from(ApiError { message: e.to_string(), ..ApiError::internal() });
+    // The session's access token, naming the client and its scopes (for introspection
+    // and userinfo).
+    let mut access = st.keys.verify(&a.access_token).await.ok_or_else(|| OAuthError::invalid_grant(BAD_CODE))?;
+    access.client_id = Some(g.client.clone());
+    access.scope = Some(g.scopes.join(" "));
+    let access_token = st.keys.sign_access(&project, &access).await.map_err(internal)?;
     let mut claims = user_claims(st, &a.user.id, &g.scopes, a.active_organization.as_ref()).await?;
     let now = Utc::now().timestamp();
     claims.insert("iss".into(), json!(st.keys.issuer));
@@ -657,13 +665,9 @@ async fn token_answer(st: &AppState, g: &Granted, a: SessionAnswer) -> Result<To
     if let Some(n) = &g.nonce {
         claims.insert("nonce".into(), json!(n));
     }
-    let id_token = st
-        .keys
-        .sign(&project, "JWT", &Value::Object(claims))
-        .await
-        .map_err(|e| OAuthError::from(ApiError { message: e.to_string(), ..ApiError::internal() }))?;
+    let id_token = st.keys.sign(&project, "JWT", &Value::Object(claims)).await.map_err(internal)?;
     Ok(TokenAnswer {
-        access_token: a.access_token,
+        access_token,
         token_type: "Bearer".into(),
         expires_in: a.expires_in,
         id_token,
@@ -723,9 +727,8 @@ async fn user_claims(
     Ok(m)
 }
 
-/// `/oauth2/userinfo`: the claims of the access token's user and organization context.
-/// An access token carries no scopes, so the answer has every claim the client's
-/// registration allows.
+/// `/oauth2/userinfo`: the claims of the access token's user and organization context,
+/// as its scopes allow (a first-party token, without scopes, gets every claim).
 pub async fn userinfo(st: &AppState, token: Option<&str>) -> Result<Value, OAuthError> {
     let invalid = || OAuthError::invalid_token("the access token is missing, expired or revoked");
     let user = UserToken::from_token(token.ok_or_else(invalid)?, st).await.map_err(|_| invalid())?;
@@ -743,8 +746,11 @@ pub async fn userinfo(st: &AppState, token: Option<&str>) -> Result<Value, OAuth
         },
         None => None,
     };
-    let all: Vec<String> = ["email", "profile"].iter().map(|s| s.to_string()).collect();
-    Ok(Value::Object(user_claims(st, user.user_id(), &all, org.as_ref()).await?))
+    let scopes: Vec<String> = match &user.claims.scope {
+        Some(s) => s.split(' ').map(str::to_string).collect(),
+        None => vec!["email".into(), "profile".into()],
+    };
+    Ok(Value::Object(user_claims(st, user.user_id(), &scopes, org.as_ref()).await?))
 }
 
 /// `/oauth2/revoke` (RFC 7009): a refresh token of the client's grant ends the grant
@@ -777,9 +783,11 @@ pub async fn revoke(st: &AppState, client: &Client, token: &str, rctx: &RequestC
     Ok(())
 }
 
-/// `/oauth2/introspect` (RFC 7662) for a client of the project: an access token of the
-/// project (good now: session active, context open, membership active), or a refresh
-/// token of the client's own grant (live); anything else is `{"active": false}`.
+/// `/oauth2/introspect` (RFC 7662) for a confidential client: an access token or a
+/// refresh token the provider issued to this very client, good now (session active,
+/// context open, membership active; a refresh token live); anything else, another
+/// client's and first-party tokens included, is `{"active": false}`, so a client cannot
+/// scan for others' tokens.
 pub async fn introspect(st: &AppState, client: &Client, token: &str) -> Result<Value, OAuthError> {
     let inactive = json!({"active": false});
     if let Some(family) = sessions::family_in_token(token) {
@@ -805,7 +813,7 @@ pub async fn introspect(st: &AppState, client: &Client, token: &str) -> Result<V
         }));
     }
     let Ok(user) = UserToken::from_token(token, st).await else { return Ok(inactive) };
-    if user.project_id() != client.project_id {
+    if user.project_id() != client.project_id || user.claims.client_id.as_deref() != Some(client.id.as_str()) {
         return Ok(inactive);
     }
     if let Some(org) = &user.claims.act_org {
@@ -815,8 +823,9 @@ pub async fn introspect(st: &AppState, client: &Client, token: &str) -> Result<V
     }
     let c = user.claims;
     Ok(json!({
-        "active": true, "token_type": "access_token", "iss": c.iss, "aud": c.aud, "sub": c.sub, "sid": c.sid,
-        "org_id": c.act_org, "org_role": c.org_role, "permissions": c.permissions, "iat": c.iat, "exp": c.exp,
+        "active": true, "token_type": "Bearer", "client_id": c.client_id, "scope": c.scope, "iss": c.iss,
+        "aud": c.aud, "sub": c.sub, "sid": c.sid, "org_id": c.act_org, "org_role": c.org_role,
+        "permissions": c.permissions, "iat": c.iat, "exp": c.exp,
     }))
 }
 
@@ -903,7 +912,7 @@ pub fn discovery(st: &AppState) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": authio_domain::oauth_client::SCOPES,
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "email", "email_verified", "name",

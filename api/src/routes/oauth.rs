@@ -231,7 +231,7 @@ pub async fn revoke(
     Ok(no_store(StatusCode::OK.into_response()))
 }
 
-/// Token introspection (RFC 7662) for a client of the project.
+/// Token introspection (RFC 7662) for a confidential client: its own tokens only.
 #[utoipa::path(post, path = "/oauth2/introspect", tag = "oidc",
     request_body(content = String, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "`active` and the token's claims", content_type = "application/json", body = Object),
@@ -239,6 +239,9 @@ pub async fn revoke(
 pub async fn introspect(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
     let p = form(&headers, &body)?;
     let client = oidc::authenticate(&st, &credentials(&headers, &p)).await?;
+    if client.client_type != authio_domain::oauth_client::ClientType::Confidential {
+        return Err(OAuthError::invalid_client("introspection is for confidential clients (RFC 7662 §2.1)"));
+    }
     let token = p.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     let v: Value = oidc::introspect(&st, &client, token).await?;
     Ok(no_store(axum::Json(v).into_response()))
