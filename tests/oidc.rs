@@ -616,3 +616,69 @@ async fn logout_ends_the_session_an_id_token_names_postgres() {
 async fn logout_ends_the_session_an_id_token_names_sqlite() {
     logout_ends_the_session_an_id_token_names(false).await;
 }
+
+async fn a_browser_only_client_calls_the_token_endpoint_from_its_origin(postgres: bool) {
+    let w = world(postgres).await;
+    let token_url = format!("{}/oauth2/token", w.srv.url);
+    // The preflight: the SPA's origin (of its redirect URI) is allowed; another is not.
+    for (origin, allowed) in [("http://localhost:5173", true), ("https://evil.example", false)] {
+        let res = w
+            .raw
+            .request(reqwest::Method::OPTIONS, &token_url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        let echoed = res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(echoed.as_deref() == Some(origin), allowed, "{origin}: {echoed:?}");
+    }
+    // A registered client's origin through its redirect URI, not only loopback.
+    let body = json!({"name": "Web SPA", "client_type": "public", "redirect_uris": ["https://spa.example.com/cb"], "scopes": ["openid"]});
+    let (s, spa) = w.srv.post("/v1/oauth-clients", &w.sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{spa}");
+    let res = w
+        .raw
+        .request(reqwest::Method::OPTIONS, &token_url)
+        .header("origin", "https://spa.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers().get("access-control-allow-origin").unwrap(), "https://spa.example.com");
+    // The request itself: from another client's origin the client is refused.
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", "x"),
+        ("redirect_uri", SPA),
+        ("client_id", &w.spa),
+        ("code_verifier", VERIFIER),
+    ];
+    let res = w.raw.post(&token_url).header("origin", "https://spa.example.com").form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(error(&v), "unauthorized_client", "{v}");
+    let res = w.raw.post(&token_url).header("origin", "http://localhost:5173").form(&form).send().await.unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(error(&v), "invalid_grant", "its own origin gets as far as the code: {v}");
+    // The authorization endpoint and introspection are never open to browsers.
+    let res = w
+        .raw
+        .request(reqwest::Method::OPTIONS, format!("{}/oauth2/introspect", w.srv.url))
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_browser_only_client_calls_the_token_endpoint_from_its_origin_postgres() {
+    a_browser_only_client_calls_the_token_endpoint_from_its_origin(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_browser_only_client_calls_the_token_endpoint_from_its_origin_sqlite() {
+    a_browser_only_client_calls_the_token_endpoint_from_its_origin(false).await;
+}

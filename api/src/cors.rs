@@ -1,5 +1,7 @@
-//! Browsers on the end-user routes (`/v1/auth/*`, `/v1/sessions/*`, `/v1/me`): CORS with
-//! each project's allowed origins.
+//! Browsers on the end-user routes (`/v1/auth/*`, `/v1/sessions/*`, `/v1/me`, and the
+//! OpenID Connect provider's `/oauth2/token`, `/oauth2/userinfo`, `/oauth2/revoke` for
+//! browser-only clients): CORS with each project's allowed origins (and, on the OAuth
+//! routes, the origins of an OAuth client's redirect URIs).
 //!
 //! A preflight carries no credential, so it cannot name its project: it is answered for
 //! an origin that some project allows (or a loopback origin, which `test` keys allow).
@@ -18,7 +20,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Whether `path` is an end-user route (the only ones a browser may call).
 fn end_user(path: &str) -> bool {
-    path.starts_with("/v1/auth/") || path.starts_with("/v1/sessions/") || path == "/v1/me"
+    path.starts_with("/v1/auth/") || path.starts_with("/v1/sessions/") || path == "/v1/me" || oauth(path)
+}
+
+/// The OAuth endpoints a browser-only client calls itself.
+fn oauth(path: &str) -> bool {
+    matches!(path, "/oauth2/token" | "/oauth2/userinfo" | "/oauth2/revoke")
 }
 
 /// The CORS layer of the whole router: it allows an origin on the end-user routes only,
@@ -28,6 +35,7 @@ pub fn layer(db: Db) -> CorsLayer {
         .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, parts: &RequestParts| {
             let db = db.clone();
             let end_user = end_user(parts.uri.path());
+            let oauth = oauth(parts.uri.path());
             async move {
                 if !end_user {
                     return false;
@@ -38,7 +46,9 @@ pub fn layer(db: Db) -> CorsLayer {
                 if normalize_origin(&origin).as_deref() != Some(origin.as_str()) {
                     return false;
                 }
-                is_loopback_origin(&origin) || any_project_allows(&db, &origin).await
+                is_loopback_origin(&origin)
+                    || any_project_allows(&db, &origin).await
+                    || (oauth && any_client_redirects_from(&db, &origin).await)
             }
         }))
         .allow_methods([Method::GET, Method::POST])
@@ -70,6 +80,36 @@ async fn any_project_allows(db: &Db, origin: &str) -> bool {
         .ok()
         .flatten()
         .is_some()
+}
+
+/// Whether some OAuth client has a redirect URI on `origin` (a normalized origin).
+async fn any_client_redirects_from(db: &Db, origin: &str) -> bool {
+    let escaped = origin.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = format!("%\"{escaped}/%");
+    sqlx::query_scalar::<_, i64>("SELECT 1 FROM oauth_clients WHERE redirect_uris LIKE $1 ESCAPE '\\' LIMIT 1")
+        .bind(pattern)
+        .fetch_optional(&db.pool)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+/// Whether a browser at `origin` may call the OAuth endpoints as `client`: Authio's own
+/// origin, a loopback one, one of the project's allowed origins, or the origin of one of
+/// the client's redirect URIs.
+pub async fn oauth_origin_allowed(
+    st: &AppState,
+    origin: &str,
+    project: &str,
+    redirect_uris: &[String],
+) -> ApiResult<bool> {
+    let origin_of = |u: &str| url::Url::parse(u).ok().map(|x| x.origin().ascii_serialization());
+    if exempt(st, origin, None) || redirect_uris.iter().any(|u| origin_of(u).as_deref() == Some(origin)) {
+        return Ok(true);
+    }
+    let listed = crate::redirects::list(st, project, crate::redirects::List::AllowedOrigins).await?;
+    Ok(listed.iter().any(|o| o == origin))
 }
 
 /// The request's `Origin`, if a browser sent one.

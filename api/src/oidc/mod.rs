@@ -436,6 +436,8 @@ pub async fn grant(st: &AppState, user: &UserToken, signed: &str, meta: &Metadat
 /// How a client authenticates at the token, revocation and introspection endpoints.
 #[derive(Debug, Default)]
 pub struct Credentials {
+    /// The browser origin the request came from (`Origin`), if any.
+    pub origin: Option<String>,
     /// HTTP Basic (`client_secret_basic`), decoded.
     pub basic: Option<(String, String)>,
     /// The form's `client_id` and `client_secret` (`client_secret_post`, or `none`).
@@ -461,6 +463,11 @@ pub async fn authenticate(st: &AppState, cred: &Credentials) -> Result<Client, O
     };
     let unknown = || OAuthError::invalid_client("unknown client or wrong secret");
     let client = client(st, id).await.map_err(OAuthError::from)?.ok_or_else(unknown)?;
+    if let Some(origin) = &cred.origin {
+        if !crate::cors::oauth_origin_allowed(st, origin, &client.project_id, &client.redirect_uris).await? {
+            return Err(OAuthError::unauthorized_client("this browser origin is not allowed for the client"));
+        }
+    }
     match (client.client_type, secret) {
         (ClientType::Public, None) => Ok(client),
         (ClientType::Public, Some(_)) => Err(OAuthError::invalid_client("a public client has no secret")),

@@ -142,6 +142,7 @@ pub async fn deny(
 
 fn credentials(headers: &HeaderMap, p: &Params) -> Credentials {
     Credentials {
+        origin: headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string),
         basic: crate::extract::basic_header(headers),
         client_id: p.get("client_id").map(str::to_string),
         client_secret: p.get("client_secret").map(str::to_string),
