@@ -52,6 +52,19 @@ async function check(name, fn) {
   }
 }
 
+let notes = 0;
+/** Not a check (not counted, never fails the run): prints `NOTE <name>: works` or `… does NOT work -- why`. */
+async function probe(name, fn) {
+  notes++;
+  try {
+    await fn();
+    console.log(`NOTE sso: ${name}: works`);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    console.log(`NOTE sso: ${name}: does NOT work -- ${why.replace(/\s*\n\s*/g, ' | ')}`);
+  }
+}
+
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 function pkcePair() {
   const verifier = b64url(randomBytes(32));
@@ -140,9 +153,9 @@ function readIdpPage(html, pageUrl) {
  * first redirect whose target starts with `stopAt` (nothing is fetched there) and
  * returns {url, trail}; any other dead end throws with the trail.
  */
-async function browse(jar, startUrl, { account, stopAt, consent = 'accept', maxHops = 25 }) {
+async function browse(jar, startUrl, { account, stopAt, consent = 'accept', maxHops = 25, idpIssuer = idp.issuer }) {
   const trail = [];
-  const idpOrigin = new URL(idp.issuer).origin;
+  const idpOrigin = new URL(idpIssuer).origin;
   let req = { url: startUrl, method: 'GET' };
   for (let hop = 0; hop < maxHops; hop++) {
     if (req.url.startsWith(stopAt)) {
@@ -302,6 +315,35 @@ async function idpSelfTest(which) {
 }
 await check('IdP self-test (oidc-provider alone, RS256 client): login + consent redirect to Authio\'s callback URL; client_secret_basic + PKCE code -> id_token with email, email_verified', () => idpSelfTest('rs256'));
 await check('IdP self-test (ES256 client): the same, id_token signed ES256', () => idpSelfTest('es256'));
+await check('IdP self-test (the userinfo-only IdP, oidc-provider\'s default conformIdTokenClaims): the id_token has no email, userinfo has email and email_verified', async () => {
+  const u = idp.userinfo_only;
+  const c = u.clients.rs256;
+  const disco = await (await fetch(new URL('/.well-known/openid-configuration', u.issuer))).json();
+  const { verifier, challenge } = pkcePair();
+  const state = randomState();
+  const auth = new URL(disco.authorization_endpoint);
+  for (const [k, v] of Object.entries({
+    response_type: 'code', client_id: c.client_id, redirect_uri: idp.redirect_uri, scope: 'openid email profile',
+    state, nonce: randomState(), code_challenge: challenge, code_challenge_method: 'S256',
+  })) auth.searchParams.set(k, v);
+  const { url, trail } = await browse(new Jar(), auth.href, { account: 'ada', stopAt: idp.redirect_uri, idpIssuer: u.issuer });
+  note(...trail);
+  const code = need(url.searchParams.get('code'), `a code in ${url.href}`);
+  const basic = Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64');
+  const res = await fetch(disco.token_endpoint, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: idp.redirect_uri, code_verifier: verifier }),
+  });
+  const tok = await res.json();
+  assert(res.status === 200 && tok.id_token, `token endpoint answered ${res.status} ${JSON.stringify(tok)}`);
+  const claims = jwtPart(tok.id_token, 1);
+  note(`id_token claims ${JSON.stringify(claims)}`);
+  assert(claims.email === undefined, 'the id_token carries the email');
+  const ui = await (await fetch(disco.userinfo_endpoint, { headers: { authorization: `Bearer ${tok.access_token}` } })).json();
+  note(`userinfo ${JSON.stringify(ui)}`);
+  assert(ui.email === 'ada@example.com' && ui.email_verified === true && ui.sub === claims.sub, 'userinfo lacks email/email_verified');
+});
 await check('IdP self-test: cancel at the consent (its abort link) -> redirect to the callback URL with error=access_denied and the state', async () => {
   const disco = await (await fetch(new URL('/.well-known/openid-configuration', idp.issuer))).json();
   const state = randomState();
@@ -558,5 +600,31 @@ await check('12. DELETE /v1/organizations/{org}/connections/{id} -> 204; gone fr
   assert(s.status === 400, `start with the deleted connection answered ${s.status}, expected 400`);
 });
 
-console.log(`  sso: ${passed} passed, ${failed} failed`);
+// ------------------------------------------------------------------ informational
+// oidc-provider as it comes keeps the email out of a code flow's id_token (OpenID Connect
+// Core 5.4: claims asked for by scope come from userinfo when an access token is issued).
+// The contract reads the email from the id_token; whether an IdP like this one works is
+// reported, not checked.
+await probe('13 (informational, not counted). an IdP that gives the email at userinfo only (oidc-provider\'s default conformIdTokenClaims): the existing user signs in', async () => {
+  const u = idp.userinfo_only;
+  const org = await apiOk('POST', '/v1/organizations', 201, { token: sk(), body: { name: 'Umbrella (userinfo-only IdP)' } });
+  const conn = await apiOk('POST', `/v1/organizations/${org.id}/connections`, 201, {
+    token: sk(),
+    body: { name: 'Umbrella IdP', issuer: u.issuer, client_id: u.clients.rs256.client_id, client_secret: u.clients.rs256.client_secret, jit_role: 'member' },
+  });
+  const jar = new Jar();
+  const { verifier, challenge } = pkcePair();
+  const state = randomState();
+  const { url, trail } = await browse(jar, startUrl({ connection: conn.id, challenge, state }), {
+    account: 'ada',
+    stopAt: setup.app_redirect,
+    idpIssuer: u.issuer,
+  });
+  note(...trail);
+  const code = expectCode({ query: url.searchParams, state, url });
+  const r = await exchange(code, verifier);
+  assert(r.status === 200 && r.json?.user?.id === existing.id, `exchange answered ${r.status}: ${r.text.slice(0, 400)}`);
+});
+
+console.log(`  sso: ${passed} passed, ${failed} failed${notes ? ` (and ${notes} informational notes)` : ''}`);
 process.exit(failed ? 1 : 0);
