@@ -87,6 +87,10 @@ pub struct Config {
     /// unknown. Tokens of a closed context are kept as long.
     #[arg(long, env = "AUTHIO_SPENT_TOKEN_RETENTION", default_value = "24h")]
     pub spent_token_retention: String,
+    /// 64 hex digits (32 bytes): the key that encrypts SSO connections' client secrets at
+    /// rest and the SSO sign-in state (AES-256-GCM). Unset: SSO connections are off.
+    #[arg(long, env = "AUTHIO_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 impl Config {
@@ -116,6 +120,7 @@ impl Config {
             dns_resolver: None,
             domain_recheck_interval: "1h".into(),
             spent_token_retention: "24h".into(),
+            secret_key: None,
         }
     }
 }

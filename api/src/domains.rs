@@ -334,32 +334,46 @@ pub async fn join_by_domain(st: &AppState, project: &str, user: &str, email: &st
     .await?;
     for r in rows {
         let (org, role): (String, Option<String>) = (r.try_get(0)?, r.try_get(1)?);
-        let membership = crate::crypto::new_id("mem_");
-        let joined = crate::execute!(st, meta, {
-            let mut o = st.db.load::<Organization>(&org).await?;
-            let mut c = Changes::new();
-            if !o.state.is_live() || o.state.membership_of(&UserId::new(user)).is_some() {
-                return Ok(c);
-            }
-            let cat = crate::roles::catalog(st, project).await?;
-            let role = role.clone().unwrap_or_else(|| cat.state.default_role().to_string());
-            crate::roles::require_usable(&mut c, &cat, &role, &org)?;
-            o.exec(OrganizationCommand::AddMembership {
-                membership_id: MembershipId::new(&membership),
-                user_id: UserId::new(user),
-                role,
-                status: MembershipStatus::Active,
-                at: Utc::now(),
-            })
-            .await?;
-            c.add(o)?;
-            Ok(c)
-        });
         // A policy that cannot be applied (its role was deleted) does not stop the sign-in.
-        if let Err(e) = joined {
+        if let Err(e) = join(st, project, user, &org, role, meta).await {
             tracing::warn!(code = e.code, organization = org, "automatic membership by domain not applied");
         }
     }
+    Ok(())
+}
+
+/// An active membership of `user` in `org` with `role` (the project's default role when
+/// none), unless they have one there already (a deactivated one included): automatic
+/// membership by domain, and an SSO connection's just-in-time membership.
+pub async fn join(
+    st: &AppState,
+    project: &str,
+    user: &str,
+    org: &str,
+    role: Option<String>,
+    meta: &Metadata,
+) -> ApiResult<()> {
+    let membership = crate::crypto::new_id("mem_");
+    crate::execute!(st, meta, {
+        let mut o = st.db.load::<Organization>(org).await?;
+        let mut c = Changes::new();
+        if !o.state.is_live() || o.state.membership_of(&UserId::new(user)).is_some() {
+            return Ok(c);
+        }
+        let cat = crate::roles::catalog(st, project).await?;
+        let role = role.clone().unwrap_or_else(|| cat.state.default_role().to_string());
+        crate::roles::require_usable(&mut c, &cat, &role, org)?;
+        o.exec(OrganizationCommand::AddMembership {
+            membership_id: MembershipId::new(&membership),
+            user_id: UserId::new(user),
+            role,
+            status: MembershipStatus::Active,
+            at: Utc::now(),
+        })
+        .await?;
+        c.add(o)?;
+        Ok(c)
+    })?;
     Ok(())
 }
 

@@ -70,6 +70,22 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "OAuth: the authorization code is unknown, expired, already used, or another client's (the `/oauth2/*` endpoints answer RFC 6749's `{\"error\": \"invalid_grant\"}`).",
     ),
     (
+        "connection_discovery_failed",
+        400,
+        "The SSO connection's identity provider has no usable discovery document at `<issuer>/.well-known/openid-configuration` (unreachable, not JSON, or naming another issuer).",
+    ),
+    (
+        "invalid_sso_state",
+        400,
+        "The SSO sign-in's state is unknown, tampered with or expired (10 minutes); start again from the application.",
+    ),
+    ("connection_unavailable", 502, "The SSO connection's identity provider did not answer its discovery document."),
+    (
+        "encryption_key_missing",
+        503,
+        "SSO connections need `AUTHIO_SECRET_KEY` (64 hex digits) on the server; it is not set.",
+    ),
+    (
         "invalid_handoff",
         400,
         "The handoff code is unknown, expired, of another project, or its `code_verifier` does not match; a code presented again after it was redeemed also revokes its session.",
@@ -343,6 +359,7 @@ domain_error!(authio_domain::directory::DirectoryError);
 domain_error!(authio_domain::handoff::HandoffError);
 domain_error!(authio_domain::oauth_client::OAuthClientError);
 domain_error!(authio_domain::authorization_code::CodeError);
+domain_error!(authio_domain::connection::ConnectionError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -108,6 +108,24 @@ pub async fn issue(
         ));
     }
     crate::redirects::check(st, &key.project_id, &key.environment, redirect_url).await?;
+    let org = user.claims.act_org.as_deref();
+    issue_for(st, user.project_id(), user.session_id(), user.user_id(), org, redirect_url, challenge, meta).await
+}
+
+/// Issue a code for `session`'s context of `org`, to `redirect_url` (checked by the
+/// caller) and the S256 `challenge` (checked by the caller): the hosted pages' handoff,
+/// and an SSO sign-in's hand-over to the application. The context must be open.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn issue_for(
+    st: &AppState,
+    project: &str,
+    session: &str,
+    user: &str,
+    org: Option<&str>,
+    redirect_url: &str,
+    challenge: &str,
+    meta: &Metadata,
+) -> ApiResult<Issued> {
     let id = new_id("hoff_");
     let code = new_secret(&format!("hc_{id}."));
     let at = Utc::now();
@@ -116,10 +134,10 @@ pub async fn issue(
         let mut h = Loaded::<Handoff>::fresh(&id);
         h.exec(HandoffCommand::Issue {
             handoff_id: id.clone(),
-            session_id: SessionId::new(user.session_id()),
-            project_id: TenantId::new(user.project_id()),
-            user_id: UserId::new(user.user_id()),
-            organization: user.claims.act_org.clone().map(OrganizationId::new),
+            session_id: SessionId::new(session),
+            project_id: TenantId::new(project),
+            user_id: UserId::new(user),
+            organization: org.map(OrganizationId::new),
             code_hash: hash_secret(&code),
             code_challenge: challenge.to_string(),
             redirect_url: redirect_url.to_string(),
@@ -129,11 +147,8 @@ pub async fn issue(
         .await?;
         let mut c = Changes::new();
         c.add(h)?;
-        // The caller's context is still open when the code is recorded.
-        let context = vec![
-            SqlArg::Text(user.session_id().into()),
-            SqlArg::Text(context_key(user.claims.act_org.as_deref()).into()),
-        ];
+        // The context is still open when the code is recorded.
+        let context = vec![SqlArg::Text(session.into()), SqlArg::Text(context_key(org).into())];
         c.require(sessions::CALLER_CONTEXT_OPEN, context, SESSION_REQUIRED);
         Ok(c)
     });

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod cors;
 pub mod crypto;
 pub mod domains;
@@ -25,9 +26,10 @@ pub mod ratelimit;
 pub mod redirects;
 pub mod reservations;
 pub mod roles;
-mod routes;
+pub(crate) mod routes;
 pub mod scim;
 pub mod sessions;
+pub mod sso;
 pub mod teams;
 pub mod tls;
 pub mod tokens;
@@ -62,6 +64,8 @@ pub struct AppState {
     pub webhooks: webhooks::Webhooks,
     /// Domain verification's resolver.
     pub dns: domains::Dns,
+    /// `AUTHIO_SECRET_KEY`'s cipher (SSO connections); none when unset.
+    pub sealer: Option<std::sync::Arc<crypto::Sealer>>,
 }
 
 /// The request id, set by middleware, echoed as `x-request-id`.
@@ -204,6 +208,10 @@ async fn parts(config: &Config) -> anyhow::Result<Parts> {
         passkeys: std::sync::Arc::new(passkeys),
         webhooks: webhooks::Webhooks { allow_private: webhook_settings.allow_private, kick: webhook_send_kick.clone() },
         dns: domains::Dns::new(config.dns_resolver.as_deref())?,
+        sealer: match &config.secret_key {
+            Some(k) => Some(std::sync::Arc::new(crypto::Sealer::from_hex(k).map_err(|e| anyhow::anyhow!(e))?)),
+            None => None,
+        },
     };
     Ok(Parts { state, pipeline: task, relay_kick, webhook_kick, webhook_send_kick, webhook_settings })
 }

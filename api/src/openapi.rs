@@ -1,8 +1,8 @@
 //! The OpenAPI document, served at `/openapi.json`.
 use crate::error::ErrorBody;
 use crate::routes::{
-    auth, console, directories, domains, events, handoffs, invitations, oauth, oauth_clients, org_sessions, passkeys,
-    policies, project, redirects, roles, system, teams, webhooks,
+    auth, connections, console, directories, domains, events, handoffs, invitations, oauth, oauth_clients,
+    org_sessions, passkeys, policies, project, redirects, roles, system, teams, webhooks,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -73,6 +73,7 @@ impl Modify for Security {
         oauth_clients::rotate_secret, oauth_clients::delete,
         oauth::authorize, oauth::describe, oauth::grant, oauth::deny, oauth::token, oauth::userinfo,
         oauth::revoke, oauth::introspect, oauth::logout,
+        connections::create, connections::list, connections::delete, connections::start, connections::callback,
         auth::create_sign_in_token, auth::verify_sign_in_token, auth::console_sign_in,
         auth::console_sign_in_verify, auth::switch_org, auth::refresh, auth::revoke, auth::me,
         auth::introspect, auth::current, auth::revoke_context, org_sessions::list, org_sessions::revoke,

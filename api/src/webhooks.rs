@@ -228,7 +228,10 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<reqwest::Url, UrlProb
 
 /// The addresses a delivery may connect to (`None`: let the client resolve, private
 /// targets being allowed).
-async fn resolve(url: &reqwest::Url, allow_private: bool) -> Result<Option<(String, Vec<SocketAddr>)>, String> {
+pub(crate) async fn resolve(
+    url: &reqwest::Url,
+    allow_private: bool,
+) -> Result<Option<(String, Vec<SocketAddr>)>, String> {
     if allow_private {
         return Ok(None);
     }

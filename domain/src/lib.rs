@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod authorization_code;
+pub mod connection;
 pub mod context;
 pub mod directory;
 pub mod domains;
@@ -46,6 +47,7 @@ pub fn all_event_types() -> Vec<&'static str> {
     v.extend_from_slice(handoff::HandoffEvent::TYPES);
     v.extend_from_slice(oauth_client::OAuthClientEvent::TYPES);
     v.extend_from_slice(authorization_code::CodeEvent::TYPES);
+    v.extend_from_slice(connection::ConnectionEvent::TYPES);
     let mut seen = std::collections::BTreeSet::new();
     v.retain(|name| seen.insert(*name));
     v

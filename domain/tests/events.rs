@@ -132,6 +132,10 @@ fn every_variant_serializes_under_its_event_type_at_version_1_0() {
     assert_eq!(codes, authio_domain::authorization_code::CodeEvent::TYPES, "a sample per authorization-code event");
     all.extend(codes);
 
+    let connections = check_names(&common::connection_events());
+    assert_eq!(connections, authio_domain::connection::ConnectionEvent::TYPES, "a sample per connection event");
+    all.extend(connections);
+
     let shared = all.iter().filter(|n| *n == SHARED).count();
     assert_eq!(shared, 2, "{SHARED}: the session's (before contexts) and the token family's");
     let mut seen = BTreeSet::new();
@@ -214,6 +218,7 @@ fn golden_fixtures_round_trip() {
     round_trip_fixtures(&common::handoff_events(), None);
     round_trip_fixtures(&common::oauth_client_events(), None);
     round_trip_fixtures(&common::code_events(), None);
+    round_trip_fixtures(&common::connection_events(), None);
 }
 
 /// Writes the fixture of each sample that has none yet (`AUTHIO_WRITE_NEW_FIXTURES=1`),
@@ -236,6 +241,7 @@ fn write_missing_fixtures() {
     samples.extend(common::handoff_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::oauth_client_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     samples.extend(common::code_events().iter().map(|e| serde_json::to_value(e).unwrap()));
+    samples.extend(common::connection_events().iter().map(|e| serde_json::to_value(e).unwrap()));
     for v in samples {
         let path = fixture_path(v["type"].as_str().unwrap());
         if !path.exists() {

@@ -96,9 +96,14 @@ fn organization_of(e: &StoredEvent) -> Option<String> {
             .or_else(|| d.get("active_organization"))
             .and_then(Value::as_str)
             .map(str::to_string),
-        "invitation" | "team" | "role_catalog" | "organization_domain" | "directory" | "handoff" | "oauth_code" => {
-            d.get("organization_id").and_then(Value::as_str).map(str::to_string)
-        }
+        "invitation"
+        | "team"
+        | "role_catalog"
+        | "organization_domain"
+        | "directory"
+        | "handoff"
+        | "oauth_code"
+        | "connection" => d.get("organization_id").and_then(Value::as_str).map(str::to_string),
         _ => None,
     }
 }

@@ -38,6 +38,7 @@ pub const TABLES: &[&str] = &[
     "directory_group_members",
     "oauth_clients",
     "oauth_grants",
+    "connections",
 ];
 
 pub mod audit;
@@ -966,6 +967,26 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             )
             .await
         }
+        "connection.created" => {
+            let at = Some(ts(d, "created_at"));
+            exec(
+                tx,
+                "INSERT INTO connections (id, project_id, organization_id, name, issuer, client_id, jit_role, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
+                vec![
+                    id,
+                    s(d, "project_id"),
+                    s(d, "organization_id"),
+                    s(d, "name"),
+                    s(d, "issuer"),
+                    s(d, "client_id"),
+                    s(d, "jit_role"),
+                    at,
+                ],
+            )
+            .await
+        }
+        "connection.deleted" => exec(tx, "DELETE FROM connections WHERE id = $1", vec![id]).await,
         "oauth.grant_revoked" => {
             let args = vec![s(d, "family_id"), Some(ts(d, "revoked_at"))];
             exec(tx, "UPDATE oauth_grants SET revoked_at = $2 WHERE family_id = $1", args).await

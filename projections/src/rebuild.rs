@@ -66,6 +66,7 @@ pub const PROJECTIONS: &[Projection] = &[
     },
     Projection { name: "oauth_clients", tables: &["oauth_clients"], reads: &[] },
     Projection { name: "oauth_grants", tables: &["oauth_grants"], reads: &[] },
+    Projection { name: "connections", tables: &["connections"], reads: &[] },
 ];
 
 /// The projection called `name`.

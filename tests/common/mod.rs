@@ -229,6 +229,7 @@ impl Server {
                 "directory_group_members" => "id, group_id, directory_id, user_id, added_at",
                 "oauth_clients" => "id, project_id, name, client_type, redirect_uris, scopes, created_at, updated_at",
                 "oauth_grants" => "family_id, code_id, client_id, project_id, session_id, user_id, COALESCE(organization_id, ''), scopes, auth_time, created_at, COALESCE(revoked_at, '')",
+                "connections" => "id, project_id, organization_id, name, issuer, client_id, COALESCE(jit_role, ''), created_at, updated_at",
                 other => panic!("unknown table {other}"),
             };
             let order = match *t {
@@ -368,6 +369,40 @@ pub async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<std:
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, seen)
+}
+
+/// A stand-in identity provider that serves only its discovery document (its issuer is
+/// its own base URL): enough to create an SSO connection and start a sign-in. The whole
+/// flow against a real provider is scripts/sso-conformance (node oidc-provider).
+pub async fn discovery_stub() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let doc = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/jwks"),
+    });
+    let app = axum::Router::new().route(
+        "/.well-known/openid-configuration",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+/// A server with SSO on: `AUTHIO_SECRET_KEY` set, and private targets allowed (the
+/// test's identity provider listens on loopback).
+pub async fn start_with_sso(postgres: bool) -> Server {
+    let url = database_url(postgres).await;
+    Server::start_with(&url, |c| {
+        c.secret_key = Some("5a".repeat(32));
+        c.webhook_allow_private = true;
+    })
+    .await
 }
 
 /// TXT records by name (lower case, no trailing dot).

@@ -194,7 +194,12 @@ pub async fn send_magic_link(
 }
 
 /// The user with this email in the project, created (sign-up) when there is none.
-async fn find_or_create_user(st: &AppState, project: &str, email: &str, ctx: &RequestContext) -> ApiResult<String> {
+pub(crate) async fn find_or_create_user(
+    st: &AppState,
+    project: &str,
+    email: &str,
+    ctx: &RequestContext,
+) -> ApiResult<String> {
     let key = user_email_key(project, email);
     let new_user = new_id("user_");
     let mut user_id = String::new();

@@ -5,6 +5,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub mod auth;
+pub mod connections;
 pub mod console;
 pub mod directories;
 pub mod domains;
@@ -120,6 +121,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/oauth2/requests/{request}", get(oauth::describe))
         .route("/v1/oauth2/authorizations", post(oauth::grant))
         .route("/v1/oauth2/authorizations/deny", post(oauth::deny))
+        .route("/v1/organizations/{id}/connections", post(connections::create).get(connections::list))
+        .route("/v1/organizations/{id}/connections/{connection_id}", axum::routing::delete(connections::delete))
+        .route("/v1/auth/sso/start", get(connections::start))
+        .route("/v1/auth/sso/callback", get(connections::callback))
         .route("/v1/auth/project", get(handoffs::project))
         .route("/v1/auth/handoffs", post(handoffs::issue))
         .route("/v1/auth/handoffs/exchange", post(handoffs::exchange))

@@ -521,6 +521,30 @@ pub fn code_events() -> Vec<authio_domain::authorization_code::CodeEvent> {
     ]
 }
 
+/// An SSO connection (`conn_…`).
+pub const CONNECTION: &str = "conn_01jv2q7z6x4n8m3k5p9r0s1t2k";
+
+/// One sample of every connection event variant, in declaration order. None carries the
+/// client secret.
+pub fn connection_events() -> Vec<authio_domain::connection::ConnectionEvent> {
+    use authio_domain::connection::{ConnectionEvent, ConnectionSpec};
+    vec![
+        ConnectionEvent::Created {
+            spec: Box::new(ConnectionSpec {
+                connection_id: CONNECTION.into(),
+                project_id: tenant_id(),
+                organization_id: org_id(),
+                name: "Acme Okta".into(),
+                issuer: "https://acme.okta.example".into(),
+                client_id: "0oa1b2c3".into(),
+                jit_role: Some("member".into()),
+            }),
+            created_at: at(),
+        },
+        ConnectionEvent::Deleted { connection_id: CONNECTION.into(), organization_id: org_id(), deleted_at: at() },
+    ]
+}
+
 /// An OAuth client (`oc_…`).
 pub const OAUTH_CLIENT: &str = "oc_01jv2q7z6x4n8m3k5p9r0s1t2c";
 

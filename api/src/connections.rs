@@ -1,0 +1,230 @@
+//! SSO connections of an organization (issue 20, part 2): create (the provider's
+//! discovery document is read first), list, delete. The rules live in
+//! `authio_domain::connection`; the client secret is sealed with `AUTHIO_SECRET_KEY`
+//! and side-written in `connection_secrets` in the same commit. The sign-in through a
+//! connection is `crate::sso`.
+use crate::crypto::{new_id, Sealer};
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use authio_domain::connection::{Connection, ConnectionCommand, ConnectionSpec};
+use authio_domain::ids::{OrganizationId, TenantId};
+use authio_eventstore::{time_text, Changes, Loaded, Metadata, SqlArg};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema, Clone)]
+pub struct ConnectionView {
+    /// `conn_…`.
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    /// The identity provider's issuer.
+    pub issuer: String,
+    /// The client Authio is registered as at the provider.
+    pub client_id: String,
+    /// The role a non-member gets when signing in through the connection; none: refused.
+    pub jit_role: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// What a new connection is made of.
+pub struct NewConnection {
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub jit_role: Option<String>,
+}
+
+/// The cipher of `AUTHIO_SECRET_KEY`, or `503 encryption_key_missing`.
+pub fn sealer(st: &AppState) -> ApiResult<Arc<Sealer>> {
+    st.sealer.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "encryption_key_missing",
+            "SSO connections need AUTHIO_SECRET_KEY (64 hex digits) on the server",
+        )
+    })
+}
+
+fn discovery_failed(why: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "connection_discovery_failed",
+        format!("the identity provider's discovery document could not be used: {why}"),
+    )
+}
+
+/// An HTTP client for the provider at `url`: no redirects, ten seconds, and (unless
+/// private targets are allowed, as for webhooks) only public addresses.
+pub(crate) async fn client_for(st: &AppState, url: &reqwest::Url) -> Result<reqwest::Client, String> {
+    let mut builder =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(10));
+    if let Some((host, addrs)) = crate::webhooks::resolve(url, st.webhooks.allow_private).await? {
+        builder = builder.resolve_to_addrs(&host, &addrs);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// The parts of a provider's discovery document the sign-in uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discovery {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+}
+
+/// GET a JSON document from the provider (at most 1 MB).
+pub(crate) async fn fetch_json<T: serde::de::DeserializeOwned>(st: &AppState, url: &str) -> Result<T, String> {
+    let url =
+        crate::webhooks::check_url(url, st.webhooks.allow_private).map_err(|_| format!("{url} is not allowed"))?;
+    let client = client_for(st, &url).await?;
+    let res = client.get(url.clone()).send().await.map_err(|e| format!("{url}: {e}"))?;
+    if !res.status().is_success() {
+        return Err(format!("{url} answered {}", res.status().as_u16()));
+    }
+    let body = res.bytes().await.map_err(|e| e.to_string())?;
+    if body.len() > 1 << 20 {
+        return Err(format!("{url}: the document is larger than 1 MB"));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
+}
+
+/// The provider's discovery document, whose `issuer` must be `issuer` exactly.
+pub async fn discover(st: &AppState, issuer: &str) -> Result<Discovery, String> {
+    let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let d: Discovery = fetch_json(st, &url).await?;
+    if d.issuer != issuer {
+        return Err(format!("the document names the issuer {}, not {issuer}", d.issuer));
+    }
+    Ok(d)
+}
+
+const COLS: &str = "id, organization_id, name, issuer, client_id, jit_role, created_at, updated_at";
+
+fn view_of(r: &sqlx::any::AnyRow) -> Result<ConnectionView, sqlx::Error> {
+    Ok(ConnectionView {
+        id: r.try_get(0)?,
+        organization_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        issuer: r.try_get(3)?,
+        client_id: r.try_get(4)?,
+        jit_role: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+        updated_at: r.try_get(7)?,
+    })
+}
+
+/// The organization's connection `id`, if live.
+pub async fn get(st: &AppState, org: &str, id: &str) -> ApiResult<ConnectionView> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM connections WHERE id = $1 AND organization_id = $2"))
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(view_of(&row)?)
+}
+
+/// Every connection of the organization, oldest first.
+pub async fn list(st: &AppState, org: &str) -> ApiResult<Vec<ConnectionView>> {
+    let rows = sqlx::query(&format!("SELECT {COLS} FROM connections WHERE organization_id = $1 ORDER BY id"))
+        .bind(org)
+        .fetch_all(&st.db.pool)
+        .await?;
+    Ok(rows.iter().map(view_of).collect::<Result<_, _>>()?)
+}
+
+/// Create a connection for the project's organization `org`.
+pub async fn create(
+    st: &AppState,
+    meta: &Metadata,
+    project: &str,
+    org: &str,
+    new: NewConnection,
+) -> ApiResult<ConnectionView> {
+    let sealer = sealer(st)?;
+    let issuer = new.issuer.trim().trim_end_matches('/').to_string();
+    if crate::webhooks::check_url(&issuer, st.webhooks.allow_private).is_err() {
+        return Err(ApiError::invalid_field("issuer", "issuer must be a public http(s) URL"));
+    }
+    if new.client_secret.is_empty() || new.client_secret.len() > 1024 {
+        return Err(ApiError::invalid_field("client_secret", "client_secret must be 1 to 1024 characters"));
+    }
+    discover(st, &issuer).await.map_err(discovery_failed)?;
+    let id = new_id("conn_");
+    let sealed = sealer.seal(&format!("connection:{id}"), new.client_secret.as_bytes());
+    crate::execute!(st, meta, {
+        let o = st.db.load::<authio_domain::organization::Organization>(org).await?;
+        if !o.state.is_live() || o.state.project_id.as_ref().map(TenantId::as_str) != Some(project) {
+            return Err(ApiError::not_found());
+        }
+        let mut c = Changes::new();
+        if let Some(role) = &new.jit_role {
+            let cat = crate::roles::catalog(st, project).await?;
+            crate::roles::require_usable(&mut c, &cat, role, org)?;
+        }
+        let mut conn = Loaded::<Connection>::fresh(&id);
+        let spec = ConnectionSpec {
+            connection_id: id.clone(),
+            project_id: TenantId::new(project),
+            organization_id: OrganizationId::new(org),
+            name: new.name.clone(),
+            issuer: issuer.clone(),
+            client_id: new.client_id.clone(),
+            jit_role: new.jit_role.clone(),
+        };
+        conn.exec(ConnectionCommand::Create { spec: Box::new(spec), at: Utc::now() }).await?;
+        c.add(conn)?;
+        c.side_write(
+            "INSERT INTO connection_secrets (connection_id, project_id, sealed_secret, updated_at) VALUES ($1, $2, $3, $4)",
+            vec![
+                SqlArg::Text(id.clone()),
+                SqlArg::Text(project.into()),
+                SqlArg::Text(sealed.clone()),
+                SqlArg::Text(time_text(Utc::now())),
+            ],
+        );
+        Ok(c)
+    })?;
+    get(st, org, &id).await
+}
+
+/// Delete the organization's connection `id` (its secret goes in the same commit).
+pub async fn delete(st: &AppState, meta: &Metadata, org: &str, id: &str) -> ApiResult<()> {
+    get(st, org, id).await?;
+    crate::execute!(st, meta, {
+        let mut conn = st.db.load::<Connection>(id).await?;
+        conn.exec(ConnectionCommand::Delete { at: Utc::now() }).await?;
+        let mut c = Changes::new();
+        c.add(conn)?;
+        c.side_write("DELETE FROM connection_secrets WHERE connection_id = $1", vec![SqlArg::Text(id.into())]);
+        Ok(c)
+    })?;
+    Ok(())
+}
+
+/// The connection's client secret, opened.
+pub async fn client_secret(st: &AppState, id: &str) -> ApiResult<String> {
+    let sealer = sealer(st)?;
+    let sealed: Option<String> =
+        sqlx::query_scalar("SELECT sealed_secret FROM connection_secrets WHERE connection_id = $1")
+            .bind(id)
+            .fetch_optional(&st.db.pool)
+            .await?;
+    let open = sealed.and_then(|s| sealer.open(&format!("connection:{id}"), &s));
+    let plain = open.ok_or_else(|| ApiError {
+        message: format!("the client secret of {id} does not open with AUTHIO_SECRET_KEY"),
+        ..ApiError::internal()
+    })?;
+    String::from_utf8(plain).map_err(|_| ApiError::internal())
+}

@@ -1,0 +1,331 @@
+//! Sign-in through an organization's own OpenID Connect identity provider (an SSO
+//! connection, `crate::connections`): Authio is the relying party.
+//!
+//! 1. `start`: the application sends the browser to `/v1/auth/sso/start` with its
+//!    publishable key, the connection, its redirect URL and a PKCE challenge (S256), as
+//!    for a handoff. Authio sends it on to the provider (code flow, PKCE S256 and a
+//!    nonce of its own), its state sealed with `AUTHIO_SECRET_KEY` (AES-256-GCM, ten
+//!    minutes): nothing is stored for an anonymous caller, and the browser cannot read
+//!    or change what it carries (the PKCE verifier among it).
+//! 2. `callback`: the provider sends the browser back with a code; Authio redeems it
+//!    (its client secret, opened from `connection_secrets`), validates the id token
+//!    (the provider's JWKS, `iss`, `aud`, `nonce`, `exp`), and requires a verified
+//!    email: that is the project's one user (created when new), linked by email. A
+//!    non-member becomes a member with the connection's `jit_role`, else is refused. A
+//!    session starts in the organization's context (method `sso`), handed to the
+//!    application by a handoff code (`crate::handoffs`), redeemed with its verifier.
+use crate::connections::{self, sealer};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::RequestContext;
+use crate::handoffs::{self, valid_challenge, valid_verifier};
+use crate::AppState;
+use authio_domain::Actor;
+use axum::http::StatusCode;
+use base64::Engine;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::Row;
+
+/// How long the provider may take to sign the user in.
+pub const STATE_TTL_SECONDS: i64 = 600;
+const STATE_AAD: &str = "sso-state";
+
+/// What travels through the provider, sealed.
+#[derive(Debug, Serialize, Deserialize)]
+struct State {
+    connection: String,
+    project: String,
+    redirect_url: String,
+    /// The application's PKCE challenge (its handoff code is bound to it).
+    challenge: String,
+    app_state: Option<String>,
+    nonce: String,
+    /// Authio's own PKCE verifier at the provider.
+    verifier: String,
+    exp: i64,
+}
+
+fn callback_url(st: &AppState) -> String {
+    format!("{}/v1/auth/sso/callback", st.keys.issuer)
+}
+
+fn invalid_state() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_sso_state",
+        "the SSO sign-in state is unknown, tampered with or expired; start again from the application",
+    )
+}
+
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// The parameters of a start.
+pub struct Start {
+    pub publishable_key: String,
+    pub connection: String,
+    pub redirect_url: String,
+    pub code_challenge: String,
+    pub state: Option<String>,
+}
+
+/// Where the browser goes to sign in at the connection's provider.
+pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
+    let sealer = sealer(st)?;
+    let key =
+        sqlx::query("SELECT tenant_id, environment FROM api_keys WHERE publishable_key = $1 AND revoked_at IS NULL")
+            .bind(&s.publishable_key)
+            .fetch_optional(&st.db.pool)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+    let (project, environment): (String, String) = (key.try_get(0)?, key.try_get(1)?);
+    let conn = sqlx::query("SELECT issuer, client_id FROM connections WHERE id = $1 AND project_id = $2")
+        .bind(&s.connection)
+        .bind(&project)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (issuer, client_id): (String, String) = (conn.try_get(0)?, conn.try_get(1)?);
+    if !valid_challenge(&s.code_challenge) {
+        return Err(ApiError::invalid_field(
+            "code_challenge",
+            "code_challenge must be the base64url SHA-256 of the verifier (43 characters)",
+        ));
+    }
+    if s.state.as_ref().is_some_and(|x| x.len() > 1024) {
+        return Err(ApiError::invalid_field("state", "state is longer than 1024 characters"));
+    }
+    crate::redirects::check(st, &project, &environment, &s.redirect_url).await?;
+    let d = connections::discover(st, &issuer).await.map_err(|why| {
+        ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", format!("the identity provider: {why}"))
+    })?;
+    let state = State {
+        connection: s.connection,
+        project,
+        redirect_url: s.redirect_url,
+        challenge: s.code_challenge,
+        app_state: s.state,
+        nonce: random_token(),
+        verifier: random_token(),
+        exp: Utc::now().timestamp() + STATE_TTL_SECONDS,
+    };
+    let sealed = sealer.seal(STATE_AAD, &serde_json::to_vec(&state).map_err(|_| ApiError::internal())?);
+    let mut url = reqwest::Url::parse(&d.authorization_endpoint)
+        .map_err(|_| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", "bad authorization_endpoint"))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", &callback_url(st))
+        .append_pair("scope", "openid email profile")
+        .append_pair("state", &sealed)
+        .append_pair("nonce", &state.nonce)
+        .append_pair("code_challenge", &handoffs::challenge_of(&state.verifier))
+        .append_pair("code_challenge_method", "S256");
+    Ok(url.to_string())
+}
+
+/// The parameters the provider sends back.
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+fn back(redirect_url: &str, pairs: &[(&str, Option<&str>)]) -> String {
+    match reqwest::Url::parse(redirect_url) {
+        Ok(mut u) => {
+            {
+                let mut q = u.query_pairs_mut();
+                for (k, v) in pairs {
+                    if let Some(v) = v {
+                        q.append_pair(k, v);
+                    }
+                }
+            }
+            u.to_string()
+        }
+        Err(_) => redirect_url.to_string(),
+    }
+}
+
+/// Finish the sign-in: the application's redirect URL with a handoff code, or with
+/// `error=sso_failed`. Only a state that does not open is an error of its own (`400
+/// invalid_sso_state`): without it there is nowhere to send the browser.
+pub async fn callback(st: &AppState, cb: Callback, rctx: &RequestContext) -> ApiResult<String> {
+    let sealer = sealer(st)?;
+    let opened = cb.state.as_deref().and_then(|s| sealer.open(STATE_AAD, s));
+    let state: State = opened.and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(invalid_state)?;
+    if state.exp < Utc::now().timestamp() {
+        return Err(invalid_state());
+    }
+    let app_state = state.app_state.clone();
+    let fail = |why: String| {
+        tracing::info!(connection = state.connection, reason = why, "SSO sign-in refused");
+        let pairs =
+            [("error", Some("sso_failed")), ("error_description", Some(why.as_str())), ("state", app_state.as_deref())];
+        back(&state.redirect_url, &pairs)
+    };
+    if let Some(e) = cb.error {
+        let d = cb.error_description.unwrap_or_default();
+        return Ok(fail(format!("the identity provider answered {e} {d}").trim().to_string()));
+    }
+    let Some(code) = cb.code else { return Ok(fail("the identity provider sent no code".into())) };
+    match finish(st, &state, &code, rctx).await {
+        Ok(Finished::Code(hc)) => {
+            Ok(back(&state.redirect_url, &[("code", Some(&hc)), ("state", app_state.as_deref())]))
+        }
+        Ok(Finished::Refused(why)) => Ok(fail(why)),
+        Err(e) if e.status.is_server_error() => Err(e),
+        Err(e) => Ok(fail(e.message)),
+    }
+}
+
+enum Finished {
+    Code(String),
+    Refused(String),
+}
+
+async fn finish(st: &AppState, state: &State, code: &str, rctx: &RequestContext) -> ApiResult<Finished> {
+    let conn = sqlx::query("SELECT issuer, client_id, organization_id, jit_role FROM connections WHERE id = $1")
+        .bind(&state.connection)
+        .fetch_optional(&st.db.pool)
+        .await?;
+    let Some(conn) = conn else { return Ok(Finished::Refused("the connection was deleted".into())) };
+    let (issuer, client_id, org, jit_role): (String, String, String, Option<String>) =
+        (conn.try_get(0)?, conn.try_get(1)?, conn.try_get(2)?, conn.try_get(3)?);
+    let d = match connections::discover(st, &issuer).await {
+        Ok(d) => d,
+        Err(why) => return Ok(Finished::Refused(format!("the identity provider: {why}"))),
+    };
+    let secret = connections::client_secret(st, &state.connection).await?;
+    let claims = match redeem_upstream(st, &d, &client_id, &secret, code, state).await {
+        Ok(c) => c,
+        Err(why) => return Ok(Finished::Refused(why)),
+    };
+    let verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
+        || claims.get("email_verified").and_then(Value::as_str) == Some("true");
+    let Some(email) = claims.get("email").and_then(Value::as_str) else {
+        return Ok(Finished::Refused("the identity provider gave no email".into()));
+    };
+    if !verified {
+        return Ok(Finished::Refused("the identity provider has not verified the email address".into()));
+    }
+    let email = authio_domain::normalize_email(email);
+    if !authio_domain::is_valid_email(&email) {
+        return Ok(Finished::Refused("the identity provider gave an email address Authio cannot use".into()));
+    }
+    let project = state.project.as_str();
+    let known: Option<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE project_id = $1 AND email_normalized = $2")
+            .bind(project)
+            .bind(&email)
+            .fetch_optional(&st.db.pool)
+            .await?;
+    let member: Option<String> = match &known {
+        Some(u) => {
+            sqlx::query_scalar("SELECT status FROM memberships WHERE user_id = $1 AND organization_id = $2")
+                .bind(u)
+                .bind(&org)
+                .fetch_optional(&st.db.pool)
+                .await?
+        }
+        None => None,
+    };
+    match (member.as_deref(), &jit_role) {
+        (Some("active"), _) | (None, Some(_)) => {}
+        (Some(_), _) => return Ok(Finished::Refused("the user's membership in the organization is not active".into())),
+        (None, None) => return Ok(Finished::Refused("the user is not a member of the organization".into())),
+    }
+    let user = match known {
+        Some(u) => u,
+        None => crate::routes::auth::find_or_create_user(st, project, &email, rctx).await?,
+    };
+    let meta = rctx.metadata(&Actor::User(user.clone()));
+    if member.is_none() {
+        crate::domains::join(st, project, &user, &org, jit_role.clone(), &meta).await?;
+    }
+    let session = crate::sessions::start_preferring(st, project, &user, "sso", &meta, Some(&org)).await?;
+    if session.active_organization.as_ref().map(|a| a.id.as_str()) != Some(org.as_str()) {
+        return Ok(Finished::Refused("the organization's policy does not admit this sign-in".into()));
+    }
+    let issued = handoffs::issue_for(
+        st,
+        project,
+        &session.session_id,
+        &user,
+        Some(&org),
+        &state.redirect_url,
+        &state.challenge,
+        &meta,
+    )
+    .await?;
+    Ok(Finished::Code(issued.code))
+}
+
+/// Redeem the provider's code and validate its id token: the claims, or why not.
+async fn redeem_upstream(
+    st: &AppState,
+    d: &connections::Discovery,
+    client_id: &str,
+    secret: &str,
+    code: &str,
+    state: &State,
+) -> Result<serde_json::Map<String, Value>, String> {
+    if !valid_verifier(&state.verifier) {
+        return Err("internal state".into());
+    }
+    let url = crate::webhooks::check_url(&d.token_endpoint, st.webhooks.allow_private)
+        .map_err(|_| "the token endpoint is not allowed".to_string())?;
+    let client = connections::client_for(st, &url).await?;
+    let callback = callback_url(st);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", callback.as_str()),
+        ("code_verifier", state.verifier.as_str()),
+    ];
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let res = client
+        .post(url)
+        .basic_auth(enc(client_id), Some(enc(secret)))
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| format!("the token endpoint: {e}"))?;
+    let status = res.status();
+    let body: Value = res.json().await.map_err(|e| format!("the token endpoint: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("the token endpoint answered {}: {}", status.as_u16(), body["error"]));
+    }
+    let id_token = body["id_token"].as_str().ok_or("the token endpoint gave no id_token")?;
+    let header = jsonwebtoken::decode_header(id_token).map_err(|e| format!("id_token: {e}"))?;
+    use jsonwebtoken::Algorithm::*;
+    if !matches!(header.alg, RS256 | RS384 | RS512 | PS256 | PS384 | PS512 | ES256 | ES384 | EdDSA) {
+        return Err(format!("id_token: the algorithm {:?} is not accepted", header.alg));
+    }
+    let jwks: jsonwebtoken::jwk::JwkSet = connections::fetch_json(st, &d.jwks_uri).await?;
+    let jwk = match &header.kid {
+        Some(kid) => jwks.find(kid),
+        None if jwks.keys.len() == 1 => jwks.keys.first(),
+        None => None,
+    }
+    .ok_or("id_token: its key is not in the provider's JWKS")?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("id_token key: {e}"))?;
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.leeway = 60;
+    v.set_issuer(&[&d.issuer]);
+    v.set_audience(&[client_id]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(id_token, &key, &v)
+        .map_err(|e| format!("id_token: {e}"))?;
+    if data.claims.get("nonce").and_then(Value::as_str) != Some(state.nonce.as_str()) {
+        return Err("id_token: the nonce does not match".into());
+    }
+    Ok(data.claims)
+}

@@ -1,0 +1,175 @@
+//! SSO connections (issue 20, part 2): an organization's own OpenID Connect identity
+//! provider is connected (its discovery document read at creation, the client secret
+//! sealed with AUTHIO_SECRET_KEY and never shown), listed, deleted; a sign-in starts at
+//! the provider with PKCE, a nonce and a sealed state, and a callback with a state that
+//! does not open is refused. Every scenario runs on PostgreSQL and on SQLite. The whole
+//! sign-in against a real provider (node oidc-provider) is scripts/sso-conformance.
+mod common;
+
+use common::{code, id, Server};
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
+
+async fn connections_are_managed_and_a_sign_in_starts_at_the_provider(postgres: bool) {
+    let srv = common::start_with_sso(postgres).await;
+    let idp = common::discovery_stub().await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    let acme = srv.org(&sk, "Acme").await;
+    let path = format!("/v1/organizations/{acme}/connections");
+
+    // The provider's discovery document must answer, for its own issuer.
+    let body = json!({"name": "Acme IdP", "issuer": "http://127.0.0.1:9/nothing", "client_id": "authio", "client_secret": "s3cret"});
+    let (s, v) = srv.post(&path, &sk, body).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "connection_discovery_failed"), "{v}");
+    let body = json!({"name": "Acme IdP", "issuer": idp, "client_id": "authio", "client_secret": "s3cret", "jit_role": "nonexistent"});
+    let (s, v) = srv.post(&path, &sk, body).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "unknown_role"), "{v}");
+    let body = json!({"name": "Acme IdP", "issuer": idp, "client_id": "authio", "client_secret": "s3cret", "jit_role": "member"});
+    let (s, created) = srv.post(&path, &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let conn = id(&created);
+    assert!(conn.starts_with("conn_"), "{conn}");
+    assert_eq!((created["issuer"].as_str(), created["jit_role"].as_str()), (Some(idp.as_str()), Some("member")));
+
+    // The secret is never shown, and is stored sealed, not in clear.
+    let (s, list) = srv.get(&path, &sk).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1));
+    assert!(!list.to_string().contains("s3cret"), "{list}");
+    let sealed: String = sqlx::query_scalar("SELECT sealed_secret FROM connection_secrets WHERE connection_id = $1")
+        .bind(&conn)
+        .fetch_one(&srv.db.pool)
+        .await
+        .unwrap();
+    assert!(!sealed.contains("s3cret") && sealed.len() > 40, "{sealed}");
+    common::audit_caught_up(&srv.db).await;
+    let (_, log) = srv.get("/v1/audit-events?limit=100", &sk).await;
+    assert!(!log.to_string().contains("s3cret"));
+    let created_entry = log["data"].as_array().unwrap().iter().find(|e| e["type"] == "connection.created").cloned();
+    assert_eq!(created_entry.expect("audited")["organization_id"], acme.as_str());
+
+    // The start goes to the provider: code flow, Authio's callback, PKCE, a nonce, a state.
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let start = |conn: &str, redirect: &str| {
+        url::Url::parse_with_params(
+            &format!("{}/v1/auth/sso/start", srv.url),
+            &[
+                ("pk", pk.as_str()),
+                ("connection", conn),
+                ("redirect_url", redirect),
+                ("code_challenge", CHALLENGE),
+                ("state", "app-1"),
+            ],
+        )
+        .unwrap()
+    };
+    let res = raw.get(start(&conn, "http://localhost:5173/cb")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.starts_with(&format!("{idp}/authorize?")), "{to}");
+    let q = query_of(&to);
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], "authio");
+    assert_eq!(q["redirect_uri"], format!("{}/v1/auth/sso/callback", srv.url));
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_ne!(q["code_challenge"], CHALLENGE, "Authio's own verifier at the provider, not the app's");
+    assert!(q["nonce"].len() >= 43 && !q["state"].contains("app-1"), "{q:?}");
+
+    // The provider's refusal goes back to the application with error=sso_failed.
+    let url = url::Url::parse_with_params(
+        &format!("{}/v1/auth/sso/callback", srv.url),
+        &[("state", q["state"].as_str()), ("error", "access_denied")],
+    )
+    .unwrap();
+    let res = raw.get(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = query_of(res.headers()[header::LOCATION].to_str().unwrap());
+    assert_eq!((back["error"].as_str(), back["state"].as_str()), ("sso_failed", "app-1"), "{back:?}");
+    // A code whose exchange fails (the stand-in has no token endpoint): sso_failed too.
+    let url = url::Url::parse_with_params(
+        &format!("{}/v1/auth/sso/callback", srv.url),
+        &[("state", q["state"].as_str()), ("code", "abc")],
+    )
+    .unwrap();
+    let res = raw.get(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(query_of(res.headers()[header::LOCATION].to_str().unwrap())["error"], "sso_failed");
+    // A state that does not open: 400, no redirect.
+    let mut tampered = q["state"].clone();
+    tampered.replace_range(10..11, if &tampered[10..11] == "A" { "B" } else { "A" });
+    for state in [tampered.as_str(), "nonsense", ""] {
+        let url = url::Url::parse_with_params(
+            &format!("{}/v1/auth/sso/callback", srv.url),
+            &[("state", state), ("code", "abc")],
+        )
+        .unwrap();
+        let res = raw.get(url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(code(&v), "invalid_sso_state", "{v}");
+    }
+
+    // Starts that cannot go anywhere: an unregistered redirect, another project's key, a bad challenge.
+    let res = raw.get(start(&conn, "https://evil.example/cb")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let (cs2, tid2, _) = srv.project("other@example.com", "b2b").await;
+    let pk2 = srv.publishable_key(&cs2, &tid2).await;
+    let url = url::Url::parse_with_params(
+        &format!("{}/v1/auth/sso/start", srv.url),
+        &[
+            ("pk", pk2.as_str()),
+            ("connection", conn.as_str()),
+            ("redirect_url", "http://localhost:5173/cb"),
+            ("code_challenge", CHALLENGE),
+        ],
+    )
+    .unwrap();
+    assert_eq!(raw.get(url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // Deleted: gone from the list, its secret gone with it, its sign-ins refused.
+    assert_eq!(srv.delete(&format!("{path}/{conn}"), &sk).await.0, StatusCode::NO_CONTENT);
+    let (_, list) = srv.get(&path, &sk).await;
+    assert_eq!(list["data"], json!([]));
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM connection_secrets").fetch_one(&srv.db.pool).await.unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(raw.get(start(&conn, "http://localhost:5173/cb")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connections_are_managed_and_a_sign_in_starts_at_the_provider_postgres() {
+    connections_are_managed_and_a_sign_in_starts_at_the_provider(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connections_are_managed_and_a_sign_in_starts_at_the_provider_sqlite() {
+    connections_are_managed_and_a_sign_in_starts_at_the_provider(false).await;
+}
+
+async fn without_a_secret_key_connections_are_off(postgres: bool) {
+    let srv = Server::start(postgres).await;
+    let idp = common::discovery_stub().await;
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let acme = srv.org(&sk, "Acme").await;
+    let body = json!({"name": "Acme IdP", "issuer": idp, "client_id": "authio", "client_secret": "s3cret"});
+    let (s, v) = srv.post(&format!("/v1/organizations/{acme}/connections"), &sk, body).await;
+    assert_eq!((s, code(&v)), (StatusCode::SERVICE_UNAVAILABLE, "encryption_key_missing"), "{v}");
+    let (s, v) = srv.call(reqwest::Method::GET, "/v1/auth/sso/callback?state=x&code=y", None, None).await;
+    assert_eq!((s, code(&v)), (StatusCode::SERVICE_UNAVAILABLE, "encryption_key_missing"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_secret_key_connections_are_off_postgres() {
+    without_a_secret_key_connections_are_off(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_secret_key_connections_are_off_sqlite() {
+    without_a_secret_key_connections_are_off(false).await;
+}
