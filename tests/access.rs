@@ -338,6 +338,17 @@ fn routes() -> Vec<Route> {
         r(pa.clone(), "/v1/organizations/{org}/domains/{dom}", Some(json!({"auto_join": true})), Manager(200), false),
         r(d.clone(), "/v1/organizations/{org}/domains/{dom}", None, Manager(204), true),
         r(g.clone(), "/v1/organizations/{org}/policy", None, Manager(200), false),
+        r(
+            p.clone(),
+            "/v1/organizations/{org}/connections",
+            Some(json!({"name": "IdP", "issuer": "{idp}", "client_id": "authio", "client_secret": "s"})),
+            Manager(201),
+            false,
+        ),
+        r(g.clone(), "/v1/organizations/{org}/connections", None, Manager(200), false),
+        r(d.clone(), "/v1/organizations/{org}/connections/{conn}", None, Manager(204), true),
+        r(g.clone(), "/v1/auth/sso/start", None, Open(400), false),
+        r(g.clone(), "/v1/auth/sso/callback", None, Open(400), false),
         r(p.clone(), "/v1/organizations/{org}/directories", Some(json!({"name": "Okta"})), Manager(201), false),
         r(g.clone(), "/v1/organizations/{org}/directories", None, Manager(200), false),
         r(g.clone(), "/v1/organizations/{org}/directories/{dir}", None, Manager(200), false),
@@ -458,6 +469,8 @@ struct World {
     /// A confidential OAuth client of the project.
     oauth_client: String,
     oauth_request: String,
+    conn: String,
+    idp: String,
     tokens: Vec<(Caller, Option<String>)>,
 }
 
@@ -548,6 +561,11 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
     let (s, v) = srv.post(&format!("/v1/organizations/{org}/directories"), &sk_a, json!({"name": "Okta"})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let dir = common::id(&v);
+    let idp = common::discovery_stub().await;
+    let body = json!({"name": "IdP", "issuer": idp, "client_id": "authio", "client_secret": "s"});
+    let (s, v) = srv.post(&format!("/v1/organizations/{org}/connections"), &sk_a, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let conn = common::id(&v);
     let body = json!({"name": "Web", "client_type": "confidential", "redirect_uris": ["https://app.example.com/cb"]});
     let (s, v) = srv.post("/v1/oauth-clients", &sk_a, body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -595,6 +613,8 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
         dir,
         oauth_client,
         oauth_request,
+        conn,
+        idp,
         tokens: vec![
             (Anonymous, None),
             (ExpiredToken, Some(t_expired)),
@@ -624,6 +644,8 @@ impl World {
             .replace("{whep}", &self.whep)
             .replace("{oauth_client}", &self.oauth_client)
             .replace("{oauth_request}", &self.oauth_request)
+            .replace("{conn}", &self.conn)
+            .replace("{idp}", &self.idp)
             .replace("{delivery}", &self.delivery)
             .replace("{team}", &self.team)
             .replace("{loner_member}", &self.loner_member)
@@ -651,6 +673,7 @@ fn template(path: &str) -> String {
         .replace("{whep}", "{id}")
         .replace("{oauth_client}", "{id}")
         .replace("{oauth_request}", "{request}")
+        .replace("{conn}", "{connection_id}")
         .replace("{delivery}", "{delivery_id}")
         .replace("{session}", "{session_id}")
         .replace("{ctxorg}", "{organization_id}")
@@ -733,7 +756,12 @@ async fn check(srv: &Server, w: &World, route: &Route, caller: Caller) {
 async fn authorization_matrix_covers_every_route_and_caller() {
     let (dns, _zone) = common::dns_server().await;
     let url = common::database_url(false).await;
-    let srv = Server::start_with(&url, |c| c.dns_resolver = Some(dns)).await;
+    let srv = Server::start_with(&url, |c| {
+        c.dns_resolver = Some(dns);
+        c.secret_key = Some("5a".repeat(32));
+        c.webhook_allow_private = true;
+    })
+    .await;
     let table = routes();
     let (_, doc) = srv.call(Method::GET, "/openapi.json", None, None).await;
     let documented: BTreeSet<String> = doc["paths"]

@@ -113,6 +113,18 @@ async fn populate(srv: &Server) {
     let (s, spa) = srv.post("/v1/oauth-clients", &sk, body).await;
     assert_eq!(s, StatusCode::CREATED, "{spa}");
     assert_eq!(srv.delete(&format!("/v1/oauth-clients/{}", common::id(&spa)), &sk).await.0, StatusCode::NO_CONTENT);
+    // SSO connections: one kept, one deleted.
+    let idp = common::discovery_stub().await;
+    for keep in [true, false] {
+        let body =
+            json!({"name": "IdP", "issuer": idp, "client_id": "authio", "client_secret": "s", "jit_role": "member"});
+        let (s, conn) = srv.post(&format!("/v1/organizations/{acme}/connections"), &sk, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{conn}");
+        if !keep {
+            let path = format!("/v1/organizations/{acme}/connections/{}", common::id(&conn));
+            assert_eq!(srv.delete(&path, &sk).await.0, StatusCode::NO_CONTENT);
+        }
+    }
     // OAuth grants: one live, one revoked by its client.
     let body = json!({"name": "Grants", "client_type": "confidential", "redirect_uris": uris});
     let (s, oc) = srv.post("/v1/oauth-clients", &sk, body).await;
@@ -311,7 +323,7 @@ async fn schema(db: &Db) -> Vec<String> {
 }
 
 async fn rebuild_leaves_every_read_model_equal(postgres: bool) {
-    let srv = Server::start(postgres).await;
+    let srv = common::start_with_sso(postgres).await;
     populate(&srv).await;
 
     let live = srv.read_models().await;
@@ -350,7 +362,7 @@ async fn rebuild_equality_sqlite() {
 /// Reads keep answering from the old table while a rebuild of `users` runs in another
 /// process, and writes made meanwhile are in the swapped-in table.
 async fn reads_keep_answering_during_a_rebuild(postgres: bool) {
-    let srv = Server::start(postgres).await;
+    let srv = common::start_with_sso(postgres).await;
     populate(&srv).await;
     let (_, tid, sk) = srv.project("reads@example.com", "b2b").await;
     // Enough events for the replay to take a while: committed straight to the store,

@@ -81,6 +81,8 @@ pub struct Discovery {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
 }
 
 /// GET a JSON document from the provider (at most 1 MB).

@@ -10,7 +10,7 @@
 //! 2. `callback`: the provider sends the browser back with a code; Authio redeems it
 //!    (its client secret, opened from `connection_secrets`), validates the id token
 //!    (the provider's JWKS, `iss`, `aud`, `nonce`, `exp`), and requires a verified
-//!    email: that is the project's one user (created when new), linked by email. A
+//!    email (from the id token, or the provider's userinfo for the same `sub`): that is the project's one user (created when new), linked by email. A
 //!    non-member becomes a member with the connection's `jit_role`, else is refused. A
 //!    session starts in the organization's context (method `sso`), handed to the
 //!    application by a handoff code (`crate::handoffs`), redeemed with its verifier.
@@ -327,5 +327,33 @@ async fn redeem_upstream(
     if data.claims.get("nonce").and_then(Value::as_str) != Some(state.nonce.as_str()) {
         return Err("id_token: the nonce does not match".into());
     }
-    Ok(data.claims)
+    let mut claims = data.claims;
+    // Providers that keep the email out of the id token (as OpenID Connect allows when
+    // an access token is issued) answer it at userinfo, for the same `sub`.
+    if claims.get("email").is_none() {
+        if let (Some(endpoint), Some(access)) = (&d.userinfo_endpoint, body["access_token"].as_str()) {
+            let info = userinfo(st, endpoint, access).await?;
+            if info.get("sub") != claims.get("sub") {
+                return Err("userinfo: another subject than the id token's".into());
+            }
+            for k in ["email", "email_verified"] {
+                if let Some(v) = info.get(k) {
+                    claims.insert(k.to_string(), v.clone());
+                }
+            }
+        }
+    }
+    Ok(claims)
+}
+
+/// The provider's userinfo for an access token of its own.
+async fn userinfo(st: &AppState, endpoint: &str, access: &str) -> Result<serde_json::Map<String, Value>, String> {
+    let url = crate::webhooks::check_url(endpoint, st.webhooks.allow_private)
+        .map_err(|_| "the userinfo endpoint is not allowed".to_string())?;
+    let client = connections::client_for(st, &url).await?;
+    let res = client.get(url).bearer_auth(access).send().await.map_err(|e| format!("userinfo: {e}"))?;
+    if !res.status().is_success() {
+        return Err(format!("userinfo answered {}", res.status().as_u16()));
+    }
+    res.json().await.map_err(|e| format!("userinfo: {e}"))
 }
