@@ -73,6 +73,7 @@ const log = (...parts) => console.error(`idp: ${parts.join(' ')}`);
  * id_token, at userinfo only (OpenID Connect Core 5.4); false puts them in the id_token too.
  */
 async function startProvider({ name, conformIdTokenClaims }) {
+  const t0 = Date.now();
   const clients = {
     rs256: { client_id: 'authio-rs256', client_secret: randomBytes(24).toString('base64url') },
     es256: { client_id: 'authio-es256', client_secret: randomBytes(24).toString('base64url') },
@@ -83,6 +84,9 @@ async function startProvider({ name, conformIdTokenClaims }) {
     server.listen(0, host, resolve);
   });
   const issuer = `http://${host}:${server.address().port}`;
+  log(`[${name}] listening on ${issuer} (${Date.now() - t0} ms)`);
+  const keys = signingKeys();
+  log(`[${name}] RS256 + ES256 signing keys made (${Date.now() - t0} ms)`);
   const provider = new Provider(issuer, {
     clients: Object.entries(clients).map(([alg, c]) => ({
       ...c,
@@ -93,7 +97,7 @@ async function startProvider({ name, conformIdTokenClaims }) {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: alg.toUpperCase(),
     })),
-    jwks: { keys: signingKeys() },
+    jwks: { keys },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     claims: {
       openid: ['sub'],
@@ -137,6 +141,7 @@ async function startProvider({ name, conformIdTokenClaims }) {
     say(req.method, req.url.length > 200 ? `${req.url.slice(0, 200)}…` : req.url);
     handler(req, res);
   });
+  log(`[${name}] provider up (${Date.now() - t0} ms)`);
   return { server, issuer, clients, conformIdTokenClaims };
 }
 
