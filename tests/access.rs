@@ -348,6 +348,7 @@ fn routes() -> Vec<Route> {
         r(g.clone(), "/v1/organizations/{org}/connections", None, Manager(200), false),
         r(d.clone(), "/v1/organizations/{org}/connections/{conn}", None, Manager(204), true),
         r(g.clone(), "/v1/auth/sso/start", None, Open(400), false),
+        r(g.clone(), "/v1/auth/sso/lookup?email=a%40example.com", None, Frontend, false),
         r(g.clone(), "/v1/auth/sso/callback", None, Open(400), false),
         r(p.clone(), "/v1/organizations/{org}/directories", Some(json!({"name": "Okta"})), Manager(201), false),
         r(g.clone(), "/v1/organizations/{org}/directories", None, Manager(200), false),

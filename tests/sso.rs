@@ -173,3 +173,73 @@ async fn without_a_secret_key_connections_are_off_postgres() {
 async fn without_a_secret_key_connections_are_off_sqlite() {
     without_a_secret_key_connections_are_off(false).await;
 }
+
+async fn an_organization_can_require_its_connection_for_its_domain(postgres: bool) {
+    let (dns, zone) = common::dns_server().await;
+    let url = common::database_url(postgres).await;
+    let srv = Server::start_with(&url, |c| {
+        c.secret_key = Some("5a".repeat(32));
+        c.webhook_allow_private = true;
+        c.dns_resolver = Some(dns);
+    })
+    .await;
+    let idp = common::discovery_stub().await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    let acme = srv.org(&sk, "Acme").await;
+    // Acme verifies acme.example and connects its IdP.
+    let (s, d) = srv.post(&format!("/v1/organizations/{acme}/domains"), &sk, json!({"domain": "acme.example"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let value = d["verification"]["value"].as_str().unwrap().to_string();
+    zone.lock().unwrap().insert("_authio-challenge.acme.example".into(), vec![value]);
+    let (s, v) = srv.post(&format!("/v1/organizations/{acme}/domains/{}/verify", id(&d)), &sk, json!({})).await;
+    assert_eq!((s, &v["state"]), (StatusCode::OK, &json!("verified")), "{v}");
+    let body = json!({"name": "Acme IdP", "issuer": idp, "client_id": "authio", "client_secret": "s3cret"});
+    let (s, conn) = srv.post(&format!("/v1/organizations/{acme}/connections"), &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{conn}");
+    let conn = id(&conn);
+
+    // Home-realm discovery: the domain's users may use SSO; nobody else's domain has it.
+    let lookup = |email: &str| {
+        let path = format!("/v1/auth/sso/lookup?email={}", common::urlencode(email));
+        let (srv, pk) = (&srv, &pk);
+        async move { srv.call_with(reqwest::Method::GET, &path, None, Some(pk), None).await }
+    };
+    let (s, v) = lookup("ada@acme.example").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"organization_id": acme, "connection_id": conn, "required": false}));
+    let (s, v) = lookup("bob@other.example").await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "{v}");
+    let (s, _) = srv.front("/v1/auth/magic-links", &pk, json!({"email": "ada@acme.example"})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "magic links still allowed");
+
+    // The policy admits only SSO: magic links for the domain are refused with the way in.
+    let (s, v) = srv
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/organizations/{acme}/policy"),
+            Some(&sk),
+            Some(json!({"allowed_methods": ["sso"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = lookup("ada@acme.example").await;
+    assert_eq!((s, &v["required"]), (StatusCode::OK, &json!(true)), "{v}");
+    let (s, v) = srv.front("/v1/auth/magic-links", &pk, json!({"email": "ada@acme.example"})).await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "sso_required"), "{v}");
+    assert_eq!(v["error"]["details"]["connection_id"], conn.as_str(), "{v}");
+    let (s, _) = srv.front("/v1/auth/magic-links", &pk, json!({"email": "bob@other.example"})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "other domains are not affected");
+    // Without the publishable key, no lookup.
+    let (s, _) = srv.call(reqwest::Method::GET, "/v1/auth/sso/lookup?email=ada%40acme.example", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_organization_can_require_its_connection_for_its_domain_postgres() {
+    an_organization_can_require_its_connection_for_its_domain(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_organization_can_require_its_connection_for_its_domain_sqlite() {
+    an_organization_can_require_its_connection_for_its_domain(false).await;
+}

@@ -86,6 +86,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "SSO connections need `AUTHIO_SECRET_KEY` (64 hex digits) on the server; it is not set.",
     ),
     (
+        "sso_required",
+        403,
+        "The email's organization admits only SSO (its policy's `allowed_methods`): sign in through its connection (`details.connection_id`, `/v1/auth/sso/start`).",
+    ),
+    (
         "invalid_handoff",
         400,
         "The handoff code is unknown, expired, of another project, or its `code_verifier` does not match; a code presented again after it was redeemed also revokes its session.",

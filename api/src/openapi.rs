@@ -74,6 +74,7 @@ impl Modify for Security {
         oauth::authorize, oauth::describe, oauth::grant, oauth::deny, oauth::token, oauth::userinfo,
         oauth::revoke, oauth::introspect, oauth::logout,
         connections::create, connections::list, connections::delete, connections::start, connections::callback,
+        connections::lookup,
         auth::create_sign_in_token, auth::verify_sign_in_token, auth::console_sign_in,
         auth::console_sign_in_verify, auth::switch_org, auth::refresh, auth::revoke, auth::me,
         auth::introspect, auth::current, auth::revoke_context, org_sessions::list, org_sessions::revoke,

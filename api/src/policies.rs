@@ -46,7 +46,7 @@ pub fn met(dialect: Dialect) -> &'static str {
 
 #[derive(Debug, Serialize, ToSchema, Clone)]
 pub struct PolicyView {
-    /// `magic_link`, `passkey`, `sign_in_token`; null: any.
+    /// `magic_link`, `passkey`, `sign_in_token`, `sso`; null: any.
     pub allowed_methods: Option<Vec<String>>,
     pub require_passkey: bool,
     /// Null: no limit.
@@ -69,7 +69,7 @@ pub fn check(view: PolicyView) -> ApiResult<Policy> {
         if m.is_empty() || m.iter().any(|x| !SIGN_IN_METHODS.contains(&x.as_str())) {
             return Err(ApiError::invalid_field(
                 "allowed_methods",
-                "allowed_methods must name at least one of magic_link, passkey, sign_in_token (or be null)",
+                "allowed_methods must name at least one of magic_link, passkey, sign_in_token, sso (or be null)",
             ));
         }
     }

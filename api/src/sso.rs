@@ -357,3 +357,42 @@ async fn userinfo(st: &AppState, endpoint: &str, access: &str) -> Result<serde_j
     }
     res.json().await.map_err(|e| format!("userinfo: {e}"))
 }
+
+/// Where an email's users sign in with SSO: the organization that verified its domain
+/// and has a connection.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SsoRoute {
+    pub organization_id: String,
+    /// The organization's (oldest) connection: start there.
+    pub connection_id: String,
+    /// Whether the organization's policy leaves its domain's users no other way in
+    /// (its `allowed_methods` name `sso` and not `magic_link`).
+    pub required: bool,
+}
+
+/// The SSO route of `email` in `project`, if its domain has one.
+pub async fn lookup(st: &AppState, project: &str, email: &str) -> ApiResult<Option<SsoRoute>> {
+    let Some(org) = crate::domains::owner_of_address(st, project, email).await? else { return Ok(None) };
+    let conn: Option<String> =
+        sqlx::query_scalar("SELECT id FROM connections WHERE organization_id = $1 ORDER BY id LIMIT 1")
+            .bind(&org)
+            .fetch_optional(&st.db.pool)
+            .await?;
+    let Some(connection_id) = conn else { return Ok(None) };
+    let required = crate::policies::admits_new_session(st, &org, "sso").await?
+        && !crate::policies::admits_new_session(st, &org, "magic_link").await?;
+    Ok(Some(SsoRoute { organization_id: org, connection_id, required }))
+}
+
+/// `403 sso_required` for an email whose organization admits only SSO: where to go.
+pub async fn ensure_not_required(st: &AppState, project: &str, email: &str) -> ApiResult<()> {
+    match lookup(st, project, email).await? {
+        Some(r) if r.required => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "sso_required",
+            "this email's organization signs its users in through its identity provider: /v1/auth/sso/start",
+        )
+        .with_details(serde_json::json!({"organization_id": r.organization_id, "connection_id": r.connection_id}))),
+        _ => Ok(()),
+    }
+}

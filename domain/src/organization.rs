@@ -219,8 +219,9 @@ impl OrganizationError {
     }
 }
 
-/// Sign-in methods an organization's policy can name.
-pub const SIGN_IN_METHODS: [&str; 3] = ["magic_link", "passkey", "sign_in_token"];
+/// Sign-in methods an organization's policy can name (`sso`: through one of its SSO
+/// connections).
+pub const SIGN_IN_METHODS: [&str; 4] = ["magic_link", "passkey", "sign_in_token", "sso"];
 
 /// What a session must have to hold a context in the organization: a sign-in method
 /// among `allowed_methods` (any, when `None`; a passkey step-up counts as `passkey`), a

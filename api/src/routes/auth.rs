@@ -184,6 +184,9 @@ pub async fn send_magic_link(
         crate::redirects::check_link(&st, &pk.project_id, &pk.environment, url).await?;
     }
     limit(&st, &pk.project_id, &email, &ctx)?;
+    // A domain whose organization admits only SSO: say where to go instead of mailing a
+    // link that could not sign in.
+    crate::sso::ensure_not_required(&st, &pk.project_id, &email).await?;
     let (token, _) =
         mint(&st, "ml_", "magic_link", Some(&pk.project_id), &email, body.redirect_url.as_deref(), MAGIC_LINK_MINUTES)
             .await?;

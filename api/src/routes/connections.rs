@@ -126,3 +126,23 @@ pub async fn callback(
     let cb = sso::Callback { code, state, error, error_description };
     Ok(Redirect::to(&sso::callback(&st, cb, &ctx).await?).into_response())
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    pub email: String,
+}
+
+/// Home-realm discovery: whether an email's domain belongs to an organization that signs
+/// its users in through an SSO connection (`404` when not), and whether it must.
+#[utoipa::path(get, path = "/v1/auth/sso/lookup", tag = "sign-in", params(LookupQuery),
+    security(("publishable_key" = [])), responses((status = 200, body = sso::SsoRoute), Errors))]
+pub async fn lookup(
+    State(st): State<AppState>,
+    pk: crate::extract::PublishableKey,
+    Query(q): Query<LookupQuery>,
+) -> ApiResult<axum::Json<sso::SsoRoute>> {
+    let email = super::project::check_email(&q.email).map(|e| authio_domain::normalize_email(&e))?;
+    let route = sso::lookup(&st, &pk.project_id, &email).await?;
+    Ok(axum::Json(route.ok_or_else(crate::error::ApiError::not_found)?))
+}

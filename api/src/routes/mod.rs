@@ -124,6 +124,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/organizations/{id}/connections", post(connections::create).get(connections::list))
         .route("/v1/organizations/{id}/connections/{connection_id}", axum::routing::delete(connections::delete))
         .route("/v1/auth/sso/start", get(connections::start))
+        .route("/v1/auth/sso/lookup", get(connections::lookup))
         .route("/v1/auth/sso/callback", get(connections::callback))
         .route("/v1/auth/project", get(handoffs::project))
         .route("/v1/auth/handoffs", post(handoffs::issue))
