@@ -71,28 +71,20 @@ pub fn layer(db: Db) -> CorsLayer {
 
 /// Whether any project lists `origin` (a normalized origin) among its allowed origins.
 async fn any_project_allows(db: &Db, origin: &str) -> bool {
-    let escaped = origin.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    let pattern = format!("%\"{escaped}\"%");
-    sqlx::query_scalar::<_, i64>("SELECT 1 FROM tenants WHERE allowed_origins LIKE $1 ESCAPE '\\' LIMIT 1")
-        .bind(pattern)
-        .fetch_optional(&db.pool)
-        .await
-        .ok()
-        .flatten()
-        .is_some()
+    any_like(db, "SELECT 1 FROM tenants WHERE allowed_origins LIKE $1 ESCAPE '\\' LIMIT 1", origin, "\"").await
 }
 
 /// Whether some OAuth client has a redirect URI on `origin` (a normalized origin).
 async fn any_client_redirects_from(db: &Db, origin: &str) -> bool {
+    any_like(db, "SELECT 1 FROM oauth_clients WHERE redirect_uris LIKE $1 ESCAPE '\\' LIMIT 1", origin, "/").await
+}
+
+/// Whether `sql` finds a row for a JSON array holding a string that starts with `origin`
+/// followed by `after` (the pattern `%"<origin><after>%`, `origin` escaped for LIKE).
+async fn any_like(db: &Db, sql: &str, origin: &str, after: &str) -> bool {
     let escaped = origin.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    let pattern = format!("%\"{escaped}/%");
-    sqlx::query_scalar::<_, i64>("SELECT 1 FROM oauth_clients WHERE redirect_uris LIKE $1 ESCAPE '\\' LIMIT 1")
-        .bind(pattern)
-        .fetch_optional(&db.pool)
-        .await
-        .ok()
-        .flatten()
-        .is_some()
+    let pattern = format!("%\"{escaped}{after}%");
+    sqlx::query_scalar::<_, i64>(sql).bind(pattern).fetch_optional(&db.pool).await.ok().flatten().is_some()
 }
 
 /// Whether a browser at `origin` may call the OAuth endpoints as `client`: Authio's own

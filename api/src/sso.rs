@@ -18,6 +18,7 @@ use crate::connections::{self, sealer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::RequestContext;
 use crate::handoffs::{self, valid_challenge, valid_verifier};
+use crate::oidc::with_query;
 use crate::AppState;
 use authio_domain::Actor;
 use axum::http::StatusCode;
@@ -137,23 +138,6 @@ pub struct Callback {
     pub error_description: Option<String>,
 }
 
-fn back(redirect_url: &str, pairs: &[(&str, Option<&str>)]) -> String {
-    match reqwest::Url::parse(redirect_url) {
-        Ok(mut u) => {
-            {
-                let mut q = u.query_pairs_mut();
-                for (k, v) in pairs {
-                    if let Some(v) = v {
-                        q.append_pair(k, v);
-                    }
-                }
-            }
-            u.to_string()
-        }
-        Err(_) => redirect_url.to_string(),
-    }
-}
-
 /// Finish the sign-in: the application's redirect URL with a handoff code, or with
 /// `error=sso_failed`. Only a state that does not open is an error of its own (`400
 /// invalid_sso_state`): without it there is nowhere to send the browser.
@@ -169,7 +153,7 @@ pub async fn callback(st: &AppState, cb: Callback, rctx: &RequestContext) -> Api
         tracing::info!(connection = state.connection, reason = why, "SSO sign-in refused");
         let pairs =
             [("error", Some("sso_failed")), ("error_description", Some(why.as_str())), ("state", app_state.as_deref())];
-        back(&state.redirect_url, &pairs)
+        with_query(&state.redirect_url, &pairs)
     };
     if let Some(e) = cb.error {
         let d = cb.error_description.unwrap_or_default();
@@ -178,7 +162,7 @@ pub async fn callback(st: &AppState, cb: Callback, rctx: &RequestContext) -> Api
     let Some(code) = cb.code else { return Ok(fail("the identity provider sent no code".into())) };
     match finish(st, &state, &code, rctx).await {
         Ok(Finished::Code(hc)) => {
-            Ok(back(&state.redirect_url, &[("code", Some(&hc)), ("state", app_state.as_deref())]))
+            Ok(with_query(&state.redirect_url, &[("code", Some(&hc)), ("state", app_state.as_deref())]))
         }
         Ok(Finished::Refused(why)) => Ok(fail(why)),
         Err(e) if e.status.is_server_error() => Err(e),

@@ -402,11 +402,27 @@ impl Keys {
     /// (the algorithm the key's), `iss` is ours, `aud` is `audience`, and, when
     /// `check_exp`, it has not expired (no leeway). Anything else is `None`.
     pub async fn verify_signed(&self, token: &str, typ: &str, audience: &str, check_exp: bool) -> Option<Value> {
-        if token.len() > 8192 {
+        let (key, mut v) = self.validation_for(token, 8192, |t| t == Some(typ)).await?;
+        v.validate_exp = check_exp;
+        v.set_audience(&[audience]);
+        jsonwebtoken::decode::<Value>(token, &key.decoding, &v).ok().map(|d| d.claims)
+    }
+
+    /// The key a JWT of at most `max_len` characters names (one of ours, the algorithm
+    /// EdDSA or ES256 *and* the key's) when its header's `typ` is as `typ_ok` wants, and
+    /// the validation every token of ours starts from: no leeway, our `iss`, and `exp`,
+    /// `iss`, `aud`, `sub` required.
+    async fn validation_for(
+        &self,
+        token: &str,
+        max_len: usize,
+        typ_ok: impl Fn(Option<&str>) -> bool,
+    ) -> Option<(Arc<SigningKey>, Validation)> {
+        if token.len() > max_len {
             return None;
         }
         let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.typ.as_deref() != Some(typ) || !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256) {
+        if !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256) || !typ_ok(header.typ.as_deref()) {
             return None;
         }
         let key = self.find_or_reload(header.kid.as_deref()?).await?;
@@ -415,39 +431,21 @@ impl Keys {
         }
         let mut v = Validation::new(key.algorithm);
         v.leeway = 0;
-        v.validate_exp = check_exp;
         v.set_issuer(&[&self.issuer]);
-        v.set_audience(&[audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Value>(token, &key.decoding, &v).ok().map(|d| d.claims)
+        Some((key, v))
     }
 
     /// Verify an access token: the algorithm must be EdDSA or ES256 *and* the one of the
     /// key its `kid` names (one of ours), `iss`, `aud`, `sub` and `exp` are required,
     /// `exp`/`nbf` are checked with no leeway. Any failure is `None`; the caller answers 401.
     pub async fn verify(&self, token: &str) -> Option<Claims> {
-        if token.len() > 4096 {
-            return None;
-        }
-        let header = jsonwebtoken::decode_header(token).ok()?;
         // Only an access token's header says `JWT` (or nothing); an authorization
         // request's says `REQUEST_TYP`, and an id token, typed `JWT` too, fails the
         // strict claims below (its `aud` is a client).
-        if !matches!(header.alg, Algorithm::EdDSA | Algorithm::ES256)
-            || header.typ.as_deref().is_some_and(|t| t != "JWT")
-        {
-            return None;
-        }
-        let key = self.find_or_reload(header.kid.as_deref()?).await?;
-        if key.algorithm != header.alg {
-            return None;
-        }
-        let mut v = Validation::new(key.algorithm);
-        v.leeway = 0;
+        let (key, mut v) = self.validation_for(token, 4096, |t| t.is_none_or(|t| t == "JWT")).await?;
         v.validate_nbf = true;
         v.validate_aud = false; // checked by the caller against the project it acts in
-        v.set_issuer(&[&self.issuer]);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).ok()?;
         let c = data.claims;
         if !c.aud.starts_with("proj_") || !c.sub.starts_with("user_") || !c.sid.starts_with("sess_") {

@@ -89,7 +89,7 @@ pub async fn client(st: &AppState, id: &str) -> ApiResult<Option<Client>> {
 }
 
 /// `base` with `pairs` added to its query (a registered redirect URI may have one).
-fn with_query(base: &str, pairs: &[(&str, Option<&str>)]) -> String {
+pub(crate) fn with_query(base: &str, pairs: &[(&str, Option<&str>)]) -> String {
     match Url::parse(base) {
         Ok(mut u) => {
             {

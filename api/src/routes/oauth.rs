@@ -154,6 +154,13 @@ fn form(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthError> {
     params_of(&Method::POST, None, headers, body).map_err(OAuthError::invalid_request)
 }
 
+/// A protocol POST's form and the client its credentials prove.
+async fn authenticated(st: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Params, oidc::Client), OAuthError> {
+    let p = form(headers, body)?;
+    let client = oidc::authenticate(st, &credentials(headers, &p)).await?;
+    Ok((p, client))
+}
+
 fn no_store(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -174,8 +181,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    let p = form(&headers, &body)?;
-    let client = oidc::authenticate(&st, &credentials(&headers, &p)).await?;
+    let (p, client) = authenticated(&st, &headers, &body).await?;
     let answer = match p.get("grant_type") {
         Some("authorization_code") => oidc::redeem(&st, &client, &p, &ctx).await?,
         Some("refresh_token") => oidc::refresh(&st, &client, &p, &ctx).await?,
@@ -225,8 +231,7 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    let p = form(&headers, &body)?;
-    let client = oidc::authenticate(&st, &credentials(&headers, &p)).await?;
+    let (p, client) = authenticated(&st, &headers, &body).await?;
     let token = p.get("token").ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     oidc::revoke(&st, &client, token, &ctx).await?;
     Ok(no_store(StatusCode::OK.into_response()))
@@ -238,8 +243,7 @@ pub async fn revoke(
     responses((status = 200, description = "`active` and the token's claims", content_type = "application/json", body = Object),
         (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)))]
 pub async fn introspect(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
-    let p = form(&headers, &body)?;
-    let client = oidc::authenticate(&st, &credentials(&headers, &p)).await?;
+    let (p, client) = authenticated(&st, &headers, &body).await?;
     if client.client_type != authio_domain::oauth_client::ClientType::Confidential {
         return Err(OAuthError::invalid_client("introspection is for confidential clients (RFC 7662 §2.1)"));
     }
