@@ -697,7 +697,8 @@ async fn policies_and_step_up(postgres: bool) {
     let policy = |org: &str| format!("/v1/organizations/{org}/policy");
 
     // Vault requires a passkey and a session at most an hour old.
-    let (s, v) = srv.call(Method::PUT, &policy(&vault), Some(&p.sk), Some(json!({"allowed_methods": ["sso"]}))).await;
+    let (s, v) =
+        srv.call(Method::PUT, &policy(&vault), Some(&p.sk), Some(json!({"allowed_methods": ["password"]}))).await;
     assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
     let strict = json!({"require_passkey": true, "max_session_age_seconds": 3600});
     let (s, v) = srv.call(Method::PUT, &policy(&vault), Some(&p.sk), Some(strict)).await;
