@@ -682,3 +682,156 @@ async fn a_browser_only_client_calls_the_token_endpoint_from_its_origin_postgres
 async fn a_browser_only_client_calls_the_token_endpoint_from_its_origin_sqlite() {
     a_browser_only_client_calls_the_token_endpoint_from_its_origin(false).await;
 }
+
+/// A back-channel logout receiver on loopback: the logout tokens it was sent, and a
+/// switch that makes it answer 503 (to prove the sender retries).
+async fn logout_receiver(
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (g, d) = (got.clone(), down.clone());
+    let app = axum::Router::new().route(
+        "/logout",
+        axum::routing::post(move |body: String| {
+            let (got, down) = (g.clone(), d.clone());
+            async move {
+                if down.load(std::sync::atomic::Ordering::SeqCst) {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let token = url::form_urlencoded::parse(body.as_bytes())
+                    .find(|(k, _)| k == "logout_token")
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_default();
+                got.lock().unwrap().push(token);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/logout", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got, down)
+}
+
+async fn a_revoked_session_is_announced_on_the_back_channel(postgres: bool) {
+    let url = common::database_url(postgres).await;
+    let srv = Server::start_with(&url, |c| c.webhook_allow_private = true).await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    let user = srv.user(&sk, "ada@example.com").await;
+    let acme = srv.org(&sk, "Acme").await;
+    srv.membership(&sk, &user, &acme, "member").await;
+    let (receiver, got, down) = logout_receiver().await;
+    // The URI is checked, set at registration, and can be changed and removed.
+    let body = json!({"name": "Web", "client_type": "confidential", "redirect_uris": [APP], "backchannel_logout_uri": "ftp://x"});
+    let (s, v) = srv.post("/v1/oauth-clients", &sk, body).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
+    let body = json!({"name": "Web", "client_type": "confidential", "redirect_uris": [APP], "backchannel_logout_uri": receiver});
+    let (s, web) = srv.post("/v1/oauth-clients", &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{web}");
+    assert_eq!(web["backchannel_logout_uri"], receiver.as_str());
+    let (client, secret) = (id(&web), web["client_secret"].as_str().unwrap().to_string());
+    // A second client without a URI gets nothing.
+    let body = json!({"name": "Quiet", "client_type": "confidential", "redirect_uris": [APP]});
+    let (_, quiet) = srv.post("/v1/oauth-clients", &sk, body).await;
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    // The user signs in to both clients in one session (the hosted page's).
+    let signed_in = srv.sign_in(&sk, &pk, &user).await;
+    let (s, pair) = srv
+        .post("/v1/sessions/switch-org", signed_in["access_token"].as_str().unwrap(), json!({"organization_id": acme}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{pair}");
+    for (cid, csecret) in
+        [(client.clone(), secret.clone()), (id(&quiet), quiet["client_secret"].as_str().unwrap().to_string())]
+    {
+        let params =
+            [("response_type", "code"), ("client_id", cid.as_str()), ("redirect_uri", APP), ("scope", "openid")];
+        let res = raw
+            .get(url::Url::parse_with_params(&format!("{}/oauth2/authorize", srv.url), &params).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let request = query_of(res.headers()[header::LOCATION].to_str().unwrap())["authorization"].clone();
+        let (s, v) = srv
+            .post("/v1/oauth2/authorizations", pair["access_token"].as_str().unwrap(), json!({"request": request}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let code_value = query_of(v["redirect_to"].as_str().unwrap())["code"].clone();
+        let form = [("grant_type", "authorization_code"), ("code", code_value.as_str()), ("redirect_uri", APP)];
+        let res = raw
+            .post(format!("{}/oauth2/token", srv.url))
+            .basic_auth(&cid, Some(&csecret))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    // The receiver is down when the session ends: the notice waits, queued by the revocation itself.
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (s, _) = srv.call(reqwest::Method::POST, "/v1/sessions/revoke", pair["access_token"].as_str(), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let queued: Vec<(String, String)> =
+        sqlx::query_as("SELECT client_id, status FROM logout_notices WHERE session_id = $1")
+            .bind(pair["session_id"].as_str().unwrap())
+            .fetch_all(&srv.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(queued.len(), 1, "one notice, for the client that takes them: {queued:?}");
+    assert_eq!(queued[0].0, client);
+    // Up again: the retry (5 s later) delivers it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM logout_notices WHERE client_id = $1")
+            .bind(&client)
+            .fetch_one(&srv.db.pool)
+            .await
+            .unwrap();
+        if attempts >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sender never tried");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    while got.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the retry never came");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let token = got.lock().unwrap()[0].clone();
+    let header: Value = {
+        use base64::Engine;
+        let h = token.split('.').next().unwrap();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap()
+    };
+    assert_eq!(header["typ"], "logout+jwt");
+    let c = claims(&token);
+    assert_eq!(c["aud"], client.as_str());
+    assert_eq!(c["sid"], pair["session_id"]);
+    assert_eq!(c["sub"], user.as_str());
+    assert_eq!(c["iss"], srv.url.as_str());
+    assert!(c["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object(), "{c}");
+    assert!(c.get("nonce").is_none(), "a logout token carries no nonce: {c}");
+    let status: String = sqlx::query_scalar("SELECT status FROM logout_notices WHERE client_id = $1")
+        .bind(&client)
+        .fetch_one(&srv.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "sent");
+    let (_, d) = srv.call(reqwest::Method::GET, "/.well-known/openid-configuration", None, None).await;
+    assert_eq!(d["backchannel_logout_supported"], true);
+    // Removing the URI records it.
+    let (s, v) = srv.patch(&format!("/v1/oauth-clients/{client}"), &sk, json!({"backchannel_logout_uri": ""})).await;
+    assert_eq!((s, &v["backchannel_logout_uri"]), (StatusCode::OK, &Value::Null), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_session_is_announced_on_the_back_channel_postgres() {
+    a_revoked_session_is_announced_on_the_back_channel(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_session_is_announced_on_the_back_channel_sqlite() {
+    a_revoked_session_is_announced_on_the_back_channel(false).await;
+}

@@ -447,10 +447,20 @@ async fn oauth_clients(command: OAuthClientsCommand) -> anyhow::Result<()> {
         OAuthClientsCommand::Create { project, name, client_type, redirect_uris, scopes, .. } => {
             load_project(&st.db, &project).await?;
             let scopes = (!scopes.is_empty()).then_some(scopes);
-            let (client, secret) =
-                crate::oauth_clients::register(&st, &project, &name, &client_type, redirect_uris, scopes, &meta)
-                    .await
-                    .map_err(fail)?;
+            let (client, secret) = crate::oauth_clients::register(
+                &st,
+                &project,
+                crate::oauth_clients::NewClient {
+                    name,
+                    client_type,
+                    redirect_uris,
+                    scopes,
+                    backchannel_logout_uri: None,
+                },
+                &meta,
+            )
+            .await
+            .map_err(fail)?;
             println!("{}", client.id);
             if let Some(secret) = secret {
                 println!("{secret}");

@@ -251,7 +251,9 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState, Backgro
         anyhow::bail!("AUTHIO_DOMAIN_RECHECK_INTERVAL must be more than zero");
     }
     let rechecker = domains::spawn_rechecker(state.db.clone(), state.dns.clone(), recheck_every);
-    let mut tasks = vec![task, relay, pruner, sweeper, rechecker];
+    // Back-channel logout notices: a small indexed queue, looked at every second.
+    let logouts = oidc::logout::spawn(state.clone(), Duration::from_secs(1));
+    let mut tasks = vec![task, relay, pruner, sweeper, rechecker, logouts];
     tasks.extend(webhooks::spawn(
         state.db.clone(),
         webhook_settings,

@@ -29,6 +29,9 @@ pub struct OAuthClientView {
     pub redirect_uris: Vec<String>,
     /// What the client may ask for; always includes `openid`.
     pub scopes: Vec<String>,
+    /// Where the client takes back-channel logout notices (OpenID Connect Back-Channel
+    /// Logout 1.0), if anywhere.
+    pub backchannel_logout_uri: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -41,9 +44,11 @@ pub struct Change {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
+    /// `Some("")` clears it.
+    pub backchannel_logout_uri: Option<String>,
 }
 
-const COLS: &str = "id, name, client_type, redirect_uris, scopes, created_at, updated_at";
+const COLS: &str = "id, name, client_type, redirect_uris, scopes, created_at, updated_at, backchannel_logout_uri";
 
 fn view_of(r: &AnyRow) -> Result<OAuthClientView, sqlx::Error> {
     let list = |i: usize| -> Result<Vec<String>, sqlx::Error> {
@@ -57,6 +62,7 @@ fn view_of(r: &AnyRow) -> Result<OAuthClientView, sqlx::Error> {
         scopes: list(4)?,
         created_at: r.try_get(5)?,
         updated_at: r.try_get(6)?,
+        backchannel_logout_uri: r.try_get(7)?,
     })
 }
 
@@ -79,6 +85,20 @@ pub fn valid_redirect_uri(input: &str) -> bool {
         "https" => url.host_str().is_some_and(|h| !h.is_empty()),
         "http" => matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")),
         other => other.contains('.') && url.host_str().is_none_or(str::is_empty),
+    }
+}
+
+/// A back-channel logout URI: `https`, or `http` on a loopback host (as a redirect URI,
+/// without private-use schemes: Authio POSTs to it). `""` clears, so `None` then.
+fn check_logout_uri(uri: Option<String>) -> ApiResult<Option<String>> {
+    match uri {
+        None => Ok(None),
+        Some(u) if u.is_empty() => Ok(None),
+        Some(u) if valid_redirect_uri(&u) && (u.starts_with("https://") || u.starts_with("http://")) => Ok(Some(u)),
+        Some(_) => Err(ApiError::invalid_field(
+            "backchannel_logout_uri",
+            "backchannel_logout_uri must be an https URL (or http on localhost, 127.0.0.1 or [::1]) without a fragment",
+        )),
     }
 }
 
@@ -126,16 +146,27 @@ fn secret_row(id: &str, project: &str, secret: &str) -> Vec<SqlArg> {
     ]
 }
 
+/// What a registration asks for.
+pub struct NewClient {
+    pub name: String,
+    /// `confidential` or `public`.
+    pub client_type: String,
+    pub redirect_uris: Vec<String>,
+    /// `None`: `DEFAULT_SCOPES`.
+    pub scopes: Option<Vec<String>>,
+    pub backchannel_logout_uri: Option<String>,
+}
+
 /// Register a client; its view and, for a confidential one, the secret (shown once).
 pub async fn register(
     st: &AppState,
     project: &str,
-    name: &str,
-    client_type: &str,
-    redirect_uris: Vec<String>,
-    scopes: Option<Vec<String>>,
+    new: NewClient,
     meta: &Metadata,
 ) -> ApiResult<(OAuthClientView, Option<String>)> {
+    let NewClient { name, client_type, redirect_uris, scopes, backchannel_logout_uri } = new;
+    let (name, client_type) = (name.as_str(), client_type.as_str());
+    let backchannel_logout_uri = check_logout_uri(backchannel_logout_uri)?;
     let kind = ClientType::parse(client_type)
         .ok_or_else(|| ApiError::invalid_field("client_type", "client_type must be `confidential` or `public`"))?;
     check_redirect_uris(&redirect_uris)?;
@@ -156,6 +187,10 @@ pub async fn register(
         })
         .await
         .map_err(domain)?;
+        if backchannel_logout_uri.is_some() {
+            let uri = backchannel_logout_uri.clone();
+            c.exec(OAuthClientCommand::SetBackchannelLogout { uri, at }).await.map_err(domain)?;
+        }
         let mut changes = Changes::new();
         changes.add(c)?;
         if let Some(s) = &secret {
@@ -175,6 +210,7 @@ pub async fn register(
         scopes,
         created_at: time_text(at),
         updated_at: time_text(at),
+        backchannel_logout_uri,
     };
     Ok((view, secret))
 }
@@ -200,6 +236,10 @@ pub async fn update(
     if let Some(uris) = &change.redirect_uris {
         check_redirect_uris(uris)?;
     }
+    let logout = match change.backchannel_logout_uri.clone() {
+        Some(u) => Some(check_logout_uri(Some(u))?),
+        None => None,
+    };
     crate::execute!(st, meta, {
         let mut c = load(st, project, id).await?;
         c.exec(OAuthClientCommand::Update {
@@ -210,6 +250,11 @@ pub async fn update(
         })
         .await
         .map_err(domain)?;
+        if let Some(uri) = &logout {
+            c.exec(OAuthClientCommand::SetBackchannelLogout { uri: uri.clone(), at: Utc::now() })
+                .await
+                .map_err(domain)?;
+        }
         let mut changes = Changes::new();
         changes.add(c)?;
         Ok(changes)

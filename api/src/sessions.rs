@@ -319,9 +319,13 @@ fn add_refresh_token(changes: &mut Changes, g: &Grant) -> String {
     token
 }
 
-/// Retire every live refresh token of the session (sign-out, revocation).
+/// Retire every live refresh token of the session (sign-out, revocation), and queue a
+/// back-channel logout notice for each OAuth client holding a grant in it that takes
+/// them (`crate::oidc::logout`), in the same commit: a revocation is never without its
+/// notices.
 pub fn supersede_refresh_tokens(changes: &mut Changes, session: &str) {
     changes.side_write(SUPERSEDE, vec![SqlArg::Text(session.into())]);
+    changes.side_write(crate::oidc::logout::QUEUE, vec![SqlArg::Text(session.into()), now_arg()]);
 }
 
 /// The family a refresh token names (tokens issued before families name none, and

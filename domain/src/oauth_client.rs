@@ -58,6 +58,11 @@ pub enum OAuthClientCommand {
         scopes: Option<Vec<String>>,
         at: DateTime<Utc>,
     },
+    /// Where the client takes back-channel logout notices (`None`: none).
+    SetBackchannelLogout {
+        uri: Option<String>,
+        at: DateTime<Utc>,
+    },
     /// A new secret (kept by the caller); the old one stops at once.
     RotateSecret {
         at: DateTime<Utc>,
@@ -93,6 +98,8 @@ pub enum OAuthClientEvent {
     },
     #[serde(rename = "oauth_client.secret_rotated")]
     SecretRotated { client_id: String, rotated_at: DateTime<Utc> },
+    #[serde(rename = "oauth_client.backchannel_logout_changed")]
+    BackchannelLogoutChanged { client_id: String, backchannel_logout_uri: Option<String>, changed_at: DateTime<Utc> },
     #[serde(rename = "oauth_client.deleted")]
     Deleted { client_id: String, deleted_at: DateTime<Utc> },
 }
@@ -102,6 +109,7 @@ crate::event_names!(OAuthClientEvent {
     Updated => "oauth_client.updated",
     SecretRotated => "oauth_client.secret_rotated",
     Deleted => "oauth_client.deleted",
+    BackchannelLogoutChanged => "oauth_client.backchannel_logout_changed",
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,6 +182,8 @@ pub struct OAuthClient {
     pub client_type: Option<ClientType>,
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl OAuthClient {
@@ -239,6 +249,18 @@ impl Aggregate for OAuthClient {
                     sink.write(ev, self).await;
                 }
             }
+            OAuthClientCommand::SetBackchannelLogout { uri, at } => {
+                self.live()?;
+                if uri != self.backchannel_logout_uri {
+                    let client_id = self.client_id.clone();
+                    let ev = OAuthClientEvent::BackchannelLogoutChanged {
+                        client_id,
+                        backchannel_logout_uri: uri,
+                        changed_at: at,
+                    };
+                    sink.write(ev, self).await;
+                }
+            }
             OAuthClientCommand::RotateSecret { at } => {
                 self.live()?;
                 if self.client_type == Some(ClientType::Public) {
@@ -281,6 +303,9 @@ impl Aggregate for OAuthClient {
                 }
             }
             OAuthClientEvent::SecretRotated { .. } => {}
+            OAuthClientEvent::BackchannelLogoutChanged { backchannel_logout_uri, .. } => {
+                self.backchannel_logout_uri = backchannel_logout_uri
+            }
             OAuthClientEvent::Deleted { .. } => self.deleted = true,
         }
     }

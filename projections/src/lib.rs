@@ -945,6 +945,10 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
                 .await
         }
         "oauth_client.deleted" => exec(tx, "DELETE FROM oauth_clients WHERE id = $1", vec![id]).await,
+        "oauth_client.backchannel_logout_changed" => {
+            let args = vec![id, s(d, "backchannel_logout_uri"), Some(ts(d, "changed_at"))];
+            exec(tx, "UPDATE oauth_clients SET backchannel_logout_uri = $2, updated_at = $3 WHERE id = $1", args).await
+        }
         "oauth.code_redeemed" => {
             let scopes = d.get("scopes").filter(|v| !v.is_null()).map(Value::to_string);
             exec(

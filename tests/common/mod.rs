@@ -227,7 +227,7 @@ impl Server {
                 "directory_users" => "id, directory_id, organization_id, user_id, COALESCE(external_id, ''), COALESCE(user_name, ''), COALESCE(display_name, ''), linked_at",
                 "directory_groups" => "id, directory_id, organization_id, display_name, COALESCE(external_id, ''), created_at, updated_at",
                 "directory_group_members" => "id, group_id, directory_id, user_id, added_at",
-                "oauth_clients" => "id, project_id, name, client_type, redirect_uris, scopes, created_at, updated_at",
+                "oauth_clients" => "id, project_id, name, client_type, redirect_uris, scopes, created_at, updated_at, COALESCE(backchannel_logout_uri, '')",
                 "oauth_grants" => "family_id, code_id, client_id, project_id, session_id, user_id, COALESCE(organization_id, ''), scopes, auth_time, created_at, COALESCE(revoked_at, '')",
                 "connections" => "id, project_id, organization_id, name, issuer, client_id, COALESCE(jit_role, ''), created_at, updated_at",
                 other => panic!("unknown table {other}"),

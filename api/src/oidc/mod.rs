@@ -18,6 +18,7 @@
 //! project's: access tokens as every session gets them (`aud` the project), id tokens
 //! signed with the same keys (`aud` the client).
 pub mod error;
+pub mod logout;
 
 use crate::crypto::{hash_secret, new_id, new_secret};
 use crate::error::{ApiError, ApiResult};
@@ -927,6 +928,8 @@ pub fn discovery(st: &AppState) -> Value {
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,

@@ -14,6 +14,33 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+/// The token endpoint's form, for the OpenAPI document (the handler reads the form as
+/// RFC 6749 has it: each parameter once).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TokenForm {
+    /// `authorization_code` or `refresh_token`.
+    grant_type: String,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    /// `client_secret_post`, or a public client's id (otherwise HTTP Basic).
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The revocation and introspection endpoints' form, for the OpenAPI document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TokenParamForm {
+    token: String,
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
 /// The most a protocol request's parameters may weigh.
 const MAX_FORM: usize = 16 * 1024;
 
@@ -79,8 +106,9 @@ fn answer(a: Authorize, error_status: StatusCode) -> Response {
         ("login_hint" = Option<String>, Query),
         ("organization" = Option<String>, Query, description = "An organization id: the context to sign in to"),
     ),
-    responses((status = 302, description = "To the hosted sign-in pages, or back with an error"),
-        (status = 400, description = "Unknown client or redirect URI", content_type = "text/html", body = String)))]
+    responses((status = 303, description = "To the hosted sign-in pages, or back with an error"),
+        (status = 400, description = "Unknown client or redirect URI (a page); a malformed URL (JSON)",
+            content((String = "text/html"), (crate::error::ErrorBody = "application/json")))))]
 pub async fn authorize(
     State(st): State<AppState>,
     method: Method,
@@ -172,7 +200,7 @@ fn no_store(mut r: Response) -> Response {
 /// challenge) and `refresh_token`. Clients authenticate with `client_secret_basic`,
 /// `client_secret_post`, or (public clients) `client_id` alone.
 #[utoipa::path(post, path = "/oauth2/token", tag = "oidc",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenAnswer),
         (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)))]
 pub async fn token(
@@ -222,7 +250,7 @@ pub async fn userinfo(
 /// Token revocation (RFC 7009): a refresh token of the client's grant ends the grant.
 /// Always `200` for a token the client may not or need not revoke.
 #[utoipa::path(post, path = "/oauth2/revoke", tag = "oidc",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Revoked, or nothing to revoke"),
         (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)))]
 pub async fn revoke(
@@ -239,7 +267,7 @@ pub async fn revoke(
 
 /// Token introspection (RFC 7662) for a confidential client: its own tokens only.
 #[utoipa::path(post, path = "/oauth2/introspect", tag = "oidc",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "`active` and the token's claims", content_type = "application/json", body = Object),
         (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)))]
 pub async fn introspect(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
@@ -257,9 +285,10 @@ pub async fn introspect(State(st): State<AppState>, headers: HeaderMap, body: By
 #[utoipa::path(get, path = "/oauth2/logout", tag = "oidc",
     params(("id_token_hint" = String, Query), ("post_logout_redirect_uri" = Option<String>, Query),
         ("state" = Option<String>, Query), ("client_id" = Option<String>, Query)),
-    responses((status = 302, description = "Back to the application"),
+    responses((status = 303, description = "Back to the application"),
         (status = 200, description = "Signed out", content_type = "text/html", body = String),
-        (status = 400, description = "A hint or URI that cannot be used", content_type = "text/html", body = String)))]
+        (status = 400, description = "A hint or URI that cannot be used (a page); a malformed URL (JSON)",
+            content((String = "text/html"), (crate::error::ErrorBody = "application/json")))))]
 pub async fn logout(
     State(st): State<AppState>,
     ctx: RequestContext,

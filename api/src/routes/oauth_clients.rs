@@ -24,6 +24,9 @@ pub struct RegisterOAuthClient {
     /// Among `openid`, `email`, `profile`, `offline_access`, `organization`; must include
     /// `openid`. Default: all five.
     pub scopes: Option<Vec<String>>,
+    /// Where Authio POSTs a logout token when a session the client holds a grant in ends
+    /// (OpenID Connect Back-Channel Logout 1.0): `https`, or `http` on a loopback host.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,6 +43,8 @@ pub struct UpdateOAuthClient {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
+    /// A new back-channel logout URI; `""` removes it.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -65,9 +70,9 @@ pub async fn register(
     Json(body): Json<RegisterOAuthClient>,
 ) -> ApiResult<(StatusCode, axum::Json<RegisteredOAuthClient>)> {
     let meta = ctx.metadata(&key.actor());
-    let RegisterOAuthClient { name, client_type, redirect_uris, scopes } = body;
-    let (client, client_secret) =
-        oauth_clients::register(&st, &key.project_id, &name, &client_type, redirect_uris, scopes, &meta).await?;
+    let RegisterOAuthClient { name, client_type, redirect_uris, scopes, backchannel_logout_uri } = body;
+    let new = oauth_clients::NewClient { name, client_type, redirect_uris, scopes, backchannel_logout_uri };
+    let (client, client_secret) = oauth_clients::register(&st, &key.project_id, new, &meta).await?;
     Ok((StatusCode::CREATED, axum::Json(RegisteredOAuthClient { client, client_secret })))
 }
 
@@ -107,7 +112,8 @@ pub async fn update(
     Json(body): Json<UpdateOAuthClient>,
 ) -> ApiResult<axum::Json<OAuthClientView>> {
     let meta = ctx.metadata(&key.actor());
-    let change = Change { name: body.name, redirect_uris: body.redirect_uris, scopes: body.scopes };
+    let UpdateOAuthClient { name, redirect_uris, scopes, backchannel_logout_uri } = body;
+    let change = Change { name, redirect_uris, scopes, backchannel_logout_uri };
     Ok(axum::Json(oauth_clients::update(&st, &key.project_id, &id, change, &meta).await?))
 }
 

@@ -571,6 +571,11 @@ pub fn oauth_client_events() -> Vec<authio_domain::oauth_client::OAuthClientEven
         },
         OAuthClientEvent::SecretRotated { client_id: OAUTH_CLIENT.into(), rotated_at: at() },
         OAuthClientEvent::Deleted { client_id: OAUTH_CLIENT.into(), deleted_at: at() },
+        OAuthClientEvent::BackchannelLogoutChanged {
+            client_id: OAUTH_CLIENT.into(),
+            backchannel_logout_uri: Some("https://app.example.com/backchannel-logout".into()),
+            changed_at: at(),
+        },
     ]
 }
 
