@@ -31,6 +31,19 @@ describe('calls', () => {
     });
   });
 
+  it('the SSO lookup is a GET with the key and the email encoded in the query', async () => {
+    const seen = answer(200, { organization_id: 'org_a', connection_id: 'conn_1', required: false });
+    expect(await publicApi('pk_test_1').ssoLookup('ada+x@example.com')).toEqual({
+      organization_id: 'org_a',
+      connection_id: 'conn_1',
+      required: false,
+    });
+    expect(seen[0]!.url).toBe('/v1/auth/sso/lookup?email=ada%2Bx%40example.com');
+    expect(seen[0]!.init.method).toBe('GET');
+    expect(seen[0]!.init.body).toBeUndefined();
+    expect((seen[0]!.init.headers as Record<string, string>)['authio-publishable-key']).toBe('pk_test_1');
+  });
+
   it('verify sends invitation_code only when there is one', async () => {
     const seen = answer(200, {});
     const api = publicApi('pk');

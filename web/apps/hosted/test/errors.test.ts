@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../src/lib/api';
-import { describeError, isStepUp, stepUpReason } from '../src/lib/errors';
+import { describeError, isStepUp, ssoRequiredRoute, stepUpReason } from '../src/lib/errors';
 
 const api = (status: number, code: string, details?: Record<string, unknown>, retryAfter?: number) =>
   new ApiError(status, code, `server says ${code}`, { details, retryAfter });
@@ -67,5 +67,20 @@ describe('step-up', () => {
       'It asks for a sign-in in the last 15 minutes.',
     );
     expect(stepUpReason(api(403, 'step_up_required'))).toBe('It asks for more than this sign-in has.');
+  });
+});
+
+describe('sso_required', () => {
+  it('names the route a magic link’s 403 points to, as required', () => {
+    const e = api(403, 'sso_required', { organization_id: 'org_a', connection_id: 'conn_1' });
+    expect(ssoRequiredRoute(e)).toEqual({ organization_id: 'org_a', connection_id: 'conn_1', required: true });
+    expect(describeError(e)).toContain('single sign-on');
+  });
+
+  it('anything else, or one without a connection, is no route', () => {
+    expect(ssoRequiredRoute(api(403, 'sso_required'))).toBeNull();
+    expect(ssoRequiredRoute(api(403, 'forbidden', { connection_id: 'conn_1' }))).toBeNull();
+    expect(ssoRequiredRoute(api(400, 'sso_required', { connection_id: 'conn_1' }))).toBeNull();
+    expect(ssoRequiredRoute(new Error('sso_required'))).toBeNull();
   });
 });

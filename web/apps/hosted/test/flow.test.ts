@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { MembershipSummary } from '../src/lib/api';
-import { activeMemberships, adminMemberships, nextStep, organizationName, selectsAccount } from '../src/lib/flow';
+import {
+  activeMemberships,
+  adminMemberships,
+  asSsoRoute,
+  lookupEmail,
+  nextStep,
+  organizationName,
+  selectsAccount,
+  ssoOffer,
+} from '../src/lib/flow';
 
 const m = (id: string, role: string, status = 'active'): MembershipSummary => ({
   organization: { id, name: id.replace('org_', '').toUpperCase(), slug: id },
@@ -80,5 +89,42 @@ describe('the org-admin list', () => {
   it('names an organization, or falls back to its id', () => {
     expect(organizationName([m('org_a', 'admin')], 'org_a')).toBe('A');
     expect(organizationName([], 'org_z')).toBe('org_z');
+  });
+});
+
+describe('SSO (home-realm discovery)', () => {
+  const route = (required: boolean) => ({ organization_id: 'org_a', connection_id: 'conn_1', required });
+
+  it('a handoff offers the connection, alone when the organization requires it', () => {
+    expect(ssoOffer(route(false), true)).toEqual({ kind: 'start', connectionId: 'conn_1', only: false });
+    expect(ssoOffer(route(true), true)).toEqual({ kind: 'start', connectionId: 'conn_1', only: true });
+  });
+
+  it('elsewhere SSO is not offered; a required one is explained as the app’s to start', () => {
+    expect(ssoOffer(route(false), false)).toEqual({ kind: 'none' });
+    expect(ssoOffer(route(true), false)).toEqual({ kind: 'app-starts' });
+  });
+
+  it('no route: the usual form', () => {
+    expect(ssoOffer(null, true)).toEqual({ kind: 'none' });
+    expect(ssoOffer(null, false)).toEqual({ kind: 'none' });
+  });
+
+  it('looks up only what looks like an address with a dotted domain, trimmed', () => {
+    expect(lookupEmail('  ada@example.com ')).toBe('ada@example.com');
+    expect(lookupEmail('ada+x@mail.example.co.uk')).toBe('ada+x@mail.example.co.uk');
+    for (const e of ['', 'ada', 'ada@', 'ada@example', 'ada@example.', '@example.com', 'a da@example.com', 'a@b@c.com', 'ada@.com']) {
+      expect(lookupEmail(e), e).toBeNull();
+    }
+  });
+
+  it('reads a lookup’s answer only when it names a connection', () => {
+    expect(asSsoRoute(route(true))).toEqual(route(true));
+    expect(asSsoRoute({ connection_id: 'conn_1', required: 'yes' })).toEqual({
+      organization_id: '',
+      connection_id: 'conn_1',
+      required: false,
+    });
+    for (const a of [undefined, null, {}, { connection_id: '' }, { connection_id: 7 }, 'conn_1']) expect(asSsoRoute(a)).toBeNull();
   });
 });

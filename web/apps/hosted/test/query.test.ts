@@ -12,6 +12,7 @@ import {
   parseParams,
   redirectOrigin,
   returnUrl,
+  ssoStartUrl,
   withoutParams,
 } from '../src/lib/query';
 
@@ -279,5 +280,30 @@ describe('following an OAuth answer', () => {
     expect(redirectOrigin(URI)).toBe('http://127.0.0.1:4000');
     expect(redirectOrigin('com.example.app:/oauth')).toBe('com.example.app');
     expect(redirectOrigin('nonsense')).toBe('nonsense');
+  });
+});
+
+describe('SSO for the app’s handoff', () => {
+  it('starts at the server with this page’s key, the connection and the app’s redirect parameters, all encoded', () => {
+    const url = ssoStartUrl('pk_test_1', 'conn_1', { redirectUrl: APP, codeChallenge: CHALLENGE, state: 'a b&c' });
+    expect(url).toBe(
+      `/v1/auth/sso/start?pk=pk_test_1&connection=conn_1&redirect_url=${encodeURIComponent(APP)}` +
+        `&code_challenge=${CHALLENGE}&state=a+b%26c`,
+    );
+    const q = new URL(url, 'http://localhost').searchParams;
+    expect([...q.keys()]).toEqual(['pk', 'connection', 'redirect_url', 'code_challenge', 'state']);
+    expect([q.get('redirect_url'), q.get('state')]).toEqual([APP, 'a b&c']);
+  });
+
+  it('sends no state when the app sent none, and an empty one as it came', () => {
+    const handoff = { redirectUrl: APP, codeChallenge: CHALLENGE, state: null };
+    expect(new URL(ssoStartUrl('pk', 'conn_1', handoff), 'http://x').searchParams.has('state')).toBe(false);
+    const empty = new URL(ssoStartUrl('pk', 'conn_1', { ...handoff, state: '' }), 'http://x').searchParams;
+    expect(empty.get('state')).toBe('');
+  });
+
+  it('never sends code_challenge_method (the start takes S256 only, and no unknown parameter)', () => {
+    const { handoff } = parseParams(`?pk=pk_1&redirect_url=${encodeURIComponent(APP)}&code_challenge=${CHALLENGE}&code_challenge_method=S256`);
+    expect(ssoStartUrl('pk_1', 'conn_1', handoff!)).not.toContain('code_challenge_method');
   });
 });

@@ -1,7 +1,9 @@
-import { useId, useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError, publicApi, type Project, type SessionAnswer } from '../lib/api';
-import { describeError } from '../lib/errors';
-import { magicLinkUrl, type Flow } from '../lib/query';
+import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError, publicApi, type Project, type SessionAnswer, type SsoRoute } from '../lib/api';
+import { describeError, ssoRequiredRoute } from '../lib/errors';
+import { asSsoRoute, lookupEmail, ssoOffer } from '../lib/flow';
+import { leaveTo } from '../lib/navigate';
+import { magicLinkUrl, ssoStartUrl, type Flow, type Handoff } from '../lib/query';
 import { getAssertion, passkeysAvailable } from '../lib/webauthn';
 import { Alert } from './Frame';
 import { Heading } from './Heading';
@@ -20,17 +22,37 @@ interface Props {
   intro?: ReactNode;
   /** Awaited: the form stays busy (its buttons disabled) until it settles. */
   onSignedIn: (answer: SessionAnswer) => void | Promise<void>;
+  /**
+   * The app's redirect parameters, when the sign-in hands off to it: then an email whose
+   * organization has an SSO connection is offered its sign-in, which returns to the app
+   * itself. Without them, an organization that requires SSO is only explained.
+   */
+  ssoFor?: Handoff | null;
 }
+
+/** How long typing pauses before the email is looked up (`GET /v1/auth/sso/lookup`). */
+const LOOKUP_DELAY_MS = 300;
+
+const SSO_LABEL = 'Continue with your organization’s sign-in';
 
 /** Whether an error is the email field's (the API's `invalid_request` naming `email`). */
 export function isEmailError(e: unknown): boolean {
   return e instanceof ApiError && e.field === 'email';
 }
 
-/** Sign in by an emailed link (it comes back to /hosted/magic-link) or with a passkey. */
-export function SignInForm({ pk, project, search, flow, email: hint, title, intro, onSignedIn }: Props) {
+/**
+ * Sign in by an emailed link (it comes back to /hosted/magic-link) or with a passkey; or,
+ * for an email whose organization has an SSO connection, through its identity provider
+ * (home-realm discovery: the email is looked up as it is typed, and a magic link's
+ * `403 sso_required` says so too).
+ */
+export function SignInForm({ pk, project, search, flow, email: hint, title, intro, onSignedIn, ssoFor = null }: Props) {
   const api = publicApi(pk);
   const [email, setEmail] = useState(hint ?? '');
+  // The last SSO answer, and the email it is for: it counts only while that is the email.
+  const [sso, setSso] = useState<{ email: string; route: SsoRoute | null } | null>(null);
+  // Set when a magic link's `sso_required` replaced the button the user pressed.
+  const [focusSso, setFocusSso] = useState(false);
   const [sent, setSent] = useState<string | null>(null);
   const [busy, setBusy] = useState<'link' | 'passkey' | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -38,9 +60,45 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
   const emailId = useId();
   const hintId = useId();
   const errorId = useId();
+  const ssoId = useId();
+
+  const lookup = lookupEmail(email);
+  useEffect(() => {
+    if (lookup === null) return;
+    let live = true;
+    const timer = setTimeout(() => {
+      publicApi(pk)
+        .ssoLookup(lookup)
+        // 404 (no route) or a failed lookup: the form stays as it is.
+        .then((answer) => live && setSso({ email: lookup, route: asSsoRoute(answer) }), () => undefined);
+    }, LOOKUP_DELAY_MS);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [pk, lookup]);
+
+  useEffect(() => {
+    if (!focusSso) return;
+    setFocusSso(false);
+    document.getElementById(ssoId)?.focus();
+  }, [focusSso, ssoId]);
+
+  const route = sso !== null && sso.email === email.trim() ? sso.route : null;
+  const offer = ssoOffer(route, ssoFor !== null);
+  // Only SSO admits this email: no magic link, no passkey.
+  const only = offer.kind === 'app-starts' || (offer.kind === 'start' && offer.only);
+  const domain = email.trim().split('@').pop();
+  const startSso = () => {
+    if (offer.kind === 'start' && ssoFor) leaveTo(ssoStartUrl(pk, offer.connectionId, ssoFor));
+  };
 
   const sendLink = async (e: FormEvent) => {
     e.preventDefault();
+    if (only) {
+      startSso();
+      return;
+    }
     setBusy('link');
     setError(null);
     setEmailInvalid(false);
@@ -48,8 +106,14 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
       await api.sendMagicLink(email.trim(), magicLinkUrl(window.location.origin, search, flow));
       setSent(email.trim());
     } catch (err) {
-      setError(describeError(err));
-      setEmailInvalid(isEmailError(err));
+      const required = ssoRequiredRoute(err);
+      if (required) {
+        setSso({ email: email.trim(), route: required });
+        setFocusSso(true);
+      } else {
+        setError(describeError(err));
+        setEmailInvalid(isEmailError(err));
+      }
     } finally {
       setBusy(null);
     }
@@ -110,21 +174,41 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
           aria-invalid={emailInvalid || undefined}
           aria-describedby={emailInvalid && error ? `${hintId} ${errorId}` : hintId}
         />
-        <p id={hintId} className="hint">
-          We will email you a link that signs you in.
+        {/* A live region: what the email's lookup finds is announced as it changes. */}
+        <p id={hintId} className="hint" role="status">
+          {only
+            ? `Your organization (${domain}) signs you in only through its own identity provider (single sign-on).`
+            : offer.kind === 'start'
+              ? `We will email you a link that signs you in. Your organization (${domain}) also has its own sign-in (single sign-on).`
+              : 'We will email you a link that signs you in.'}
         </p>
-        <button type="submit" disabled={busy !== null}>
-          {busy === 'link' ? 'Sending…' : 'Email me a sign-in link'}
-        </button>
+        {offer.kind === 'app-starts' ? null : (
+          <button type="submit" id={only ? ssoId : undefined} disabled={busy !== null}>
+            {only ? SSO_LABEL : busy === 'link' ? 'Sending…' : 'Email me a sign-in link'}
+          </button>
+        )}
       </form>
-      {passkeysAvailable() ? (
+      {offer.kind === 'app-starts' ? (
+        <p id={ssoId} className="notice" tabIndex={-1}>
+          This page cannot open that sign-in: the app you came from has to start it. Go back to the app and choose its
+          single sign-on (SSO).
+        </p>
+      ) : null}
+      {!only && (offer.kind === 'start' || passkeysAvailable()) ? (
         <>
           <p className="or">
             <span>or</span>
           </p>
-          <button type="button" className="secondary block" onClick={() => void passkey()} disabled={busy !== null}>
-            {busy === 'passkey' ? 'Waiting for your passkey…' : 'Sign in with a passkey'}
-          </button>
+          {offer.kind === 'start' ? (
+            <button type="button" className="secondary block" onClick={startSso} aria-describedby={hintId}>
+              {SSO_LABEL}
+            </button>
+          ) : null}
+          {passkeysAvailable() ? (
+            <button type="button" className="secondary block" onClick={() => void passkey()} disabled={busy !== null}>
+              {busy === 'passkey' ? 'Waiting for your passkey…' : 'Sign in with a passkey'}
+            </button>
+          ) : null}
         </>
       ) : null}
       <Alert id={errorId}>{error}</Alert>

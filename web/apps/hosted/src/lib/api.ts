@@ -85,6 +85,16 @@ export interface AuthorizationAnswer {
   redirect_to: string;
 }
 
+/**
+ * An email's SSO route (`GET /v1/auth/sso/lookup`): the organization that verified its
+ * domain, its connection, and whether its policy admits no other way in.
+ */
+export interface SsoRoute {
+  organization_id: string;
+  connection_id: string;
+  required: boolean;
+}
+
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
@@ -211,6 +221,8 @@ export function publicApi(pk: string) {
     passkeyFinish: (ceremonyId: string, credential: unknown) =>
       call<SessionAnswer>('POST', '/v1/auth/passkeys/authentication/finish', c, { ceremony_id: ceremonyId, credential }),
     invitation: (code: string) => call<InvitationPreview>('GET', `/v1/invitations/by-code/${enc(code)}`, c),
+    /** `404 not_found` when the email's domain has no SSO connection. */
+    ssoLookup: (email: string) => call<SsoRoute>('GET', `/v1/auth/sso/lookup?email=${enc(email)}`, c),
   };
 }
 

@@ -1,7 +1,8 @@
 // What to tell people when something fails: the API's stable error codes mapped to
 // sentences for the person at the keyboard (the server's own message is for developers
 // and is shown only for codes without a sentence here).
-import { ApiError } from './api';
+import { ApiError, type SsoRoute } from './api';
+import { asSsoRoute } from './flow';
 
 export interface ErrorContext {
   /** The app's redirect URL, named in redirect errors. */
@@ -16,6 +17,8 @@ const MESSAGES: Record<string, string> = {
   not_a_member: 'You are not a member of that organization.',
   step_up_required: 'This organization asks you to confirm it is you with a passkey.',
   sign_in_method_not_allowed: 'Your organization does not allow this way of signing in. Try another one, such as a passkey.',
+  sso_required:
+    'Your organization signs you in through its own identity provider (single sign-on). Go back to the app and choose its single sign-on.',
   sign_up_closed: 'This app admits new users by invitation only. Ask for an invitation, then use its link.',
   passkey_cancelled: 'No passkey was used. You can try again.',
   passkeys_unavailable: 'This browser does not support passkeys.',
@@ -94,4 +97,11 @@ function ageText(seconds: number): string {
   if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`;
   if (seconds % 60 === 0) return `${seconds / 60} minute${seconds === 60 ? '' : 's'}`;
   return `${seconds} seconds`;
+}
+
+/** The route a magic link's `403 sso_required` names (its organization admits only SSO), else null. */
+export function ssoRequiredRoute(e: unknown): SsoRoute | null {
+  if (!(e instanceof ApiError) || e.status !== 403 || e.code !== 'sso_required') return null;
+  const route = asSsoRoute(e.details);
+  return route && { ...route, required: true };
 }

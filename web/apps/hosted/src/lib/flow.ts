@@ -1,5 +1,5 @@
 // What happens after a sign-in, decided from the session answer's memberships.
-import type { MembershipSummary } from './api';
+import type { MembershipSummary, SsoRoute } from './api';
 
 /** The next step of a sign-in that returns to an app. */
 export type Next =
@@ -59,4 +59,42 @@ export function organizationName(memberships: readonly MembershipSummary[] | und
 /** Whether an OpenID Connect `prompt` (space-separated values) asks the user to choose (`select_account`). */
 export function selectsAccount(prompt: string | null | undefined): boolean {
   return (prompt ?? '').split(' ').includes('select_account');
+}
+
+/** What the sign-in form offers for the email's SSO route. */
+export type SsoOffer =
+  /** No route, or one this page does not offer: the usual form. */
+  | { kind: 'none' }
+  /** The organization's sign-in (/v1/auth/sso/start); `only` when its policy admits no other way in. */
+  | { kind: 'start'; connectionId: string; only: boolean }
+  /** SSO only, and this page cannot start it (it returns to no app by handoff): say so, offer nothing else. */
+  | { kind: 'app-starts' };
+
+/**
+ * The form's SSO offer. Only a sign-in that hands off to an app (`canStart`) can go
+ * through SSO, since the server returns from the identity provider straight to the app;
+ * elsewhere (OAuth, invitation, org admin, this page's own sign-in) the page would need
+ * a session of its own, so an organization that requires SSO is only explained.
+ */
+export function ssoOffer(route: SsoRoute | null, canStart: boolean): SsoOffer {
+  if (route === null) return { kind: 'none' };
+  if (canStart) return { kind: 'start', connectionId: route.connection_id, only: route.required };
+  return route.required ? { kind: 'app-starts' } : { kind: 'none' };
+}
+
+/** The email to look up (trimmed) when it looks like an address with a dotted domain, else null. */
+export function lookupEmail(email: string): string | null {
+  const e = email.trim();
+  return /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(e) ? e : null;
+}
+
+/** A lookup's answer as an SSO route, when it is one (`required` only when it says `true`). */
+export function asSsoRoute(answer: unknown): SsoRoute | null {
+  const a = answer as Partial<Record<keyof SsoRoute, unknown>> | null | undefined;
+  if (typeof a?.connection_id !== 'string' || a.connection_id === '') return null;
+  return {
+    organization_id: typeof a.organization_id === 'string' ? a.organization_id : '',
+    connection_id: a.connection_id,
+    required: a.required === true,
+  };
 }

@@ -167,6 +167,24 @@ export function returnUrl(handoff: Handoff, code: string): string {
   return u.toString();
 }
 
+/**
+ * Where the browser signs in through an organization's SSO connection for the app's
+ * handoff: the server's /v1/auth/sso/start with this page's own parameters. The server
+ * sends the browser to the organization's identity provider, and from there straight
+ * back to the app's `redirect_url` with a handoff code (or `error=sso_failed`) and the
+ * app's `state`; the app redeems the code with its verifier, as for these pages' codes.
+ */
+export function ssoStartUrl(pk: string, connectionId: string, handoff: Handoff): string {
+  const q = new URLSearchParams({
+    pk,
+    connection: connectionId,
+    redirect_url: handoff.redirectUrl,
+    code_challenge: handoff.codeChallenge,
+  });
+  if (handoff.state !== null) q.set('state', handoff.state);
+  return `/v1/auth/sso/start?${q}`;
+}
+
 /** The host (and port) of the app a handoff returns to, for "Returning to …". */
 export function appHost(handoff: Handoff): string {
   try {

@@ -10,7 +10,9 @@ import type { PageProps } from './props';
 /**
  * /hosted/sign-in: an app sends its users here (`redirect_url`, `code_challenge`,
  * `state`, optionally `organization` and `login_hint`); after sign-in they choose an
- * organization and return to the app with a handoff code. The server's /oauth2/authorize
+ * organization and return to the app with a handoff code (or, for an email whose
+ * organization has an SSO connection, sign in at its identity provider, from where the
+ * server returns to the app itself). The server's /oauth2/authorize
  * sends an OAuth client's users here with `authorization` instead (AuthorizationPage).
  * Without either the page signs in for this page alone (to add a passkey).
  */
@@ -36,6 +38,7 @@ export function SignInPage(props: PageProps) {
         email={params.loginHint}
         title={`Sign in to ${project.name}`}
         onSignedIn={(answer) => onSignedIn(answer)}
+        ssoFor={params.handoff}
       />
     );
   }
