@@ -347,6 +347,15 @@ fn routes() -> Vec<Route> {
         ),
         r(g.clone(), "/v1/organizations/{org}/connections", None, Manager(200), false),
         r(d.clone(), "/v1/organizations/{org}/connections/{conn}", None, Manager(204), true),
+        r(
+            p.clone(),
+            "/v1/connections",
+            Some(json!({"name": "Google", "issuer": "{idp}", "client_id": "authio", "client_secret": "s"})),
+            Secret { ok: 201, scoped: false },
+            false,
+        ),
+        r(g.clone(), "/v1/connections", None, Secret { ok: 200, scoped: false }, false),
+        r(d.clone(), "/v1/connections/{pconn}", None, Secret { ok: 204, scoped: true }, true),
         r(g.clone(), "/v1/auth/sso/start", None, Open(400), false),
         r(g.clone(), "/v1/auth/sso/lookup?email=a%40example.com", None, Frontend, false),
         r(g.clone(), "/v1/auth/sso/callback", None, Open(400), false),
@@ -471,6 +480,7 @@ struct World {
     oauth_client: String,
     oauth_request: String,
     conn: String,
+    pconn: String,
     idp: String,
     tokens: Vec<(Caller, Option<String>)>,
 }
@@ -567,6 +577,10 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
     let (s, v) = srv.post(&format!("/v1/organizations/{org}/connections"), &sk_a, body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let conn = common::id(&v);
+    let body = json!({"name": "Google", "issuer": idp, "client_id": "authio", "client_secret": "s"});
+    let (s, v) = srv.post("/v1/connections", &sk_a, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let pconn = common::id(&v);
     let body = json!({"name": "Web", "client_type": "confidential", "redirect_uris": ["https://app.example.com/cb"]});
     let (s, v) = srv.post("/v1/oauth-clients", &sk_a, body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -615,6 +629,7 @@ async fn world(srv: &Server, n: usize, target_inactive: bool, needs_delivery: bo
         oauth_client,
         oauth_request,
         conn,
+        pconn,
         idp,
         tokens: vec![
             (Anonymous, None),
@@ -646,6 +661,7 @@ impl World {
             .replace("{oauth_client}", &self.oauth_client)
             .replace("{oauth_request}", &self.oauth_request)
             .replace("{conn}", &self.conn)
+            .replace("{pconn}", &self.pconn)
             .replace("{idp}", &self.idp)
             .replace("{delivery}", &self.delivery)
             .replace("{team}", &self.team)
@@ -675,6 +691,7 @@ fn template(path: &str) -> String {
         .replace("{oauth_client}", "{id}")
         .replace("{oauth_request}", "{request}")
         .replace("{conn}", "{connection_id}")
+        .replace("{pconn}", "{id}")
         .replace("{delivery}", "{delivery_id}")
         .replace("{session}", "{session_id}")
         .replace("{ctxorg}", "{organization_id}")

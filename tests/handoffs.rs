@@ -182,8 +182,10 @@ async fn wrong_verifier_project_or_code_are_refused(postgres: bool) {
     let (s, v) = w.exchange(&w.pk, &code_value, "short").await;
     assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
     assert_eq!(v["error"]["details"]["field"], "code_verifier", "{v}");
-    // A made-up code, and one whose secret was changed.
-    for bogus in ["hc_bogus", "hc_hoff_nope.00", &format!("{}0", &code_value[..code_value.len() - 1])] {
+    // A made-up code, and one whose secret was changed (its last digit, to another one).
+    let last = if code_value.ends_with('0') { '1' } else { '0' };
+    let changed = format!("{}{last}", &code_value[..code_value.len() - 1]);
+    for bogus in ["hc_bogus", "hc_hoff_nope.00", &changed] {
         let (s, v) = w.exchange(&w.pk, bogus, VERIFIER).await;
         assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_handoff"), "{bogus}: {v}");
     }

@@ -243,3 +243,57 @@ async fn an_organization_can_require_its_connection_for_its_domain_postgres() {
 async fn an_organization_can_require_its_connection_for_its_domain_sqlite() {
     an_organization_can_require_its_connection_for_its_domain(false).await;
 }
+
+async fn a_project_connects_a_provider_for_social_sign_in(postgres: bool) {
+    let srv = common::start_with_sso(postgres).await;
+    let idp = common::discovery_stub().await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    // The project's own connection: no organization, and so no jit_role.
+    let body = json!({"name": "Google", "issuer": idp, "client_id": "authio", "client_secret": "s3cret"});
+    let (s, created) = srv.post("/v1/connections", &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    assert_eq!(created["organization_id"], Value::Null);
+    let conn = id(&created);
+    let body =
+        json!({"name": "Google", "issuer": idp, "client_id": "authio", "client_secret": "s", "jit_role": "member"});
+    let (s, v) = srv.post("/v1/connections", &sk, body).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
+    // Listed with the project's, not with an organization's; another project sees none.
+    let (_, list) = srv.get("/v1/connections", &sk).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1), "{list}");
+    let acme = srv.org(&sk, "Acme").await;
+    let (_, org_list) = srv.get(&format!("/v1/organizations/{acme}/connections"), &sk).await;
+    assert_eq!(org_list["data"], json!([]));
+    let (_, _, sk2) = srv.project("other@example.com", "b2b").await;
+    let (_, other) = srv.get("/v1/connections", &sk2).await;
+    assert_eq!(other["data"], json!([]));
+    assert_eq!(srv.delete(&format!("/v1/connections/{conn}"), &sk2).await.0, StatusCode::NOT_FOUND);
+    // Its sign-in starts at the provider like an organization's.
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = url::Url::parse_with_params(
+        &format!("{}/v1/auth/sso/start", srv.url),
+        &[
+            ("pk", pk.as_str()),
+            ("connection", conn.as_str()),
+            ("redirect_url", "http://localhost:5173/cb"),
+            ("code_challenge", CHALLENGE),
+        ],
+    )
+    .unwrap();
+    let res = raw.get(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res.headers()[header::LOCATION].to_str().unwrap().starts_with(&format!("{idp}/authorize?")));
+    assert_eq!(srv.delete(&format!("/v1/connections/{conn}"), &sk).await.0, StatusCode::NO_CONTENT);
+    let (_, list) = srv.get("/v1/connections", &sk).await;
+    assert_eq!(list["data"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_project_connects_a_provider_for_social_sign_in_postgres() {
+    a_project_connects_a_provider_for_social_sign_in(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_project_connects_a_provider_for_social_sign_in_sqlite() {
+    a_project_connects_a_provider_for_social_sign_in(false).await;
+}

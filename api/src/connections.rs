@@ -1,5 +1,6 @@
-//! SSO connections of an organization (issue 20, part 2): create (the provider's
-//! discovery document is read first), list, delete. The rules live in
+//! SSO connections of an organization, or of the project itself for social sign-in
+//! (issue 20, part 2): create (the provider's discovery document is read first), list,
+//! delete. The rules live in
 //! `authio_domain::connection`; the client secret is sealed with `AUTHIO_SECRET_KEY`
 //! and side-written in `connection_secrets` in the same commit. The sign-in through a
 //! connection is `crate::sso`.
@@ -21,7 +22,9 @@ use utoipa::ToSchema;
 pub struct ConnectionView {
     /// `conn_…`.
     pub id: String,
-    pub organization_id: String,
+    /// The organization whose connection it is; `null` for the project's own (social
+    /// sign-in).
+    pub organization_id: Option<String>,
     pub name: String,
     /// The identity provider's issuer.
     pub issuer: String,
@@ -126,32 +129,37 @@ fn view_of(r: &sqlx::any::AnyRow) -> Result<ConnectionView, sqlx::Error> {
     })
 }
 
-/// The organization's connection `id`, if live.
-pub async fn get(st: &AppState, org: &str, id: &str) -> ApiResult<ConnectionView> {
-    let row = sqlx::query(&format!("SELECT {COLS} FROM connections WHERE id = $1 AND organization_id = $2"))
-        .bind(id)
+/// Whose connections: `org`'s, or the project's own (`None`).
+const OWNED: &str = "project_id = $1 AND (organization_id = $2 OR ($2 IS NULL AND organization_id IS NULL))";
+
+/// The connection `id` of `project`'s organization `org` (or of the project itself).
+pub async fn get(st: &AppState, project: &str, org: Option<&str>, id: &str) -> ApiResult<ConnectionView> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM connections WHERE {OWNED} AND id = $3"))
+        .bind(project)
         .bind(org)
+        .bind(id)
         .fetch_optional(&st.db.pool)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(view_of(&row)?)
 }
 
-/// Every connection of the organization, oldest first.
-pub async fn list(st: &AppState, org: &str) -> ApiResult<Vec<ConnectionView>> {
-    let rows = sqlx::query(&format!("SELECT {COLS} FROM connections WHERE organization_id = $1 ORDER BY id"))
+/// Every connection of `project`'s organization `org` (or of the project itself), oldest first.
+pub async fn list(st: &AppState, project: &str, org: Option<&str>) -> ApiResult<Vec<ConnectionView>> {
+    let rows = sqlx::query(&format!("SELECT {COLS} FROM connections WHERE {OWNED} ORDER BY id"))
+        .bind(project)
         .bind(org)
         .fetch_all(&st.db.pool)
         .await?;
     Ok(rows.iter().map(view_of).collect::<Result<_, _>>()?)
 }
 
-/// Create a connection for the project's organization `org`.
+/// Create a connection for the project's organization `org`, or (`None`) for the project.
 pub async fn create(
     st: &AppState,
     meta: &Metadata,
     project: &str,
-    org: &str,
+    org: Option<&str>,
     new: NewConnection,
 ) -> ApiResult<ConnectionView> {
     let sealer = sealer(st)?;
@@ -165,21 +173,26 @@ pub async fn create(
     discover(st, &issuer).await.map_err(discovery_failed)?;
     let id = new_id("conn_");
     let sealed = sealer.seal(&format!("connection:{id}"), new.client_secret.as_bytes());
+    if org.is_none() && new.jit_role.is_some() {
+        return Err(ApiError::invalid_field("jit_role", "jit_role is for an organization's connection"));
+    }
     crate::execute!(st, meta, {
-        let o = st.db.load::<authio_domain::organization::Organization>(org).await?;
-        if !o.state.is_live() || o.state.project_id.as_ref().map(TenantId::as_str) != Some(project) {
-            return Err(ApiError::not_found());
-        }
         let mut c = Changes::new();
-        if let Some(role) = &new.jit_role {
-            let cat = crate::roles::catalog(st, project).await?;
-            crate::roles::require_usable(&mut c, &cat, role, org)?;
+        if let Some(org) = org {
+            let o = st.db.load::<authio_domain::organization::Organization>(org).await?;
+            if !o.state.is_live() || o.state.project_id.as_ref().map(TenantId::as_str) != Some(project) {
+                return Err(ApiError::not_found());
+            }
+            if let Some(role) = &new.jit_role {
+                let cat = crate::roles::catalog(st, project).await?;
+                crate::roles::require_usable(&mut c, &cat, role, org)?;
+            }
         }
         let mut conn = Loaded::<Connection>::fresh(&id);
         let spec = ConnectionSpec {
             connection_id: id.clone(),
             project_id: TenantId::new(project),
-            organization_id: OrganizationId::new(org),
+            organization_id: org.map(OrganizationId::new),
             name: new.name.clone(),
             issuer: issuer.clone(),
             client_id: new.client_id.clone(),
@@ -198,12 +211,13 @@ pub async fn create(
         );
         Ok(c)
     })?;
-    get(st, org, &id).await
+    get(st, project, org, &id).await
 }
 
-/// Delete the organization's connection `id` (its secret goes in the same commit).
-pub async fn delete(st: &AppState, meta: &Metadata, org: &str, id: &str) -> ApiResult<()> {
-    get(st, org, id).await?;
+/// Delete the connection `id` of `project`'s organization `org` (or of the project); its
+/// secret goes in the same commit.
+pub async fn delete(st: &AppState, meta: &Metadata, project: &str, org: Option<&str>, id: &str) -> ApiResult<()> {
+    get(st, project, org, id).await?;
     crate::execute!(st, meta, {
         let mut conn = st.db.load::<Connection>(id).await?;
         conn.exec(ConnectionCommand::Delete { at: Utc::now() }).await?;

@@ -1,5 +1,6 @@
-//! Sign-in through an organization's own OpenID Connect identity provider (an SSO
-//! connection, `crate::connections`): Authio is the relying party.
+//! Sign-in through an OpenID Connect identity provider (an SSO connection,
+//! `crate::connections`: an organization's own, or the project's for social sign-in):
+//! Authio is the relying party.
 //!
 //! 1. `start`: the application sends the browser to `/v1/auth/sso/start` with its
 //!    publishable key, the connection, its redirect URL and a PKCE challenge (S256), as
@@ -10,10 +11,13 @@
 //! 2. `callback`: the provider sends the browser back with a code; Authio redeems it
 //!    (its client secret, opened from `connection_secrets`), validates the id token
 //!    (the provider's JWKS, `iss`, `aud`, `nonce`, `exp`), and requires a verified
-//!    email (from the id token, or the provider's userinfo for the same `sub`): that is the project's one user (created when new), linked by email. A
-//!    non-member becomes a member with the connection's `jit_role`, else is refused. A
-//!    session starts in the organization's context (method `sso`), handed to the
-//!    application by a handoff code (`crate::handoffs`), redeemed with its verifier.
+//!    email (from the id token, or the provider's userinfo for the same `sub`): that is
+//!    the project's one user (created when new), linked by email. Through an
+//!    organization's connection a non-member becomes a member with its `jit_role`, else
+//!    is refused, and the session starts in the organization's context; through the
+//!    project's, a new user is signed up as the project's sign-up allows and the session
+//!    starts as any sign-in's (method `sso`). The session goes to the application by a
+//!    handoff code (`crate::handoffs`), redeemed with its verifier.
 use crate::connections::{self, sealer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::RequestContext;
@@ -21,6 +25,7 @@ use crate::handoffs::{self, valid_challenge, valid_verifier};
 use crate::oidc::with_query;
 use crate::AppState;
 use authio_domain::Actor;
+use authio_eventstore::Changes;
 use axum::http::StatusCode;
 use base64::Engine;
 use chrono::Utc;
@@ -181,7 +186,7 @@ async fn finish(st: &AppState, state: &State, code: &str, rctx: &RequestContext)
         .fetch_optional(&st.db.pool)
         .await?;
     let Some(conn) = conn else { return Ok(Finished::Refused("the connection was deleted".into())) };
-    let (issuer, client_id, org, jit_role): (String, String, String, Option<String>) =
+    let (issuer, client_id, org, jit_role): (String, String, Option<String>, Option<String>) =
         (conn.try_get(0)?, conn.try_get(1)?, conn.try_get(2)?, conn.try_get(3)?);
     let d = match connections::discover(st, &issuer).await {
         Ok(d) => d,
@@ -211,11 +216,53 @@ async fn finish(st: &AppState, state: &State, code: &str, rctx: &RequestContext)
             .bind(&email)
             .fetch_optional(&st.db.pool)
             .await?;
+    let (user, session) = match org {
+        Some(org) => match into_organization(st, project, &email, known, &org, jit_role, rctx).await? {
+            Ok(signed_in) => signed_in,
+            Err(why) => return Ok(Finished::Refused(why)),
+        },
+        None => {
+            if known.is_none() {
+                let tenant = st.db.load::<authio_domain::tenant::Tenant>(project).await?;
+                if tenant.state.sign_up == authio_domain::tenant::SignUp::InvitationOnly {
+                    return Ok(Finished::Refused("this project admits new users by invitation only".into()));
+                }
+            }
+            let user = match known {
+                Some(u) => u,
+                None => crate::routes::auth::find_or_create_user(st, project, &email, rctx).await?,
+            };
+            let meta = rctx.metadata(&Actor::User(user.clone()));
+            // The address is proven: a verified domain's automatic membership applies.
+            crate::domains::join_by_domain(st, project, &user, &email, &meta).await?;
+            let session = crate::sessions::start(st, project, &user, "sso", &meta, || Ok(Changes::new())).await?;
+            (user, session)
+        }
+    };
+    let meta = rctx.metadata(&Actor::User(user.clone()));
+    let org = session.active_organization.as_ref().map(|a| a.id.as_str());
+    let issued =
+        handoffs::issue_for(st, project, &session.session_id, &user, org, &state.redirect_url, &state.challenge, &meta)
+            .await?;
+    Ok(Finished::Code(issued.code))
+}
+
+/// An organization's connection: the user (known, or created) must be an active member
+/// of `org`, or become one by `jit_role`; the session starts in `org`. `Err` says why not.
+async fn into_organization(
+    st: &AppState,
+    project: &str,
+    email: &str,
+    known: Option<String>,
+    org: &str,
+    jit_role: Option<String>,
+    rctx: &RequestContext,
+) -> ApiResult<Result<(String, crate::sessions::SessionAnswer), String>> {
     let member: Option<String> = match &known {
         Some(u) => {
             sqlx::query_scalar("SELECT status FROM memberships WHERE user_id = $1 AND organization_id = $2")
                 .bind(u)
-                .bind(&org)
+                .bind(org)
                 .fetch_optional(&st.db.pool)
                 .await?
         }
@@ -223,33 +270,22 @@ async fn finish(st: &AppState, state: &State, code: &str, rctx: &RequestContext)
     };
     match (member.as_deref(), &jit_role) {
         (Some("active"), _) | (None, Some(_)) => {}
-        (Some(_), _) => return Ok(Finished::Refused("the user's membership in the organization is not active".into())),
-        (None, None) => return Ok(Finished::Refused("the user is not a member of the organization".into())),
+        (Some(_), _) => return Ok(Err("the user's membership in the organization is not active".into())),
+        (None, None) => return Ok(Err("the user is not a member of the organization".into())),
     }
     let user = match known {
         Some(u) => u,
-        None => crate::routes::auth::find_or_create_user(st, project, &email, rctx).await?,
+        None => crate::routes::auth::find_or_create_user(st, project, email, rctx).await?,
     };
     let meta = rctx.metadata(&Actor::User(user.clone()));
     if member.is_none() {
-        crate::domains::join(st, project, &user, &org, jit_role.clone(), &meta).await?;
+        crate::domains::join(st, project, &user, org, jit_role, &meta).await?;
     }
-    let session = crate::sessions::start_preferring(st, project, &user, "sso", &meta, Some(&org)).await?;
-    if session.active_organization.as_ref().map(|a| a.id.as_str()) != Some(org.as_str()) {
-        return Ok(Finished::Refused("the organization's policy does not admit this sign-in".into()));
+    let session = crate::sessions::start_preferring(st, project, &user, "sso", &meta, Some(org)).await?;
+    if session.active_organization.as_ref().map(|a| a.id.as_str()) != Some(org) {
+        return Ok(Err("the organization's policy does not admit this sign-in".into()));
     }
-    let issued = handoffs::issue_for(
-        st,
-        project,
-        &session.session_id,
-        &user,
-        Some(&org),
-        &state.redirect_url,
-        &state.challenge,
-        &meta,
-    )
-    .await?;
-    Ok(Finished::Code(issued.code))
+    Ok(Ok((user, session)))
 }
 
 /// Redeem the provider's code and validate its id token: the claims, or why not.

@@ -1,5 +1,7 @@
-//! SSO connections (issue 20, part 2): an organization's own OpenID Connect identity
-//! provider, through which its users sign in. A connection names the provider's issuer
+//! SSO connections (issue 20, part 2): an OpenID Connect identity provider through
+//! which users sign in: an organization's own (its users, with just-in-time
+//! membership), or the project's (social sign-in: Google, Microsoft, any provider whose
+//! users may sign up or in to the project, with no organization). A connection names the provider's issuer
 //! and the client Authio is registered as there; its client secret is never part of the
 //! state or of an event (the API keeps it sealed beside the stream, written in the same
 //! commit). `jit_role`: a user who signs in through it and is not a member of the
@@ -16,7 +18,8 @@ pub const MAX_NAME_LEN: usize = 100;
 pub struct ConnectionSpec {
     pub connection_id: String,
     pub project_id: TenantId,
-    pub organization_id: OrganizationId,
+    /// The organization whose connection it is; none for the project's own.
+    pub organization_id: Option<OrganizationId>,
     pub name: String,
     /// The provider's issuer (its discovery document was read at creation).
     pub issuer: String,
@@ -40,7 +43,7 @@ pub enum ConnectionEvent {
         created_at: DateTime<Utc>,
     },
     #[serde(rename = "connection.deleted")]
-    Deleted { connection_id: String, organization_id: OrganizationId, deleted_at: DateTime<Utc> },
+    Deleted { connection_id: String, organization_id: Option<OrganizationId>, deleted_at: DateTime<Utc> },
 }
 
 crate::event_names!(ConnectionEvent {
@@ -56,6 +59,8 @@ pub enum ConnectionError {
     InvalidClientId,
     #[error("the connection exists already")]
     AlreadyExists,
+    #[error("jit_role is for an organization's connection")]
+    JitRoleWithoutOrganization,
     #[error("no such connection")]
     NotFound,
 }
@@ -63,7 +68,9 @@ pub enum ConnectionError {
 impl ConnectionError {
     pub fn code(&self) -> &'static str {
         match self {
-            ConnectionError::InvalidName | ConnectionError::InvalidClientId => "invalid_request",
+            ConnectionError::InvalidName
+            | ConnectionError::InvalidClientId
+            | ConnectionError::JitRoleWithoutOrganization => "invalid_request",
             ConnectionError::AlreadyExists => "conflict",
             ConnectionError::NotFound => "not_found",
         }
@@ -107,6 +114,9 @@ impl Aggregate for Connection {
                 }
                 if spec.client_id.is_empty() || spec.client_id.len() > 255 {
                     return Err(ConnectionError::InvalidClientId);
+                }
+                if spec.organization_id.is_none() && spec.jit_role.is_some() {
+                    return Err(ConnectionError::JitRoleWithoutOrganization);
                 }
                 let spec = Box::new(ConnectionSpec { name: name.to_string(), ..*spec });
                 ConnectionEvent::Created { spec, created_at: at }

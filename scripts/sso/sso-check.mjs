@@ -644,14 +644,25 @@ await check('13. an IdP that gives the email at userinfo only (oidc-provider\'s 
   assert(r.json.active_organization?.id === org.id, `active_organization.id ${r.json.active_organization?.id}, expected ${org.id}`);
 });
 
-// ------------------------------------------------------------------ notes (not counted)
-const statuses = [...authioRedirects].map(([path, set]) => `${path}: ${[...set].join('/')}`);
-await probe(`Authio's redirects answered 302 as the contract says (${statuses.join(', ')})`, async () => {
-  const not302 = [...authioRedirects].filter(([, set]) => [...set].some((x) => x !== 302));
-  assert(!not302.length, 'answered 303 See Other (the README says 303; the SSO contract says 302; browsers treat both alike for a GET)');
-});
-await probe(`an unknown or deleted connection at /v1/auth/sso/start answered 400 as the contract's "bad parameters" (${notFoundConnection.join(', ')})`, async () => {
-  assert(notFoundConnection.every((x) => /: 400 /.test(x)), 'answered 404 not_found');
+// ------------------------------------------------------------------ 14. the project's own connection
+// Social sign-in: a connection of the project (POST /v1/connections), no organization.
+await check('14. the project\'s own connection (social sign-in): a new email (carol@example.com) signs up, in no organization, with no membership', async () => {
+  const conn = await apiOk('POST', '/v1/connections', 201, {
+    token: sk(),
+    body: { name: 'Social IdP', issuer: idp.issuer, client_id: idp.clients.rs256.client_id, client_secret: idp.clients.rs256.client_secret },
+  });
+  assert(conn.organization_id === null, `organization_id ${conn.organization_id}, expected null`);
+  assert((await usersWithEmail('carol@example.com')).length === 0, 'carol@example.com exists before her first sign-in');
+  const flow = await ssoFlow({ connection: conn.id, account: 'carol' });
+  const code = expectCode(flow);
+  const r = await exchange(code, flow.verifier);
+  assert(r.status === 200, `exchange answered ${r.status}: ${r.text.slice(0, 600)}`);
+  const s = r.json;
+  note(`user ${JSON.stringify(s.user)} active_organization ${JSON.stringify(s.active_organization)}`);
+  assert(s.user?.email === 'carol@example.com', `user.email ${s.user?.email}`);
+  assert(s.active_organization === null, `active_organization ${JSON.stringify(s.active_organization)}, expected null`);
+  const ms = await apiOk('GET', `/v1/users/${s.user.id}/memberships`, 200, { token: sk() });
+  assert(ms.data.length === 0, `memberships: ${JSON.stringify(ms.data)}`);
 });
 
 console.log(`  sso: ${passed} passed, ${failed} failed${notes ? ` (and ${notes} informational notes)` : ''}`);

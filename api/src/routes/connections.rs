@@ -3,7 +3,7 @@
 //! organization of the project, or by an org admin for their own.
 use crate::connections::{self, ConnectionView, NewConnection};
 use crate::error::{ApiResult, Errors};
-use crate::extract::{Json, Manager, Query, RequestContext};
+use crate::extract::{Json, Manager, Query, RequestContext, SecretKey};
 use crate::sso;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -52,7 +52,7 @@ pub async fn create(
     let name = super::console::check_name("name", &body.name)?;
     let CreateConnection { issuer, client_id, client_secret, jit_role, .. } = body;
     let new = NewConnection { name, issuer, client_id, client_secret, jit_role };
-    let view = connections::create(&st, &ctx.metadata(&who.actor()), who.project_id(), &org, new).await?;
+    let view = connections::create(&st, &ctx.metadata(&who.actor()), who.project_id(), Some(&org), new).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
@@ -64,7 +64,8 @@ pub async fn list(
     Path(org): Path<String>,
 ) -> ApiResult<axum::Json<ConnectionList>> {
     crate::sessions::ensure_manages(&st, &who, &org).await?;
-    Ok(axum::Json(ConnectionList { data: connections::list(&st, &org).await?, next_cursor: None }))
+    let data = connections::list(&st, who.project_id(), Some(&org)).await?;
+    Ok(axum::Json(ConnectionList { data, next_cursor: None }))
 }
 
 #[utoipa::path(delete, path = "/v1/organizations/{id}/connections/{connection_id}", tag = "connections",
@@ -77,7 +78,57 @@ pub async fn delete(
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     crate::sessions::ensure_manages(&st, &who, &org).await?;
-    connections::delete(&st, &ctx.metadata(&who.actor()), &org, &id).await?;
+    connections::delete(&st, &ctx.metadata(&who.actor()), who.project_id(), Some(&org), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProjectConnection {
+    /// e.g. `Google`.
+    pub name: String,
+    /// The provider's issuer (`https://accounts.google.com`; Microsoft Entra ID: a
+    /// tenant's `https://login.microsoftonline.com/<tenant id>/v2.0`).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// Connect an identity provider for the whole project (social sign-in): any user it
+/// proves an email for signs in (or up, as the project's sign-up allows), in no
+/// organization unless they already belong to some.
+#[utoipa::path(post, path = "/v1/connections", tag = "connections", request_body = CreateProjectConnection,
+    security(("secret_key" = [])), responses((status = 201, body = ConnectionView), Errors))]
+pub async fn create_for_project(
+    State(st): State<AppState>,
+    key: SecretKey,
+    ctx: RequestContext,
+    Json(body): Json<CreateProjectConnection>,
+) -> ApiResult<(StatusCode, axum::Json<ConnectionView>)> {
+    let name = super::console::check_name("name", &body.name)?;
+    let CreateProjectConnection { issuer, client_id, client_secret, .. } = body;
+    let new = NewConnection { name, issuer, client_id, client_secret, jit_role: None };
+    let view = connections::create(&st, &ctx.metadata(&key.actor()), &key.project_id, None, new).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// The project's own connections (not its organizations').
+#[utoipa::path(get, path = "/v1/connections", tag = "connections",
+    security(("secret_key" = [])), responses((status = 200, body = ConnectionList), Errors))]
+pub async fn list_for_project(State(st): State<AppState>, key: SecretKey) -> ApiResult<axum::Json<ConnectionList>> {
+    let data = connections::list(&st, &key.project_id, None).await?;
+    Ok(axum::Json(ConnectionList { data, next_cursor: None }))
+}
+
+#[utoipa::path(delete, path = "/v1/connections/{id}", tag = "connections", params(("id" = String, Path)),
+    security(("secret_key" = [])), responses((status = 204), Errors))]
+pub async fn delete_for_project(
+    State(st): State<AppState>,
+    key: SecretKey,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    connections::delete(&st, &ctx.metadata(&key.actor()), &key.project_id, None, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

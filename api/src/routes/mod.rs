@@ -123,6 +123,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/oauth2/authorizations/deny", post(oauth::deny))
         .route("/v1/organizations/{id}/connections", post(connections::create).get(connections::list))
         .route("/v1/organizations/{id}/connections/{connection_id}", axum::routing::delete(connections::delete))
+        .route("/v1/connections", post(connections::create_for_project).get(connections::list_for_project))
+        .route("/v1/connections/{id}", axum::routing::delete(connections::delete_for_project))
         .route("/v1/auth/sso/start", get(connections::start))
         .route("/v1/auth/sso/lookup", get(connections::lookup))
         .route("/v1/auth/sso/callback", get(connections::callback))

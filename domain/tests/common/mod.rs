@@ -533,7 +533,7 @@ pub fn connection_events() -> Vec<authio_domain::connection::ConnectionEvent> {
             spec: Box::new(ConnectionSpec {
                 connection_id: CONNECTION.into(),
                 project_id: tenant_id(),
-                organization_id: org_id(),
+                organization_id: Some(org_id()),
                 name: "Acme Okta".into(),
                 issuer: "https://acme.okta.example".into(),
                 client_id: "0oa1b2c3".into(),
@@ -541,7 +541,11 @@ pub fn connection_events() -> Vec<authio_domain::connection::ConnectionEvent> {
             }),
             created_at: at(),
         },
-        ConnectionEvent::Deleted { connection_id: CONNECTION.into(), organization_id: org_id(), deleted_at: at() },
+        ConnectionEvent::Deleted {
+            connection_id: CONNECTION.into(),
+            organization_id: Some(org_id()),
+            deleted_at: at(),
+        },
     ]
 }
 
