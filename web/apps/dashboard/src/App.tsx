@@ -15,6 +15,8 @@ import { UserDetail } from './pages/UserDetail';
 import { Webhooks } from './pages/Webhooks';
 import { WebhookDetail } from './pages/WebhookDetail';
 import { AuditLog } from './pages/AuditLog';
+import { OAuthClients } from './pages/OAuthClients';
+import { OrganizationDetail } from './pages/OrganizationDetail';
 
 export function App() {
   const [token, setToken] = useState(loadToken);
@@ -54,6 +56,7 @@ const NAV: ReadonlyArray<{ route: Section; label: string }> = [
   { route: '/organizations', label: 'Organizations' },
   { route: '/users', label: 'Users' },
   { route: '/webhooks', label: 'Webhooks' },
+  { route: '/oauth-clients', label: 'OAuth clients' },
   { route: '/audit', label: 'Audit log' },
   { route: '/api-keys', label: 'API keys' },
   { route: '/settings', label: 'Settings' },
@@ -183,6 +186,8 @@ function page(route: Route | null): ReactNode {
   if (userId) return <UserDetail key={userId} id={userId} />;
   const endpointId = routeId(route, '/webhooks');
   if (endpointId) return <WebhookDetail key={endpointId} id={endpointId} />;
+  const organizationId = routeId(route, '/organizations');
+  if (organizationId) return <OrganizationDetail key={organizationId} id={organizationId} />;
   switch (sectionOf(route)) {
     case '/':
       return <Home />;
@@ -194,6 +199,8 @@ function page(route: Route | null): ReactNode {
       return <Users />;
     case '/webhooks':
       return <Webhooks />;
+    case '/oauth-clients':
+      return <OAuthClients />;
     case '/audit':
       return <AuditLog />;
     case '/api-keys':

@@ -20,11 +20,20 @@ describe('routes of the project pages', () => {
     expect(sectionOf('/settings')).toBe('/settings');
   });
 
+  it('map the OAuth clients section and one organization\'s page', () => {
+    expect(parseRoute('#/oauth-clients')).toBe('/oauth-clients');
+    const org = parseRoute('#/organizations/org_01abc');
+    expect(org).toBe('/organizations/org_01abc');
+    expect(sectionOf(org!)).toBe('/organizations');
+    expect(routeId(org!, '/organizations')).toBe('org_01abc');
+    expect(routeId(org!, '/users')).toBeNull();
+  });
+
   it('refuse what is not an id or not a page', () => {
     expect(parseRoute('#/users/a/b')).toBeNull();
     expect(parseRoute('#/users/')).toBeNull();
     expect(parseRoute('#/users/a%20b')).toBeNull();
-    expect(parseRoute('#/organizations/org_1')).toBeNull();
+    expect(parseRoute('#/organizations/org_1/x')).toBeNull();
   });
 
   it('keep filters in the hash\'s query', () => {

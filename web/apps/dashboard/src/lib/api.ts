@@ -143,6 +143,53 @@ export interface Delivery {
   attempts: DeliveryAttempt[];
 }
 
+export type OAuthClientType = 'confidential' | 'public';
+
+/** An OAuth client of the project's OpenID Connect provider; its id is the `client_id`. */
+export interface OAuthClient {
+  id: string;
+  name: string;
+  client_type: OAuthClientType;
+  redirect_uris: string[];
+  scopes: string[];
+  backchannel_logout_uri: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A registration's answer: `client_secret` (`ocs_…`) for a confidential client, shown this once. */
+export interface RegisteredOAuthClient extends OAuthClient {
+  client_secret: string | null;
+}
+
+export interface NewOAuthClient {
+  name: string;
+  client_type: OAuthClientType;
+  redirect_uris: string[];
+  scopes: string[];
+  backchannel_logout_uri?: string;
+}
+
+/** An SSO connection: an organization's own OpenID Connect identity provider. */
+export interface Connection {
+  id: string;
+  organization_id: string | null;
+  name: string;
+  issuer: string;
+  client_id: string;
+  jit_role: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NewConnection {
+  name: string;
+  issuer: string;
+  client_id: string;
+  client_secret: string;
+  jit_role?: string;
+}
+
 export interface AuditFilter {
   organization_id?: string;
   action?: string;
@@ -297,6 +344,20 @@ export function projectApi(secret: string, onUnauthorized?: () => void) {
       ),
     retryDelivery: (id: string, deliveryId: string) =>
       call<Delivery>('POST', `/v1/webhook-endpoints/${enc(id)}/deliveries/${enc(deliveryId)}/retry`),
+
+    oauthClients: (q: { after?: string | null; limit?: number } = {}) =>
+      call<Page<OAuthClient>>('GET', `/v1/oauth-clients${queryString({ limit: q.limit, after: q.after })}`),
+    createOAuthClient: (body: NewOAuthClient) => call<RegisteredOAuthClient>('POST', '/v1/oauth-clients', body),
+    rotateOAuthClientSecret: (id: string) =>
+      call<{ client_secret: string }>('POST', `/v1/oauth-clients/${enc(id)}/rotate-secret`),
+    deleteOAuthClient: (id: string) => call<void>('DELETE', `/v1/oauth-clients/${enc(id)}`),
+
+    connections: (organizationId: string) =>
+      call<Page<Connection>>('GET', `/v1/organizations/${enc(organizationId)}/connections`),
+    createConnection: (organizationId: string, body: NewConnection) =>
+      call<Connection>('POST', `/v1/organizations/${enc(organizationId)}/connections`, body),
+    deleteConnection: (organizationId: string, connectionId: string) =>
+      call<void>('DELETE', `/v1/organizations/${enc(organizationId)}/connections/${enc(connectionId)}`),
   };
 }
 

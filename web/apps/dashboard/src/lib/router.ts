@@ -10,12 +10,16 @@ export type Section =
   | '/organizations'
   | '/users'
   | '/webhooks'
+  | '/oauth-clients'
   | '/audit'
   | '/api-keys'
   | '/settings';
 
-/** A section, or one user's or one webhook endpoint's page. */
-export type Route = Section | `/users/${string}` | `/webhooks/${string}`;
+/** A section, or one user's, one webhook endpoint's or one organization's page. */
+export type Route = Section | `/users/${string}` | `/webhooks/${string}` | `/organizations/${string}`;
+
+/** The sections whose items have a page of their own (`/users/{id}`). */
+export type ItemSection = '/users' | '/webhooks' | '/organizations';
 
 const SECTIONS: readonly Section[] = [
   '/',
@@ -23,6 +27,7 @@ const SECTIONS: readonly Section[] = [
   '/organizations',
   '/users',
   '/webhooks',
+  '/oauth-clients',
   '/audit',
   '/api-keys',
   '/settings',
@@ -41,7 +46,7 @@ export function parseRoute(hash: string): Route | null {
   const path = raw || '/';
   if (path.startsWith('token=')) return '/'; // a sign-in fragment, replaced by '#/' at once
   if ((SECTIONS as readonly string[]).includes(path)) return path as Section;
-  const m = path.match(/^\/(users|webhooks)\/([^/]+)$/);
+  const m = path.match(/^\/(users|webhooks|organizations)\/([^/]+)$/);
   if (m && ID.test(m[2]!)) return path as Route;
   return null;
 }
@@ -55,11 +60,12 @@ export function parseQuery(hash: string): URLSearchParams {
 export function sectionOf(route: Route): Section {
   if (route.startsWith('/users/')) return '/users';
   if (route.startsWith('/webhooks/')) return '/webhooks';
+  if (route.startsWith('/organizations/')) return '/organizations';
   return route as Section;
 }
 
-/** The id in `/users/{id}` or `/webhooks/{id}`, or null. */
-export function routeId(route: Route, section: '/users' | '/webhooks'): string | null {
+/** The id in `/users/{id}`, `/webhooks/{id}` or `/organizations/{id}`, or null. */
+export function routeId(route: Route, section: ItemSection): string | null {
   return route.startsWith(`${section}/`) ? route.slice(section.length + 1) : null;
 }
 
@@ -80,6 +86,10 @@ export function userHref(id: string): string {
 
 export function webhookHref(id: string): string {
   return href(`/webhooks/${id}`);
+}
+
+export function organizationHref(id: string): string {
+  return href(`/organizations/${id}`);
 }
 
 export function navigate(route: Route, query?: Record<string, string | null | undefined>): void {

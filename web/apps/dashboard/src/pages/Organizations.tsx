@@ -5,7 +5,7 @@ import { DashboardKeyCard, ErrorLine, useDashboardKey } from '../components/Dash
 import { ApiError, describeError, type Organization, type Tenant } from '../lib/api';
 import { countOrganizations, modeInfo, organizationsEnabled } from '../lib/modes';
 import { formatDate } from '../lib/format';
-import { href } from '../lib/router';
+import { href, organizationHref } from '../lib/router';
 import { NoTenant, PageTitle } from './PageTitle';
 
 /**
@@ -101,7 +101,8 @@ function OrganizationList({ tenant, onChanged }: { tenant: Tenant; onChanged: ()
   return (
     <>
       <p className="lead">
-        {countOrganizations(tenant.organizations_count)} in <strong>{tenant.name}</strong>.
+        {countOrganizations(tenant.organizations_count)} in <strong>{tenant.name}</strong>. An organization's page has
+        its SSO connections.
       </p>
       <ErrorLine error={dashboardKey.error ?? error} />
       {!project ? (
@@ -251,7 +252,9 @@ function OrganizationRow({
 
   return (
     <tr>
-      <td>{org.name}</td>
+      <td>
+        <a href={organizationHref(org.id)}>{org.name}</a>
+      </td>
       <td>
         <code>{org.slug}</code>
       </td>
