@@ -186,6 +186,9 @@ describe('the OAuth clients page', () => {
     expect(document.body.textContent).toContain('Copy the new client secret of App 1 now');
     expect(document.body.textContent).toContain('The previous secret stopped working.');
     expect(seen.filter((s) => s.method === 'POST').map((s) => s.path)).toEqual(['/v1/oauth-clients/oc_1/rotate-secret']);
+    // The row's button starts over: another rotation needs another confirmation.
+    expect(button('Rotate secret App 1')).toBeTruthy();
+    expect(() => button('Confirm rotate secret App 1')).toThrow();
   });
 
   it('deletes a client after a confirmation, and shows a refusal in its row', async () => {

@@ -219,11 +219,14 @@ function ClientRow({
   onDeleted: () => void;
 }) {
   const [error, setError] = useState<string | null>(null);
+  // Bumped by each rotation, so its button starts over (no "Confirm" left standing).
+  const [rotations, setRotations] = useState(0);
 
   const rotate = async () => {
     setError(null);
     try {
       onRotated((await project.rotateOAuthClientSecret(client.id)).client_secret);
+      setRotations((n) => n + 1);
     } catch (e) {
       setError(failure(e));
     }
@@ -270,7 +273,7 @@ function ClientRow({
       <td className="row-actions">
         {client.client_type === 'confidential' ? (
           <>
-            <ConfirmButton label="Rotate secret" subject={client.name} onConfirm={rotate} />{' '}
+            <ConfirmButton key={rotations} label="Rotate secret" subject={client.name} onConfirm={rotate} />{' '}
           </>
         ) : null}
         <ConfirmButton label="Delete" subject={client.name} onConfirm={remove} />
