@@ -670,3 +670,87 @@ test('home: KPI tiles count users, organizations, sign-ins and failed deliveries
   await expectLabelled(page);
   await shot(page, 'home-kpi');
 });
+
+/** `POST /oauth2/introspect` with client_secret_basic: the status tells whether the secret works. */
+async function introspectStatus(clientId: string, secret: string): Promise<number> {
+  const res = await fetch(`${env.api}/oauth2/introspect`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+    },
+    body: 'token=not-a-token',
+  });
+  return res.status;
+}
+
+test('OAuth clients: register, the secret shown once, rotate, delete; an organization\'s SSO section', async ({ page }) => {
+  await signIn(page);
+  await createTenant(page, 'b2b', unique('OIDC tenant'));
+  const key = await setupKey(await activeTenant(page));
+
+  await nav(page, 'OAuth clients').click();
+  await expect(page.getByRole('heading', { level: 1, name: 'OAuth clients' })).toBeVisible();
+  await expect(page.getByLabel('Discovery URL', { exact: true })).toHaveValue(/^http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration$/);
+  await page.getByRole('button', { name: 'Create a dashboard key' }).click();
+  await expect(page.getByText('No OAuth clients yet.')).toBeVisible();
+
+  // Register a confidential client: its secret is shown this once, and it works.
+  const name = unique('Billing app');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Redirect URIs (one per line)').fill('https://billing.example.com/callback\nhttp://localhost:3000/callback');
+  await expect(page.getByRole('checkbox', { name: 'openid (always)' })).toBeChecked();
+  await expect(page.getByRole('checkbox', { name: 'openid (always)' })).toBeDisabled();
+  await page.getByRole('checkbox', { name: 'profile' }).uncheck();
+  await expectLabelled(page);
+  await page.getByRole('button', { name: 'Register client' }).click();
+  const secretField = page.getByLabel('Client secret', { exact: true });
+  await expect(secretField).toHaveValue(/^ocs_/);
+  await expect(page.getByRole('heading', { name: `Copy the client secret of ${name} now` })).toBeFocused();
+  await expect(page.getByText('This is the only time the secret is shown.')).toBeVisible();
+  const secret = await secretField.inputValue();
+  const row = page.getByRole('row').filter({ hasText: name });
+  await expect(row).toContainText('Confidential');
+  await expect(row).toContainText('http://localhost:3000/callback');
+  await expect(row.locator('.tag')).toHaveText(['openid', 'email', 'offline_access', 'organization']);
+  const clientId = (await row.getAttribute('data-client-id'))!;
+  expect(clientId).toMatch(/^oc_/);
+  expect(await introspectStatus(clientId, secret)).toBe(200);
+  await expectLabelled(page);
+  await shot(page, 'oauth-clients-secret-once');
+
+  await page.getByRole('button', { name: 'I have copied it' }).click();
+  await expect(secretField).toHaveCount(0);
+  expect(await page.content()).not.toContain(secret);
+
+  // Rotate (confirmed): the new secret is shown once, and the old one stops at once.
+  await row.getByRole('button', { name: `Rotate secret ${name}` }).click();
+  await row.getByRole('button', { name: `Confirm rotate secret ${name}` }).click();
+  await expect(secretField).toHaveValue(/^ocs_/);
+  const rotated = await secretField.inputValue();
+  expect(rotated).not.toBe(secret);
+  await expect(page.getByRole('heading', { name: `Copy the new client secret of ${name} now` })).toBeFocused();
+  expect(await introspectStatus(clientId, rotated)).toBe(200);
+  expect(await introspectStatus(clientId, secret)).toBe(401);
+  await page.getByRole('button', { name: 'I have copied it' }).click();
+  await shot(page, 'oauth-clients');
+
+  // Delete (confirmed).
+  await row.getByRole('button', { name: `Delete ${name}` }).click();
+  await row.getByRole('button', { name: `Confirm delete ${name}` }).click();
+  await expect(page.getByText('No OAuth clients yet.')).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: `Deleted ${name}.` })).toBeVisible();
+  expect(await introspectStatus(clientId, rotated)).toBe(401);
+
+  // An organization's page has its SSO connections section (the dashboard key is shared by the tab's pages).
+  const org = await call(key, 'POST', '/v1/organizations', { name: 'Globex' });
+  await nav(page, 'Organizations').click();
+  await page.getByRole('link', { name: 'Globex' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Globex' })).toBeVisible();
+  await expect(page).toHaveURL(new RegExp(`#/organizations/${org.id}$`));
+  await expect(page.getByRole('heading', { level: 2, name: 'SSO connections' })).toBeVisible();
+  await expect(page.getByText('No SSO connections yet.')).toBeVisible();
+  await expect(page.getByLabel('Redirect URI to register at the identity provider')).toHaveValue(/\/v1\/auth\/sso\/callback$/);
+  await expectLabelled(page);
+  await shot(page, 'organization-sso');
+});
