@@ -96,7 +96,7 @@ pub struct Args {
     #[arg(long)]
     duration: Option<u64>,
     /// Operations to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "switch-org,refresh,switch-org-shared,refresh-shared,switch-org-es256,introspect,me,sign-in,create-membership,change-role,list-members,events,switch-org-50-perms,invite-accept,scim-create,scim-deactivate,handoff,oauth-client-register,oauth-code,oauth-refresh",
+    #[arg(long, value_delimiter = ',', default_value = "switch-org,refresh,switch-org-shared,refresh-shared,switch-org-es256,introspect,me,sign-in,create-membership,change-role,list-members,events,switch-org-50-perms,invite-accept,scim-create,scim-deactivate,handoff,oauth-client-register,oauth-code,oauth-refresh,oauth-userinfo,sso-lookup",
         value_parser = clap::builder::PossibleValuesParser::new(ops::OPS))]
     ops: Vec<String>,
     /// Events of the synthetic data set, written straight into the database (plus

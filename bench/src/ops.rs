@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 20] = [
+pub const OPS: [&str; 22] = [
     "switch-org",
     "refresh",
     "switch-org-shared",
@@ -32,6 +32,8 @@ pub const OPS: [&str; 20] = [
     "oauth-client-register",
     "oauth-code",
     "oauth-refresh",
+    "oauth-userinfo",
+    "sso-lookup",
 ];
 
 /// A thin JSON client.
@@ -1159,6 +1161,42 @@ async fn worker(
                     Err(e) => Err(e),
                 };
                 s.record(start, r);
+            }
+        }
+        "oauth-userinfo" => {
+            // What a relying party asks of an access token: `GET /oauth2/userinfo` with
+            // the worker's token in its user's first organization (the claims within its
+            // scopes, the membership read to be current).
+            let u = worker_user(t, w, 1)?;
+            let sess = Session::from_answer(&sign_in(api, t, &t.users[u]).await?)?;
+            let first =
+                t.memberships[u].first().map(|(o, _)| t.orgs[*o].clone()).ok_or("a user without organizations")?;
+            let mut sess = switch_org(api, &sess.access, &first).await?;
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                sess.keep_fresh(api).await?;
+                let start = Instant::now();
+                let r =
+                    api.expect(StatusCode::OK, Method::GET, "/oauth2/userinfo", Some(&sess.access), None, None).await;
+                let r = r.and_then(|v| match v["org_id"].as_str() {
+                    Some(o) if o == first => Ok(()),
+                    _ => Err(format!("userinfo without the organization: {v}")),
+                });
+                s.record(start, r);
+            }
+        }
+        "sso-lookup" => {
+            // The hosted pages' home-realm discovery as a user types an email (publishable
+            // key): an address whose domain no organization verified, the common case,
+            // answered 404.
+            let deadline = ticket.go().await;
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let path = format!("/v1/auth/sso/lookup?email=user{w}-{n}%40example{}.com", n % 50);
+                let start = Instant::now();
+                let r = api.expect(StatusCode::NOT_FOUND, Method::GET, &path, None, Some(&t.pk), None).await;
+                s.record(start, r.map(|_| ()));
             }
         }
         "me" => {
