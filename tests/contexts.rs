@@ -523,7 +523,10 @@ async fn pruning_keeps_only_live_rows(postgres: bool) {
     assert_eq!(count(srv, "SELECT COUNT(*) FROM refresh_tokens").await, tokens);
     // A minute later with no retention, everything dead is past it.
     let p = prune(&srv.db, Utc::now() + Duration::minutes(1), Duration::zero()).await.expect("prune");
-    assert_eq!(p, Pruned { tokens: (tokens - live_tokens) as u64, contexts: (contexts - live_contexts) as u64 });
+    assert_eq!(
+        p,
+        Pruned { tokens: (tokens - live_tokens) as u64, contexts: (contexts - live_contexts) as u64, notices: 0 }
+    );
 
     let not_live = "SELECT COUNT(*) FROM refresh_tokens t WHERE t.state <> 'live' OR NOT EXISTS \
          (SELECT 1 FROM session_contexts c JOIN sessions s ON s.id = c.session_id WHERE c.session_id = t.session_id \

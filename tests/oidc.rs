@@ -820,6 +820,12 @@ async fn a_revoked_session_is_announced_on_the_back_channel(postgres: bool) {
         .await
         .unwrap();
     assert_eq!(status, "sent");
+    // Housekeeping drops sent notices after the retention, like spent tokens.
+    let day = chrono::Duration::hours(24);
+    let kept = authio_api::sessions::prune(&srv.db, chrono::Utc::now(), day).await.unwrap();
+    assert_eq!(kept.notices, 0, "not before the retention");
+    let later = chrono::Utc::now() + chrono::Duration::hours(25);
+    assert_eq!(authio_api::sessions::prune(&srv.db, later, day).await.unwrap().notices, 1);
     let (_, d) = srv.call(reqwest::Method::GET, "/.well-known/openid-configuration", None, None).await;
     assert_eq!(d["backchannel_logout_supported"], true);
     // Removing the URI records it.

@@ -1037,13 +1037,16 @@ pub async fn has_open_context(st: &AppState, project: &str, session: &str, org: 
 pub struct Pruned {
     pub tokens: u64,
     pub contexts: u64,
+    /// Back-channel logout notices sent or given up on.
+    pub notices: u64,
 }
 
 /// Housekeeping of the session read models (the events stay): delete refresh tokens that
 /// expired, were spent (or their context died) more than `retention` before `now`, and
 /// contexts that are closed, cut, of a revoked session, of a membership no longer
-/// active, or without a live unexpired token. A spent token presented after it was
-/// pruned is refused as unknown (401) instead of revoking the session.
+/// active, or without a live unexpired token; and back-channel logout notices sent or
+/// given up on more than `retention` ago. A spent token presented after it was pruned is
+/// refused as unknown (401) instead of revoking the session.
 pub async fn prune(db: &authio_eventstore::Db, now: DateTime<Utc>, retention: Duration) -> Result<Pruned, sqlx::Error> {
     let (now_t, cutoff) = (time_text(now), time_text(now - retention));
     let mut w = db.begin_write().await?;
@@ -1073,8 +1076,13 @@ pub async fn prune(db: &authio_eventstore::Db, now: DateTime<Utc>, retention: Du
     .execute(&mut *w.tx)
     .await?
     .rows_affected();
+    let notices = sqlx::query("DELETE FROM logout_notices WHERE status <> 'pending' AND updated_at <= $1")
+        .bind(&cutoff)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
     w.tx.commit().await?;
-    Ok(Pruned { tokens, contexts })
+    Ok(Pruned { tokens, contexts, notices })
 }
 
 /// Run `prune` every `every` (the first pass after one interval), logging what it did.
@@ -1088,7 +1096,14 @@ pub fn spawn_pruner(
         loop {
             tick.tick().await;
             match prune(&db, Utc::now(), retention).await {
-                Ok(p) => tracing::info!(tokens = p.tokens, contexts = p.contexts, "session housekeeping"),
+                Ok(p) => {
+                    tracing::info!(
+                        tokens = p.tokens,
+                        contexts = p.contexts,
+                        notices = p.notices,
+                        "session housekeeping"
+                    )
+                }
                 Err(e) => tracing::warn!(error = %e, "session housekeeping failed; retried next interval"),
             }
         }
