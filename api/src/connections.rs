@@ -78,7 +78,7 @@ pub(crate) async fn client_for(st: &AppState, url: &reqwest::Url) -> Result<reqw
 }
 
 /// The parts of a provider's discovery document the sign-in uses.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Discovery {
     pub issuer: String,
     pub authorization_endpoint: String,

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 /// How long a code may wait for its redemption.
 pub const HANDOFF_TTL_SECONDS: i64 = 120;
 
-pub(crate) const SESSION_REQUIRED: &str = "handoff_requires_active_session";
-pub(crate) const MEMBER_REQUIRED: &str = "handoff_requires_active_membership";
+const SESSION_REQUIRED: &str = "handoff_requires_active_session";
+const MEMBER_REQUIRED: &str = "handoff_requires_active_membership";
 
 fn invalid() -> ApiError {
     HandoffError::Invalid.into()
@@ -226,7 +226,7 @@ pub async fn redeem(
         Err(e) => return Err(e),
     };
     let profile = sessions::profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
-    sessions::answer(st, project, &uid, profile, &sid, org.as_deref(), refresh, Include::Memberships).await
+    sessions::answer(st, project, &uid, profile, &sid, org.as_deref(), refresh, Include::Memberships, None).await
 }
 
 /// Add to `c` a new token family in the session's context of `org` (the hand-over of a

@@ -3,6 +3,7 @@
 use crate::crypto::{hash_secret, new_id, new_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{RequestContext, UserToken};
+use crate::tokens::ClientClaims;
 use crate::AppState;
 use authio_domain::context::{
     context_key, context_stream_id, ContextCommand, FamilyCommand, RefreshFamily, SessionContext,
@@ -427,6 +428,7 @@ pub async fn answer(
     org: Option<&str>,
     refresh_token: String,
     include: Include,
+    client: Option<&ClientClaims>,
 ) -> ApiResult<SessionAnswer> {
     let mut active = profile.active(org);
     if let (Some(a), true) = (active.as_mut(), profile.teams_in_tokens) {
@@ -440,7 +442,7 @@ pub async fn answer(
     });
     let (access_token, claims) = st
         .keys
-        .issue(project, user, session, org_claims)
+        .issue(project, user, session, org_claims, client)
         .await
         .map_err(|e| ApiError { message: e.to_string(), ..ApiError::internal() })?;
     Ok(SessionAnswer {
@@ -537,7 +539,7 @@ pub async fn start_with_profile(
         refresh = enter(&mut c, ctx, &session_id, project, user, org.as_deref(), None).await?.1;
         Ok(c)
     })?;
-    answer(st, project, user, profile, &session_id, org.as_deref(), refresh, Include::Memberships).await
+    answer(st, project, user, profile, &session_id, org.as_deref(), refresh, Include::Memberships, None).await
 }
 
 /// Switch the caller's session into `org`: its context is opened, or entered if open,
@@ -608,7 +610,7 @@ pub async fn switch(
         };
         // The requirement held, so the user and the membership were there.
         let profile = profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
-        return answer(st, project, uid, profile, sid, Some(org), refresh, include).await;
+        return answer(st, project, uid, profile, sid, Some(org), refresh, include, None).await;
     }
 }
 
@@ -643,6 +645,7 @@ async fn rotate(
     loaded: Option<Loaded<RefreshFamily>>,
     hash: &str,
     include: Include,
+    client: Option<&ClientClaims>,
 ) -> ApiResult<Rotated> {
     let mut loaded = loaded;
     let mut token = String::new();
@@ -678,12 +681,20 @@ async fn rotate(
     // The token is spent now: whatever fails from here is not taken for reuse.
     let profile = profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
     let org = g.organization.as_deref();
-    Ok(Rotated::Done(Box::new(answer(st, &g.project, &g.user, profile, &g.session, org, token, include).await?)))
+    let a = answer(st, &g.project, &g.user, profile, &g.session, org, token, include, client).await?;
+    Ok(Rotated::Done(Box::new(a)))
 }
 
 /// Rotate a refresh token. A spent one presented again revokes the whole session (every
 /// context); a token of a context that was closed, cut or reopened since is refused.
-pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include: Include) -> ApiResult<SessionAnswer> {
+/// `client`: the OAuth client whose grant the token is (its access token names it).
+pub async fn refresh(
+    st: &AppState,
+    rctx: &RequestContext,
+    token: &str,
+    include: Include,
+    client: Option<&ClientClaims>,
+) -> ApiResult<SessionAnswer> {
     if token.len() > 256 {
         return Err(ApiError::unauthenticated());
     }
@@ -695,7 +706,7 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
         let f = st.db.load_to_append::<RefreshFamily>(family).await?;
         if let Some(g) = Grant::of(family, &f.state) {
             let meta = rctx.metadata(&Actor::User(g.user.clone()));
-            if let Rotated::Done(a) = rotate(st, &meta, &g, Some(f), &hash, include).await? {
+            if let Rotated::Done(a) = rotate(st, &meta, &g, Some(f), &hash, include, client).await? {
                 return Ok(*a);
             }
         }
@@ -762,7 +773,7 @@ pub async fn refresh(st: &AppState, rctx: &RequestContext, token: &str, include:
     }
     // Everything holds, so the quick way met a family this process had stale (another
     // process rotated it), or lost to a concurrent refresh: once more, reading it.
-    match rotate(st, &meta, &g, None, &hash, include).await? {
+    match rotate(st, &meta, &g, None, &hash, include, client).await? {
         Rotated::Done(a) => Ok(*a),
         Rotated::Refused(e) if e.code == SPENT => reused().await,
         Rotated::Refused(e) if e.code == crate::policies::STEP_UP => match &g.organization {
@@ -837,7 +848,7 @@ async fn upgrade_legacy(
         Err(e) => return Err(e),
     };
     let profile = profile_of(&rows)?.ok_or_else(ApiError::unauthenticated)?;
-    answer(st, project, user, profile, session, org.as_deref(), refresh, include).await
+    answer(st, project, user, profile, session, org.as_deref(), refresh, include, None).await
 }
 
 fn token_reused() -> ApiError {

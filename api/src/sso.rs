@@ -49,6 +49,8 @@ struct State {
     nonce: String,
     /// Authio's own PKCE verifier at the provider.
     verifier: String,
+    /// The provider's endpoints as read at the start (the callback needs no second read).
+    provider: connections::Discovery,
     exp: i64,
 }
 
@@ -119,9 +121,10 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
         nonce: random_token(),
         verifier: random_token(),
         exp: Utc::now().timestamp() + STATE_TTL_SECONDS,
+        provider: d,
     };
     let sealed = sealer.seal(STATE_AAD, &serde_json::to_vec(&state).map_err(|_| ApiError::internal())?);
-    let mut url = reqwest::Url::parse(&d.authorization_endpoint)
+    let mut url = reqwest::Url::parse(&state.provider.authorization_endpoint)
         .map_err(|_| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", "bad authorization_endpoint"))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -188,12 +191,12 @@ async fn finish(st: &AppState, state: &State, code: &str, rctx: &RequestContext)
     let Some(conn) = conn else { return Ok(Finished::Refused("the connection was deleted".into())) };
     let (issuer, client_id, org, jit_role): (String, String, Option<String>, Option<String>) =
         (conn.try_get(0)?, conn.try_get(1)?, conn.try_get(2)?, conn.try_get(3)?);
-    let d = match connections::discover(st, &issuer).await {
-        Ok(d) => d,
-        Err(why) => return Ok(Finished::Refused(format!("the identity provider: {why}"))),
-    };
+    if issuer != state.provider.issuer {
+        return Ok(Finished::Refused("the connection changed during the sign-in".into()));
+    }
+    let d = &state.provider;
     let secret = connections::client_secret(st, &state.connection).await?;
-    let claims = match redeem_upstream(st, &d, &client_id, &secret, code, state).await {
+    let claims = match redeem_upstream(st, d, &client_id, &secret, code, state).await {
         Ok(c) => c,
         Err(why) => return Ok(Finished::Refused(why)),
     };

@@ -68,6 +68,14 @@ struct SigningKey {
     decoding: DecodingKey,
 }
 
+/// What an access token of the OpenID Connect provider names besides its session: the
+/// client it was issued to and the scopes granted (space-separated).
+#[derive(Debug, Clone)]
+pub struct ClientClaims {
+    pub client_id: String,
+    pub scope: String,
+}
+
 /// What an org context's access token says of the organization.
 #[derive(Debug, Clone)]
 pub struct OrgClaims {
@@ -351,7 +359,10 @@ impl Keys {
         user: &str,
         session: &str,
         org: Option<OrgClaims>,
+        client: Option<&ClientClaims>,
     ) -> Result<(String, Claims), KeyError> {
+        self.maybe_reload().await;
+        let key = self.signer(self.algorithm_of(project).await?).await?;
         let now = jsonwebtoken::get_current_timestamp();
         let (act_org, org_role, permissions, teams) = match org {
             Some(o) => (Some(o.id), Some(o.role), Some(o.permissions), o.teams),
@@ -370,21 +381,15 @@ impl Keys {
             exp: now + ACCESS_TTL_SECS,
             nbf: None,
             jti: new_id("jti_"),
-            client_id: None,
-            scope: None,
+            client_id: client.map(|c| c.client_id.clone()),
+            scope: client.map(|c| c.scope.clone()),
         };
-        let token = self.sign_access(project, &claims).await?;
-        Ok((token, claims))
-    }
-
-    /// Sign access-token `claims` (of `project`) as they are.
-    pub async fn sign_access(&self, project: &str, claims: &Claims) -> Result<String, KeyError> {
-        self.maybe_reload().await;
-        let key = self.signer(self.algorithm_of(project).await?).await?;
         let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());
         header.typ = Some("JWT".into());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| KeyError::Material(e.to_string()))
+        let token =
+            jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|e| KeyError::Material(e.to_string()))?;
+        Ok((token, claims))
     }
 
     /// Sign `claims` as a JWT whose header says `typ`, with the key of `project`'s

@@ -24,7 +24,7 @@ use crate::crypto::{hash_secret, new_id, new_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{RequestContext, UserToken};
 use crate::handoffs::{self, challenge_of, valid_challenge, valid_verifier};
-use crate::sessions::{self, ActiveOrganization, Include, SessionAnswer};
+use crate::sessions::{self, Include, SessionAnswer};
 use crate::tokens::REQUEST_TYP;
 use crate::AppState;
 use authio_domain::authorization_code::{AuthorizationCode, CodeCommand, CodeGrant};
@@ -578,9 +578,12 @@ pub async fn redeem(
         Ok(c)
     })?;
     let profile = sessions::profile_of(&rows)?.ok_or_else(|| OAuthError::invalid_grant(BAD_CODE))?;
-    let answer = sessions::answer(st, &project, &uid, profile, &sid, org.as_deref(), refresh, Include::Nothing).await?;
     let granted = Granted { client: client.id.clone(), scopes: g.scopes, nonce: g.nonce, auth_time: g.auth_time };
-    token_answer(st, &granted, answer).await
+    let tokens = granted.client_claims();
+    let org_ = org.as_deref();
+    let answer =
+        sessions::answer(st, &project, &uid, profile, &sid, org_, refresh, Include::Nothing, Some(&tokens)).await?;
+    token_answer(st, client, &granted, answer).await
 }
 
 async fn record_reuse(st: &AppState, id: &str, session: &str, meta: &Metadata) -> Result<(), OAuthError> {
@@ -601,6 +604,13 @@ struct Granted {
     scopes: Vec<String>,
     nonce: Option<String>,
     auth_time: DateTime<Utc>,
+}
+
+impl Granted {
+    /// What the grant's access tokens name: the client and the scopes.
+    fn client_claims(&self) -> crate::tokens::ClientClaims {
+        crate::tokens::ClientClaims { client_id: self.client.clone(), scope: self.scopes.join(" ") }
+    }
 }
 
 /// The grant a refresh token's family is, when it is `client`'s and not revoked.
@@ -643,26 +653,26 @@ pub async fn refresh(
             return Err(OAuthError::invalid_scope(format!("the scope {s} was not granted")));
         }
     }
-    let answer = match sessions::refresh(st, rctx, token, Include::Nothing).await {
+    let answer = match sessions::refresh(st, rctx, token, Include::Nothing, Some(&granted.client_claims())).await {
         Ok(a) => a,
         Err(e) if e.status.is_server_error() => return Err(e.into()),
         Err(e) => return Err(OAuthError::invalid_grant(format!("{BAD_REFRESH} ({})", e.code))),
     };
-    token_answer(st, &granted, answer).await
+    token_answer(st, client, &granted, answer).await
 }
 
-async fn token_answer(st: &AppState, g: &Granted, a: SessionAnswer) -> Result<TokenAnswer, OAuthError> {
+/// The token endpoint's answer for a grant: the session's answer (its access token
+/// names the client and scopes already) and a new id token.
+async fn token_answer(
+    st: &AppState,
+    client: &Client,
+    g: &Granted,
+    a: SessionAnswer,
+) -> Result<TokenAnswer, OAuthError> {
     let has = |s: &str| g.scopes.iter().any(|x| x == s);
-    let project = project_of(st, &a.user.id).await?;
-    let internal =
-        |e: crate::tokens::KeyError| OAuthError::from(ApiError { message: e.to_string(), ..ApiError::internal() });
-    // The session's access token, naming the client and its scopes (for introspection
-    // and userinfo).
-    let mut access = st.keys.verify(&a.access_token).await.ok_or_else(|| OAuthError::invalid_grant(BAD_CODE))?;
-    access.client_id = Some(g.client.clone());
-    access.scope = Some(g.scopes.join(" "));
-    let access_token = st.keys.sign_access(&project, &access).await.map_err(internal)?;
-    let mut claims = user_claims(st, &a.user.id, &g.scopes, a.active_organization.as_ref()).await?;
+    let org =
+        a.active_organization.as_ref().map(|o| OrgClaim { id: &o.id, role: &o.role, permissions: &o.permissions });
+    let mut claims = user_claims(st, &a.user.id, &g.scopes, org).await?;
     let now = Utc::now().timestamp();
     claims.insert("iss".into(), json!(st.keys.issuer));
     claims.insert("aud".into(), json!(g.client));
@@ -673,9 +683,13 @@ async fn token_answer(st: &AppState, g: &Granted, a: SessionAnswer) -> Result<To
     if let Some(n) = &g.nonce {
         claims.insert("nonce".into(), json!(n));
     }
-    let id_token = st.keys.sign(&project, "JWT", &Value::Object(claims)).await.map_err(internal)?;
+    let id_token = st
+        .keys
+        .sign(&client.project_id, "JWT", &Value::Object(claims))
+        .await
+        .map_err(|e| OAuthError::from(ApiError { message: e.to_string(), ..ApiError::internal() }))?;
     Ok(TokenAnswer {
-        access_token,
+        access_token: a.access_token,
         token_type: "Bearer".into(),
         expires_in: a.expires_in,
         id_token,
@@ -684,10 +698,11 @@ async fn token_answer(st: &AppState, g: &Granted, a: SessionAnswer) -> Result<To
     })
 }
 
-async fn project_of(st: &AppState, user: &str) -> Result<String, OAuthError> {
-    let p: Option<String> =
-        sqlx::query_scalar("SELECT project_id FROM users WHERE id = $1").bind(user).fetch_optional(&st.db.pool).await?;
-    p.ok_or_else(|| OAuthError::invalid_grant("the user is gone"))
+/// The organization context's part of the claims.
+struct OrgClaim<'a> {
+    id: &'a str,
+    role: &'a str,
+    permissions: &'a [String],
 }
 
 /// The claims about the user both the id token and userinfo carry: `sub`; `email` and
@@ -698,7 +713,7 @@ async fn user_claims(
     st: &AppState,
     user: &str,
     scopes: &[String],
-    org: Option<&ActiveOrganization>,
+    org: Option<OrgClaim<'_>>,
 ) -> Result<Map<String, Value>, OAuthError> {
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let row = sqlx::query(
@@ -740,25 +755,21 @@ async fn user_claims(
 pub async fn userinfo(st: &AppState, token: Option<&str>) -> Result<Value, OAuthError> {
     let invalid = || OAuthError::invalid_token("the access token is missing, expired or revoked");
     let user = UserToken::from_token(token.ok_or_else(invalid)?, st).await.map_err(|_| invalid())?;
-    let org = match &user.claims.act_org {
-        Some(o) => match sessions::active_role(st, user.user_id(), o).await? {
-            Some(role) => Some(ActiveOrganization {
-                id: o.clone(),
-                name: String::new(),
-                slug: String::new(),
-                role,
-                permissions: user.claims.permissions.clone().unwrap_or_default(),
-                teams: None,
-            }),
-            None => return Err(invalid()),
-        },
+    // The membership as it is now, not as the token was issued.
+    let role = match &user.claims.act_org {
+        Some(o) => Some(sessions::active_role(st, user.user_id(), o).await?.ok_or_else(invalid)?),
         None => None,
+    };
+    let permissions = user.claims.permissions.clone().unwrap_or_default();
+    let org = match (&user.claims.act_org, &role) {
+        (Some(id), Some(role)) => Some(OrgClaim { id, role, permissions: &permissions }),
+        _ => None,
     };
     let scopes: Vec<String> = match &user.claims.scope {
         Some(s) => s.split(' ').map(str::to_string).collect(),
         None => vec!["email".into(), "profile".into()],
     };
-    Ok(Value::Object(user_claims(st, user.user_id(), &scopes, org.as_ref()).await?))
+    Ok(Value::Object(user_claims(st, user.user_id(), &scopes, org).await?))
 }
 
 /// `/oauth2/revoke` (RFC 7009): a refresh token of the client's grant ends the grant

@@ -448,7 +448,7 @@ pub async fn refresh(
     Json(body): Json<RefreshBody>,
 ) -> ApiResult<axum::Json<SessionAnswer>> {
     let include = include.parse()?;
-    Ok(axum::Json(sessions::refresh(&st, &ctx, &body.refresh_token, include).await?))
+    Ok(axum::Json(sessions::refresh(&st, &ctx, &body.refresh_token, include, None).await?))
 }
 
 /// Sign out: the whole session (every context) is revoked and refresh stops at once.
