@@ -42,18 +42,33 @@ const redirectUri = arg('--redirect-uri');
 const out = arg('--out');
 const host = arg('--host', '127.0.0.1');
 
-/** The IdP's users. The login form's name is the key. */
+/**
+ * The IdP's users. The login form's name is the key. An organization's connection signs
+ * in only addresses of a domain that organization verified: organization A (jit_role
+ * member) verifies acme.example, organization B (no jit_role) initech.example, and the
+ * userinfo-only IdP's organization umbrella.example; a project's own connection (social
+ * sign-in) is not bound to domains.
+ */
 const ACCOUNTS = {
-  // The email of a user that already exists in Authio: linked by the verified email.
-  ada: { email: 'ada@example.com', email_verified: true, given_name: 'Ada', family_name: 'Lovelace' },
-  // A new email: created just in time and made a member with the connection's jit_role.
-  grace: { email: 'grace@example.com', email_verified: true, given_name: 'Grace', family_name: 'Hopper' },
+  // The email of a user that already exists in Authio: linked by the verified email. A
+  // member of B too, whose IdP must NOT sign her in (acme.example is not B's domain).
+  ada: { email: 'ada@acme.example', email_verified: true, given_name: 'Ada', family_name: 'Lovelace' },
+  // A new email in A's domain: created just in time and made a member with the connection's jit_role.
+  grace: { email: 'grace@acme.example', email_verified: true, given_name: 'Grace', family_name: 'Hopper' },
   // The IdP has not verified this email: Authio must refuse it.
-  mallory: { email: 'mallory@example.com', email_verified: false, given_name: 'Mallory', family_name: 'Unverified' },
-  // Verified, but for the organization whose connection has no jit_role and is no member there.
-  eve: { email: 'eve@example.com', email_verified: true, given_name: 'Eve', family_name: 'Outsider' },
-  // For cancelling at the consent screen.
-  carol: { email: 'carol@example.com', email_verified: true, given_name: 'Carol', family_name: 'Cancel' },
+  mallory: { email: 'mallory@acme.example', email_verified: false, given_name: 'Mallory', family_name: 'Unverified' },
+  // Verified, in B's domain, but for the organization whose connection has no jit_role and no member there.
+  eve: { email: 'eve@initech.example', email_verified: true, given_name: 'Eve', family_name: 'Outsider' },
+  // An existing user in B's domain, a member of B. A's IdP must not sign him in (the account-takeover guard).
+  bob: { email: 'bob@initech.example', email_verified: true, given_name: 'Bob', family_name: 'Porter' },
+  // A domain nobody verified: A's IdP must not sign her in even with jit_role.
+  zed: { email: 'zed@elsewhere.example', email_verified: true, given_name: 'Zed', family_name: 'Elsewhere' },
+  // For cancelling at the consent screen (A's domain, so only the cancel refuses her).
+  dora: { email: 'dora@acme.example', email_verified: true, given_name: 'Dora', family_name: 'Cancel' },
+  // The project's own connection (social sign-in): a domain nobody verified, signs up all the same.
+  carol: { email: 'carol@example.com', email_verified: true, given_name: 'Carol', family_name: 'Social' },
+  // The userinfo-only IdP's organization (Umbrella) verifies umbrella.example.
+  uma: { email: 'uma@umbrella.example', email_verified: true, given_name: 'Uma', family_name: 'Brella' },
 };
 
 function signingKeys() {

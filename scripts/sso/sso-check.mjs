@@ -11,7 +11,13 @@
 //
 // SETUP.json is written by scripts/sso-conformance: Authio's base URL, the project's keys,
 // the IdP (issuer, clients, accounts), the two organizations and their connections (the
-// creation answers as they came), the existing user, the application's redirect_url.
+// creation answers as they came) and verified domains, the existing users, the
+// application's redirect_url, the DNS stub's control URL (scripts/dns-stub.py: a check
+// that verifies a domain of its own publishes the TXT record there).
+//
+// The security rule: an organization's connection signs in only addresses of a domain
+// that organization verified (organization A acme.example, B initech.example); checks 15a-c
+// are the account-takeover guard, check 14 shows a project's own connection unbound.
 //
 // Prints one `PASS <check>` or `FAIL <check> -- <why>` line per check on stdout; every
 // other line (details) starts with two spaces. Exit 0 when every check passed, 1 when
@@ -251,6 +257,27 @@ async function usersWithEmail(email) {
   return r.data;
 }
 
+/**
+ * The organization claims `domain`, the TXT record it names goes into the DNS stub
+ * (scripts/dns-stub.py, Authio's AUTHIO_DNS_RESOLVER), and the verify answers verified.
+ */
+async function verifyDomain(orgId, domain) {
+  const d = await apiOk('POST', `/v1/organizations/${orgId}/domains`, 201, { token: sk(), body: { domain } });
+  const v = d.verification ?? {};
+  assert(v.type === 'TXT' && v.name === `_authio-challenge.${domain}` && String(v.value ?? '').startsWith('authio-verify='),
+    `the claim of ${domain} answered verification ${JSON.stringify(v)}`);
+  const res = await fetch(new URL('/txt', need(setup.dns_control, 'no DNS stub in SETUP.json')), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: v.name, value: v.value }),
+  });
+  assert(res.ok, `the DNS stub's control answered ${res.status} ${await res.text()}`);
+  const out = await apiOk('POST', `/v1/organizations/${orgId}/domains/${d.id}/verify`, 200, { token: sk(), body: {} });
+  assert((out.state ?? out.status) === 'verified', `verify answered ${JSON.stringify(out)}`);
+  note(`${domain} verified for ${orgId} (TXT ${v.name} in the DNS stub)`);
+  return d.id;
+}
+
 function startUrl({ connection, challenge, state, redirectUrl = setup.app_redirect, pk = setup.publishable_key }) {
   const u = new URL('/v1/auth/sso/start', setup.authio);
   if (pk !== null) u.searchParams.set('pk', pk);
@@ -326,7 +353,7 @@ async function idpSelfTest(which) {
   const claims = jwtPart(tok.id_token, 1);
   note(`id_token header ${JSON.stringify(header)} claims ${JSON.stringify(claims)}`);
   assert(header.alg === which.toUpperCase(), `id_token alg ${header.alg}, expected ${which.toUpperCase()}`);
-  assert(claims.email === 'ada@example.com' && claims.email_verified === true, 'no email/email_verified in the id_token');
+  assert(claims.email === idp.accounts.ada.email && claims.email_verified === true, 'no email/email_verified in the id_token');
   assert(claims.nonce === nonce && claims.aud === c.client_id && claims.iss === idp.issuer, 'nonce/aud/iss');
 }
 await check('IdP self-test (oidc-provider alone, RS256 client): login + consent redirect to Authio\'s callback URL; client_secret_basic + PKCE code -> id_token with email, email_verified', () => idpSelfTest('rs256'));
@@ -358,7 +385,7 @@ await check('IdP self-test (the userinfo-only IdP, oidc-provider\'s default conf
   assert(claims.email === undefined, 'the id_token carries the email');
   const ui = await (await fetch(disco.userinfo_endpoint, { headers: { authorization: `Bearer ${tok.access_token}` } })).json();
   note(`userinfo ${JSON.stringify(ui)}`);
-  assert(ui.email === 'ada@example.com' && ui.email_verified === true && ui.sub === claims.sub, 'userinfo lacks email/email_verified');
+  assert(ui.email === idp.accounts.ada.email && ui.email_verified === true && ui.sub === claims.sub, 'userinfo lacks email/email_verified');
 });
 await check('IdP self-test: cancel at the consent (its abort link) -> redirect to the callback URL with error=access_denied and the state', async () => {
   const disco = await (await fetch(new URL('/.well-known/openid-configuration', idp.issuer))).json();
@@ -368,7 +395,7 @@ await check('IdP self-test: cancel at the consent (its abort link) -> redirect t
     response_type: 'code', client_id: idp.clients.rs256.client_id, redirect_uri: idp.redirect_uri, scope: 'openid email profile',
     state, nonce: randomState(), code_challenge: pkcePair().challenge, code_challenge_method: 'S256',
   })) auth.searchParams.set(k, v);
-  const { url, trail } = await browse(new Jar(), auth.href, { account: 'carol', consent: 'abort', stopAt: idp.redirect_uri });
+  const { url, trail } = await browse(new Jar(), auth.href, { account: 'dora', consent: 'abort', stopAt: idp.redirect_uri });
   note(...trail);
   assert(url.searchParams.get('error') === 'access_denied' && url.searchParams.get('state') === state, `redirected to ${url.href}`);
 });
@@ -379,7 +406,8 @@ if (idpOnly) {
 
 const orgA = setup.org_jit; // connection with jit_role member, RS256 client
 const orgB = setup.org_nojit; // connection without jit_role, ES256 client
-const existing = setup.existing_user;
+const existing = setup.existing_user; // ada@acme.example: no member of A, a member of B
+const bob = setup.member_of_b; // bob@initech.example: a member of B
 
 // ------------------------------------------------------------------ 1. the existing user, linked by verified email
 let adaCode;
@@ -408,7 +436,7 @@ await check('1a. /v1/auth/sso/start redirects (302/303) to the IdP\'s authorizat
   assert(p.get('state') !== 'app-state-1a', 'the upstream state is the app\'s own state, not Authio\'s opaque one');
   assert(/^[A-Za-z0-9_-]{43}$/.test(p.get('code_challenge')), `code_challenge=${p.get('code_challenge')} is no S256 challenge`);
 });
-await check('1b. the existing user (ada@example.com, verified at the IdP) signs in through the connection: IdP login + consent -> callback -> 302/303 to redirect_url with code=hc_… and the app\'s state', async () => {
+await check('1b. the existing user (ada@acme.example, verified at the IdP, acme.example verified by A) signs in through the connection: IdP login + consent -> callback -> 302/303 to redirect_url with code=hc_… and the app\'s state', async () => {
   const flow = await ssoFlow({ connection: orgA.connection.id, account: 'ada' });
   adaCode = expectCode(flow);
   adaVerifier = flow.verifier;
@@ -439,22 +467,22 @@ await check('6. the handoff code exchanged a second time -> invalid_handoff', as
 });
 
 // ------------------------------------------------------------------ 2. a new email: just in time
-await check('2. a new email (grace@example.com): the user is created (JIT) and becomes a member with role member', async () => {
-  assert((await usersWithEmail('grace@example.com')).length === 0, 'grace@example.com exists before her first sign-in');
+await check('2. a new email (grace@acme.example): the user is created (JIT) and becomes a member with role member', async () => {
+  assert((await usersWithEmail('grace@acme.example')).length === 0, 'grace@acme.example exists before her first sign-in');
   const flow = await ssoFlow({ connection: orgA.connection.id, account: 'grace' });
   const code = expectCode(flow);
   const r = await exchange(code, flow.verifier);
   assert(r.status === 200, `exchange answered ${r.status}: ${r.text.slice(0, 600)}`);
   const s = r.json;
   note(`user ${JSON.stringify(s.user)} active_organization ${JSON.stringify(s.active_organization)}`);
-  assert(s.user?.email === 'grace@example.com', `user.email ${s.user?.email}`);
+  assert(s.user?.email === 'grace@acme.example', `user.email ${s.user?.email}`);
   assert(s.user?.id && s.user.id !== existing.id, `user.id ${s.user?.id}`);
   assert(s.active_organization?.id === orgA.id, `active_organization.id ${s.active_organization?.id}, expected ${orgA.id}`);
   if (s.active_organization?.role !== undefined) {
     assert(s.active_organization.role === 'member', `active_organization.role ${s.active_organization.role}, expected member`);
   }
-  const users = await usersWithEmail('grace@example.com');
-  assert(users.length === 1 && users[0].id === s.user.id, `GET /v1/users?email=grace@example.com: ${JSON.stringify(users)}`);
+  const users = await usersWithEmail('grace@acme.example');
+  assert(users.length === 1 && users[0].id === s.user.id, `GET /v1/users?email=grace@acme.example: ${JSON.stringify(users)}`);
   note(`created user: ${JSON.stringify(users[0])}`);
   const ms = await apiOk('GET', `/v1/users/${s.user.id}/memberships`, 200, { token: sk() });
   note(`memberships: ${JSON.stringify(ms.data)}`);
@@ -462,27 +490,27 @@ await check('2. a new email (grace@example.com): the user is created (JIT) and b
 });
 
 // ------------------------------------------------------------------ 3. unverified email
-await check('3. an IdP account with email_verified false (mallory@example.com) -> redirect with error=sso_failed, no user created', async () => {
+await check('3. an IdP account with email_verified false (mallory@acme.example) -> redirect with error=sso_failed, no user created', async () => {
   const flow = await ssoFlow({ connection: orgA.connection.id, account: 'mallory' });
   expectSsoFailed(flow);
-  const users = await usersWithEmail('mallory@example.com');
+  const users = await usersWithEmail('mallory@acme.example');
   assert(users.length === 0, `a user was created: ${JSON.stringify(users)}`);
 });
 
 // ------------------------------------------------------------------ 4. no jit_role, not a member
-await check('4. the connection without jit_role, a user who is no member (eve@example.com) -> redirect with error=sso_failed', async () => {
+await check('4. the connection without jit_role, a user who is no member (eve@initech.example) -> redirect with error=sso_failed', async () => {
   const flow = await ssoFlow({ connection: orgB.connection.id, account: 'eve' });
   expectSsoFailed(flow);
-  const users = await usersWithEmail('eve@example.com');
-  note(users.length ? `(a user for eve@example.com exists after the refusal: ${JSON.stringify(users)})` : 'no user was created for eve@example.com');
+  const users = await usersWithEmail('eve@initech.example');
+  note(users.length ? `(a user for eve@initech.example exists after the refusal: ${JSON.stringify(users)})` : 'no user was created for eve@initech.example');
 });
-await check('4b. the connection without jit_role, a MEMBER of its organization (ada, ES256 id_token): signs in, session in that organization', async () => {
-  const flow = await ssoFlow({ connection: orgB.connection.id, account: 'ada' });
+await check('4b. the connection without jit_role, a MEMBER of its organization (bob@initech.example, ES256 id_token): signs in, session in that organization', async () => {
+  const flow = await ssoFlow({ connection: orgB.connection.id, account: 'bob' });
   const code = expectCode(flow);
   const r = await exchange(code, flow.verifier);
   assert(r.status === 200, `exchange answered ${r.status}: ${r.text.slice(0, 600)}`);
   note(`user ${JSON.stringify(r.json.user)} active_organization ${JSON.stringify(r.json.active_organization)}`);
-  assert(r.json.user?.id === existing.id, `user.id ${r.json.user?.id}, expected ${existing.id}`);
+  assert(r.json.user?.id === bob.id, `user.id ${r.json.user?.id}, expected ${bob.id}`);
   assert(r.json.active_organization?.id === orgB.id, `active_organization.id ${r.json.active_organization?.id}, expected ${orgB.id}`);
 });
 
@@ -529,10 +557,10 @@ await check('7. the handoff code with a wrong code_verifier -> invalid_handoff',
 });
 
 // ------------------------------------------------------------------ 10. the IdP's access_denied
-await check('10. cancel at the IdP\'s consent (oidc-provider answers error=access_denied) -> redirect with error=sso_failed, no user created', async () => {
-  const flow = await ssoFlow({ connection: orgA.connection.id, account: 'carol', consent: 'abort' });
+await check('10. cancel at the IdP\'s consent (oidc-provider answers error=access_denied) -> redirect with error=sso_failed, no user created (dora@acme.example)', async () => {
+  const flow = await ssoFlow({ connection: orgA.connection.id, account: 'dora', consent: 'abort' });
   expectSsoFailed(flow);
-  const users = await usersWithEmail('carol@example.com');
+  const users = await usersWithEmail('dora@acme.example');
   assert(users.length === 0, `a user was created: ${JSON.stringify(users)}`);
 });
 
@@ -622,31 +650,60 @@ await check('12. DELETE /v1/organizations/{org}/connections/{id} -> 204; gone fr
 // Core 5.4: claims asked for by scope come from userinfo when an access token is issued);
 // the README: the email comes "from the id token, else from the provider's userinfo for
 // the same sub".
-await check('13. an IdP that gives the email at userinfo only (oidc-provider\'s default conformIdTokenClaims): the existing user signs in (email from userinfo)', async () => {
+const umbrella = {};
+await check('13a. an organization\'s connection before its organization verified the address\'s domain: Umbrella\'s IdP (jit_role member) vouches for an existing user uma@umbrella.example -> error=sso_failed', async () => {
   const u = idp.userinfo_only;
-  const org = await apiOk('POST', '/v1/organizations', 201, { token: sk(), body: { name: 'Umbrella (userinfo-only IdP)' } });
-  const conn = await apiOk('POST', `/v1/organizations/${org.id}/connections`, 201, {
+  const user = await apiOk('POST', '/v1/users', 201, {
+    token: sk(),
+    body: { email: idp.accounts.uma.email, first_name: 'Uma', last_name: 'Brella', email_verified: true },
+  });
+  umbrella.user = user;
+  umbrella.org = await apiOk('POST', '/v1/organizations', 201, { token: sk(), body: { name: 'Umbrella (userinfo-only IdP)' } });
+  umbrella.conn = await apiOk('POST', `/v1/organizations/${umbrella.org.id}/connections`, 201, {
     token: sk(),
     body: { name: 'Umbrella IdP', issuer: u.issuer, client_id: u.clients.rs256.client_id, client_secret: u.clients.rs256.client_secret, jit_role: 'member' },
   });
   const jar = new Jar();
+  const { challenge } = pkcePair();
+  const state = randomState();
+  const { url, trail } = await browse(jar, startUrl({ connection: umbrella.conn.id, challenge, state }), {
+    account: 'uma',
+    stopAt: setup.app_redirect,
+    idpIssuer: u.issuer,
+  });
+  note(...trail);
+  expectSsoFailed({ query: url.searchParams, state, url });
+  const ms = await apiOk('GET', `/v1/users/${user.id}/memberships`, 200, { token: sk() });
+  assert(!ms.data.some((m) => m.organization_id === umbrella.org.id), `uma became a member of Umbrella: ${JSON.stringify(ms.data)}`);
+});
+
+// ------------------------------------------------------------------ 13b. email at userinfo only
+// oidc-provider as it comes keeps the email out of a code flow's id_token (OpenID Connect
+// Core 5.4: claims asked for by scope come from userinfo when an access token is issued);
+// the README: the email comes "from the id token, else from the provider's userinfo for
+// the same sub".
+await check('13b. Umbrella verifies umbrella.example (the DNS stub); its IdP gives the email at userinfo only (oidc-provider\'s default conformIdTokenClaims): the existing user uma signs in (email from userinfo), a member of Umbrella', async () => {
+  const u = idp.userinfo_only;
+  need(umbrella.conn, 'no connection from 13a');
+  await verifyDomain(umbrella.org.id, 'umbrella.example');
+  const jar = new Jar();
   const { verifier, challenge } = pkcePair();
   const state = randomState();
-  const { url, trail } = await browse(jar, startUrl({ connection: conn.id, challenge, state }), {
-    account: 'ada',
+  const { url, trail } = await browse(jar, startUrl({ connection: umbrella.conn.id, challenge, state }), {
+    account: 'uma',
     stopAt: setup.app_redirect,
     idpIssuer: u.issuer,
   });
   note(...trail);
   const code = expectCode({ query: url.searchParams, state, url });
   const r = await exchange(code, verifier);
-  assert(r.status === 200 && r.json?.user?.id === existing.id, `exchange answered ${r.status}: ${r.text.slice(0, 400)}`);
-  assert(r.json.active_organization?.id === org.id, `active_organization.id ${r.json.active_organization?.id}, expected ${org.id}`);
+  assert(r.status === 200 && r.json?.user?.id === umbrella.user.id, `exchange answered ${r.status}: ${r.text.slice(0, 400)}`);
+  assert(r.json.active_organization?.id === umbrella.org.id, `active_organization.id ${r.json.active_organization?.id}, expected ${umbrella.org.id}`);
 });
 
 // ------------------------------------------------------------------ 14. the project's own connection
 // Social sign-in: a connection of the project (POST /v1/connections), no organization.
-await check('14. the project\'s own connection (social sign-in): a new email (carol@example.com) signs up, in no organization, with no membership', async () => {
+await check('14. the project\'s own connection (social sign-in) is not bound to verified domains: a new email (carol@example.com, a domain nobody verified) signs up, in no organization, with no membership', async () => {
   const conn = await apiOk('POST', '/v1/connections', 201, {
     token: sk(),
     body: { name: 'Social IdP', issuer: idp.issuer, client_id: idp.clients.rs256.client_id, client_secret: idp.clients.rs256.client_secret },
@@ -663,6 +720,31 @@ await check('14. the project\'s own connection (social sign-in): a new email (ca
   assert(s.active_organization === null, `active_organization ${JSON.stringify(s.active_organization)}, expected null`);
   const ms = await apiOk('GET', `/v1/users/${s.user.id}/memberships`, 200, { token: sk() });
   assert(ms.data.length === 0, `memberships: ${JSON.stringify(ms.data)}`);
+});
+
+// ------------------------------------------------------------------ 15. the domain guard
+// An organization's connection signs in only addresses of a domain that organization
+// verified, whatever its jit_role and whoever the address belongs to: an organization's
+// administrator controls its IdP, and the IdP must not vouch for anyone else's address.
+await check('15a. account-takeover guard: A\'s IdP (jit_role member) vouches for bob@initech.example, an EXISTING user whose domain B verified -> error=sso_failed, bob no member of A', async () => {
+  const before = await apiOk('GET', `/v1/users/${bob.id}/memberships`, 200, { token: sk() });
+  assert(!before.data.some((m) => m.organization_id === orgA.id), 'bob is a member of A before');
+  const flow = await ssoFlow({ connection: orgA.connection.id, account: 'bob' });
+  expectSsoFailed(flow);
+  const after = await apiOk('GET', `/v1/users/${bob.id}/memberships`, 200, { token: sk() });
+  assert(!after.data.some((m) => m.organization_id === orgA.id), `bob became a member of A: ${JSON.stringify(after.data)}`);
+});
+await check('15b. A\'s IdP (jit_role member) vouches for zed@elsewhere.example, a domain nobody verified -> error=sso_failed, no user created', async () => {
+  const flow = await ssoFlow({ connection: orgA.connection.id, account: 'zed' });
+  expectSsoFailed(flow);
+  const users = await usersWithEmail('zed@elsewhere.example');
+  assert(users.length === 0, `a user was created: ${JSON.stringify(users)}`);
+});
+await check('15c. B\'s IdP vouches for ada@acme.example, a MEMBER of B whose domain A verified -> error=sso_failed', async () => {
+  const ms = await apiOk('GET', `/v1/users/${existing.id}/memberships`, 200, { token: sk() });
+  assert(ms.data.some((m) => m.organization_id === orgB.id), `ada is no member of B: ${JSON.stringify(ms.data)}`);
+  const flow = await ssoFlow({ connection: orgB.connection.id, account: 'ada' });
+  expectSsoFailed(flow);
 });
 
 console.log(`  sso: ${passed} passed, ${failed} failed${notes ? ` (and ${notes} informational notes)` : ''}`);
