@@ -359,6 +359,10 @@ fn routes() -> Vec<Route> {
         r(g.clone(), "/v1/auth/sso/start", None, Open(400), false),
         r(g.clone(), "/v1/auth/sso/lookup?email=a%40example.com", None, Frontend, false),
         r(g.clone(), "/v1/auth/sso/callback", None, Open(400), false),
+        // Public by nature: an OpenID Connect connection has no SAML metadata; a POST
+        // without the form is a clear 400.
+        r(g.clone(), "/v1/auth/saml/{conn}/metadata", None, Open(404), false),
+        r(p.clone(), "/v1/auth/saml/acs", None, Open(400), false),
         r(p.clone(), "/v1/organizations/{org}/directories", Some(json!({"name": "Okta"})), Manager(201), false),
         r(g.clone(), "/v1/organizations/{org}/directories", None, Manager(200), false),
         r(g.clone(), "/v1/organizations/{org}/directories/{dir}", None, Manager(200), false),

@@ -525,7 +525,12 @@ async fn pruning_keeps_only_live_rows(postgres: bool) {
     let p = prune(&srv.db, Utc::now() + Duration::minutes(1), Duration::zero()).await.expect("prune");
     assert_eq!(
         p,
-        Pruned { tokens: (tokens - live_tokens) as u64, contexts: (contexts - live_contexts) as u64, notices: 0 }
+        Pruned {
+            tokens: (tokens - live_tokens) as u64,
+            contexts: (contexts - live_contexts) as u64,
+            notices: 0,
+            saml_assertions: 0
+        }
     );
 
     let not_live = "SELECT COUNT(*) FROM refresh_tokens t WHERE t.state <> 'live' OR NOT EXISTS \

@@ -1,13 +1,14 @@
-//! SSO connections of an organization, or of the project itself for social sign-in
-//! (issue 20, part 2): create (the provider's discovery document is read first), list,
-//! delete. The rules live in
+//! SSO connections of an organization (OpenID Connect or SAML 2.0), or of the project
+//! itself for social sign-in (OpenID Connect) (issue 20, part 2): create (an OpenID
+//! provider's discovery document is read first; a SAML provider's metadata is checked
+//! by `authio_saml`), list, delete. The rules live in
 //! `authio_domain::connection`; the client secret is sealed with `AUTHIO_SECRET_KEY`
 //! and side-written in `connection_secrets` in the same commit. The sign-in through a
 //! connection is `crate::sso`.
 use crate::crypto::{new_id, Sealer};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use authio_domain::connection::{Connection, ConnectionCommand, ConnectionSpec};
+use authio_domain::connection::{Connection, ConnectionCommand, ConnectionSpec, Protocol};
 use authio_domain::ids::{OrganizationId, TenantId};
 use authio_eventstore::{time_text, Changes, Loaded, Metadata, SqlArg};
 use axum::http::StatusCode;
@@ -32,19 +33,52 @@ pub struct ConnectionView {
     pub client_id: String,
     /// The role a non-member gets when signing in through the connection; none: refused.
     pub jit_role: Option<String>,
+    /// `oidc` or `saml`.
+    pub protocol: String,
+    /// A SAML connection's service-provider side, to register at the identity provider
+    /// (`client_id` is the service provider's entity id).
+    pub saml: Option<SamlEndpoints>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
+#[derive(Debug, Serialize, ToSchema, Clone)]
+pub struct SamlEndpoints {
+    /// The assertion consumer service (HTTP-POST binding).
+    pub acs_url: String,
+    /// The service provider's metadata (entity id, ACS), for the identity provider.
+    pub metadata_url: String,
+}
+
 /// What a new connection is made of.
 pub struct NewConnection {
     pub name: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: String,
+    pub provider: Provider,
     pub jit_role: Option<String>,
+}
+
+/// The identity provider of a new connection.
+pub enum Provider {
+    Oidc { issuer: String, client_id: String, client_secret: String },
+    Saml { metadata_xml: String },
+}
+
+/// Authio as the service provider of the SAML connection `id`: its entity id and ACS.
+pub fn saml_sp(st: &AppState, id: &str) -> (String, String) {
+    (format!("{}/v1/auth/saml/{id}", st.keys.issuer), format!("{}/v1/auth/saml/acs", st.keys.issuer))
+}
+
+fn saml_refused(e: authio_saml::SamlError) -> ApiError {
+    match e {
+        authio_saml::SamlError::Unavailable => ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "saml_unavailable",
+            "this build of Authio has no SAML support: build it with `--features saml` (needs libxmlsec1-dev and libclang-dev)",
+        ),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_saml_metadata", other.to_string()),
+    }
 }
 
 /// The cipher of `AUTHIO_SECRET_KEY`, or `503 encryption_key_missing`.
@@ -114,11 +148,19 @@ pub async fn discover(st: &AppState, issuer: &str) -> Result<Discovery, String> 
     Ok(d)
 }
 
-const COLS: &str = "id, organization_id, name, issuer, client_id, jit_role, created_at, updated_at";
+const COLS: &str = "id, organization_id, name, issuer, client_id, jit_role, created_at, updated_at, protocol";
 
-fn view_of(r: &sqlx::any::AnyRow) -> Result<ConnectionView, sqlx::Error> {
+fn view_of(st: &AppState, r: &sqlx::any::AnyRow) -> Result<ConnectionView, sqlx::Error> {
+    let id: String = r.try_get(0)?;
+    let protocol: String = r.try_get(8)?;
+    let saml = (protocol == "saml").then(|| {
+        let (entity, acs_url) = saml_sp(st, &id);
+        SamlEndpoints { acs_url, metadata_url: format!("{entity}/metadata") }
+    });
     Ok(ConnectionView {
-        id: r.try_get(0)?,
+        id,
+        protocol,
+        saml,
         organization_id: r.try_get(1)?,
         name: r.try_get(2)?,
         issuer: r.try_get(3)?,
@@ -141,7 +183,7 @@ pub async fn get(st: &AppState, project: &str, org: Option<&str>, id: &str) -> A
         .fetch_optional(&st.db.pool)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(view_of(&row)?)
+    Ok(view_of(st, &row)?)
 }
 
 /// Every connection of `project`'s organization `org` (or of the project itself), oldest first.
@@ -151,7 +193,7 @@ pub async fn list(st: &AppState, project: &str, org: Option<&str>) -> ApiResult<
         .bind(org)
         .fetch_all(&st.db.pool)
         .await?;
-    Ok(rows.iter().map(view_of).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(|r| view_of(st, r)).collect::<Result<_, _>>()?)
 }
 
 /// Create a connection for the project's organization `org`, or (`None`) for the project.
@@ -163,19 +205,33 @@ pub async fn create(
     new: NewConnection,
 ) -> ApiResult<ConnectionView> {
     let sealer = sealer(st)?;
-    let issuer = new.issuer.trim().trim_end_matches('/').to_string();
-    if crate::webhooks::check_url(&issuer, st.webhooks.allow_private).is_err() {
-        return Err(ApiError::invalid_field("issuer", "issuer must be a public http(s) URL"));
-    }
-    if new.client_secret.is_empty() || new.client_secret.len() > 1024 {
-        return Err(ApiError::invalid_field("client_secret", "client_secret must be 1 to 1024 characters"));
-    }
-    discover(st, &issuer).await.map_err(discovery_failed)?;
-    let id = new_id("conn_");
-    let sealed = sealer.seal(&format!("connection:{id}"), new.client_secret.as_bytes());
     if org.is_none() && new.jit_role.is_some() {
         return Err(ApiError::invalid_field("jit_role", "jit_role is for an organization's connection"));
     }
+    let id = new_id("conn_");
+    // The provider's side: what the spec records, and the sealed client secret (OIDC).
+    let (issuer, client_id, sealed, protocol, saml_metadata) = match &new.provider {
+        Provider::Oidc { issuer, client_id, client_secret } => {
+            let issuer = issuer.trim().trim_end_matches('/').to_string();
+            if crate::webhooks::check_url(&issuer, st.webhooks.allow_private).is_err() {
+                return Err(ApiError::invalid_field("issuer", "issuer must be a public http(s) URL"));
+            }
+            if client_secret.is_empty() || client_secret.len() > 1024 {
+                return Err(ApiError::invalid_field("client_secret", "client_secret must be 1 to 1024 characters"));
+            }
+            discover(st, &issuer).await.map_err(discovery_failed)?;
+            let sealed = sealer.seal(&format!("connection:{id}"), client_secret.as_bytes());
+            (issuer, client_id.clone(), Some(sealed), Protocol::Oidc, None)
+        }
+        Provider::Saml { metadata_xml } => {
+            if org.is_none() {
+                return Err(ApiError::invalid_field("protocol", "SAML connections belong to an organization"));
+            }
+            let idp = authio_saml::parse_metadata(metadata_xml).map_err(saml_refused)?;
+            let (entity, _) = saml_sp(st, &id);
+            (idp.entity_id, entity, None, Protocol::Saml, Some(metadata_xml.clone()))
+        }
+    };
     crate::execute!(st, meta, {
         let mut c = Changes::new();
         if let Some(org) = org {
@@ -195,20 +251,24 @@ pub async fn create(
             organization_id: org.map(OrganizationId::new),
             name: new.name.clone(),
             issuer: issuer.clone(),
-            client_id: new.client_id.clone(),
+            client_id: client_id.clone(),
             jit_role: new.jit_role.clone(),
+            protocol,
+            saml_metadata: saml_metadata.clone(),
         };
         conn.exec(ConnectionCommand::Create { spec: Box::new(spec), at: Utc::now() }).await?;
         c.add(conn)?;
-        c.side_write(
-            "INSERT INTO connection_secrets (connection_id, project_id, sealed_secret, updated_at) VALUES ($1, $2, $3, $4)",
-            vec![
-                SqlArg::Text(id.clone()),
-                SqlArg::Text(project.into()),
-                SqlArg::Text(sealed.clone()),
-                SqlArg::Text(time_text(Utc::now())),
-            ],
-        );
+        if let Some(sealed) = &sealed {
+            c.side_write(
+                "INSERT INTO connection_secrets (connection_id, project_id, sealed_secret, updated_at) VALUES ($1, $2, $3, $4)",
+                vec![
+                    SqlArg::Text(id.clone()),
+                    SqlArg::Text(project.into()),
+                    SqlArg::Text(sealed.clone()),
+                    SqlArg::Text(time_text(Utc::now())),
+                ],
+            );
+        }
         Ok(c)
     })?;
     get(st, project, org, &id).await
@@ -227,6 +287,20 @@ pub async fn delete(st: &AppState, meta: &Metadata, project: &str, org: Option<&
         Ok(c)
     })?;
     Ok(())
+}
+
+/// The service-provider metadata of the SAML connection `id` (any project's: metadata
+/// is public), or `404`.
+pub async fn saml_sp_metadata(st: &AppState, id: &str) -> ApiResult<String> {
+    let found: Option<String> = sqlx::query_scalar("SELECT protocol FROM connections WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&st.db.pool)
+        .await?;
+    if found.as_deref() != Some("saml") {
+        return Err(ApiError::not_found());
+    }
+    let (entity_id, acs_url) = saml_sp(st, id);
+    Ok(authio_saml::sp_metadata(authio_saml::Sp { entity_id: &entity_id, acs_url: &acs_url }))
 }
 
 /// The connection's client secret, opened.

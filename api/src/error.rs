@@ -79,6 +79,16 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         400,
         "The SSO sign-in's state is unknown, tampered with or expired (10 minutes); start again from the application.",
     ),
+    (
+        "invalid_saml_metadata",
+        400,
+        "The SAML identity provider's metadata cannot be used: not an `EntityDescriptor` with an `IDPSSODescriptor`, no signing certificate, no HTTP-Redirect `SingleSignOnService`, or a DOCTYPE.",
+    ),
+    (
+        "saml_unavailable",
+        501,
+        "This build of Authio has no SAML support: build it with `--features saml` (needs Debian's libxmlsec1-dev and libclang-dev).",
+    ),
     ("connection_unavailable", 502, "The SSO connection's identity provider did not answer its discovery document."),
     (
         "encryption_key_missing",

@@ -75,7 +75,7 @@ impl Modify for Security {
         oauth::revoke, oauth::introspect, oauth::logout,
         connections::create, connections::list, connections::delete, connections::start, connections::callback,
         connections::lookup, connections::create_for_project, connections::list_for_project,
-        connections::delete_for_project,
+        connections::delete_for_project, connections::saml_metadata, connections::saml_acs,
         auth::create_sign_in_token, auth::verify_sign_in_token, auth::console_sign_in,
         auth::console_sign_in_verify, auth::switch_org, auth::refresh, auth::revoke, auth::me,
         auth::introspect, auth::current, auth::revoke_context, org_sessions::list, org_sessions::revoke,

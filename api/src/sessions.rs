@@ -1050,13 +1050,16 @@ pub struct Pruned {
     pub contexts: u64,
     /// Back-channel logout notices sent or given up on.
     pub notices: u64,
+    /// SAML assertion ids past their expiry (the replay cache).
+    pub saml_assertions: u64,
 }
 
 /// Housekeeping of the session read models (the events stay): delete refresh tokens that
 /// expired, were spent (or their context died) more than `retention` before `now`, and
 /// contexts that are closed, cut, of a revoked session, of a membership no longer
 /// active, or without a live unexpired token; and back-channel logout notices sent or
-/// given up on more than `retention` ago. A spent token presented after it was pruned is
+/// given up on more than `retention` ago; and SAML assertion ids that expired (they can no
+/// longer be replayed). A spent token presented after it was pruned is
 /// refused as unknown (401) instead of revoking the session.
 pub async fn prune(db: &authio_eventstore::Db, now: DateTime<Utc>, retention: Duration) -> Result<Pruned, sqlx::Error> {
     let (now_t, cutoff) = (time_text(now), time_text(now - retention));
@@ -1092,8 +1095,14 @@ pub async fn prune(db: &authio_eventstore::Db, now: DateTime<Utc>, retention: Du
         .execute(&mut *w.tx)
         .await?
         .rows_affected();
+    // SAML assertions past their expiry can no longer be replayed: the cache forgets them.
+    let saml_assertions = sqlx::query("DELETE FROM saml_assertions WHERE expires_at <= $1")
+        .bind(&now_t)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
     w.tx.commit().await?;
-    Ok(Pruned { tokens, contexts, notices })
+    Ok(Pruned { tokens, contexts, notices, saml_assertions })
 }
 
 /// Run `prune` every `every` (the first pass after one interval), logging what it did.

@@ -46,11 +46,19 @@ struct State {
     /// The application's PKCE challenge (its handoff code is bound to it).
     challenge: String,
     app_state: Option<String>,
+    /// OpenID Connect: the id token's nonce.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     nonce: String,
-    /// Authio's own PKCE verifier at the provider.
+    /// OpenID Connect: Authio's own PKCE verifier at the provider.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     verifier: String,
-    /// The provider's endpoints as read at the start (the callback needs no second read).
-    provider: connections::Discovery,
+    /// OpenID Connect: the provider's endpoints as read at the start (the callback needs
+    /// no second read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider: Option<connections::Discovery>,
+    /// SAML: the AuthnRequest's id (the response must answer it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
     exp: i64,
 }
 
@@ -92,13 +100,16 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
     let (project, environment): (String, String) = (key.try_get(0)?, key.try_get(1)?);
-    let conn = sqlx::query("SELECT issuer, client_id FROM connections WHERE id = $1 AND project_id = $2")
-        .bind(&s.connection)
-        .bind(&project)
-        .fetch_optional(&st.db.pool)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let (issuer, client_id): (String, String) = (conn.try_get(0)?, conn.try_get(1)?);
+    let conn = sqlx::query(
+        "SELECT issuer, client_id, protocol, saml_metadata FROM connections WHERE id = $1 AND project_id = $2",
+    )
+    .bind(&s.connection)
+    .bind(&project)
+    .fetch_optional(&st.db.pool)
+    .await?
+    .ok_or_else(ApiError::not_found)?;
+    let (issuer, client_id, protocol, metadata): (String, String, String, Option<String>) =
+        (conn.try_get(0)?, conn.try_get(1)?, conn.try_get(2)?, conn.try_get(3)?);
     if !valid_challenge(&s.code_challenge) {
         return Err(ApiError::invalid_field(
             "code_challenge",
@@ -109,23 +120,45 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
         return Err(ApiError::invalid_field("state", "state is longer than 1024 characters"));
     }
     crate::redirects::check(st, &project, &environment, &s.redirect_url).await?;
-    let d = connections::discover(st, &issuer).await.map_err(|why| {
-        ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", format!("the identity provider: {why}"))
-    })?;
-    let state = State {
+    let mut state = State {
         connection: s.connection,
         project,
         redirect_url: s.redirect_url,
         challenge: s.code_challenge,
         app_state: s.state,
-        nonce: random_token(),
-        verifier: random_token(),
+        nonce: String::new(),
+        verifier: String::new(),
+        provider: None,
+        request_id: None,
         exp: Utc::now().timestamp() + STATE_TTL_SECONDS,
-        provider: d,
     };
-    let sealed = sealer.seal(STATE_AAD, &serde_json::to_vec(&state).map_err(|_| ApiError::internal())?);
-    let mut url = reqwest::Url::parse(&state.provider.authorization_endpoint)
+    let seal = |state: &State| -> ApiResult<String> {
+        Ok(sealer.seal(STATE_AAD, &serde_json::to_vec(state).map_err(|_| ApiError::internal())?))
+    };
+    if protocol == "saml" {
+        // The request's id travels in the sealed RelayState (HTTP-Redirect binding).
+        let metadata = metadata.ok_or_else(ApiError::internal)?;
+        let (entity_id, acs_url) = connections::saml_sp(st, &state.connection);
+        let sp = authio_saml::Sp { entity_id: &entity_id, acs_url: &acs_url };
+        let mut sealed = Err(ApiError::internal());
+        let (url, _) = authio_saml::authn_request_url(&metadata, sp, |id| {
+            state.request_id = Some(id.to_string());
+            sealed = seal(&state);
+            sealed.as_ref().cloned().unwrap_or_default()
+        })
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", e.to_string()))?;
+        sealed?;
+        return Ok(url);
+    }
+    let d = connections::discover(st, &issuer).await.map_err(|why| {
+        ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", format!("the identity provider: {why}"))
+    })?;
+    let mut url = reqwest::Url::parse(&d.authorization_endpoint)
         .map_err(|_| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", "bad authorization_endpoint"))?;
+    state.nonce = random_token();
+    state.verifier = random_token();
+    state.provider = Some(d);
+    let sealed = seal(&state)?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &client_id)
@@ -146,36 +179,68 @@ pub struct Callback {
     pub error_description: Option<String>,
 }
 
-/// Finish the sign-in: the application's redirect URL with a handoff code, or with
-/// `error=sso_failed`. Only a state that does not open is an error of its own (`400
-/// invalid_sso_state`): without it there is nowhere to send the browser.
-pub async fn callback(st: &AppState, cb: Callback, rctx: &RequestContext) -> ApiResult<String> {
+/// The sealed state, opened and unexpired, or `400 invalid_sso_state`.
+fn open_state(st: &AppState, sealed: Option<&str>) -> ApiResult<State> {
     let sealer = sealer(st)?;
-    let opened = cb.state.as_deref().and_then(|s| sealer.open(STATE_AAD, s));
+    let opened = sealed.and_then(|s| sealer.open(STATE_AAD, s));
     let state: State = opened.and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(invalid_state)?;
     if state.exp < Utc::now().timestamp() {
         return Err(invalid_state());
     }
-    let app_state = state.app_state.clone();
-    let fail = |why: String| {
-        tracing::info!(connection = state.connection, reason = why, "SSO sign-in refused");
-        let pairs =
-            [("error", Some("sso_failed")), ("error_description", Some(why.as_str())), ("state", app_state.as_deref())];
-        with_query(&state.redirect_url, &pairs)
-    };
+    Ok(state)
+}
+
+/// The application's redirect URL with `error=sso_failed` and why.
+fn failed(state: &State, why: &str) -> String {
+    tracing::info!(connection = state.connection, reason = why, "SSO sign-in refused");
+    let pairs =
+        [("error", Some("sso_failed")), ("error_description", Some(why)), ("state", state.app_state.as_deref())];
+    with_query(&state.redirect_url, &pairs)
+}
+
+/// Where the browser goes once the sign-in is decided: the application's redirect URL
+/// with a handoff code, or with `error=sso_failed` (a server fault stays an error).
+fn conclude(state: &State, finished: ApiResult<Finished>) -> ApiResult<String> {
+    match finished {
+        Ok(Finished::Code(hc)) => {
+            Ok(with_query(&state.redirect_url, &[("code", Some(&hc)), ("state", state.app_state.as_deref())]))
+        }
+        Ok(Finished::Refused(why)) => Ok(failed(state, &why)),
+        Err(e) if e.status.is_server_error() => Err(e),
+        Err(e) => Ok(failed(state, &e.message)),
+    }
+}
+
+/// Finish an OpenID Connect sign-in: the application's redirect URL with a handoff code,
+/// or with `error=sso_failed`. Only a state that does not open is an error of its own
+/// (`400 invalid_sso_state`): without it there is nowhere to send the browser.
+pub async fn callback(st: &AppState, cb: Callback, rctx: &RequestContext) -> ApiResult<String> {
+    let state = open_state(st, cb.state.as_deref())?;
+    let Some(provider) = state.provider.as_ref() else { return Err(invalid_state()) };
     if let Some(e) = cb.error {
         let d = cb.error_description.unwrap_or_default();
-        return Ok(fail(format!("the identity provider answered {e} {d}").trim().to_string()));
+        return Ok(failed(&state, format!("the identity provider answered {e} {d}").trim()));
     }
-    let Some(code) = cb.code else { return Ok(fail("the identity provider sent no code".into())) };
-    match finish(st, &state, &code, rctx).await {
-        Ok(Finished::Code(hc)) => {
-            Ok(with_query(&state.redirect_url, &[("code", Some(&hc)), ("state", app_state.as_deref())]))
-        }
-        Ok(Finished::Refused(why)) => Ok(fail(why)),
-        Err(e) if e.status.is_server_error() => Err(e),
-        Err(e) => Ok(fail(e.message)),
-    }
+    let Some(code) = cb.code else { return Ok(failed(&state, "the identity provider sent no code")) };
+    let finished = finish_oidc(st, &state, provider, &code, rctx).await;
+    conclude(&state, finished)
+}
+
+/// What the identity provider posts to the assertion consumer service.
+pub struct Acs {
+    pub saml_response: Option<String>,
+    pub relay_state: Option<String>,
+}
+
+/// Finish a SAML sign-in (HTTP-POST binding), as [`callback`] does an OpenID Connect one.
+pub async fn acs(st: &AppState, a: Acs, rctx: &RequestContext) -> ApiResult<String> {
+    let state = open_state(st, a.relay_state.as_deref())?;
+    let Some(request_id) = state.request_id.as_deref() else { return Err(invalid_state()) };
+    let Some(response) = a.saml_response.filter(|r| !r.is_empty()) else {
+        return Ok(failed(&state, "the identity provider sent no SAMLResponse"));
+    };
+    let finished = finish_saml(st, &state, request_id, &response, rctx).await;
+    conclude(&state, finished)
 }
 
 enum Finished {
@@ -183,20 +248,47 @@ enum Finished {
     Refused(String),
 }
 
-async fn finish(st: &AppState, state: &State, code: &str, rctx: &RequestContext) -> ApiResult<Finished> {
-    let conn = sqlx::query("SELECT issuer, client_id, organization_id, jit_role FROM connections WHERE id = $1")
-        .bind(&state.connection)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    let Some(conn) = conn else { return Ok(Finished::Refused("the connection was deleted".into())) };
-    let (issuer, client_id, org, jit_role): (String, String, Option<String>, Option<String>) =
-        (conn.try_get(0)?, conn.try_get(1)?, conn.try_get(2)?, conn.try_get(3)?);
-    if issuer != state.provider.issuer {
+/// The connection's row as the sign-in needs it.
+struct ConnectionRow {
+    issuer: String,
+    client_id: String,
+    organization_id: Option<String>,
+    jit_role: Option<String>,
+    saml_metadata: Option<String>,
+}
+
+async fn connection_row(st: &AppState, id: &str) -> ApiResult<Option<ConnectionRow>> {
+    let row = sqlx::query(
+        "SELECT issuer, client_id, organization_id, jit_role, saml_metadata FROM connections WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(ConnectionRow {
+        issuer: r.try_get(0)?,
+        client_id: r.try_get(1)?,
+        organization_id: r.try_get(2)?,
+        jit_role: r.try_get(3)?,
+        saml_metadata: r.try_get(4)?,
+    }))
+}
+
+async fn finish_oidc(
+    st: &AppState,
+    state: &State,
+    d: &connections::Discovery,
+    code: &str,
+    rctx: &RequestContext,
+) -> ApiResult<Finished> {
+    let Some(conn) = connection_row(st, &state.connection).await? else {
+        return Ok(Finished::Refused("the connection was deleted".into()));
+    };
+    if conn.issuer != d.issuer {
         return Ok(Finished::Refused("the connection changed during the sign-in".into()));
     }
-    let d = &state.provider;
     let secret = connections::client_secret(st, &state.connection).await?;
-    let claims = match redeem_upstream(st, d, &client_id, &secret, code, state).await {
+    let claims = match redeem_upstream(st, d, &conn.client_id, &secret, code, state).await {
         Ok(c) => c,
         Err(why) => return Ok(Finished::Refused(why)),
     };
@@ -208,19 +300,85 @@ async fn finish(st: &AppState, state: &State, code: &str, rctx: &RequestContext)
     if !verified {
         return Ok(Finished::Refused("the identity provider has not verified the email address".into()));
     }
+    sign_in(st, state, &conn, email, rctx).await
+}
+
+async fn finish_saml(
+    st: &AppState,
+    state: &State,
+    request_id: &str,
+    response: &str,
+    rctx: &RequestContext,
+) -> ApiResult<Finished> {
+    let Some(conn) = connection_row(st, &state.connection).await? else {
+        return Ok(Finished::Refused("the connection was deleted".into()));
+    };
+    let Some(metadata) = conn.saml_metadata.as_deref() else {
+        return Ok(Finished::Refused("the connection is not a SAML connection".into()));
+    };
+    let (entity_id, acs_url) = connections::saml_sp(st, &state.connection);
+    let sp = authio_saml::Sp { entity_id: &entity_id, acs_url: &acs_url };
+    let asserted = match authio_saml::verify_response(metadata, sp, response, request_id) {
+        Ok(a) => a,
+        Err(authio_saml::SamlError::Unavailable) => {
+            return Ok(Finished::Refused("this build of Authio has no SAML support".into()))
+        }
+        Err(e) => return Ok(Finished::Refused(e.to_string())),
+    };
+    let Some(email) = asserted.email.as_deref() else {
+        return Ok(Finished::Refused(
+            "the assertion carries no email address (an email attribute or an emailAddress NameID)".into(),
+        ));
+    };
+    // The replay cache: an assertion is accepted once, for as long as it is valid at all.
+    let fresh = sqlx::query(
+        "INSERT INTO saml_assertions (connection_id, assertion_id, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (connection_id, assertion_id) DO NOTHING",
+    )
+    .bind(&state.connection)
+    .bind(&asserted.assertion_id)
+    .bind(authio_eventstore::time_text(asserted.expires_at))
+    .execute(&st.db.pool)
+    .await?
+    .rows_affected();
+    if fresh == 0 {
+        return Ok(Finished::Refused("the assertion was used already (replayed)".into()));
+    }
+    sign_in(st, state, &conn, email, rctx).await
+}
+
+/// Sign the address the identity provider vouched for in: the project's one user of that
+/// email (created when new), and a handoff code for the application. An organization's
+/// connection vouches only for addresses of a domain the organization has verified:
+/// otherwise any organization's admin, by running an identity provider of their own,
+/// could sign in as any user of the project.
+async fn sign_in(
+    st: &AppState,
+    state: &State,
+    conn: &ConnectionRow,
+    email: &str,
+    rctx: &RequestContext,
+) -> ApiResult<Finished> {
     let email = authio_domain::normalize_email(email);
     if !authio_domain::is_valid_email(&email) {
         return Ok(Finished::Refused("the identity provider gave an email address Authio cannot use".into()));
     }
     let project = state.project.as_str();
+    if let Some(org) = &conn.organization_id {
+        if crate::domains::owner_of_address(st, project, &email).await?.as_deref() != Some(org.as_str()) {
+            return Ok(Finished::Refused(format!(
+                "{email} is not in a domain the organization has verified: its identity provider cannot vouch for it"
+            )));
+        }
+    }
     let known: Option<String> =
         sqlx::query_scalar("SELECT id FROM users WHERE project_id = $1 AND email_normalized = $2")
             .bind(project)
             .bind(&email)
             .fetch_optional(&st.db.pool)
             .await?;
-    let (user, session) = match org {
-        Some(org) => match into_organization(st, project, &email, known, &org, jit_role, rctx).await? {
+    let (user, session) = match conn.organization_id.clone() {
+        Some(org) => match into_organization(st, project, &email, known, &org, conn.jit_role.clone(), rctx).await? {
             Ok(signed_in) => signed_in,
             Err(why) => return Ok(Finished::Refused(why)),
         },

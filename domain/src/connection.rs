@@ -1,6 +1,7 @@
 //! SSO connections (issue 20, part 2): an OpenID Connect identity provider through
 //! which users sign in: an organization's own (its users, with just-in-time
-//! membership), or the project's (social sign-in: Google, Microsoft, any provider whose
+//! membership; OpenID Connect or SAML 2.0), or the project's (social sign-in, OpenID
+//! Connect: Google, Microsoft, any provider whose
 //! users may sign up or in to the project, with no organization). A connection names the provider's issuer
 //! and the client Authio is registered as there; its client secret is never part of the
 //! state or of an event (the API keeps it sealed beside the stream, written in the same
@@ -25,6 +26,36 @@ pub struct ConnectionSpec {
     pub issuer: String,
     pub client_id: String,
     pub jit_role: Option<String>,
+    /// `oidc` (absent in the events of before SAML) or `saml`.
+    #[serde(default, skip_serializing_if = "Protocol::is_oidc")]
+    pub protocol: Protocol,
+    /// A SAML connection's identity provider metadata, as imported (public: entity id,
+    /// endpoints, certificates). `issuer` is its entity id; `client_id` is Authio's
+    /// entity id as the service provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_metadata: Option<String>,
+}
+
+/// How Authio talks to the identity provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Oidc,
+    Saml,
+}
+
+impl Protocol {
+    pub fn is_oidc(&self) -> bool {
+        *self == Protocol::Oidc
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Protocol::Oidc => "oidc",
+            Protocol::Saml => "saml",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +94,10 @@ pub enum ConnectionError {
     JitRoleWithoutOrganization,
     #[error("no such connection")]
     NotFound,
+    #[error("a SAML connection belongs to an organization")]
+    SamlWithoutOrganization,
+    #[error("a SAML connection needs its identity provider's metadata, an OpenID Connect one none")]
+    MetadataMismatch,
 }
 
 impl ConnectionError {
@@ -70,7 +105,9 @@ impl ConnectionError {
         match self {
             ConnectionError::InvalidName
             | ConnectionError::InvalidClientId
-            | ConnectionError::JitRoleWithoutOrganization => "invalid_request",
+            | ConnectionError::JitRoleWithoutOrganization
+            | ConnectionError::SamlWithoutOrganization
+            | ConnectionError::MetadataMismatch => "invalid_request",
             ConnectionError::AlreadyExists => "conflict",
             ConnectionError::NotFound => "not_found",
         }
@@ -117,6 +154,12 @@ impl Aggregate for Connection {
                 }
                 if spec.organization_id.is_none() && spec.jit_role.is_some() {
                     return Err(ConnectionError::JitRoleWithoutOrganization);
+                }
+                if spec.organization_id.is_none() && spec.protocol == Protocol::Saml {
+                    return Err(ConnectionError::SamlWithoutOrganization);
+                }
+                if (spec.protocol == Protocol::Saml) != spec.saml_metadata.is_some() {
+                    return Err(ConnectionError::MetadataMismatch);
                 }
                 let spec = Box::new(ConnectionSpec { name: name.to_string(), ..*spec });
                 ConnectionEvent::Created { spec, created_at: at }

@@ -976,7 +976,8 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
             exec(
                 tx,
                 "INSERT INTO connections (id, project_id, organization_id, name, issuer, client_id, jit_role, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
+                 created_at, updated_at, protocol, saml_metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
+                 ON CONFLICT (id) DO NOTHING",
                 vec![
                     id,
                     s(d, "project_id"),
@@ -986,6 +987,8 @@ async fn apply_out(tx: &mut Out<'_, '_>, e: &StoredEvent) -> Result<(), sqlx::Er
                     s(d, "client_id"),
                     s(d, "jit_role"),
                     at,
+                    Some(s(d, "protocol").unwrap_or_else(|| "oidc".into())),
+                    s(d, "saml_metadata"),
                 ],
             )
             .await

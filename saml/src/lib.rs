@@ -83,6 +83,7 @@ pub const MAX_METADATA_LEN: usize = 256 * 1024;
 /// The longest `SAMLResponse` accepted (base64).
 pub const MAX_RESPONSE_LEN: usize = 512 * 1024;
 
+#[cfg(feature = "xmlsec")]
 /// The attributes that carry an email address, by `Name` or `FriendlyName`.
 const EMAIL_ATTRIBUTES: &[&str] = &[
     "email",
@@ -91,6 +92,7 @@ const EMAIL_ATTRIBUTES: &[&str] = &[
     "urn:oid:0.9.2342.19200300.100.1.3",
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
 ];
+#[cfg(feature = "xmlsec")]
 const FIRST_NAME_ATTRIBUTES: &[&str] = &[
     "givenname",
     "firstname",
@@ -98,6 +100,7 @@ const FIRST_NAME_ATTRIBUTES: &[&str] = &[
     "urn:oid:2.5.4.42",
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
 ];
+#[cfg(feature = "xmlsec")]
 const LAST_NAME_ATTRIBUTES: &[&str] = &[
     "sn",
     "surname",
@@ -107,8 +110,10 @@ const LAST_NAME_ATTRIBUTES: &[&str] = &[
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
 ];
 const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+#[cfg(feature = "xmlsec")]
 const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 
+#[cfg(feature = "xmlsec")]
 /// SAML never needs a document type declaration; refusing one keeps entity expansion
 /// out of every parser downstream.
 fn refuse_doctype(xml: &str, what: &str) -> Result<(), String> {
@@ -144,6 +149,7 @@ pub fn sp_metadata(sp: Sp<'_>) -> String {
     )
 }
 
+#[cfg(feature = "xmlsec")]
 fn attribute_matches(names: &[&str], name: Option<&str>, friendly: Option<&str>) -> bool {
     [name, friendly].into_iter().flatten().any(|n| names.iter().any(|k| k.eq_ignore_ascii_case(n)))
 }
@@ -224,14 +230,18 @@ mod imp {
             .map_err(|e| e.to_string())
     }
 
-    pub fn authn_request_url(metadata: &str, sp: Sp<'_>, relay_state: &str) -> Result<(String, String), SamlError> {
+    pub fn authn_request_url(
+        metadata: &str,
+        sp: Sp<'_>,
+        relay_state: impl FnOnce(&str) -> String,
+    ) -> Result<(String, String), SamlError> {
         let idp = parse_metadata(metadata)?;
         let provider = provider(metadata, sp).map_err(SamlError::Metadata)?;
         let request = provider
             .make_authentication_request(&idp.sso_url)
             .map_err(|e| SamlError::Metadata(format!("the AuthnRequest: {e}")))?;
         let url = request
-            .redirect(relay_state)
+            .redirect(&relay_state(&request.id))
             .map_err(|e| SamlError::Metadata(format!("the AuthnRequest: {e}")))?
             .ok_or_else(|| SamlError::Metadata("the AuthnRequest has no destination".into()))?;
         Ok((url.to_string(), request.id))
@@ -315,19 +325,24 @@ pub fn parse_metadata(xml: &str) -> Result<Idp, SamlError> {
     return imp::parse_metadata(xml);
     #[cfg(not(feature = "xmlsec"))]
     {
-        let _ = (xml, refuse_doctype as fn(&str, &str) -> Result<(), String>);
+        let _ = xml;
         Err(SamlError::Unavailable)
     }
 }
 
 /// The URL that starts a sign-in at the identity provider of `metadata`, and the
-/// request's id (the response must answer it).
-pub fn authn_request_url(metadata: &str, sp: Sp<'_>, relay_state: &str) -> Result<(String, String), SamlError> {
+/// request's id (the response must answer it). `relay_state` makes the `RelayState`
+/// from the request's id.
+pub fn authn_request_url(
+    metadata: &str,
+    sp: Sp<'_>,
+    relay_state: impl FnOnce(&str) -> String,
+) -> Result<(String, String), SamlError> {
     #[cfg(feature = "xmlsec")]
     return imp::authn_request_url(metadata, sp, relay_state);
     #[cfg(not(feature = "xmlsec"))]
     {
-        let _ = (metadata, sp, relay_state);
+        let _ = (metadata, sp, relay_state("unavailable"));
         Err(SamlError::Unavailable)
     }
 }
@@ -344,7 +359,7 @@ pub fn verify_response(
     return imp::verify_response(metadata, sp, saml_response, request_id);
     #[cfg(not(feature = "xmlsec"))]
     {
-        let _ = (metadata, sp, saml_response, request_id, attribute_matches as fn(_, _, _) -> bool);
+        let _ = (metadata, sp, saml_response, request_id);
         Err(SamlError::Unavailable)
     }
 }

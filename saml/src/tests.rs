@@ -11,10 +11,10 @@ fn idp() -> TestIdp {
 }
 
 fn request(idp: &TestIdp) -> String {
-    let (url, id) = authn_request_url(&idp.metadata(), SP, "relay").unwrap();
+    let (url, id) = authn_request_url(&idp.metadata(), SP, |id| format!("relay-{id}")).unwrap();
     assert!(url.starts_with("https://idp.example/sso?SAMLRequest="), "{url}");
     let (read, relay) = read_request(&url).unwrap();
-    assert_eq!((read.as_str(), relay.as_str()), (id.as_str(), "relay"));
+    assert_eq!((read.as_str(), relay), (id.as_str(), format!("relay-{id}")));
     id
 }
 

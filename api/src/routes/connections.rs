@@ -1,8 +1,8 @@
 //! SSO connections of an organization (`crate::connections`) and the sign-in through
 //! them (`crate::sso`): parse, call, answer. Managed by the backend for any
 //! organization of the project, or by an org admin for their own.
-use crate::connections::{self, ConnectionView, NewConnection};
-use crate::error::{ApiResult, Errors};
+use crate::connections::{self, ConnectionView, NewConnection, Provider};
+use crate::error::{ApiError, ApiResult, Errors};
 use crate::extract::{Json, Manager, Query, RequestContext, SecretKey};
 use crate::sso;
 use crate::AppState;
@@ -17,17 +17,60 @@ use utoipa::{IntoParams, ToSchema};
 pub struct CreateConnection {
     /// e.g. `Acme Okta`.
     pub name: String,
-    /// The identity provider's issuer: its discovery document
+    /// `oidc` (the default) or `saml`.
+    pub protocol: Option<String>,
+    /// OpenID Connect: the identity provider's issuer; its discovery document
     /// (`<issuer>/.well-known/openid-configuration`) is read at creation.
-    pub issuer: String,
-    /// The client Authio is registered as at the provider (redirect URI
+    pub issuer: Option<String>,
+    /// OpenID Connect: the client Authio is registered as at the provider (redirect URI
     /// `<AUTHIO_ISSUER>/v1/auth/sso/callback`, `client_secret_basic`).
-    pub client_id: String,
-    /// Sealed with `AUTHIO_SECRET_KEY`; never shown again.
-    pub client_secret: String,
+    pub client_id: Option<String>,
+    /// OpenID Connect: sealed with `AUTHIO_SECRET_KEY`; never shown again.
+    pub client_secret: Option<String>,
+    /// SAML: the identity provider's metadata XML (an `EntityDescriptor` with an
+    /// `IDPSSODescriptor`: a signing certificate and an HTTP-Redirect
+    /// `SingleSignOnService`). Register Authio there from the answer's `saml` URLs.
+    pub metadata_xml: Option<String>,
     /// The role a user who signs in through the connection and is not a member gets;
     /// absent: such a user is refused.
     pub jit_role: Option<String>,
+}
+
+/// The provider of a connection to create: the fields of its protocol, and only those.
+fn provider_of(
+    protocol: Option<&str>,
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    metadata_xml: Option<String>,
+) -> ApiResult<Provider> {
+    let need = |v: Option<String>, field: &'static str| {
+        v.ok_or_else(|| ApiError::invalid_field(field, format!("{field} is required for an OpenID Connect connection")))
+    };
+    match protocol.unwrap_or("oidc") {
+        "oidc" => {
+            if metadata_xml.is_some() {
+                return Err(ApiError::invalid_field("metadata_xml", "metadata_xml is for a SAML connection"));
+            }
+            Ok(Provider::Oidc {
+                issuer: need(issuer, "issuer")?,
+                client_id: need(client_id, "client_id")?,
+                client_secret: need(client_secret, "client_secret")?,
+            })
+        }
+        "saml" => {
+            for (field, v) in [("issuer", &issuer), ("client_id", &client_id), ("client_secret", &client_secret)] {
+                if v.is_some() {
+                    return Err(ApiError::invalid_field(field, format!("{field} is for an OpenID Connect connection")));
+                }
+            }
+            let metadata_xml = metadata_xml.ok_or_else(|| {
+                ApiError::invalid_field("metadata_xml", "metadata_xml (the identity provider's metadata) is required")
+            })?;
+            Ok(Provider::Saml { metadata_xml })
+        }
+        _ => Err(ApiError::invalid_field("protocol", "protocol must be oidc or saml")),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,7 +80,7 @@ pub struct ConnectionList {
     pub next_cursor: Option<String>,
 }
 
-/// Connect the organization's own OpenID Connect identity provider.
+/// Connect the organization's own identity provider (OpenID Connect or SAML 2.0).
 #[utoipa::path(post, path = "/v1/organizations/{id}/connections", tag = "connections", params(("id" = String, Path)),
     request_body = CreateConnection, security(("secret_key" = []), ("access_token" = [])),
     responses((status = 201, body = ConnectionView), Errors))]
@@ -50,8 +93,9 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, axum::Json<ConnectionView>)> {
     crate::sessions::ensure_manages(&st, &who, &org).await?;
     let name = super::console::check_name("name", &body.name)?;
-    let CreateConnection { issuer, client_id, client_secret, jit_role, .. } = body;
-    let new = NewConnection { name, issuer, client_id, client_secret, jit_role };
+    let CreateConnection { protocol, issuer, client_id, client_secret, metadata_xml, jit_role, .. } = body;
+    let provider = provider_of(protocol.as_deref(), issuer, client_id, client_secret, metadata_xml)?;
+    let new = NewConnection { name, provider, jit_role };
     let view = connections::create(&st, &ctx.metadata(&who.actor()), who.project_id(), Some(&org), new).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
@@ -107,7 +151,7 @@ pub async fn create_for_project(
 ) -> ApiResult<(StatusCode, axum::Json<ConnectionView>)> {
     let name = super::console::check_name("name", &body.name)?;
     let CreateProjectConnection { issuer, client_id, client_secret, .. } = body;
-    let new = NewConnection { name, issuer, client_id, client_secret, jit_role: None };
+    let new = NewConnection { name, provider: Provider::Oidc { issuer, client_id, client_secret }, jit_role: None };
     let view = connections::create(&st, &ctx.metadata(&key.actor()), &key.project_id, None, new).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
@@ -196,4 +240,60 @@ pub async fn lookup(
     let email = super::project::check_email(&q.email).map(|e| authio_domain::normalize_email(&e))?;
     let route = sso::lookup(&st, &pk.project_id, &email).await?;
     Ok(axum::Json(route.ok_or_else(crate::error::ApiError::not_found)?))
+}
+
+/// A SAML connection's service-provider metadata (Authio's entity id and assertion
+/// consumer service), for its identity provider. Public, as metadata is.
+#[utoipa::path(get, path = "/v1/auth/saml/{connection_id}/metadata", tag = "sign-in", params(("connection_id" = String, Path)),
+    responses((status = 200, content_type = "application/samlmetadata+xml", body = String), Errors))]
+pub async fn saml_metadata(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let xml = connections::saml_sp_metadata(&st, &id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/samlmetadata+xml")], xml).into_response())
+}
+
+/// The SAML assertion consumer service's form (HTTP-POST binding).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AcsForm {
+    /// The base64 `Response`.
+    #[schema(rename = "SAMLResponse")]
+    saml_response: String,
+    /// What `/v1/auth/sso/start` sent the identity provider.
+    #[schema(rename = "RelayState")]
+    relay_state: String,
+}
+
+/// The most an ACS form may weigh.
+const MAX_ACS_FORM: usize = 1 << 20;
+
+/// Where a SAML identity provider posts its response (HTTP-POST binding): on to the
+/// application with a handoff code (`code`, `state`), or with `error=sso_failed`.
+#[utoipa::path(post, path = "/v1/auth/saml/acs", tag = "sign-in",
+    request_body(content = AcsForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To the application"), Errors))]
+pub async fn saml_acs(
+    State(st): State<AppState>,
+    ctx: RequestContext,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let form = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
+    if !form || body.len() > MAX_ACS_FORM {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the SAML response must come as an application/x-www-form-urlencoded form of at most 1 MB",
+        ));
+    }
+    let mut acs = sso::Acs { saml_response: None, relay_state: None };
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "SAMLResponse" if acs.saml_response.is_none() => acs.saml_response = Some(v.into_owned()),
+            "RelayState" if acs.relay_state.is_none() => acs.relay_state = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    Ok(Redirect::to(&sso::acs(&st, acs, &ctx).await?).into_response())
 }

@@ -128,6 +128,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/auth/sso/start", get(connections::start))
         .route("/v1/auth/sso/lookup", get(connections::lookup))
         .route("/v1/auth/sso/callback", get(connections::callback))
+        .route("/v1/auth/saml/acs", post(connections::saml_acs))
+        .route("/v1/auth/saml/{connection_id}/metadata", get(connections::saml_metadata))
         .route("/v1/auth/project", get(handoffs::project))
         .route("/v1/auth/handoffs", post(handoffs::issue))
         .route("/v1/auth/handoffs/exchange", post(handoffs::exchange))

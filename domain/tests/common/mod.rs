@@ -538,6 +538,8 @@ pub fn connection_events() -> Vec<authio_domain::connection::ConnectionEvent> {
                 issuer: "https://acme.okta.example".into(),
                 client_id: "0oa1b2c3".into(),
                 jit_role: Some("member".into()),
+                protocol: Default::default(),
+                saml_metadata: None,
             }),
             created_at: at(),
         },
