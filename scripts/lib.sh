@@ -16,6 +16,9 @@
 #   start_throwaway_nats   start a throwaway nats-server -js; sets AUTHIO_TEST_NATS
 #   count_nextest LOG      print "PASSED FAILED SKIPPED" from a cargo nextest run log
 #   count_cargo_test LOG   print "PASSED FAILED IGNORED" summed over a cargo test log
+#   ensure_saml_build_deps make sure libxmlsec1-dev, libclang-dev and pkg-config are here
+#                          (installing them as root), or fail
+#   AUTHIO_FEATURES        the cargo features of every server build the scripts make (saml)
 
 if [[ -n "${_AUTHIO_LIB_SH:-}" ]]; then
     return 0
@@ -86,6 +89,34 @@ apt_install() {
         info "install failed; running apt-get update and retrying"
         DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || return 1
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 || return 1
+    fi
+}
+
+# Every build of the server the scripts make has SAML (api's `saml` feature: samael over
+# libxmlsec1), and the tests always do (a dev-dependency), so the same binary serves all.
+AUTHIO_FEATURES="saml"
+export AUTHIO_FEATURES
+
+# SAML's C build: libxmlsec1 (pkg-config xmlsec1, xmlsec1-config) and libclang for
+# bindgen. A fresh Debian machine has neither; install them when root, else fail loudly.
+ensure_saml_build_deps() {
+    local missing=()
+    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    if ! command -v xmlsec1-config >/dev/null 2>&1 || ! pkg-config --exists xmlsec1 2>/dev/null; then
+        missing+=(libxmlsec1-dev)
+    fi
+    if ! compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null && ! compgen -G "/usr/lib/*/libclang*.so*" >/dev/null; then
+        missing+=(libclang-dev)
+    fi
+    if ! pkg-config --exists openssl 2>/dev/null; then
+        missing+=(libssl-dev)
+    fi
+    ((${#missing[@]} == 0)) && return 0
+    if is_root; then
+        info "SAML's build needs ${missing[*]}; installing Debian's packages"
+        apt_install "${missing[@]}" || die "could not install ${missing[*]} (apt-get install failed)"
+    else
+        die "SAML's build needs Debian's ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root"
     fi
 }
 
