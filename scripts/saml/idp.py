@@ -44,7 +44,10 @@ Login knobs (form fields; each has a default that makes a correct response):
             certificate the SP does not know)
   audience  the Audience (default: the SP's entityID)
   in_response_to   default: the AuthnRequest's ID
-  destination      Response Destination and SubjectConfirmationData Recipient (default: the ACS)
+  destination      Response Destination and SubjectConfirmationData Recipient (default: the
+                   ACS); the form is posted to the ACS all the same
+  recipient        the SubjectConfirmationData Recipient alone (the Destination stays right)
+  sc_in_response_to  the SubjectConfirmationData InResponseTo alone (the Response's stays right)
   issuer    the Issuer of Response and Assertion (default: this IdP's entityID)
   expired   1: Conditions and SubjectConfirmationData expired ten minutes ago
   status    success (default) | authn_failed: a samlp:Response with status Responder/AuthnFailed
@@ -83,11 +86,12 @@ warnings.filterwarnings("ignore", message=".*CFB has been moved.*")
 import saml2  # noqa: E402
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2 import xmldsig as ds
+from saml2.argtree import add_path
 from saml2.assertion import Policy
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_BASIC, NAME_FORMAT_UNSPECIFIED, NAME_FORMAT_URI
-from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT, NameID
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT, SCM_BEARER, NameID
 from saml2.samlp import STATUS_AUTHN_FAILED
 from saml2.server import Server
 
@@ -259,7 +263,8 @@ def login_page(idp, key, summary, defaults):
 def knob_defaults(idp):
     return {
         "attrs": "uri", "nameid": "email", "sign": "assertion", "alg": idp.default_alg, "digest": "sha256",
-        "signing_key": "idp", "audience": "", "in_response_to": "", "destination": "", "issuer": "",
+        "signing_key": "idp", "audience": "", "in_response_to": "", "destination": "", "recipient": "",
+        "sc_in_response_to": "", "issuer": "",
         "expired": "0", "status": "success", "tamper_email": "", "wrap": "", "wrap_email": "",
     }
 
@@ -331,6 +336,13 @@ def build_response(state, idp, form):
                                 "name_form": ATTR_FORMATS.get(attrs, NAME_FORMAT_URI)}}
     policy = TestPolicy(restrictions, server.metadata, audience=knobs["audience"] or None,
                         expired=knobs["expired"] == "1")
+    # The bearer SubjectConfirmationData, as pysaml2 makes it (update_farg), with either
+    # part bent on request.
+    farg = add_path({}, ["assertion", "subject", "subject_confirmation", "method", SCM_BEARER])
+    add_path(farg["assertion"]["subject"]["subject_confirmation"],
+             ["subject_confirmation_data", "in_response_to", knobs["sc_in_response_to"] or in_response_to])
+    add_path(farg["assertion"]["subject"]["subject_confirmation"],
+             ["subject_confirmation_data", "recipient", knobs["recipient"] or destination])
     if knobs["status"] == "authn_failed":
         resp = server.create_error_response(
             in_response_to, destination, (STATUS_AUTHN_FAILED, "the user could not be authenticated"),
@@ -346,6 +358,7 @@ def build_response(state, idp, form):
             sign_response=sign in ("response", "both"),
             sign_alg=sign_alg, digest_alg=digest_alg,
             release_policy=policy,
+            farg=farg,
         )
     else:
         raise ValueError("status must be success or authn_failed")
@@ -359,7 +372,9 @@ def build_response(state, idp, form):
         xml = wrap_assertion(xml, email, injected)
     # apply_binding refuses a sigalg outside pysaml2's RSA list even for the POST binding,
     # which signs nothing itself: name one it accepts.
-    http_args = server.apply_binding(BINDING_HTTP_POST, xml, destination, pending["relay_state"] or "",
+    # The form goes to the SP's ACS (from its metadata) even when the response names
+    # another Destination/Recipient inside.
+    http_args = server.apply_binding(BINDING_HTTP_POST, xml, resp_args["destination"], pending["relay_state"] or "",
                                      response=True, sign=False, sigalg=ds.SIG_RSA_SHA256)
     del state.pending[key]
     return http_args, {"sp": sp_entity_id, "email": email, "knobs": {k: v for k, v in knobs.items() if v},

@@ -289,7 +289,28 @@ def idp_self_tests():
                 note("reference SP refused it: %s" % short(msg, 300))
                 assert re.search(expect, msg, re.I), "refused, but not for /%s/: %s" % (expect, short(msg, 300))
                 return
-            raise AssertionError("pysaml2's SP accepted it: %s" % (resp.ava if resp else resp))
+            if resp is None or getattr(resp, "assertion", None) is None:
+                # pysaml2 answers a response not addressed to it (Destination) with no assertion.
+                note("reference SP refused it: parse_authn_request_response returned %s" % (
+                    "no response" if resp is None else "a response without an assertion"))
+                return
+            raise AssertionError("pysaml2's SP accepted it: %s" % resp.ava)
+        return run
+
+    def only(which, knobs, where, want):
+        """The response differs where asked (an XPath-ish attribute: (element, attribute)),
+        and pysaml2's SP, which does not look there, accepts it: valid otherwise."""
+        def run():
+            sp = ref(which)
+            req_id, post = sp.flow("ada@acme.example", knobs)
+            xml = base64.b64decode(post.inputs["SAMLResponse"]).decode()
+            root = ET.fromstring(xml)
+            el = root.find(where[0], NS)
+            assert el is not None and el.get(where[1]) == want, "%s@%s = %s, expected %s" % (
+                where[0], where[1], None if el is None else el.get(where[1]), want)
+            assert root.get("Destination") == sp.acs, "Destination %s" % root.get("Destination")
+            assert sp.parse(req_id, post) is not None, "the reference SP refused it"
+            note("%s@%s = %s; the reference SP (which does not check it) accepts the rest" % (where[0], where[1], want))
         return run
 
     check("IdP self-test: both IdPs' metadata (pysaml2 entity_descriptor) has an IDPSSODescriptor, a signing certificate and an HTTP-Redirect SingleSignOnService", lambda: [
@@ -308,6 +329,13 @@ def idp_self_tests():
     check("IdP self-test: refused by the reference SP: another Audience", bad("rsa", {"audience": "http://127.0.0.1:9/other-sp"}, "audience"))
     check("IdP self-test: refused by the reference SP: expired", bad("rsa", {"expired": "1"}, "too old|expired|not_on_or_after"))
     check("IdP self-test: refused by the reference SP: unsigned", bad("rsa", {"sign": "none"}, "signature|sign"))
+    check("IdP self-test: refused by the reference SP: another Destination and Recipient", bad("rsa", {"destination": "http://127.0.0.1:9/elsewhere"}, "destination|recipient|receiver"))
+    scd = ".//saml:SubjectConfirmationData"
+    check("IdP self-test: another Recipient alone: SubjectConfirmationData@Recipient differs, Destination is the ACS, valid otherwise (pysaml2's SP does not check Recipient: it accepts it)",
+          only("rsa", {"recipient": "http://127.0.0.1:9/elsewhere"}, (scd, "Recipient"), "http://127.0.0.1:9/elsewhere"))
+    check("IdP self-test: refused by the reference SP: another SubjectConfirmationData@InResponseTo alone",
+          bad("rsa", {"sc_in_response_to": "_not-the-request"}, "unsolicited"))
+    check("IdP self-test: refused by the reference SP: another InResponseTo", bad("rsa", {"in_response_to": "_" + secrets.token_hex(8)}, "in_response_to|inresponseto|unsolicited|signature"))
 
     def relay():
         sp = ref("rsa")
@@ -570,6 +598,7 @@ def bad_metadata():
     cases = [
         ("no IDPSSODescriptor (an SPSSODescriptor instead)", no_idp),
         ("no signing certificate (KeyDescriptor removed)", no_cert),
+        ("only an encryption certificate (KeyDescriptor use=\"encryption\")", good.replace('use="signing"', 'use="encryption"')),
         ("no HTTP-Redirect SingleSignOnService (HTTP-POST only)", no_redirect),
         ("a DOCTYPE with an external entity", doctype),
         ("not XML", "this is not XML {\"json\": true}"),
@@ -690,6 +719,38 @@ def authn_request():
 
 
 check("5. GET /v1/auth/sso/start (SAML connection) -> 303 to the IdP's HTTP-Redirect SSO URL with SAMLRequest (deflated, unsigned AuthnRequest: Version 2.0, ID, Destination = SSO URL, Issuer = SP entity id, ACS URL/ProtocolBinding HTTP-POST) and an opaque RelayState; pysaml2's IdP parses it", authn_request)
+
+
+def id_bits(value):
+    """A rough upper bound of an identifier's randomness: its characters after a
+    non-random prefix (letters and punctuation up to the first digit run for ids like
+    id-123, or a leading underscore), times the bits of the alphabet they use."""
+    body = re.sub(r"^(id-|_|ID_|id_|id)", "", value)
+    if re.fullmatch(r"[0-9]+", body):
+        return len(body) * 3.32
+    if re.fullmatch(r"[0-9a-fA-F]+", body):
+        return len(body) * 4
+    if re.fullmatch(r"[0-9A-Za-z_-]+", body):
+        return len(body) * 6
+    return len(body) * 6
+
+
+def request_ids():
+    c = need(ctx.get("conn_a"), "no connection A")
+    ids = []
+    for _ in range(20):
+        r = requests.get(start_url(c["id"], pkce_pair()[1], "s"), allow_redirects=False, timeout=30)
+        q = parse_qs(urlparse(r.headers.get("Location", "")).query)
+        ids.append(ET.fromstring(inflate(q["SAMLRequest"][0])).get("ID"))
+    note("20 AuthnRequest IDs: %s" % ids[:6])
+    assert len(set(ids)) == 20, "repeated IDs among 20: %s" % ids
+    bits = max(id_bits(i) for i in ids)
+    assert bits >= 128, ("the AuthnRequest ID %s carries at most ~%d random bits; SAML core 1.3.4 (xs:ID "
+                         "identifiers): the chance of two being equal MUST be at most 2^-128 (so 128 bits or more)"
+                         % (ids[0], bits))
+
+
+check("5b. AuthnRequest IDs are unique and random enough: at least 128 bits (SAML core 1.3.4: a collision MUST be at most 2^-128 likely)", request_ids)
 probe("RelayState length", lambda: "%s bytes (SAML bindings 3.4.3 limits it to 80); pysaml2 %s" % (
     ctx.get("relay_state_len"), "took it and posted it back unchanged (see the sign-ins)" if ctx.get("relay_state_len") else "?"))
 
@@ -764,6 +825,26 @@ check("9f. no attributes, the email as an emailAddress-format NameID -> accepted
 check("9g. a persistent (opaque) NameID, the email in urn:oid:0.9.2342.19200300.100.1.3 -> accepted", variant({"nameid": "persistent"}))
 
 
+def mixed_case():
+    c = need(ctx.get("conn_a"), "no connection A")
+    s = sign_in(c["id"], "Ada@ACME.Example", {"attrs": "plain"})
+    assert s["user"]["id"] == ada["id"], "user %s, expected the existing %s (%s)" % (s["user"], ada["id"], ada["email"])
+
+
+check("9h. the IdP writes the address in mixed case (Ada@ACME.Example): the same existing user, the same verified domain", mixed_case)
+
+
+def subdomain_note():
+    c = need(ctx.get("conn_a"), "no connection A")
+    flow = Flow(c["id"], "sub@eng.acme.example")
+    q = redirect_query(flow.finish())
+    return "refused (error=%s: %s)" % (q.get("error"), q.get("error_description")) if q.get("error") else \
+        "ACCEPTED: a subdomain of a verified domain counts as verified"
+
+
+probe("an address in a subdomain of A's verified domain (sub@eng.acme.example)", subdomain_note)
+
+
 def refusal(knobs, email=None, conn="conn_a", idp_entry=None):
     def run():
         c = need(ctx.get(conn), "no %s" % conn)
@@ -779,6 +860,10 @@ check("10e. signed with sign=response and rsa-sha1 -> error=sso_failed", refusal
 check("10f. the Audience is another SP's entity id -> error=sso_failed", refusal({"audience": "http://127.0.0.1:9/another-sp"}))
 check("10g. InResponseTo names another request -> error=sso_failed", refusal({"in_response_to": "_" + secrets.token_hex(16)}))
 check("10h. Destination and Recipient are another URL -> error=sso_failed", refusal({"destination": AUTHIO + "/v1/auth/saml/elsewhere"}))
+check("10h3. only the Response's Destination is another URL (the Response signed, the Recipient right) -> error=sso_failed",
+      refusal({"sign": "both", "destination": AUTHIO + "/v1/auth/saml/elsewhere", "recipient": ISSUER + "/v1/auth/saml/acs"}))
+check("10h2. only the SubjectConfirmationData Recipient is another URL (Destination right) -> error=sso_failed", refusal({"recipient": AUTHIO + "/v1/auth/saml/elsewhere"}))
+check("10g2. only the SubjectConfirmationData InResponseTo names another request (the Response's right) -> error=sso_failed", refusal({"sc_in_response_to": "_" + secrets.token_hex(16)}))
 check("10i. the Issuer is another entity -> error=sso_failed", refusal({"issuer": "http://127.0.0.1:9/another-idp"}))
 check("10j. expired (NotOnOrAfter ten minutes ago) -> error=sso_failed", refusal({"expired": "1"}))
 check("10k. status Responder/AuthnFailed (the response signed) -> error=sso_failed", refusal({"status": "authn_failed", "sign": "response"}))
@@ -863,6 +948,18 @@ def tampered_relay():
 
 
 check("12. a tampered, missing or made-up RelayState at the ACS -> 400 invalid_sso_state (and the genuine form still signs in afterwards)", tampered_relay)
+
+
+def relay_at_oidc_callback():
+    c = need(ctx.get("conn_a"), "no connection A")
+    flow = Flow(c["id"], ada["email"])
+    url = AUTHIO + "/v1/auth/sso/callback?" + urlencode({"state": flow.post.inputs["RelayState"], "code": "x"})
+    r = flow.session.get(url, allow_redirects=False, timeout=30)
+    note("GET /v1/auth/sso/callback with the SAML RelayState as state -> %s %s" % (r.status_code, r.headers.get("Location") or short(r.text)))
+    assert r.status_code == 400 and error_code(r) == "invalid_sso_state", "answered %s %s" % (r.status_code, short(r.text))
+
+
+check("12b. the SAML RelayState presented as an OpenID Connect state at /v1/auth/sso/callback -> 400 invalid_sso_state", relay_at_oidc_callback)
 
 
 def acs_garbage():
