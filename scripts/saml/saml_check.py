@@ -590,13 +590,16 @@ check("1b. organization B's connection to the ECDSA IdP, no jit_role -> 201", cr
 def bad_metadata():
     org_a = need(ctx.get("org_a"), "no organization A")
     good = idp_metadata(IDP_RSA)
-    no_idp = good.replace("IDPSSODescriptor", "SPSSODescriptor")
+    # A service provider's metadata (Authio's own for connection A): valid, but no IDPSSODescriptor.
+    c = need(ctx.get("conn_a"), "no connection A")
+    no_idp = requests.get(c["saml"]["metadata_url"], timeout=10).text
+    assert "SPSSODescriptor" in no_idp and "IDPSSODescriptor" not in no_idp, "connection A's SP metadata: %s" % short(no_idp)
     no_cert = re.sub(r"<(ns\d+:)?KeyDescriptor\b.*?</(ns\d+:)?KeyDescriptor>", "", good, flags=re.S)
     assert no_cert != good, "could not remove the KeyDescriptor"
     no_redirect = good.replace(REDIRECT_BINDING, POST_BINDING)
     doctype = '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n' + re.sub(r"^<\?xml[^>]*\?>\s*", "", good)
     cases = [
-        ("no IDPSSODescriptor (an SPSSODescriptor instead)", no_idp),
+        ("no IDPSSODescriptor (an SP's metadata: Authio's own for connection A)", no_idp),
         ("no signing certificate (KeyDescriptor removed)", no_cert),
         ("only an encryption certificate (KeyDescriptor use=\"encryption\")", good.replace('use="signing"', 'use="encryption"')),
         ("no HTTP-Redirect SingleSignOnService (HTTP-POST only)", no_redirect),
