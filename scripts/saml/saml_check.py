@@ -33,7 +33,6 @@ import re
 import secrets
 import shutil
 import sys
-import time
 import traceback
 import warnings
 import xml.etree.ElementTree as ET
@@ -414,7 +413,10 @@ def dns_publish(name, value):
     assert r.status_code == 200, "the DNS stub's control answered %s %s" % (r.status_code, r.text)
 
 
-def claim_and_verify(org_id, domain, check_refusal_first=False):
+def claim_and_verify(org_id, domain, check_refusal_first=False, padding=0):
+    """Claim `domain` for the organization, publish its TXT record in the DNS stub (with
+    `padding` unrelated 200-byte values beside it: more than fits a UDP answer, so the
+    resolver must come back over TCP), verify."""
     d = api_ok("POST", "/v1/organizations/%s/domains" % org_id, 201, body={"domain": domain})
     note("POST /v1/organizations/%s/domains {domain: %s} -> %s" % (org_id, domain, short(json.dumps(d), 500)))
     v = d.get("verification") or {}
@@ -426,6 +428,8 @@ def claim_and_verify(org_id, domain, check_refusal_first=False):
         note("verify before the TXT record is published: %s %s" % (r.status_code, short(r.text, 400)))
         assert r.status_code == 422 and error_code(r) == "domain_verification_failed", \
             "verify before publishing answered %s %s, expected 422 domain_verification_failed" % (r.status_code, short(r.text))
+    for i in range(padding):
+        dns_publish(v["name"], "unrelated-%d-%s" % (i, "x" * 190))
     dns_publish(v["name"], v["value"])
     out = api_ok("POST", path, 200, body={})
     note("verify after publishing: %s" % short(json.dumps(out), 300))
@@ -545,10 +549,15 @@ check("provisioning: organizations A (for JIT) and B (no JIT; ada and bob member
 def domains():
     org_a, org_b = need(ctx.get("org_a"), "no organization A"), need(ctx.get("org_b"), "no organization B")
     ctx["dom_a"] = claim_and_verify(org_a, "acme.example", check_refusal_first=True)
-    ctx["dom_b"] = claim_and_verify(org_b, "initech.example")
+    ctx["dom_b"] = claim_and_verify(org_b, "initech.example", padding=8)
+    asked = requests.get(DNS["control"] + "/log", timeout=10).json()
+    mine = [q for q in asked if (q.get("name") or "").lower() == "_authio-challenge.initech.example"]
+    note("the server's questions for _authio-challenge.initech.example: %s" % mine)
+    assert any(q["transport"] == "tcp" and q["type"] == "TXT" for q in mine), \
+        "the server never asked over TCP for a TXT answer too large for UDP: %s" % mine
 
 
-check("domains through the DNS stub: A claims acme.example (TXT _authio-challenge.acme.example), verify before the record exists -> 422 domain_verification_failed, after -> verified; B verifies initech.example", domains)
+check("domains through the DNS stub: A claims acme.example (TXT _authio-challenge.acme.example), verify before the record exists -> 422 domain_verification_failed, after -> verified; B verifies initech.example, whose record set (9 values, ~1.8 kB) only fits a TCP answer: the server retries over TCP", domains)
 
 
 def create_a():
@@ -778,9 +787,11 @@ def events():
     s = need(ctx.get("ada_signed_in"), "no sign-in in 6")
     r = api_ok("GET", "/v1/events?" + urlencode({"types": "session.*", "limit": 100}), 200)
     evs = r.get("data", [])
-    mine = [e for e in evs if e.get("type") == "session.created" and ada["id"] in json.dumps(e)]
-    note("session.created events of ada: %s" % short(json.dumps(mine), 1500))
-    assert mine, "no session.created for %s among %d session events" % (ada["id"], len(evs))
+    sid = need(s.get("session_id"), "no session_id in 6's session")
+    mine = [e for e in evs if e.get("type") == "session.created" and sid in json.dumps(e)]
+    note("session.created of the session %s: %s" % (sid, short(json.dumps(mine), 1500)))
+    assert mine, "no session.created naming the session %s among %d session events" % (sid, len(evs))
+    assert ada["id"] in json.dumps(mine[-1]), "the session.created does not name ada %s" % ada["id"]
     e = mine[-1]
     data = e.get("data") or {}
     assert data.get("method") in ("sso", "saml"), "method %s, expected sso" % data.get("method")
