@@ -297,3 +297,165 @@ async fn a_project_connects_a_provider_for_social_sign_in_postgres() {
 async fn a_project_connects_a_provider_for_social_sign_in_sqlite() {
     a_project_connects_a_provider_for_social_sign_in(false).await;
 }
+
+/// What the GitHub stand-in checks and answers: the PKCE challenge of the sign-in under
+/// way, and the account's email addresses.
+#[derive(Default)]
+struct GithubStub {
+    challenge: String,
+    emails: Value,
+}
+
+/// A stand-in for GitHub (Enterprise Server paths: `/login/oauth/access_token`,
+/// `/api/v3/user/emails`), which cannot run locally: it redeems the code `gh-code` for
+/// the client `Iv1.authio` with its secret and the verifier of the recorded challenge,
+/// as GitHub does (a refusal is a 200 with `error`), and answers the emails to its token
+/// only (with a User-Agent, which GitHub requires).
+async fn github_stub(stub: std::sync::Arc<std::sync::Mutex<GithubStub>>) -> String {
+    use axum::routing::{get, post};
+    use base64::Engine;
+    use sha2::Digest;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (s1, s2) = (stub.clone(), stub);
+    let app = axum::Router::new()
+        .route(
+            "/login/oauth/access_token",
+            post(move |headers: axum::http::HeaderMap, body: String| {
+                let stub = s1.clone();
+                async move {
+                    let f: HashMap<String, String> =
+                        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                    let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+                    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+                    let ok = headers.get("accept").is_some_and(|v| v == "application/json")
+                        && f.get("client_id").map(String::as_str) == Some("Iv1.authio")
+                        && f.get("client_secret").map(String::as_str) == Some("gh-secret")
+                        && f.get("code").map(String::as_str) == Some("gh-code")
+                        && challenge == stub.lock().unwrap().challenge;
+                    axum::Json(if ok {
+                        json!({"access_token": "gho_stand_in", "token_type": "bearer", "scope": "read:user,user:email"})
+                    } else {
+                        json!({"error": "bad_verification_code"})
+                    })
+                }
+            }),
+        )
+        .route(
+            "/api/v3/user/emails",
+            get(move |headers: axum::http::HeaderMap| {
+                let stub = s2.clone();
+                async move {
+                    let authorized = headers.get("authorization").is_some_and(|v| v == "Bearer gho_stand_in")
+                        && headers.contains_key("user-agent");
+                    if !authorized {
+                        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "Bad credentials"})));
+                    }
+                    (StatusCode::OK, axum::Json(stub.lock().unwrap().emails.clone()))
+                }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+async fn github_signs_users_in_by_their_verified_primary_email(postgres: bool) {
+    let srv = common::start_with_sso(postgres).await;
+    let stub = std::sync::Arc::new(std::sync::Mutex::new(GithubStub::default()));
+    let github = github_stub(stub.clone()).await;
+    let (cs, tid, sk) = srv.project("owner@example.com", "b2b").await;
+    let pk = srv.publishable_key(&cs, &tid).await;
+    let acme = srv.org(&sk, "Acme").await;
+
+    // GitHub is social sign-in: the project's, never an organization's.
+    let body = json!({"name": "GitHub", "protocol": "github", "client_id": "Iv1.authio", "client_secret": "gh-secret"});
+    let (s, v) = srv.post(&format!("/v1/organizations/{acme}/connections"), &sk, body).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
+    let (s, v) = srv
+        .post(
+            "/v1/connections",
+            &sk,
+            json!({"name": "x", "protocol": "gitlab", "client_id": "a", "client_secret": "b"}),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_request"), "{v}");
+    // github.com by default; here a GitHub Enterprise Server address (the stand-in).
+    let body = json!({"name": "GitHub", "protocol": "github", "issuer": github, "client_id": "Iv1.authio", "client_secret": "gh-secret"});
+    let (s, conn) = srv.post("/v1/connections", &sk, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{conn}");
+    assert_eq!((conn["protocol"].as_str(), conn["issuer"].as_str()), (Some("github"), Some(github.as_str())));
+    assert!(!conn.to_string().contains("gh-secret"), "{conn}");
+    let conn = id(&conn);
+
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sign_in = |code_value: &'static str| {
+        let (raw, srv, pk, conn, stub, github) = (&raw, &srv, &pk, &conn, &stub, &github);
+        async move {
+            let url = url::Url::parse_with_params(
+                &format!("{}/v1/auth/sso/start", srv.url),
+                &[
+                    ("pk", pk.as_str()),
+                    ("connection", conn.as_str()),
+                    ("redirect_url", "http://localhost:5173/cb"),
+                    ("code_challenge", CHALLENGE),
+                    ("state", "app-1"),
+                ],
+            )
+            .unwrap();
+            let res = raw.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            let to = res.headers()[header::LOCATION].to_str().unwrap().to_string();
+            assert!(to.starts_with(&format!("{github}/login/oauth/authorize?")), "{to}");
+            let q = query_of(&to);
+            assert_eq!((q["client_id"].as_str(), q["scope"].as_str()), ("Iv1.authio", "read:user user:email"));
+            assert_eq!(q["redirect_uri"], format!("{}/v1/auth/sso/callback", srv.url));
+            assert_eq!(q["code_challenge_method"], "S256");
+            stub.lock().unwrap().challenge = q["code_challenge"].clone();
+            let url = url::Url::parse_with_params(
+                &format!("{}/v1/auth/sso/callback", srv.url),
+                &[("state", q["state"].as_str()), ("code", code_value)],
+            )
+            .unwrap();
+            let res = raw.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            query_of(res.headers()[header::LOCATION].to_str().unwrap())
+        }
+    };
+
+    // The primary address must be verified at GitHub; others do not count.
+    stub.lock().unwrap().emails = json!([
+        {"email": "octo@users.noreply.github.com", "primary": false, "verified": true, "visibility": null},
+        {"email": "Octo@Example.com", "primary": true, "verified": false, "visibility": "public"},
+    ]);
+    let back = sign_in("gh-code").await;
+    assert_eq!(back["error"], "sso_failed", "{back:?}");
+    assert!(back["error_description"].contains("verified primary"), "{back:?}");
+    // A code GitHub refuses.
+    stub.lock().unwrap().emails[1]["verified"] = json!(true);
+    let back = sign_in("stale-code").await;
+    assert_eq!(back["error"], "sso_failed", "{back:?}");
+    assert!(back["error_description"].contains("bad_verification_code"), "{back:?}");
+    // Verified: a new user of the project, signed up and in (no organization).
+    let back = sign_in("gh-code").await;
+    assert_eq!(back.get("state").map(String::as_str), Some("app-1"), "{back:?}");
+    let body = json!({"code": back["code"], "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"});
+    let (s, session) = srv.front("/v1/auth/handoffs/exchange", &pk, body).await;
+    assert_eq!(s, StatusCode::OK, "{session}");
+    assert_eq!(session["user"]["email"], "octo@example.com", "{session}");
+    assert!(session["active_organization"].is_null(), "{session}");
+    // Again: the same user, linked by the email.
+    let back = sign_in("gh-code").await;
+    let body = json!({"code": back["code"], "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"});
+    let (_, again) = srv.front("/v1/auth/handoffs/exchange", &pk, body).await;
+    assert_eq!(again["user"]["id"], session["user"]["id"], "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn github_signs_users_in_by_their_verified_primary_email_postgres() {
+    github_signs_users_in_by_their_verified_primary_email(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn github_signs_users_in_by_their_verified_primary_email_sqlite() {
+    github_signs_users_in_by_their_verified_primary_email(false).await;
+}

@@ -61,8 +61,37 @@ pub struct NewConnection {
 
 /// The identity provider of a new connection.
 pub enum Provider {
-    Oidc { issuer: String, client_id: String, client_secret: String },
-    Saml { metadata_xml: String },
+    Oidc {
+        issuer: String,
+        client_id: String,
+        client_secret: String,
+    },
+    Saml {
+        metadata_xml: String,
+    },
+    /// `base`: GitHub's address (`https://github.com` when none; a GitHub Enterprise
+    /// Server's otherwise).
+    Github {
+        base: Option<String>,
+        client_id: String,
+        client_secret: String,
+    },
+}
+
+/// GitHub's address when a connection names none.
+pub const GITHUB: &str = "https://github.com";
+
+/// GitHub's endpoints at `base`: authorize, token, and the REST API's root.
+pub fn github_endpoints(base: &str) -> (String, String, String) {
+    let api = if base == GITHUB { "https://api.github.com".to_string() } else { format!("{base}/api/v3") };
+    (format!("{base}/login/oauth/authorize"), format!("{base}/login/oauth/access_token"), api)
+}
+
+fn check_client_secret(secret: &str) -> ApiResult<()> {
+    if secret.is_empty() || secret.len() > 1024 {
+        return Err(ApiError::invalid_field("client_secret", "client_secret must be 1 to 1024 characters"));
+    }
+    Ok(())
 }
 
 /// Authio as the service provider of the SAML connection `id`: its entity id and ACS.
@@ -216,9 +245,7 @@ pub async fn create(
             if crate::webhooks::check_url(&issuer, st.webhooks.allow_private).is_err() {
                 return Err(ApiError::invalid_field("issuer", "issuer must be a public http(s) URL"));
             }
-            if client_secret.is_empty() || client_secret.len() > 1024 {
-                return Err(ApiError::invalid_field("client_secret", "client_secret must be 1 to 1024 characters"));
-            }
+            check_client_secret(client_secret)?;
             discover(st, &issuer).await.map_err(discovery_failed)?;
             let sealed = sealer.seal(&format!("connection:{id}"), client_secret.as_bytes());
             (issuer, client_id.clone(), Some(sealed), Protocol::Oidc, None)
@@ -230,6 +257,24 @@ pub async fn create(
             let idp = authio_saml::parse_metadata(metadata_xml).map_err(saml_refused)?;
             let (entity, _) = saml_sp(st, &id);
             (idp.entity_id, entity, None, Protocol::Saml, Some(metadata_xml.clone()))
+        }
+        Provider::Github { base, client_id, client_secret } => {
+            if org.is_some() {
+                return Err(ApiError::invalid_field(
+                    "protocol",
+                    "a GitHub connection is the project's (social sign-in)",
+                ));
+            }
+            let base = base.as_deref().unwrap_or(GITHUB).trim().trim_end_matches('/').to_string();
+            if crate::webhooks::check_url(&base, st.webhooks.allow_private).is_err() {
+                return Err(ApiError::invalid_field(
+                    "issuer",
+                    "issuer (GitHub's address) must be a public http(s) URL",
+                ));
+            }
+            check_client_secret(client_secret)?;
+            let sealed = sealer.seal(&format!("connection:{id}"), client_secret.as_bytes());
+            (base, client_id.clone(), Some(sealed), Protocol::Github, None)
         }
     };
     crate::execute!(st, meta, {

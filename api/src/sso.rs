@@ -150,6 +150,23 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
         sealed?;
         return Ok(url);
     }
+    if protocol == "github" {
+        // GitHub's OAuth 2 (no id token): the code is redeemed with the client secret
+        // and a PKCE verifier, and the verified primary email read from its API.
+        let (authorize, _, _) = connections::github_endpoints(&issuer);
+        let mut url = reqwest::Url::parse(&authorize)
+            .map_err(|_| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", "bad GitHub address"))?;
+        state.verifier = random_token();
+        let sealed = seal(&state)?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &client_id)
+            .append_pair("redirect_uri", &callback_url(st))
+            .append_pair("scope", "read:user user:email")
+            .append_pair("state", &sealed)
+            .append_pair("code_challenge", &handoffs::challenge_of(&state.verifier))
+            .append_pair("code_challenge_method", "S256");
+        return Ok(url.to_string());
+    }
     let d = connections::discover(st, &issuer).await.map_err(|why| {
         ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", format!("the identity provider: {why}"))
     })?;
@@ -216,13 +233,18 @@ fn conclude(state: &State, finished: ApiResult<Finished>) -> ApiResult<String> {
 /// (`400 invalid_sso_state`): without it there is nowhere to send the browser.
 pub async fn callback(st: &AppState, cb: Callback, rctx: &RequestContext) -> ApiResult<String> {
     let state = open_state(st, cb.state.as_deref())?;
-    let Some(provider) = state.provider.as_ref() else { return Err(invalid_state()) };
+    if state.request_id.is_some() {
+        return Err(invalid_state());
+    }
     if let Some(e) = cb.error {
         let d = cb.error_description.unwrap_or_default();
         return Ok(failed(&state, format!("the identity provider answered {e} {d}").trim()));
     }
     let Some(code) = cb.code else { return Ok(failed(&state, "the identity provider sent no code")) };
-    let finished = finish_oidc(st, &state, provider, &code, rctx).await;
+    let finished = match state.provider.as_ref() {
+        Some(provider) => finish_oidc(st, &state, provider, &code, rctx).await,
+        None => finish_github(st, &state, &code, rctx).await,
+    };
     conclude(&state, finished)
 }
 
@@ -255,11 +277,12 @@ struct ConnectionRow {
     organization_id: Option<String>,
     jit_role: Option<String>,
     saml_metadata: Option<String>,
+    protocol: String,
 }
 
 async fn connection_row(st: &AppState, id: &str) -> ApiResult<Option<ConnectionRow>> {
     let row = sqlx::query(
-        "SELECT issuer, client_id, organization_id, jit_role, saml_metadata FROM connections WHERE id = $1",
+        "SELECT issuer, client_id, organization_id, jit_role, saml_metadata, protocol FROM connections WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&st.db.pool)
@@ -271,6 +294,7 @@ async fn connection_row(st: &AppState, id: &str) -> ApiResult<Option<ConnectionR
         organization_id: r.try_get(2)?,
         jit_role: r.try_get(3)?,
         saml_metadata: r.try_get(4)?,
+        protocol: r.try_get(5)?,
     }))
 }
 
@@ -301,6 +325,79 @@ async fn finish_oidc(
         return Ok(Finished::Refused("the identity provider has not verified the email address".into()));
     }
     sign_in(st, state, &conn, email, rctx).await
+}
+
+async fn finish_github(st: &AppState, state: &State, code: &str, rctx: &RequestContext) -> ApiResult<Finished> {
+    let Some(conn) = connection_row(st, &state.connection).await? else {
+        return Ok(Finished::Refused("the connection was deleted".into()));
+    };
+    if conn.protocol != "github" || !valid_verifier(&state.verifier) {
+        return Ok(Finished::Refused("the connection changed during the sign-in".into()));
+    }
+    let secret = connections::client_secret(st, &state.connection).await?;
+    match github_email(st, &conn, &secret, code, state).await {
+        Ok(email) => sign_in(st, state, &conn, &email, rctx).await,
+        Err(why) => Ok(Finished::Refused(why)),
+    }
+}
+
+/// Redeem GitHub's code and read the account's verified primary email (GitHub has no
+/// id token: its REST API's `/user/emails`, scope `user:email`).
+async fn github_email(
+    st: &AppState,
+    conn: &ConnectionRow,
+    secret: &str,
+    code: &str,
+    state: &State,
+) -> Result<String, String> {
+    let (_, token_url, api) = connections::github_endpoints(&conn.issuer);
+    let url = crate::webhooks::check_url(&token_url, st.webhooks.allow_private)
+        .map_err(|_| "GitHub's token endpoint is not allowed".to_string())?;
+    let client = connections::client_for(st, &url).await?;
+    let callback = callback_url(st);
+    let form = [
+        ("client_id", conn.client_id.as_str()),
+        ("client_secret", secret),
+        ("code", code),
+        ("redirect_uri", callback.as_str()),
+        ("code_verifier", state.verifier.as_str()),
+    ];
+    let res = client
+        .post(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| format!("GitHub's token endpoint: {e}"))?;
+    let status = res.status();
+    let body: Value = res.json().await.map_err(|e| format!("GitHub's token endpoint: {e}"))?;
+    // GitHub answers a refused code with 200 and an `error`.
+    let Some(access) = body["access_token"].as_str().filter(|_| status.is_success()) else {
+        return Err(format!("GitHub's token endpoint answered {}: {}", status.as_u16(), body["error"]));
+    };
+    let emails_url = format!("{api}/user/emails");
+    let url = crate::webhooks::check_url(&emails_url, st.webhooks.allow_private)
+        .map_err(|_| "GitHub's API is not allowed".to_string())?;
+    let client = connections::client_for(st, &url).await?;
+    let res = client
+        .get(url)
+        .bearer_auth(access)
+        .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+        .header(reqwest::header::USER_AGENT, "Authio")
+        .header("X-GitHub-Api-Version", "2022-11-28")
+        .send()
+        .await
+        .map_err(|e| format!("GitHub's /user/emails: {e}"))?;
+    if !res.status().is_success() {
+        return Err(format!("GitHub's /user/emails answered {}", res.status().as_u16()));
+    }
+    let emails: Vec<Value> = res.json().await.map_err(|e| format!("GitHub's /user/emails: {e}"))?;
+    emails
+        .iter()
+        .find(|e| e["primary"] == Value::Bool(true) && e["verified"] == Value::Bool(true))
+        .and_then(|e| e["email"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| "the GitHub account has no verified primary email address".to_string())
 }
 
 async fn finish_saml(

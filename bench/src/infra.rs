@@ -169,6 +169,8 @@ pub struct ServeOpts<'a> {
     /// The mail outbox directory (`AUTHIO_MAIL_URL=file://DIR`).
     pub outbox: &'a Path,
     pub log: PathBuf,
+    /// `AUTHIO_DNS_RESOLVER`: the harness's DNS stub (`crate::dns`).
+    pub dns_resolver: Option<&'a str>,
 }
 
 impl Server {
@@ -193,6 +195,11 @@ impl Server {
         if let Some(n) = o.nats_url {
             cmd.env("NATS_URL", n);
         }
+        if let Some(d) = o.dns_resolver {
+            cmd.env("AUTHIO_DNS_RESOLVER", d);
+        }
+        // SSO connections need a key (a fresh one each run).
+        cmd.env("AUTHIO_SECRET_KEY", format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>()));
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().map_err(|e| e.to_string())?;
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();

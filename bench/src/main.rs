@@ -17,6 +17,7 @@
 //!
 //! `--url` drives an already running server instead (HTTP sections only).
 mod cpu;
+mod dns;
 mod hooks;
 mod infra;
 mod ops;
@@ -96,7 +97,7 @@ pub struct Args {
     #[arg(long)]
     duration: Option<u64>,
     /// Operations to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "switch-org,refresh,switch-org-shared,refresh-shared,switch-org-es256,introspect,me,sign-in,create-membership,change-role,list-members,events,switch-org-50-perms,invite-accept,scim-create,scim-deactivate,handoff,oauth-client-register,oauth-code,oauth-refresh,oauth-userinfo,sso-lookup",
+    #[arg(long, value_delimiter = ',', default_value = "switch-org,refresh,switch-org-shared,refresh-shared,switch-org-es256,introspect,me,sign-in,create-membership,change-role,list-members,events,switch-org-50-perms,invite-accept,scim-create,scim-deactivate,handoff,oauth-client-register,oauth-code,oauth-refresh,oauth-userinfo,sso-lookup,saml-sign-in",
         value_parser = clap::builder::PossibleValuesParser::new(ops::OPS))]
     ops: Vec<String>,
     /// Events of the synthetic data set, written straight into the database (plus
@@ -232,6 +233,7 @@ async fn run(args: &Args, st: &Settings, report: &mut Report) -> Res<()> {
         consumer: format!("authio-bench-{tag}"),
         dir: scratch.dir.clone(),
         outbox: scratch.dir.join("outbox"),
+        dns: dns::start().await?,
     };
 
     // 1. A fresh database: ready time, provisioning, idle memory.
@@ -332,6 +334,9 @@ struct Launcher {
     dir: std::path::PathBuf,
     /// The servers' mail outbox (`AUTHIO_MAIL_URL=file://…`), read by `invite-accept`.
     outbox: std::path::PathBuf,
+    /// The harness's DNS stub (`AUTHIO_DNS_RESOLVER`), where `saml-sign-in` publishes
+    /// its domains' challenges.
+    dns: String,
 }
 
 impl Launcher {
@@ -343,6 +348,7 @@ impl Launcher {
             consumer: &self.consumer,
             outbox: &self.outbox,
             log: self.dir.join(format!("serve-{n}.log")),
+            dns_resolver: Some(&self.dns),
         })
         .await
     }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OPS: [&str; 22] = [
+pub const OPS: [&str; 23] = [
     "switch-org",
     "refresh",
     "switch-org-shared",
@@ -34,6 +34,7 @@ pub const OPS: [&str; 22] = [
     "oauth-refresh",
     "oauth-userinfo",
     "sso-lookup",
+    "saml-sign-in",
 ];
 
 /// A thin JSON client.
@@ -1182,6 +1183,118 @@ async fn worker(
                     Some(o) if o == first => Ok(()),
                     _ => Err(format!("userinfo without the organization: {v}")),
                 });
+                s.record(start, r);
+            }
+        }
+        "saml-sign-in" => {
+            // An organization's SAML sign-in, as a returning member signs in: one
+            // operation is the identity provider's POST to the ACS (the signature and
+            // every check, the replay cache, the session in the organization, a handoff
+            // code) and the application's exchange of the code, two requests. Each
+            // worker's organization verifies a domain of its own (the harness's DNS
+            // stub) and imports a test identity provider's metadata; the AuthnRequests
+            // are started and their responses signed (RSA-SHA256) before the clock
+            // starts, about 30 per worker and second of the run (a worker that uses them
+            // all up stops early, noted).
+            let raw = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(60))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let retries = AtomicUsize::new(0);
+            let domain = format!("w{w}-{:08x}.bench.example", rand::random::<u32>());
+            let org =
+                create(api, "/v1/organizations", &t.sk, json!({"name": format!("SAML {domain}")}), &retries).await?;
+            let d = api
+                .expect(
+                    StatusCode::CREATED,
+                    Method::POST,
+                    &format!("/v1/organizations/{org}/domains"),
+                    Some(&t.sk),
+                    None,
+                    Some(json!({"domain": domain})),
+                )
+                .await?;
+            let challenge = d["verification"]["value"].as_str().ok_or("no domain challenge")?.to_string();
+            crate::dns::zone()
+                .lock()
+                .map_err(|_| "dns zone: poisoned")?
+                .insert(format!("_authio-challenge.{domain}"), challenge);
+            let path = format!("/v1/organizations/{org}/domains/{}/verify", d["id"].as_str().unwrap_or_default());
+            api.expect(StatusCode::OK, Method::POST, &path, Some(&t.sk), None, Some(json!({})))
+                .await
+                .map_err(|e| format!("domain verification (the server must use the harness's DNS stub): {e}"))?;
+            let idp =
+                authio_saml::testing::TestIdp::new(&format!("https://{domain}/idp"), "https://idp.bench.example/sso");
+            let body =
+                json!({"name": "bench SAML", "protocol": "saml", "metadata_xml": idp.metadata(), "jit_role": "member"});
+            let conn = api
+                .expect(
+                    StatusCode::CREATED,
+                    Method::POST,
+                    &format!("/v1/organizations/{org}/connections"),
+                    Some(&t.sk),
+                    None,
+                    Some(body),
+                )
+                .await?;
+            let (conn_id, entity_id, acs_url) = (
+                conn["id"].as_str().unwrap_or_default().to_string(),
+                conn["client_id"].as_str().unwrap_or_default().to_string(),
+                conn["saml"]["acs_url"].as_str().unwrap_or_default().to_string(),
+            );
+            let sp = authio_saml::Sp { entity_id: &entity_id, acs_url: &acs_url };
+            let redirect = "http://localhost:5173/callback";
+            let start_url = reqwest::Url::parse_with_params(
+                &format!("{}/v1/auth/sso/start", api.base),
+                &[
+                    ("pk", t.pk.as_str()),
+                    ("connection", conn_id.as_str()),
+                    ("redirect_url", redirect),
+                    ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ],
+            )
+            .map_err(|e| e.to_string())?;
+            let per_worker = (ticket.gate.duration.as_secs_f64() * 30.0).ceil().max(20.0) as usize;
+            let mut prepared = Vec::with_capacity(per_worker);
+            for i in 0..per_worker {
+                let res = raw.get(start_url.clone()).send().await.map_err(|e| e.to_string())?;
+                let to = res.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let (request_id, relay) =
+                    authio_saml::testing::read_request(to).ok_or_else(|| format!("start: {} {to}", res.status()))?;
+                // Ten members per organization, each signing in again and again.
+                let claims = idp.claims(sp, &request_id, &format!("member{}@{domain}", i % 10));
+                prepared.push((idp.respond(&claims), relay));
+            }
+            let acs = format!("{}/v1/auth/saml/acs", api.base);
+            let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+            let mut prepared = prepared.into_iter();
+            let deadline = ticket.go().await;
+            while Instant::now() < deadline {
+                let Some((response, relay)) = prepared.next() else {
+                    s.note(format!("worker {w} used all {per_worker} prepared responses"));
+                    break;
+                };
+                let start = Instant::now();
+                let r = async {
+                    let form = [("SAMLResponse", response.as_str()), ("RelayState", relay.as_str())];
+                    let res = raw.post(&acs).form(&form).send().await.map_err(|e| e.to_string())?;
+                    let to = res.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    let to = reqwest::Url::parse(to).map_err(|_| format!("acs: {}", res.status()))?;
+                    let code = to
+                        .query_pairs()
+                        .find(|(k, _)| k == "code")
+                        .map(|(_, v)| v.to_string())
+                        .ok_or_else(|| format!("acs refused: {to}"))?;
+                    let body = json!({"code": code, "code_verifier": verifier});
+                    let path = "/v1/auth/handoffs/exchange";
+                    let v = api.expect(StatusCode::OK, Method::POST, path, None, Some(&t.pk), Some(body)).await?;
+                    if v["active_organization"]["id"] != org.as_str() {
+                        return Err(format!("the sign-in answered another organization: {}", v["active_organization"]));
+                    }
+                    Ok(())
+                }
+                .await;
                 s.record(start, r);
             }
         }

@@ -43,6 +43,10 @@ pub enum Protocol {
     #[default]
     Oidc,
     Saml,
+    /// GitHub's OAuth 2 (no OpenID Connect): the verified primary email from its API.
+    /// `issuer` is GitHub's address (`https://github.com`, or a GitHub Enterprise
+    /// Server's).
+    Github,
 }
 
 impl Protocol {
@@ -54,6 +58,7 @@ impl Protocol {
         match self {
             Protocol::Oidc => "oidc",
             Protocol::Saml => "saml",
+            Protocol::Github => "github",
         }
     }
 }
@@ -98,6 +103,8 @@ pub enum ConnectionError {
     SamlWithoutOrganization,
     #[error("a SAML connection needs its identity provider's metadata, an OpenID Connect one none")]
     MetadataMismatch,
+    #[error("a GitHub connection is the project's (social sign-in), not an organization's")]
+    GithubForOrganization,
 }
 
 impl ConnectionError {
@@ -107,7 +114,8 @@ impl ConnectionError {
             | ConnectionError::InvalidClientId
             | ConnectionError::JitRoleWithoutOrganization
             | ConnectionError::SamlWithoutOrganization
-            | ConnectionError::MetadataMismatch => "invalid_request",
+            | ConnectionError::MetadataMismatch
+            | ConnectionError::GithubForOrganization => "invalid_request",
             ConnectionError::AlreadyExists => "conflict",
             ConnectionError::NotFound => "not_found",
         }
@@ -160,6 +168,9 @@ impl Aggregate for Connection {
                 }
                 if (spec.protocol == Protocol::Saml) != spec.saml_metadata.is_some() {
                     return Err(ConnectionError::MetadataMismatch);
+                }
+                if spec.organization_id.is_some() && spec.protocol == Protocol::Github {
+                    return Err(ConnectionError::GithubForOrganization);
                 }
                 let spec = Box::new(ConnectionSpec { name: name.to_string(), ..*spec });
                 ConnectionEvent::Created { spec, created_at: at }

@@ -58,6 +58,10 @@ fn provider_of(
                 client_secret: need(client_secret, "client_secret")?,
             })
         }
+        "github" => Err(ApiError::invalid_field(
+            "protocol",
+            "a GitHub connection is the project's (social sign-in): POST /v1/connections",
+        )),
         "saml" => {
             for (field, v) in [("issuer", &issuer), ("client_id", &client_id), ("client_secret", &client_secret)] {
                 if v.is_some() {
@@ -131,9 +135,12 @@ pub async fn delete(
 pub struct CreateProjectConnection {
     /// e.g. `Google`.
     pub name: String,
-    /// The provider's issuer (`https://accounts.google.com`; Microsoft Entra ID: a
-    /// tenant's `https://login.microsoftonline.com/<tenant id>/v2.0`).
-    pub issuer: String,
+    /// `oidc` (the default) or `github` (GitHub's OAuth 2, which has no OpenID Connect).
+    pub protocol: Option<String>,
+    /// OpenID Connect: the provider's issuer (`https://accounts.google.com`; Microsoft
+    /// Entra ID: a tenant's `https://login.microsoftonline.com/<tenant id>/v2.0`).
+    /// GitHub: absent for github.com, or a GitHub Enterprise Server's address.
+    pub issuer: Option<String>,
     pub client_id: String,
     pub client_secret: String,
 }
@@ -150,8 +157,18 @@ pub async fn create_for_project(
     Json(body): Json<CreateProjectConnection>,
 ) -> ApiResult<(StatusCode, axum::Json<ConnectionView>)> {
     let name = super::console::check_name("name", &body.name)?;
-    let CreateProjectConnection { issuer, client_id, client_secret, .. } = body;
-    let new = NewConnection { name, provider: Provider::Oidc { issuer, client_id, client_secret }, jit_role: None };
+    let CreateProjectConnection { protocol, issuer, client_id, client_secret, .. } = body;
+    let provider = match protocol.as_deref().unwrap_or("oidc") {
+        "oidc" => {
+            let issuer = issuer.ok_or_else(|| {
+                ApiError::invalid_field("issuer", "issuer is required for an OpenID Connect connection")
+            })?;
+            Provider::Oidc { issuer, client_id, client_secret }
+        }
+        "github" => Provider::Github { base: issuer, client_id, client_secret },
+        _ => return Err(ApiError::invalid_field("protocol", "protocol must be oidc or github")),
+    };
+    let new = NewConnection { name, provider, jit_role: None };
     let view = connections::create(&st, &ctx.metadata(&key.actor()), &key.project_id, None, new).await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
