@@ -170,7 +170,23 @@ export interface NewOAuthClient {
   backchannel_logout_uri?: string;
 }
 
-/** An SSO connection: an organization's own OpenID Connect identity provider. */
+/** How an SSO connection's identity provider speaks: OpenID Connect or SAML 2.0. */
+export type ConnectionProtocol = 'oidc' | 'saml';
+
+/** A SAML connection's service-provider side (Authio), to register at the identity provider. */
+export interface SamlEndpoints {
+  /** The assertion consumer service, where the provider posts its response (HTTP-POST binding). */
+  acs_url: string;
+  /** Authio's service-provider metadata for this connection (public GET, application/samlmetadata+xml). */
+  metadata_url: string;
+}
+
+/**
+ * An SSO connection: an organization's own identity provider. OpenID Connect: `issuer`
+ * is the provider's issuer and `client_id` the client Authio is registered as. SAML:
+ * `issuer` is the provider's entity id, `client_id` Authio's service-provider entity id
+ * and `saml` its ACS and metadata URLs.
+ */
 export interface Connection {
   id: string;
   organization_id: string | null;
@@ -178,16 +194,54 @@ export interface Connection {
   issuer: string;
   client_id: string;
   jit_role: string | null;
+  protocol: ConnectionProtocol;
+  /** SAML only (null for OpenID Connect). */
+  saml: SamlEndpoints | null;
   created_at: string;
   updated_at: string;
 }
 
-export interface NewConnection {
+/** A new OpenID Connect connection (`protocol` absent means OpenID Connect). */
+export interface NewOidcConnection {
   name: string;
+  protocol?: 'oidc';
   issuer: string;
   client_id: string;
   client_secret: string;
   jit_role?: string;
+}
+
+/** A new SAML 2.0 connection, from the identity provider's metadata XML. */
+export interface NewSamlConnection {
+  name: string;
+  protocol: 'saml';
+  metadata_xml: string;
+  jit_role?: string;
+}
+
+export type NewConnection = NewOidcConnection | NewSamlConnection;
+
+/** The longest metadata document the server accepts (authio_saml::MAX_METADATA_LEN). */
+export const MAX_SAML_METADATA_BYTES = 256 * 1024;
+
+export type DomainState = 'pending' | 'verified' | 'failed';
+
+/**
+ * A domain an organization claims: `verified` once its TXT record was found. An
+ * organization's SSO connections sign in only addresses of its verified domains.
+ */
+export interface OrganizationDomain {
+  id: string;
+  organization_id: string;
+  domain: string;
+  state: DomainState;
+  /** The record to publish: TXT `name` with `value`. */
+  verification: { type: string; name: string; value: string };
+  auto_join: boolean;
+  role: string | null;
+  verified_at: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface AuditFilter {
@@ -358,6 +412,9 @@ export function projectApi(secret: string, onUnauthorized?: () => void) {
       call<Connection>('POST', `/v1/organizations/${enc(organizationId)}/connections`, body),
     deleteConnection: (organizationId: string, connectionId: string) =>
       call<void>('DELETE', `/v1/organizations/${enc(organizationId)}/connections/${enc(connectionId)}`),
+    /** The organization's claimed domains (the first 100), verified or not. */
+    domains: (organizationId: string) =>
+      call<Page<OrganizationDomain>>('GET', `/v1/organizations/${enc(organizationId)}/domains?limit=100`),
   };
 }
 
