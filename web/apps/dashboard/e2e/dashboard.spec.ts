@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -753,4 +755,156 @@ test('OAuth clients: register, the secret shown once, rotate, delete; an organiz
   await expect(page.getByLabel('Redirect URI to register at the identity provider')).toHaveValue(/\/v1\/auth\/sso\/callback$/);
   await expectLabelled(page);
   await shot(page, 'organization-sso');
+});
+
+/**
+ * A SAML identity provider's metadata with a real X.509 signing certificate, made now by
+ * openssl (RSA 2048, self-signed, valid two days): an EntityDescriptor with an
+ * IDPSSODescriptor, a signing KeyDescriptor and an HTTP-Redirect SingleSignOnService.
+ * `withCertificate: false` leaves the KeyDescriptor out (metadata the server refuses).
+ */
+function idpMetadata(entityId: string, withCertificate = true): string {
+  const dir = mkdtempSync(join(tmpdir(), 'authio-e2e-idp-'));
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=test', '-days', '2',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+      { stdio: 'pipe' },
+    );
+    // PEM is the base64 of the DER between its armor lines.
+    const der64 = readFileSync(join(dir, 'cert.pem'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('');
+    expect(Buffer.from(der64, 'base64')[0], 'a DER SEQUENCE').toBe(0x30);
+    const key = withCertificate
+      ? `
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo>
+        <ds:X509Data>
+          <ds:X509Certificate>${der64}</ds:X509Certificate>
+        </ds:X509Data>
+      </ds:KeyInfo>
+    </md:KeyDescriptor>`
+      : '';
+    return `<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${entityId}">
+  <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${key}
+    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test.describe('SAML connections', () => {
+  // The refused metadata's 400 shows in the console as a failed resource load.
+  test.use({ allowedConsoleErrors: ['the server responded with a status of 400'] });
+
+  test('an organization adds a SAML connection from its IdP metadata; the URLs shown serve Authio\'s metadata', async ({ page }) => {
+    await signIn(page);
+    await createTenant(page, 'b2b', unique('SAML tenant'));
+    const key = await setupKey(await activeTenant(page));
+    const org = await call(key, 'POST', '/v1/organizations', { name: 'Initech' });
+    const claimed = `t${Date.now().toString(36)}.initech.example`;
+    await call(key, 'POST', `/v1/organizations/${org.id}/domains`, { domain: claimed });
+
+    await nav(page, 'Organizations').click();
+    await page.getByRole('button', { name: 'Create a dashboard key' }).click();
+    await page.getByRole('link', { name: 'Initech' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Initech' })).toBeVisible();
+    await expect(page.getByText('No SSO connections yet.')).toBeVisible();
+
+    // The domain rule: nothing verified yet, so the form says so, with the pending domain's TXT record.
+    const rule = page.locator('#connection-domain-rule');
+    await expect(rule).toContainText('signs in only addresses in a domain this organization has verified');
+    await expect(rule).toContainText('No domain of this organization is verified yet');
+    await expect(rule).toContainText(`${claimed} is not verified yet: publish the TXT record _authio-challenge.${claimed}`);
+    await expect(rule).toHaveClass(/notice/);
+
+    // OpenID Connect is the default; SAML swaps its fields for the metadata.
+    await expect(page.getByRole('radio', { name: 'OpenID Connect' })).toBeChecked();
+    await page.getByRole('radio', { name: 'SAML 2.0' }).check();
+    await expect(page.getByLabel('Issuer', { exact: true })).toHaveCount(0);
+    await expect(page.getByLabel('Client secret', { exact: true })).toHaveCount(0);
+
+    // Metadata the server refuses: its reason is shown on the metadata field.
+    const name = unique('Initech SAML');
+    const idpEntity = `https://idp.example/${Date.now().toString(36)}`;
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Identity provider metadata (XML)').fill(idpMetadata(idpEntity, false));
+    await page.getByRole('button', { name: 'Add connection' }).click();
+    await expect(page.getByRole('alert')).toContainText('The server said: ');
+    await expect(page.getByRole('alert')).toContainText('no signing certificate');
+    await expect(page.getByLabel('Identity provider metadata (XML)')).toHaveAttribute('aria-invalid', 'true');
+
+    // The real metadata, read from a file.
+    const metadata = idpMetadata(idpEntity);
+    await page.getByLabel('Or read it from a file').setInputFiles({
+      name: 'idp-metadata.xml',
+      mimeType: 'application/xml',
+      buffer: Buffer.from(metadata),
+    });
+    await expect(page.getByLabel('Identity provider metadata (XML)')).toHaveValue(metadata);
+    await expect(page.getByText('Read idp-metadata.xml into the metadata field.')).toBeVisible();
+    await page.getByLabel('Role for new members (optional)').fill('member');
+    await expectLabelled(page);
+    await shot(page, 'organization-saml-form');
+    await page.getByRole('button', { name: 'Add connection' }).click();
+
+    // The next step: the three values to register at the provider, focused.
+    const next = page.getByRole('region', { name: `Register Authio at the identity provider of ${name}` });
+    await expect(next.getByRole('heading', { level: 3 })).toBeFocused();
+    const connId = (await next.getAttribute('data-created-connection'))!;
+    expect(connId).toMatch(/^conn_/);
+    const entityId = `${env.api}/v1/auth/saml/${connId}`;
+    const acsUrl = `${env.api}/v1/auth/saml/acs`;
+    const metadataUrl = `${entityId}/metadata`;
+    await expect(next.getByLabel('Entity ID (audience)')).toHaveValue(entityId);
+    await expect(next.getByLabel('ACS URL (HTTP-POST)')).toHaveValue(acsUrl);
+    await expect(next.getByLabel('Metadata URL')).toHaveValue(metadataUrl);
+    await expect(next).toContainText('paste the entity ID as its audience');
+    await expect(page.getByRole('status').filter({ hasText: `Added the connection ${name} (${connId}).` })).toBeVisible();
+
+    // The list: protocol, the provider's entity id, Authio's, and the values again.
+    const row = page.locator(`tr[data-connection-id="${connId}"]`);
+    await expect(row).toContainText('SAML 2.0');
+    await expect(row).toContainText(idpEntity);
+    await expect(row).toContainText(entityId);
+    await expect(row).toContainText('member');
+    const detail = page.locator(`tr[data-saml-of="${connId}"]`);
+    await expect(detail.getByLabel('Entity ID (audience)')).toHaveValue(entityId);
+    await expect(detail.getByLabel('ACS URL (HTTP-POST)')).toHaveValue(acsUrl);
+    await expect(detail.getByLabel('Metadata URL')).toHaveValue(metadataUrl);
+    await expectLabelled(page);
+    await shot(page, 'organization-saml');
+
+    // The metadata URL shown is Authio's service-provider metadata, public, naming the entity id and the ACS.
+    const res = await fetch(await detail.getByLabel('Metadata URL').inputValue());
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/samlmetadata+xml');
+    const sp = await res.text();
+    expect(sp).toContain(`entityID="${entityId}"`);
+    expect(sp).toContain(acsUrl);
+    // The API agrees.
+    const listed = await call<{ data: Array<{ id: string; protocol: string; issuer: string }> }>(
+      key,
+      'GET',
+      `/v1/organizations/${org.id}/connections`,
+    );
+    expect(listed.data).toEqual([expect.objectContaining({ id: connId, protocol: 'saml', issuer: idpEntity })]);
+
+    await next.getByRole('button', { name: 'Done' }).click();
+    await expect(next).toHaveCount(0);
+
+    // Deleted (confirmed): its metadata is gone too.
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    await row.getByRole('button', { name: `Confirm delete ${name}` }).click();
+    await expect(page.getByText('No SSO connections yet.')).toBeVisible();
+    expect((await fetch(metadataUrl)).status).toBe(404);
+  });
 });

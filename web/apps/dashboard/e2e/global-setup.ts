@@ -4,6 +4,7 @@
 // binary's own /dashboard/), a static server for dist/ that proxies /v1 to it. Hands the
 // tests the dashboard's URL, a console token and the mail directory through the environment.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,6 +66,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // and a failed delivery gives up after one retry 300 ms later (not about a day).
     AUTHIO_WEBHOOK_ALLOW_PRIVATE: 'true',
     AUTHIO_WEBHOOK_RETRY_SCHEDULE: process.env.AUTHIO_WEBHOOK_RETRY_SCHEDULE ?? '300ms',
+    // SSO connections are sealed with it (without it: 503 encryption_key_missing); the
+    // SAML flow adds one.
+    AUTHIO_SECRET_KEY: randomBytes(32).toString('hex'),
     RUST_LOG: 'warn',
   };
   const run = promisify(execFile);
