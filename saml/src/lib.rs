@@ -237,9 +237,13 @@ mod imp {
     ) -> Result<(String, String), SamlError> {
         let idp = parse_metadata(metadata)?;
         let provider = provider(metadata, sp).map_err(SamlError::Metadata)?;
-        let request = provider
+        let mut request = provider
             .make_authentication_request(&idp.sso_url)
             .map_err(|e| SamlError::Metadata(format!("the AuthnRequest: {e}")))?;
+        // samael's ids are 32 random bits; SAML core 1.3.4 wants collisions no likelier
+        // than 2^-128: 160 random bits (an xs:ID starts with a letter or `_`).
+        let random: [u8; 20] = rand::random();
+        request.id = std::iter::once("_".to_string()).chain(random.iter().map(|b| format!("{b:02x}"))).collect();
         let url = request
             .redirect(&relay_state(&request.id))
             .map_err(|e| SamlError::Metadata(format!("the AuthnRequest: {e}")))?
