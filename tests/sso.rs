@@ -459,3 +459,40 @@ async fn github_signs_users_in_by_their_verified_primary_email_postgres() {
 async fn github_signs_users_in_by_their_verified_primary_email_sqlite() {
     github_signs_users_in_by_their_verified_primary_email(false).await;
 }
+
+async fn a_multi_tenant_provider_is_accepted_by_its_issuer_template(postgres: bool) {
+    let srv = common::start_with_sso(postgres).await;
+    // Microsoft Entra ID's `common` endpoint: the document names a template issuer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let doc = json!({
+        "issuer": format!("{base}/{{tenantid}}/v2.0"),
+        "authorization_endpoint": format!("{base}/common/oauth2/v2.0/authorize"),
+        "token_endpoint": format!("{base}/common/oauth2/v2.0/token"),
+        "jwks_uri": format!("{base}/common/discovery/v2.0/keys"),
+    });
+    let app = axum::Router::new().route(
+        "/{tenant}/v2.0/.well-known/openid-configuration",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (_, _, sk) = srv.project("owner@example.com", "b2b").await;
+    let body = |issuer: String| json!({"name": "Microsoft", "issuer": issuer, "client_id": "a", "client_secret": "b"});
+    let (s, v) = srv.post("/v1/connections", &sk, body(format!("{base}/common/v2.0"))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The template differs from the configured issuer in its tenant segment only.
+    let (s, v) = srv.post("/v1/connections", &sk, body(format!("{base}/a/b/v2.0"))).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "connection_discovery_failed"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_multi_tenant_provider_is_accepted_by_its_issuer_template_postgres() {
+    a_multi_tenant_provider_is_accepted_by_its_issuer_template(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_multi_tenant_provider_is_accepted_by_its_issuer_template_sqlite() {
+    a_multi_tenant_provider_is_accepted_by_its_issuer_template(false).await;
+}

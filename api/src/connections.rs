@@ -167,14 +167,34 @@ pub(crate) async fn fetch_json<T: serde::de::DeserializeOwned>(st: &AppState, ur
     serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
 }
 
-/// The provider's discovery document, whose `issuer` must be `issuer` exactly.
+/// The provider's discovery document, whose `issuer` must be `issuer` exactly, or a
+/// multi-tenant template of it (see [`issuer_fits`]).
 pub async fn discover(st: &AppState, issuer: &str) -> Result<Discovery, String> {
     let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
     let d: Discovery = fetch_json(st, &url).await?;
-    if d.issuer != issuer {
+    if !issuer_fits(&d.issuer, issuer) {
         return Err(format!("the document names the issuer {}, not {issuer}", d.issuer));
     }
     Ok(d)
+}
+
+/// The placeholder of a multi-tenant issuer (Microsoft Entra ID's `common`,
+/// `organizations` and `consumers` endpoints name `https://login.microsoftonline.com/{tenantid}/v2.0`):
+/// each id token's `iss` carries its own tenant, its `tid` claim.
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// Whether a discovery document's `issuer` is the configured one: the same, or a
+/// multi-tenant template that differs from it only in one path segment where the
+/// template has `{tenantid}`.
+pub fn issuer_fits(document: &str, configured: &str) -> bool {
+    if document == configured {
+        return true;
+    }
+    let Some((prefix, suffix)) = document.split_once(TENANT_PLACEHOLDER) else { return false };
+    configured.len() > prefix.len() + suffix.len()
+        && configured.starts_with(prefix)
+        && configured.ends_with(suffix)
+        && !configured[prefix.len()..configured.len() - suffix.len()].contains('/')
 }
 
 const COLS: &str = "id, organization_id, name, issuer, client_id, jit_role, created_at, updated_at, protocol";

@@ -308,7 +308,7 @@ async fn finish_oidc(
     let Some(conn) = connection_row(st, &state.connection).await? else {
         return Ok(Finished::Refused("the connection was deleted".into()));
     };
-    if conn.issuer != d.issuer {
+    if !connections::issuer_fits(&d.issuer, &conn.issuer) {
         return Ok(Finished::Refused("the connection changed during the sign-in".into()));
     }
     let secret = connections::client_secret(st, &state.connection).await?;
@@ -316,8 +316,7 @@ async fn finish_oidc(
         Ok(c) => c,
         Err(why) => return Ok(Finished::Refused(why)),
     };
-    let verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
-        || claims.get("email_verified").and_then(Value::as_str) == Some("true");
+    let verified = email_verified(&claims);
     let Some(email) = claims.get("email").and_then(Value::as_str) else {
         return Ok(Finished::Refused("the identity provider gave no email".into()));
     };
@@ -597,11 +596,17 @@ async fn redeem_upstream(
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| format!("id_token key: {e}"))?;
     let mut v = jsonwebtoken::Validation::new(header.alg);
     v.leeway = 60;
-    v.set_issuer(&[&d.issuer]);
+    let multi_tenant = d.issuer.contains(connections::TENANT_PLACEHOLDER);
+    if !multi_tenant {
+        v.set_issuer(&[&d.issuer]);
+    }
     v.set_audience(&[client_id]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(id_token, &key, &v)
         .map_err(|e| format!("id_token: {e}"))?;
+    if multi_tenant {
+        tenant_issuer_check(&d.issuer, &data.claims)?;
+    }
     if data.claims.get("nonce").and_then(Value::as_str) != Some(state.nonce.as_str()) {
         return Err("id_token: the nonce does not match".into());
     }
@@ -622,6 +627,30 @@ async fn redeem_upstream(
         }
     }
     Ok(claims)
+}
+
+/// A multi-tenant provider's id token: its `iss` must be the template with the token's
+/// own tenant (`tid`) in place of `{tenantid}`.
+fn tenant_issuer_check(template: &str, claims: &serde_json::Map<String, Value>) -> Result<(), String> {
+    let tid = claims.get("tid").and_then(Value::as_str).filter(|t| !t.is_empty() && !t.contains('/'));
+    let tid = tid.ok_or("id_token: a multi-tenant provider's token without its tenant (tid)")?;
+    let expected = template.replace(connections::TENANT_PLACEHOLDER, tid);
+    if claims.get("iss").and_then(Value::as_str) != Some(expected.as_str()) {
+        return Err(format!("id_token: the issuer is not {expected}"));
+    }
+    Ok(())
+}
+
+/// Whether the provider vouches for the email: `email_verified` (OpenID Connect), or
+/// Microsoft Entra ID's `xms_edov` ("email domain owner verified", its optional claim
+/// for this; Entra ID sends no `email_verified`).
+fn email_verified(claims: &serde_json::Map<String, Value>) -> bool {
+    ["email_verified", "xms_edov"].iter().any(|k| match claims.get(*k) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true" || s == "1",
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        _ => false,
+    })
 }
 
 /// The provider's userinfo for an access token of its own.
@@ -672,5 +701,47 @@ pub async fn ensure_not_required(st: &AppState, project: &str, email: &str) -> A
         )
         .with_details(serde_json::json!({"organization_id": r.organization_id, "connection_id": r.connection_id}))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_multi_tenant_issuer_is_checked_against_the_tokens_tenant() {
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        assert!(connections::issuer_fits(template, "https://login.microsoftonline.com/common/v2.0"));
+        assert!(connections::issuer_fits(template, "https://login.microsoftonline.com/organizations/v2.0"));
+        assert!(!connections::issuer_fits(template, "https://login.microsoftonline.com/a/b/v2.0"));
+        assert!(!connections::issuer_fits(template, "https://evil.example/common/v2.0"));
+        assert!(!connections::issuer_fits(template, "https://login.microsoftonline.com//v2.0"));
+        assert!(connections::issuer_fits("https://idp.example", "https://idp.example"));
+        assert!(!connections::issuer_fits("https://idp.example", "https://idp.example/x"));
+        let tid = "9b2f6e0c-1a4f-4c11-8d33-2f1e6c5a7b90";
+        let good = json!({"tid": tid, "iss": format!("https://login.microsoftonline.com/{tid}/v2.0")});
+        assert_eq!(tenant_issuer_check(template, &claims(good)), Ok(()));
+        let other = json!({"tid": tid, "iss": "https://login.microsoftonline.com/another/v2.0"});
+        assert!(tenant_issuer_check(template, &claims(other)).is_err());
+        let none = json!({"iss": "https://login.microsoftonline.com/x/v2.0"});
+        assert!(tenant_issuer_check(template, &claims(none)).is_err());
+        let slashed = json!({"tid": "a/b", "iss": "https://login.microsoftonline.com/a/b/v2.0"});
+        assert!(tenant_issuer_check(template, &claims(slashed)).is_err());
+    }
+
+    #[test]
+    fn an_email_is_verified_by_email_verified_or_entra_ids_xms_edov() {
+        assert!(email_verified(&claims(json!({"email_verified": true}))));
+        assert!(email_verified(&claims(json!({"email_verified": "true"}))));
+        assert!(email_verified(&claims(json!({"xms_edov": true}))));
+        assert!(email_verified(&claims(json!({"xms_edov": 1}))));
+        assert!(!email_verified(&claims(json!({"email_verified": false}))));
+        assert!(!email_verified(&claims(json!({"xms_edov": false, "email": "a@b.example"}))));
+        assert!(!email_verified(&claims(json!({}))));
     }
 }
