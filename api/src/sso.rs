@@ -1,23 +1,28 @@
-//! Sign-in through an OpenID Connect identity provider (an SSO connection,
-//! `crate::connections`: an organization's own, or the project's for social sign-in):
-//! Authio is the relying party.
+//! Sign-in through an identity provider (an SSO connection, `crate::connections`: an
+//! organization's own, or the project's for social sign-in): Authio is the relying party
+//! of an OpenID Connect provider, GitHub's OAuth 2 client, or a SAML service provider.
 //!
 //! 1. `start`: the application sends the browser to `/v1/auth/sso/start` with its
 //!    publishable key, the connection, its redirect URL and a PKCE challenge (S256), as
-//!    for a handoff. Authio sends it on to the provider (code flow, PKCE S256 and a
-//!    nonce of its own), its state sealed with `AUTHIO_SECRET_KEY` (AES-256-GCM, ten
-//!    minutes): nothing is stored for an anonymous caller, and the browser cannot read
-//!    or change what it carries (the PKCE verifier among it).
-//! 2. `callback`: the provider sends the browser back with a code; Authio redeems it
-//!    (its client secret, opened from `connection_secrets`), validates the id token
-//!    (the provider's JWKS, `iss`, `aud`, `nonce`, `exp`), and requires a verified
-//!    email (from the id token, or the provider's userinfo for the same `sub`): that is
-//!    the project's one user (created when new), linked by email. Through an
-//!    organization's connection a non-member becomes a member with its `jit_role`, else
-//!    is refused, and the session starts in the organization's context; through the
-//!    project's, a new user is signed up as the project's sign-up allows and the session
-//!    starts as any sign-in's (method `sso`). The session goes to the application by a
-//!    handoff code (`crate::handoffs`), redeemed with its verifier.
+//!    for a handoff. Authio sends it on to the provider (OpenID Connect and GitHub: code
+//!    flow, PKCE S256 and a nonce of its own; SAML: an AuthnRequest by HTTP-Redirect),
+//!    its state sealed with `AUTHIO_SECRET_KEY` (AES-256-GCM, ten minutes) in `state` or
+//!    `RelayState`: nothing is stored for an anonymous caller, and the browser cannot
+//!    read or change what it carries (the PKCE verifier, the request's id).
+//! 2. `callback` (OpenID Connect, GitHub) or `acs` (SAML): the provider vouches for an
+//!    email. OpenID Connect: Authio redeems the code (its client secret, opened from
+//!    `connection_secrets`), validates the id token (the provider's JWKS, `iss`, `aud`,
+//!    `nonce`, `exp`) and requires a verified email (from the id token, or the
+//!    provider's userinfo for the same `sub`). GitHub: the code redeemed, the account's
+//!    verified primary email from its API. SAML: the response verified by
+//!    `authio_saml`, its assertion spent in the replay cache.
+//! 3. `sign_in`: that email is the project's one user (created when new), linked by
+//!    email. An organization's connection vouches only for addresses of the
+//!    organization's verified domains; a non-member becomes a member with its
+//!    `jit_role`, else is refused, and the session starts in the organization's
+//!    context. Through the project's, a new user is signed up as the project's sign-up
+//!    allows and the session starts as any sign-in's (method `sso`). The session goes to
+//!    the application by a handoff code (`crate::handoffs`), redeemed with its verifier.
 use crate::connections::{self, sealer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::RequestContext;
