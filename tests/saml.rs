@@ -13,7 +13,6 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const APP: &str = "http://localhost:5173/cb";
 
@@ -60,17 +59,7 @@ impl World {
 
     /// Start a sign-in through `conn`: the AuthnRequest's id and the RelayState.
     async fn start(&self, conn: &str, idp: &TestIdp) -> (String, String) {
-        let url = url::Url::parse_with_params(
-            &format!("{}/v1/auth/sso/start", self.srv.url),
-            &[
-                ("pk", self.pk.as_str()),
-                ("connection", conn),
-                ("redirect_url", APP),
-                ("code_challenge", CHALLENGE),
-                ("state", "app-1"),
-            ],
-        )
-        .unwrap();
+        let url = common::sso_start_url(&self.srv.url, &self.pk, conn, APP, Some("app-1"));
         let res = self.raw.get(url).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         let to = res.headers()[header::LOCATION].to_str().unwrap().to_string();
@@ -295,11 +284,7 @@ async fn saml_connections_keep_to_their_organization(postgres: bool) {
     let pk2 = w.srv.publishable_key(&cs2, &tid2).await;
     let (s, _) = w.srv.get(&format!("/v1/organizations/{}/connections", w.acme), &sk2).await;
     assert!(matches!(s, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "{s}");
-    let url = url::Url::parse_with_params(
-        &format!("{}/v1/auth/sso/start", w.srv.url),
-        &[("pk", pk2.as_str()), ("connection", conn_id.as_str()), ("redirect_url", APP), ("code_challenge", CHALLENGE)],
-    )
-    .unwrap();
+    let url = common::sso_start_url(&w.srv.url, &pk2, &conn_id, APP, None);
     assert_eq!(w.raw.get(url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     let (s, _) = w.srv.delete(&format!("/v1/organizations/{}/connections/{conn_id}", w.acme), &sk2).await;
     assert!(matches!(s, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "{s}");

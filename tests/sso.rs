@@ -58,19 +58,7 @@ async fn connections_are_managed_and_a_sign_in_starts_at_the_provider(postgres: 
 
     // The start goes to the provider: code flow, Authio's callback, PKCE, a nonce, a state.
     let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let start = |conn: &str, redirect: &str| {
-        url::Url::parse_with_params(
-            &format!("{}/v1/auth/sso/start", srv.url),
-            &[
-                ("pk", pk.as_str()),
-                ("connection", conn),
-                ("redirect_url", redirect),
-                ("code_challenge", CHALLENGE),
-                ("state", "app-1"),
-            ],
-        )
-        .unwrap()
-    };
+    let start = |conn: &str, redirect: &str| common::sso_start_url(&srv.url, &pk, conn, redirect, Some("app-1"));
     let res = raw.get(start(&conn, "http://localhost:5173/cb")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = res.headers()[header::LOCATION].to_str().unwrap().to_string();
@@ -122,16 +110,7 @@ async fn connections_are_managed_and_a_sign_in_starts_at_the_provider(postgres: 
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let (cs2, tid2, _) = srv.project("other@example.com", "b2b").await;
     let pk2 = srv.publishable_key(&cs2, &tid2).await;
-    let url = url::Url::parse_with_params(
-        &format!("{}/v1/auth/sso/start", srv.url),
-        &[
-            ("pk", pk2.as_str()),
-            ("connection", conn.as_str()),
-            ("redirect_url", "http://localhost:5173/cb"),
-            ("code_challenge", CHALLENGE),
-        ],
-    )
-    .unwrap();
+    let url = common::sso_start_url(&srv.url, &pk2, &conn, "http://localhost:5173/cb", None);
     assert_eq!(raw.get(url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 
     // Deleted: gone from the list, its secret gone with it, its sign-ins refused.
@@ -271,16 +250,7 @@ async fn a_project_connects_a_provider_for_social_sign_in(postgres: bool) {
     assert_eq!(srv.delete(&format!("/v1/connections/{conn}"), &sk2).await.0, StatusCode::NOT_FOUND);
     // Its sign-in starts at the provider like an organization's.
     let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let url = url::Url::parse_with_params(
-        &format!("{}/v1/auth/sso/start", srv.url),
-        &[
-            ("pk", pk.as_str()),
-            ("connection", conn.as_str()),
-            ("redirect_url", "http://localhost:5173/cb"),
-            ("code_challenge", CHALLENGE),
-        ],
-    )
-    .unwrap();
+    let url = common::sso_start_url(&srv.url, &pk, &conn, "http://localhost:5173/cb", None);
     let res = raw.get(url).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(res.headers()[header::LOCATION].to_str().unwrap().starts_with(&format!("{idp}/authorize?")));
@@ -392,17 +362,7 @@ async fn github_signs_users_in_by_their_verified_primary_email(postgres: bool) {
     let sign_in = |code_value: &'static str| {
         let (raw, srv, pk, conn, stub, github) = (&raw, &srv, &pk, &conn, &stub, &github);
         async move {
-            let url = url::Url::parse_with_params(
-                &format!("{}/v1/auth/sso/start", srv.url),
-                &[
-                    ("pk", pk.as_str()),
-                    ("connection", conn.as_str()),
-                    ("redirect_url", "http://localhost:5173/cb"),
-                    ("code_challenge", CHALLENGE),
-                    ("state", "app-1"),
-                ],
-            )
-            .unwrap();
+            let url = common::sso_start_url(&srv.url, pk, conn, "http://localhost:5173/cb", Some("app-1"));
             let res = raw.get(url).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::SEE_OTHER);
             let to = res.headers()[header::LOCATION].to_str().unwrap().to_string();

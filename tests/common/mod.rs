@@ -394,6 +394,19 @@ pub async fn discovery_stub() -> String {
     base
 }
 
+/// The application's link to `/v1/auth/sso/start` through `connection` (the PKCE
+/// challenge of RFC 7636's example verifier; `state` passed through when given).
+pub fn sso_start_url(base: &str, pk: &str, connection: &str, redirect_url: &str, state: Option<&str>) -> url::Url {
+    let mut params = vec![
+        ("pk", pk),
+        ("connection", connection),
+        ("redirect_url", redirect_url),
+        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+    ];
+    params.extend(state.map(|s| ("state", s)));
+    url::Url::parse_with_params(&format!("{base}/v1/auth/sso/start"), &params).unwrap()
+}
+
 /// A server with SSO on: `AUTHIO_SECRET_KEY` set, and private targets allowed (the
 /// test's identity provider listens on loopback).
 pub async fn start_with_sso(postgres: bool) -> Server {
