@@ -99,15 +99,20 @@ pub fn saml_sp(st: &AppState, id: &str) -> (String, String) {
     (format!("{}/v1/auth/saml/{id}", st.keys.issuer), format!("{}/v1/auth/saml/acs", st.keys.issuer))
 }
 
-fn saml_refused(e: authio_saml::SamlError) -> ApiError {
+/// `501 saml_unavailable` for a build without SAML; any other SAML error as `other`.
+pub fn saml_error(e: authio_saml::SamlError, other: impl FnOnce(String) -> ApiError) -> ApiError {
     match e {
         authio_saml::SamlError::Unavailable => ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
             "saml_unavailable",
             "this build of Authio has no SAML support: build it with `--features saml` (needs libxmlsec1-dev and libclang-dev)",
         ),
-        other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_saml_metadata", other.to_string()),
+        e => other(e.to_string()),
     }
+}
+
+fn saml_refused(e: authio_saml::SamlError) -> ApiError {
+    saml_error(e, |why| ApiError::new(StatusCode::BAD_REQUEST, "invalid_saml_metadata", why))
 }
 
 /// The cipher of `AUTHIO_SECRET_KEY`, or `503 encryption_key_missing`.

@@ -151,7 +151,9 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
             sealed = seal(&state);
             sealed.as_ref().cloned().unwrap_or_default()
         })
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", e.to_string()))?;
+        .map_err(|e| {
+            connections::saml_error(e, |why| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", why))
+        })?;
         sealed?;
         return Ok(url);
     }
