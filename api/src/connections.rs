@@ -27,13 +27,13 @@ pub struct ConnectionView {
     /// sign-in).
     pub organization_id: Option<String>,
     pub name: String,
-    /// The identity provider's issuer.
+    /// The identity provider's issuer (SAML: its entity id; GitHub: its address).
     pub issuer: String,
     /// The client Authio is registered as at the provider.
     pub client_id: String,
     /// The role a non-member gets when signing in through the connection; none: refused.
     pub jit_role: Option<String>,
-    /// `oidc` or `saml`.
+    /// `oidc`, `saml` (an organization's) or `github` (the project's).
     pub protocol: String,
     /// A SAML connection's service-provider side, to register at the identity provider
     /// (`client_id` is the service provider's entity id).
