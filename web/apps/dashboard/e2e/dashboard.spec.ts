@@ -757,6 +757,58 @@ test('OAuth clients: register, the secret shown once, rotate, delete; an organiz
   await shot(page, 'organization-sso');
 });
 
+test('social sign-in: adds a GitHub connection (no issuer), lists it with its protocol, deletes it', async ({ page }) => {
+  await signIn(page);
+  await createTenant(page, 'b2c', unique('Social tenant'));
+  const key = await setupKey(await activeTenant(page));
+
+  await nav(page, 'Social sign-in').click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Social sign-in' })).toBeVisible();
+  await expect(page.getByLabel('Callback URL to register at the provider')).toHaveValue(
+    /^http:\/\/127\.0\.0\.1:\d+\/v1\/auth\/sso\/callback$/,
+  );
+  await expect(page.getByRole('button', { name: 'Copy the callback URL' })).toBeVisible();
+  await page.getByRole('button', { name: 'Create a dashboard key' }).click();
+  await expect(page.getByText('No social sign-in connections yet.')).toBeVisible();
+
+  // The Microsoft presets fill the issuer and warn about xms_edov; GitHub needs no issuer (and no network).
+  await page.getByRole('radio', { name: 'Microsoft (any work account)' }).check();
+  await expect(page.getByLabel('Issuer', { exact: true })).toHaveValue('https://login.microsoftonline.com/common/v2.0');
+  await expect(page.getByText(/xms_edov/)).toBeVisible();
+  await page.getByRole('radio', { name: 'GitHub' }).check();
+  await expect(page.getByText(/xms_edov/)).toHaveCount(0);
+  const name = unique('GitHub');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await expect(page.getByLabel('GitHub Enterprise Server address (optional)')).toHaveValue('');
+  await page.getByLabel('Client ID', { exact: true }).fill('Iv1.e2e0123456789ab');
+  await page.getByLabel('Client secret', { exact: true }).fill('gh-e2e-secret-value');
+  await expectLabelled(page);
+  await page.getByRole('button', { name: 'Add connection' }).click();
+
+  const row = page.getByRole('row').filter({ hasText: name });
+  await expect(row).toHaveAttribute('data-protocol', 'github');
+  await expect(row.getByRole('cell').nth(1)).toHaveText('GitHub');
+  await expect(row).toContainText('Iv1.e2e0123456789ab');
+  await expect(page.getByRole('status').filter({ hasText: `Added the connection ${name}` })).toBeVisible();
+  expect(await page.content()).not.toContain('gh-e2e-secret-value');
+  const id = (await row.getAttribute('data-connection-id'))!;
+  const listed = await call<{ data: Array<{ id: string; protocol: string; organization_id: string | null }> }>(
+    key,
+    'GET',
+    '/v1/connections',
+  );
+  expect(listed.data.find((c) => c.id === id)).toMatchObject({ protocol: 'github', organization_id: null });
+  await shot(page, 'social-connections');
+
+  // Delete (confirmed).
+  await row.getByRole('button', { name: `Delete ${name}` }).click();
+  await row.getByRole('button', { name: `Confirm delete ${name}` }).click();
+  await expect(page.getByText('No social sign-in connections yet.')).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: `Deleted the connection ${name}.` })).toBeVisible();
+  const after = await call<{ data: Array<{ id: string }> }>(key, 'GET', '/v1/connections');
+  expect(after.data.map((c) => c.id)).not.toContain(id);
+});
+
 /**
  * A SAML identity provider's metadata with a real X.509 signing certificate, made now by
  * openssl (RSA 2048, self-signed, valid two days): an EntityDescriptor with an

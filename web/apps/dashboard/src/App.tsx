@@ -16,6 +16,7 @@ import { Webhooks } from './pages/Webhooks';
 import { WebhookDetail } from './pages/WebhookDetail';
 import { AuditLog } from './pages/AuditLog';
 import { OAuthClients } from './pages/OAuthClients';
+import { SocialConnections } from './pages/SocialConnections';
 import { OrganizationDetail } from './pages/OrganizationDetail';
 
 export function App() {
@@ -57,6 +58,7 @@ const NAV: ReadonlyArray<{ route: Section; label: string }> = [
   { route: '/users', label: 'Users' },
   { route: '/webhooks', label: 'Webhooks' },
   { route: '/oauth-clients', label: 'OAuth clients' },
+  { route: '/social-connections', label: 'Social sign-in' },
   { route: '/audit', label: 'Audit log' },
   { route: '/api-keys', label: 'API keys' },
   { route: '/settings', label: 'Settings' },
@@ -201,6 +203,8 @@ function page(route: Route | null): ReactNode {
       return <Webhooks />;
     case '/oauth-clients':
       return <OAuthClients />;
+    case '/social-connections':
+      return <SocialConnections />;
     case '/audit':
       return <AuditLog />;
     case '/api-keys':

@@ -22,6 +22,7 @@ describe('routes of the project pages', () => {
 
   it('map the OAuth clients section and one organization\'s page', () => {
     expect(parseRoute('#/oauth-clients')).toBe('/oauth-clients');
+    expect(parseRoute('#/social-connections')).toBe('/social-connections');
     const org = parseRoute('#/organizations/org_01abc');
     expect(org).toBe('/organizations/org_01abc');
     expect(sectionOf(org!)).toBe('/organizations');

@@ -170,8 +170,11 @@ export interface NewOAuthClient {
   backchannel_logout_uri?: string;
 }
 
-/** How an SSO connection's identity provider speaks: OpenID Connect or SAML 2.0. */
-export type ConnectionProtocol = 'oidc' | 'saml';
+/**
+ * How a connection's identity provider speaks: OpenID Connect, SAML 2.0 (an
+ * organization's) or GitHub's OAuth (a project's social sign-in).
+ */
+export type ConnectionProtocol = 'oidc' | 'saml' | 'github';
 
 /** A SAML connection's service-provider side (Authio), to register at the identity provider. */
 export interface SamlEndpoints {
@@ -220,6 +223,15 @@ export interface NewSamlConnection {
 }
 
 export type NewConnection = NewOidcConnection | NewSamlConnection;
+
+/**
+ * A new connection of the project itself (social sign-in, POST /v1/connections):
+ * OpenID Connect (the default) needs `issuer`; GitHub takes none for github.com, or a
+ * GitHub Enterprise Server address.
+ */
+export type NewProjectConnection =
+  | { name: string; protocol?: 'oidc'; issuer: string; client_id: string; client_secret: string }
+  | { name: string; protocol: 'github'; issuer?: string; client_id: string; client_secret: string };
 
 /** The longest metadata document the server accepts (authio_saml::MAX_METADATA_LEN). */
 export const MAX_SAML_METADATA_BYTES = 256 * 1024;
@@ -412,6 +424,10 @@ export function projectApi(secret: string, onUnauthorized?: () => void) {
       call<Connection>('POST', `/v1/organizations/${enc(organizationId)}/connections`, body),
     deleteConnection: (organizationId: string, connectionId: string) =>
       call<void>('DELETE', `/v1/organizations/${enc(organizationId)}/connections/${enc(connectionId)}`),
+    /** The project's own connections (social sign-in): organization_id is null. */
+    projectConnections: () => call<Page<Connection>>('GET', '/v1/connections'),
+    createProjectConnection: (body: NewProjectConnection) => call<Connection>('POST', '/v1/connections', body),
+    deleteProjectConnection: (id: string) => call<void>('DELETE', `/v1/connections/${enc(id)}`),
     /** The organization's claimed domains (the first 100), verified or not. */
     domains: (organizationId: string) =>
       call<Page<OrganizationDomain>>('GET', `/v1/organizations/${enc(organizationId)}/domains?limit=100`),

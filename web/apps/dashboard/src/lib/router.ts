@@ -11,6 +11,7 @@ export type Section =
   | '/users'
   | '/webhooks'
   | '/oauth-clients'
+  | '/social-connections'
   | '/audit'
   | '/api-keys'
   | '/settings';
@@ -28,6 +29,7 @@ const SECTIONS: readonly Section[] = [
   '/users',
   '/webhooks',
   '/oauth-clients',
+  '/social-connections',
   '/audit',
   '/api-keys',
   '/settings',

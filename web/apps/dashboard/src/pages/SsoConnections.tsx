@@ -19,11 +19,15 @@ export function ssoCallbackUrl(origin: string): string {
   return `${origin}/v1/auth/sso/callback`;
 }
 
-export const PROTOCOL_NAMES: Record<ConnectionProtocol, string> = { oidc: 'OpenID Connect', saml: 'SAML 2.0' };
+export const PROTOCOL_NAMES: Record<ConnectionProtocol, string> = {
+  oidc: 'OpenID Connect',
+  saml: 'SAML 2.0',
+  github: 'GitHub',
+};
 
 /** A connection's protocol (a server from before SAML sends none: OpenID Connect). */
 export function protocolOf(c: Pick<Connection, 'protocol'>): ConnectionProtocol {
-  return c.protocol === 'saml' ? 'saml' : 'oidc';
+  return c.protocol === 'saml' || c.protocol === 'github' ? c.protocol : 'oidc';
 }
 
 /** What to register at a SAML connection's identity provider, or null for an OpenID Connect one. */
