@@ -420,8 +420,16 @@ async fn finish_saml(
         return Ok(Finished::Refused("the connection is not a SAML connection".into()));
     };
     let (entity_id, acs_url) = connections::saml_sp(st, &state.connection);
-    let sp = authio_saml::Sp { entity_id: &entity_id, acs_url: &acs_url };
-    let asserted = match authio_saml::verify_response(metadata, sp, response, request_id) {
+    // XML parsing and xmlsec's signature check are CPU work of a few milliseconds: off
+    // the async workers.
+    let (metadata, response, request_id) = (metadata.to_string(), response.to_string(), request_id.to_string());
+    let verified = tokio::task::spawn_blocking(move || {
+        let sp = authio_saml::Sp { entity_id: &entity_id, acs_url: &acs_url };
+        authio_saml::verify_response(&metadata, sp, &response, &request_id)
+    })
+    .await
+    .map_err(|e| ApiError { message: format!("SAML verification: {e}"), ..ApiError::internal() })?;
+    let asserted = match verified {
         Ok(a) => a,
         Err(authio_saml::SamlError::Unavailable) => {
             return Ok(Finished::Refused("this build of Authio has no SAML support".into()))
