@@ -209,7 +209,7 @@ mod imp {
 
     fn provider(metadata: &str, sp: Sp<'_>) -> Result<samael::service_provider::ServiceProvider, String> {
         let ed = descriptor(metadata)?;
-        ServiceProviderBuilder::default()
+        let provider = ServiceProviderBuilder::default()
             .entity_id(Some(sp.entity_id.to_string()))
             .acs_url(Some(sp.acs_url.to_string()))
             .metadata_url(None::<String>)
@@ -227,7 +227,13 @@ mod imp {
                 Alg::EcdsaSha512,
             ]))
             .build()
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        // samael verifies no signature at all when the metadata names no signing
+        // certificate: never let such a provider through, whatever was checked before.
+        match provider.idp_signing_certs() {
+            Ok(Some(certs)) if !certs.is_empty() => Ok(provider),
+            _ => Err("no usable signing certificate".into()),
+        }
     }
 
     pub fn authn_request_url(

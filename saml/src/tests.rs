@@ -28,6 +28,13 @@ fn metadata_is_read_and_checked() {
     assert_eq!(read.certificates, vec![idp.certificate()]);
     let no_cert = idp.metadata().replace(&idp.certificate(), "").replace("<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate></ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>", "");
     assert!(matches!(parse_metadata(&no_cert), Err(SamlError::Metadata(w)) if w.contains("signing certificate")));
+    // Whatever let it in, metadata without a signing certificate never verifies a
+    // response (samael would check no signature at all).
+    let id = request(&idp);
+    let unsigned = idp.respond(&testing::Claims { signed: false, ..idp.claims(SP, &id, "ada@acme.example") });
+    assert!(
+        matches!(verify_response(&no_cert, SP, &unsigned, &id), Err(SamlError::Metadata(w)) if w.contains("signing certificate"))
+    );
     let dtd = format!("<!DOCTYPE x [<!ENTITY e \"x\">]>{}", idp.metadata());
     assert!(matches!(parse_metadata(&dtd), Err(SamlError::Metadata(w)) if w.contains("DOCTYPE")));
     assert!(matches!(parse_metadata("<nope/>"), Err(SamlError::Metadata(_))));
