@@ -134,15 +134,22 @@ fn discovery_failed(why: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// An HTTP client for the provider at `url`: no redirects, ten seconds, and (unless
-/// private targets are allowed, as for webhooks) only public addresses.
-pub(crate) async fn client_for(st: &AppState, url: &reqwest::Url) -> Result<reqwest::Client, String> {
+/// The provider's URL `url` (`what` names it in the refusal), checked as webhook URLs
+/// are, and an HTTP client for it: no redirects, ten seconds, and (unless private
+/// targets are allowed) only public addresses.
+pub(crate) async fn client_for(
+    st: &AppState,
+    url: &str,
+    what: &str,
+) -> Result<(reqwest::Url, reqwest::Client), String> {
+    let url =
+        crate::webhooks::check_url(url, st.webhooks.allow_private).map_err(|_| format!("{what} is not allowed"))?;
     let mut builder =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(10));
-    if let Some((host, addrs)) = crate::webhooks::resolve(url, st.webhooks.allow_private).await? {
+    if let Some((host, addrs)) = crate::webhooks::resolve(&url, st.webhooks.allow_private).await? {
         builder = builder.resolve_to_addrs(&host, &addrs);
     }
-    builder.build().map_err(|e| e.to_string())
+    Ok((url, builder.build().map_err(|e| e.to_string())?))
 }
 
 /// The parts of a provider's discovery document the sign-in uses.
@@ -158,9 +165,7 @@ pub struct Discovery {
 
 /// GET a JSON document from the provider (at most 1 MB).
 pub(crate) async fn fetch_json<T: serde::de::DeserializeOwned>(st: &AppState, url: &str) -> Result<T, String> {
-    let url =
-        crate::webhooks::check_url(url, st.webhooks.allow_private).map_err(|_| format!("{url} is not allowed"))?;
-    let client = client_for(st, &url).await?;
+    let (url, client) = client_for(st, url, url).await?;
     let res = client.get(url.clone()).send().await.map_err(|e| format!("{url}: {e}"))?;
     if !res.status().is_success() {
         return Err(format!("{url} answered {}", res.status().as_u16()));

@@ -424,3 +424,11 @@ impl FromRequestParts<AppState> for Manager {
         }
     }
 }
+
+/// Whether the request's body is declared `application/x-www-form-urlencoded` (the
+/// protocol endpoints: OAuth's token, revocation and introspection, SAML's ACS).
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    })
+}

@@ -145,17 +145,11 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
         let metadata = metadata.ok_or_else(ApiError::internal)?;
         let (entity_id, acs_url) = connections::saml_sp(st, &state.connection);
         let sp = authio_saml::Sp { entity_id: &entity_id, acs_url: &acs_url };
-        let mut sealed = Err(ApiError::internal());
-        let (url, _) = authio_saml::authn_request_url(&metadata, sp, |id| {
-            state.request_id = Some(id.to_string());
-            sealed = seal(&state);
-            sealed.as_ref().cloned().unwrap_or_default()
-        })
-        .map_err(|e| {
+        let request_id = authio_saml::new_request_id();
+        state.request_id = Some(request_id.clone());
+        return authio_saml::authn_request_url(&metadata, sp, &request_id, &seal(&state)?).map_err(|e| {
             connections::saml_error(e, |why| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", why))
-        })?;
-        sealed?;
-        return Ok(url);
+        });
     }
     if protocol == "github" {
         // GitHub's OAuth 2 (no id token): the code is redeemed with the client secret
@@ -357,9 +351,7 @@ async fn github_email(
     state: &State,
 ) -> Result<String, String> {
     let (_, token_url, api) = connections::github_endpoints(&conn.issuer);
-    let url = crate::webhooks::check_url(&token_url, st.webhooks.allow_private)
-        .map_err(|_| "GitHub's token endpoint is not allowed".to_string())?;
-    let client = connections::client_for(st, &url).await?;
+    let (url, client) = connections::client_for(st, &token_url, "GitHub's token endpoint").await?;
     let callback = callback_url(st);
     let form = [
         ("client_id", conn.client_id.as_str()),
@@ -382,9 +374,7 @@ async fn github_email(
         return Err(format!("GitHub's token endpoint answered {}: {}", status.as_u16(), body["error"]));
     };
     let emails_url = format!("{api}/user/emails");
-    let url = crate::webhooks::check_url(&emails_url, st.webhooks.allow_private)
-        .map_err(|_| "GitHub's API is not allowed".to_string())?;
-    let client = connections::client_for(st, &url).await?;
+    let (url, client) = connections::client_for(st, &emails_url, "GitHub's API").await?;
     let res = client
         .get(url)
         .bearer_auth(access)
@@ -572,9 +562,7 @@ async fn redeem_upstream(
     if !valid_verifier(&state.verifier) {
         return Err("internal state".into());
     }
-    let url = crate::webhooks::check_url(&d.token_endpoint, st.webhooks.allow_private)
-        .map_err(|_| "the token endpoint is not allowed".to_string())?;
-    let client = connections::client_for(st, &url).await?;
+    let (url, client) = connections::client_for(st, &d.token_endpoint, "the token endpoint").await?;
     let callback = callback_url(st);
     let form = [
         ("grant_type", "authorization_code"),
@@ -670,9 +658,7 @@ fn email_verified(claims: &serde_json::Map<String, Value>) -> bool {
 
 /// The provider's userinfo for an access token of its own.
 async fn userinfo(st: &AppState, endpoint: &str, access: &str) -> Result<serde_json::Map<String, Value>, String> {
-    let url = crate::webhooks::check_url(endpoint, st.webhooks.allow_private)
-        .map_err(|_| "the userinfo endpoint is not allowed".to_string())?;
-    let client = connections::client_for(st, &url).await?;
+    let (url, client) = connections::client_for(st, endpoint, "the userinfo endpoint").await?;
     let res = client.get(url).bearer_auth(access).send().await.map_err(|e| format!("userinfo: {e}"))?;
     if !res.status().is_success() {
         return Err(format!("userinfo answered {}", res.status().as_u16()));

@@ -239,22 +239,22 @@ mod imp {
     pub fn authn_request_url(
         metadata: &str,
         sp: Sp<'_>,
-        relay_state: impl FnOnce(&str) -> String,
-    ) -> Result<(String, String), SamlError> {
-        let idp = parse_metadata(metadata)?;
+        request_id: &str,
+        relay_state: &str,
+    ) -> Result<String, SamlError> {
         let provider = provider(metadata, sp).map_err(SamlError::Metadata)?;
+        let sso_url = provider
+            .sso_binding_location(REDIRECT_BINDING)
+            .ok_or_else(|| SamlError::Metadata("no SingleSignOnService with the HTTP-Redirect binding".into()))?;
         let mut request = provider
-            .make_authentication_request(&idp.sso_url)
+            .make_authentication_request(&sso_url)
             .map_err(|e| SamlError::Metadata(format!("the AuthnRequest: {e}")))?;
-        // samael's ids are 32 random bits; SAML core 1.3.4 wants collisions no likelier
-        // than 2^-128: 160 random bits (an xs:ID starts with a letter or `_`).
-        let random: [u8; 20] = rand::random();
-        request.id = std::iter::once("_".to_string()).chain(random.iter().map(|b| format!("{b:02x}"))).collect();
+        request.id = request_id.to_string();
         let url = request
-            .redirect(&relay_state(&request.id))
+            .redirect(relay_state)
             .map_err(|e| SamlError::Metadata(format!("the AuthnRequest: {e}")))?
             .ok_or_else(|| SamlError::Metadata("the AuthnRequest has no destination".into()))?;
-        Ok((url.to_string(), request.id))
+        Ok(url.to_string())
     }
 
     pub fn verify_response(
@@ -340,19 +340,22 @@ pub fn parse_metadata(xml: &str) -> Result<Idp, SamlError> {
     }
 }
 
-/// The URL that starts a sign-in at the identity provider of `metadata`, and the
-/// request's id (the response must answer it). `relay_state` makes the `RelayState`
-/// from the request's id.
-pub fn authn_request_url(
-    metadata: &str,
-    sp: Sp<'_>,
-    relay_state: impl FnOnce(&str) -> String,
-) -> Result<(String, String), SamlError> {
+/// A new AuthnRequest id: 160 random bits (samael's own are 32; SAML core 1.3.4 wants
+/// collisions no likelier than 2^-128), starting with `_` as an xs:ID may.
+pub fn new_request_id() -> String {
+    let random: [u8; 20] = rand::random();
+    std::iter::once("_".to_string()).chain(random.iter().map(|b| format!("{b:02x}"))).collect()
+}
+
+/// The URL that starts a sign-in at the identity provider of `metadata`: an AuthnRequest
+/// with the id `request_id` (the response must answer it; [`new_request_id`]) and
+/// `relay_state`, by HTTP-Redirect.
+pub fn authn_request_url(metadata: &str, sp: Sp<'_>, request_id: &str, relay_state: &str) -> Result<String, SamlError> {
     #[cfg(feature = "xmlsec")]
-    return imp::authn_request_url(metadata, sp, relay_state);
+    return imp::authn_request_url(metadata, sp, request_id, relay_state);
     #[cfg(not(feature = "xmlsec"))]
     {
-        let _ = (metadata, sp, relay_state("unavailable"));
+        let _ = (metadata, sp, request_id, relay_state);
         Err(SamlError::Unavailable)
     }
 }

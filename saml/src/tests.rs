@@ -11,10 +11,11 @@ fn idp() -> TestIdp {
 }
 
 fn request(idp: &TestIdp) -> String {
-    let (url, id) = authn_request_url(&idp.metadata(), SP, |id| format!("relay-{id}")).unwrap();
+    let id = new_request_id();
+    assert!(id.len() == 41 && id.starts_with('_'), "160 random bits: {id}");
+    let url = authn_request_url(&idp.metadata(), SP, &id, &format!("relay-{id}")).unwrap();
     assert!(url.starts_with("https://idp.example/sso?SAMLRequest="), "{url}");
     let (read, relay) = read_request(&url).unwrap();
-    assert!(id.len() == 41 && id.starts_with('_'), "160 random bits: {id}");
     assert_eq!((read.as_str(), relay), (id.as_str(), format!("relay-{id}")));
     id
 }

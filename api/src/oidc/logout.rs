@@ -103,9 +103,7 @@ async fn send(st: &AppState, n: &Notice) -> Result<(), String> {
         "events": { EVENT: {} },
     });
     let token = st.keys.sign(&n.project, "logout+jwt", &claims).await.map_err(|e| e.to_string())?;
-    let url = crate::webhooks::check_url(&n.uri, st.webhooks.allow_private)
-        .map_err(|_| "the back-channel logout URI is not allowed".to_string())?;
-    let client = crate::connections::client_for(st, &url).await?;
+    let (url, client) = crate::connections::client_for(st, &n.uri, "the back-channel logout URI").await?;
     let res = client
         .post(url)
         .header("cache-control", "no-store")

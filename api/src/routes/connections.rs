@@ -294,10 +294,7 @@ pub async fn saml_acs(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let form = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-    });
-    if !form || body.len() > MAX_ACS_FORM {
+    if !crate::extract::is_form(&headers) || body.len() > MAX_ACS_FORM {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",

@@ -47,10 +47,7 @@ const MAX_FORM: usize = 16 * 1024;
 /// The parameters of a GET's query or a POST's form body.
 fn params_of(method: &Method, query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Result<Params, String> {
     let text = if *method == Method::POST {
-        let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-            v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-        });
-        if !form {
+        if !crate::extract::is_form(headers) {
             return Err("the body must be application/x-www-form-urlencoded".into());
         }
         if body.len() > MAX_FORM {
