@@ -105,7 +105,10 @@ ensure_saml_build_deps() {
     if ! command -v xmlsec1-config >/dev/null 2>&1 || ! pkg-config --exists xmlsec1 2>/dev/null; then
         missing+=(libxmlsec1-dev)
     fi
-    if ! compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null && ! compgen -G "/usr/lib/*/libclang*.so*" >/dev/null; then
+    # libclang itself (bindgen loads it), not libclang-cpp, which other packages bring.
+    if ! compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null &&
+        ! compgen -G "/usr/lib/*/libclang.so*" >/dev/null &&
+        ! compgen -G "/usr/lib/*/libclang-[0-9]*.so*" >/dev/null; then
         missing+=(libclang-dev)
     fi
     if ! pkg-config --exists openssl 2>/dev/null; then

@@ -113,6 +113,30 @@ async fn connections_are_managed_and_a_sign_in_starts_at_the_provider(postgres: 
     let url = common::sso_start_url(&srv.url, &pk2, &conn, "http://localhost:5173/cb", None);
     assert_eq!(raw.get(url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 
+    // A live key allows no unregistered URL, loopback or not, and of Authio's own hosted
+    // pages only the SSO return page (which redeems a code only with the verifier it
+    // kept itself): an OAuth authorization's, an invitation's sign-in come back there.
+    let (s, live) = srv
+        .post(&format!("/v1/session/tenants/{tid}/api-keys"), &cs, json!({"name": "live", "environment": "live"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{live}");
+    let live_pk = live["publishable_key"].as_str().unwrap();
+    assert!(live_pk.starts_with("pk_live_"), "{live}");
+    let hosted_sso = format!("{}/hosted/sso?pk={live_pk}&authorization=abc.def", srv.url);
+    let res = raw.get(common::sso_start_url(&srv.url, live_pk, &conn, &hosted_sso, Some("k"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res.headers()[header::LOCATION].to_str().unwrap().starts_with(&format!("{idp}/authorize?")));
+    for refused in [
+        format!("{}/hosted/sign-in?pk={live_pk}", srv.url),
+        format!("{}/hosted/sso/other", srv.url),
+        "http://localhost:5173/cb".to_string(),
+    ] {
+        let res = raw.get(common::sso_start_url(&srv.url, live_pk, &conn, &refused, None)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{refused}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(code(&v), "redirect_not_allowed", "{refused}: {v}");
+    }
+
     // Deleted: gone from the list, its secret gone with it, its sign-ins refused.
     assert_eq!(srv.delete(&format!("{path}/{conn}"), &sk).await.0, StatusCode::NO_CONTENT);
     let (_, list) = srv.get(&path, &sk).await;

@@ -155,9 +155,29 @@ pub async fn check_link(st: &AppState, project: &str, environment: &str, url: &s
     check(st, project, environment, url).await
 }
 
+/// The hosted pages' SSO return page (`<issuer>/hosted/sso`, any query): where an SSO
+/// sign-in started by the hosted pages themselves (an OAuth authorization, an
+/// invitation, the org-admin page) comes back with its handoff code. The page redeems
+/// the code only with the PKCE verifier it kept in the browser tab that started the
+/// sign-in, so a code sent there by a sign-in someone else started is never redeemed.
+pub fn is_hosted_sso_return(issuer: &str, candidate: &str) -> bool {
+    is_hosted_page(issuer, candidate)
+        && parse(candidate).is_some_and(|u| matches!(u.path(), "/hosted/sso" | "/hosted/sso/"))
+}
+
+/// Where `/v1/auth/sso/start` may send its handoff code: the project's allowed URLs
+/// (`check`), or the hosted pages' SSO return page (`is_hosted_sso_return`).
+pub async fn check_sso_return(st: &AppState, project: &str, environment: &str, url: &str) -> ApiResult<()> {
+    if is_hosted_sso_return(&st.keys.issuer, url) {
+        return Ok(());
+    }
+    check(st, project, environment, url).await
+}
+
 /// `400 redirect_not_allowed` unless the project allows `url` for a key of `environment`
 /// (its registered URLs; loopback too for `test`). Where a session is handed over this is
-/// the rule, with no exception for Authio's own pages.
+/// the rule, with no exception for Authio's own pages but the SSO return page's
+/// (`check_sso_return`), which only a verifier the page holds itself can redeem.
 pub async fn check(st: &AppState, project: &str, environment: &str, url: &str) -> ApiResult<()> {
     if allowed(&list(st, project, List::RedirectUrls).await?, environment == "test", url) {
         return Ok(());
@@ -229,6 +249,18 @@ mod tests {
         assert!(!is_hosted_page(issuer, "https://evil.example.com/hosted/x"));
         assert!(!is_hosted_page(issuer, "http://auth.example.com/hosted/x"));
         assert!(!is_hosted_page(issuer, "https://user@auth.example.com/hosted/x"));
+    }
+
+    #[test]
+    fn only_the_hosted_sso_return_page_takes_an_sso_code() {
+        let issuer = "https://auth.example.com";
+        assert!(is_hosted_sso_return(issuer, "https://auth.example.com/hosted/sso?pk=pk_live_x&authorization=a.b"));
+        assert!(is_hosted_sso_return(issuer, "https://auth.example.com/hosted/sso/"));
+        assert!(!is_hosted_sso_return(issuer, "https://auth.example.com/hosted/sign-in?pk=pk_live_x"));
+        assert!(!is_hosted_sso_return(issuer, "https://auth.example.com/hosted/sso/x"));
+        assert!(!is_hosted_sso_return(issuer, "https://auth.example.com/hosted/ssox"));
+        assert!(!is_hosted_sso_return(issuer, "https://evil.example.com/hosted/sso"));
+        assert!(!is_hosted_sso_return(issuer, "https://auth.example.com/hosted/sso#x"));
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
     if s.state.as_ref().is_some_and(|x| x.len() > 1024) {
         return Err(ApiError::invalid_field("state", "state is longer than 1024 characters"));
     }
-    crate::redirects::check(st, &project, &environment, &s.redirect_url).await?;
+    crate::redirects::check_sso_return(st, &project, &environment, &s.redirect_url).await?;
     let mut state = State {
         connection: s.connection,
         project,

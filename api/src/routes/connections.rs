@@ -200,7 +200,8 @@ pub struct StartQuery {
     pub pk: String,
     /// The connection (`conn_…`).
     pub connection: String,
-    /// Where the application takes the handoff code back (allowed as for handoffs).
+    /// Where the application takes the handoff code back (allowed as for handoffs), or
+    /// the hosted pages' SSO return page `<issuer>/hosted/sso`.
     pub redirect_url: String,
     /// base64url SHA-256 of the application's verifier.
     pub code_challenge: String,

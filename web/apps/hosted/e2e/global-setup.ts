@@ -6,12 +6,17 @@
 // own /hosted/ with HOSTED_FROM_BINARY=1, else dist/ through `vite preview` proxying
 // /v1, /oauth2 and /.well-known (the issuer is that origin either way). The browser uses
 // `localhost` for the hosted pages (WebAuthn needs a domain RP id) and 127.0.0.1 for the
-// app, so the two are different origins, as in production. The tests get the rest
-// through the environment (HOSTED_SETUP, JSON).
+// app, so the two are different origins, as in production. For the SSO flows it starts,
+// before the server, a real upstream OpenID Connect provider (scripts/sso/idp.mjs: node
+// oidc-provider, installed in AUTHIO_SSO_NODE, default target/sso-node, by
+// `scripts/sso-conformance --install-only`) and the DNS stub scripts/dns-stub.py (the
+// server's AUTHIO_DNS_RESOLVER, so organizations verify their domains). The tests get
+// the rest through the environment (HOSTED_SETUP, JSON).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +29,7 @@ const appDir = resolve(here, '..');
 const repo = resolve(appDir, '../../..');
 const binary = process.env.AUTHIO_BIN ?? join(repo, 'target/debug/authio');
 const sdk = resolve(appDir, '../../packages/js/dist/index.js');
+const ssoNode = process.env.AUTHIO_SSO_NODE ?? join(repo, 'target/sso-node');
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -62,6 +68,62 @@ async function call<T>(api: string, method: string, path: string, credential: st
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+/**
+ * Start a helper that writes `ready` (JSON) once it listens; its answer. Fails when it
+ * exits first or takes more than 60 s (its log is `log`).
+ */
+async function helper(cmd: string, args: string[], cwd: string, ready: string, log: string): Promise<{ child: ChildProcess; ready: unknown }> {
+  const out = createWriteStream(log);
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(ready)) {
+    if (child.exitCode !== null) throw new Error(`${cmd} ${args.join(' ')} exited with ${child.exitCode}; see ${log}`);
+    if (Date.now() > deadline) throw new Error(`${cmd} ${args.join(' ')} was not ready within 60 s; see ${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, ready: JSON.parse(readFileSync(ready, 'utf8')) as unknown };
+}
+
+/**
+ * The SSO flows' organization (e2e/sso.spec.ts), made once: a project verifies a domain
+ * for one organization only. It claims acme.example, publishes the TXT record in the DNS
+ * stub and verifies it, connects the identity provider (jit_role member) and admits only
+ * SSO.
+ */
+async function ssoSetUp(api: string, secret: string, idp: HostedSetup['idp'], dnsControl: string): Promise<HostedSetup['ssoOrganization']> {
+  const org = await call<{ id: string; name: string }>(api, 'POST', '/v1/organizations', secret, { name: 'Acme SSO' });
+  const d = await call<{ id: string; verification: { name: string; value: string } }>(
+    api,
+    'POST',
+    `/v1/organizations/${org.id}/domains`,
+    secret,
+    { domain: 'acme.example' },
+  );
+  const txt = await fetch(`${dnsControl}/txt`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: d.verification.name, value: d.verification.value }),
+  });
+  if (!txt.ok) throw new Error(`the DNS stub's control answered ${txt.status}: ${await txt.text()}`);
+  const verified = await call<{ state: string }>(api, 'POST', `/v1/organizations/${org.id}/domains/${d.id}/verify`, secret, {});
+  if (verified.state !== 'verified') throw new Error(`acme.example is ${verified.state}, not verified`);
+  await call(api, 'POST', `/v1/organizations/${org.id}/connections`, secret, {
+    name: 'Acme IdP',
+    issuer: idp.issuer,
+    client_id: idp.clientId,
+    client_secret: idp.clientSecret,
+    jit_role: 'member',
+  });
+  await call(api, 'PUT', `/v1/organizations/${org.id}/policy`, secret, {
+    allowed_methods: ['sso'],
+    require_passkey: false,
+    max_session_age_seconds: null,
+  });
+  return { id: org.id, name: org.name };
+}
+
 /** The test app: its page for every path, its script, the built SDK and its config. */
 function appServer(config: { baseUrl: string; publishableKey: string }): Server {
   const files: Record<string, [string, string]> = {
@@ -97,6 +159,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const fromBinary = process.env.HOSTED_FROM_BINARY === '1';
   if (!fromBinary && !existsSync(join(appDir, 'dist/index.html'))) throw new Error('dist/ is missing: run `npm run build` first');
   if (!existsSync(sdk)) throw new Error(`${sdk} is missing: build @authio/js first (npm run build in web/)`);
+  if (!existsSync(join(ssoNode, 'node_modules/oidc-provider')) || !existsSync(join(ssoNode, 'idp.mjs'))) {
+    throw new Error(`${ssoNode} has no oidc-provider: run scripts/sso-conformance --install-only (scripts/web-check does)`);
+  }
 
   const tmp = mkdtempSync(join(tmpdir(), 'authio-hosted-e2e-'));
   const bin = join(tmp, 'authio');
@@ -120,6 +185,42 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     AUTHIO_WEBAUTHN_ORIGIN: hosted,
     RUST_LOG: 'warn',
   };
+  // The upstream identity provider (its client's redirect URI is the server's SSO
+  // callback) and the DNS stub, before the server, which needs the stub's address.
+  const helpers: ChildProcess[] = [];
+  const stopHelpers = () => helpers.forEach((h) => h.exitCode === null && h.kill('SIGTERM'));
+  // Whatever fails later in the set-up, they do not outlive the run.
+  process.once('exit', stopHelpers);
+  let idp: HostedSetup['idp'];
+  let dnsControl: string;
+  try {
+    const idpLog = join(tmp, 'idp.log');
+    const i = await helper(
+      'node',
+      ['idp.mjs', '--redirect-uri', `${hosted}/v1/auth/sso/callback`, '--out', join(tmp, 'idp.json')],
+      ssoNode,
+      join(tmp, 'idp.json'),
+      idpLog,
+    );
+    helpers.push(i.child);
+    const ready = i.ready as { issuer: string; clients: { rs256: { client_id: string; client_secret: string } } };
+    idp = { issuer: ready.issuer, clientId: ready.clients.rs256.client_id, clientSecret: ready.clients.rs256.client_secret, log: idpLog };
+    const d = await helper('python3', [join(repo, 'scripts/dns-stub.py'), '--ready', join(tmp, 'dns.json')], tmp, join(tmp, 'dns.json'), join(tmp, 'dns.log'));
+    helpers.push(d.child);
+    const dns = d.ready as { resolver: string; control: string };
+    dnsControl = dns.control;
+    Object.assign(env, {
+      AUTHIO_DNS_RESOLVER: dns.resolver,
+      // The connections' client secrets are sealed with it.
+      AUTHIO_SECRET_KEY: randomBytes(32).toString('hex'),
+      // The identity provider is on loopback.
+      AUTHIO_WEBHOOK_ALLOW_PRIVATE: 'true',
+    });
+  } catch (e) {
+    stopHelpers();
+    throw e;
+  }
+
   const run = promisify(execFile);
   await run(bin, ['migrate'], { env, cwd: tmp });
   const console_ = (await run(bin, ['operators', 'token', '--email', 'owner@example.com'], { env, cwd: tmp })).stdout.trim();
@@ -171,6 +272,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       });
     }
 
+    const ssoOrganization = await ssoSetUp(api, key.secret, idp, dnsControl);
+
     const appPort = await freePort();
     app = appServer({ baseUrl: hosted, publishableKey: key.publishable_key });
     await new Promise<void>((ok) => app!.listen(appPort, '127.0.0.1', ok));
@@ -186,12 +289,16 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       consoleToken: console_,
       mailDir: join(tmp, 'mail'),
       serverLog: log,
+      idp,
+      dnsControl,
+      ssoOrganization,
     };
     process.env.HOSTED_SETUP = JSON.stringify(setup);
   } catch (e) {
     await web?.close();
     app?.close();
     await stop();
+    stopHelpers();
     throw e;
   }
 
@@ -200,6 +307,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     app?.closeAllConnections();
     await new Promise((r) => (app ? app.close(r) : r(undefined)));
     await stop();
+    stopHelpers();
     if (process.env.KEEP_E2E_TMP) console.log(`kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
   };

@@ -13,4 +13,13 @@ export interface HostedSetup {
   consoleToken: string;
   mailDir: string;
   serverLog: string;
+  /** A real upstream OpenID Connect provider (scripts/sso/idp.mjs, node oidc-provider) and one of its clients. */
+  idp: { issuer: string; clientId: string; clientSecret: string; log: string };
+  /** The DNS stub's control (scripts/dns-stub.py: POST /txt {name, value}), the server's AUTHIO_DNS_RESOLVER. */
+  dnsControl: string;
+  /**
+   * An organization that verified acme.example (through the DNS stub), connected `idp`
+   * (jit_role member) and admits only SSO (policy allowed_methods ["sso"]).
+   */
+  ssoOrganization: { id: string; name: string };
 }

@@ -10,6 +10,7 @@ import { MagicLinkPage } from './pages/MagicLinkPage';
 import { OrgAdminPage } from './pages/OrgAdminPage';
 import type { PageProps } from './pages/props';
 import { SignInPage } from './pages/SignInPage';
+import { SsoReturnPage } from './pages/SsoReturnPage';
 
 type Loaded = { kind: 'loading' } | { kind: 'failed'; message: string } | { kind: 'ready'; project: Project };
 
@@ -21,6 +22,7 @@ const TITLES: Record<PageName, string> = {
   'magic-link': 'Signing in',
   invitation: 'Invitation',
   'org-admin': 'Manage your organization',
+  sso: 'Signing in',
 };
 
 /**
@@ -28,9 +30,10 @@ const TITLES: Record<PageName, string> = {
  * publishable key `pk` of the query (its name brands the page); the session's tokens are
  * kept in this page's memory only, so a reload signs out. A magic link's token was taken
  * out of the address before the app started (main.tsx, `takeMagicLinkToken`) and comes
- * in as `magicLinkToken`, for /hosted/magic-link only.
+ * in as `magicLinkToken`, for /hosted/magic-link only; an SSO return's handoff code
+ * likewise (`takeSsoCode`) as `ssoCode`, for /hosted/sso only.
  */
-export function App({ magicLinkToken = null }: { magicLinkToken?: string | null }) {
+export function App({ magicLinkToken = null, ssoCode = null }: { magicLinkToken?: string | null; ssoCode?: string | null }) {
   const [loc, setLoc] = useState(here);
   const [tokens, setTokens] = useState<Tokens | null>(null);
   const page = pageOf(loc.path);
@@ -87,6 +90,11 @@ export function App({ magicLinkToken = null }: { magicLinkToken?: string | null 
     }
   }, []);
 
+  const goTo = useCallback((next: string) => {
+    history.replaceState(null, '', next);
+    setLoc(here());
+  }, []);
+
   const onSignOut = useCallback(() => {
     const t = tokens;
     setTokens(null);
@@ -132,6 +140,9 @@ export function App({ magicLinkToken = null }: { magicLinkToken?: string | null 
         break;
       case 'org-admin':
         body = <OrgAdminPage {...props} />;
+        break;
+      case 'sso':
+        body = <SsoReturnPage {...props} code={ssoCode} onReturn={goTo} />;
         break;
     }
   }

@@ -95,19 +95,13 @@ describe('the org-admin list', () => {
 describe('SSO (home-realm discovery)', () => {
   const route = (required: boolean) => ({ organization_id: 'org_a', connection_id: 'conn_1', required });
 
-  it('a handoff offers the connection, alone when the organization requires it', () => {
-    expect(ssoOffer(route(false), true)).toEqual({ kind: 'start', connectionId: 'conn_1', only: false });
-    expect(ssoOffer(route(true), true)).toEqual({ kind: 'start', connectionId: 'conn_1', only: true });
-  });
-
-  it('elsewhere SSO is not offered; a required one is explained as the app’s to start', () => {
-    expect(ssoOffer(route(false), false)).toEqual({ kind: 'none' });
-    expect(ssoOffer(route(true), false)).toEqual({ kind: 'app-starts' });
+  it('a route offers the connection, alone when the organization requires it (every page can start it)', () => {
+    expect(ssoOffer(route(false))).toEqual({ kind: 'start', connectionId: 'conn_1', only: false });
+    expect(ssoOffer(route(true))).toEqual({ kind: 'start', connectionId: 'conn_1', only: true });
   });
 
   it('no route: the usual form', () => {
-    expect(ssoOffer(null, true)).toEqual({ kind: 'none' });
-    expect(ssoOffer(null, false)).toEqual({ kind: 'none' });
+    expect(ssoOffer(null)).toEqual({ kind: 'none' });
   });
 
   it('looks up only what looks like an address with a dotted domain, trimmed', () => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, type MembershipSummary, type Project, type SessionAnswer } from '../src/lib/api';
 import { leaveTo } from '../src/lib/navigate';
 import { parseParams } from '../src/lib/query';
+import { setPendingSignIn } from '../src/lib/sso';
 import { Tokens } from '../src/lib/tokens';
 import { acceptedAnyway, InvitationPage, withMembership } from '../src/pages/InvitationPage';
 import { alerts, button, click, heading, mount, stubApi, until, type Answer, type Route } from './dom';
@@ -88,6 +89,23 @@ afterEach(() => {
   vi.unstubAllGlobals();
   vi.mocked(leaveTo).mockReset();
   document.body.innerHTML = '';
+});
+
+describe('invitation, SSO sign-in (back through /hosted/sso)', () => {
+  it('the redeemed sign-in is the form’s: accepted with its session and switched, as after a passkey', async () => {
+    const seen = routes(
+      (body) => (JSON.stringify(body) === '{"code":"inv_1"}' ? accepted : err(400, 'wrong_code')),
+      () => [200, inAcme],
+    );
+    setPendingSignIn(signedIn);
+    // Where /hosted/sso continues: the invitation's code came back as invitation_code.
+    mount(<Harness search="?pk=pk_test_1&invitation_code=inv_1" />);
+    await until(() => expect(heading()).toBe('You joined Acme'));
+    expect(calls(seen).filter((c) => !c.startsWith('GET'))).toEqual([
+      'POST /v1/invitations/accept',
+      'POST /v1/sessions/switch-org',
+    ]);
+  });
 });
 
 describe('invitation, passkey sign-in', () => {

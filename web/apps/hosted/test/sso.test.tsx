@@ -1,12 +1,15 @@
 // @vitest-environment jsdom
 import { act, useState } from 'react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AuthorizationRequest, Project } from '../src/lib/api';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { AuthorizationRequest, MembershipSummary, Project, SessionAnswer } from '../src/lib/api';
 import { leaveTo } from '../src/lib/navigate';
+import { s256 } from '../src/lib/pkce';
 import { parseParams } from '../src/lib/query';
+import { beginSso } from '../src/lib/sso';
 import { Tokens } from '../src/lib/tokens';
 import { OrgAdminPage } from '../src/pages/OrgAdminPage';
 import { SignInPage } from '../src/pages/SignInPage';
+import { SsoReturnPage } from '../src/pages/SsoReturnPage';
 import { alerts, button, click, deferred, heading, mount, settle, stubApi, until, type Answer, type Route, type Seen } from './dom';
 
 vi.mock('../src/lib/navigate', () => ({ leaveTo: vi.fn() }));
@@ -156,7 +159,7 @@ describe('SSO on the sign-in page that hands off to an app', () => {
   });
 });
 
-describe('SSO where the page cannot start it', () => {
+describe('SSO that the page starts for itself (OAuth, org admin, its own sign-in), back through /hosted/sso', () => {
   const client: AuthorizationRequest = {
     client_id: 'oc_1',
     client_name: 'Demo Client',
@@ -167,34 +170,68 @@ describe('SSO where the page cannot start it', () => {
     redirect_uri: 'http://127.0.0.1:4000/callback',
   };
   const oauth = (extra: Record<string, Route>) => stubApi({ [`GET /v1/oauth2/requests/${REQ}`]: () => [200, client], ...extra });
-  const APP_STARTS = 'This page cannot open that sign-in: the app you came from has to start it.';
-
-  it('OAuth, required: says the app has to start SSO, and offers no other way in (Cancel stays)', async () => {
-    oauth({ 'GET /v1/auth/sso/lookup': () => route(true) });
-    const m = oauthPage();
-    await until(() => expect(m.el.textContent).toContain(APP_STARTS));
-    expect(m.el.textContent).toContain('Your organization (example.com) signs you in only through its own identity provider');
-    expect(names(m.el)).toEqual(['Cancel']);
-    expect(leaveTo).not.toHaveBeenCalled();
+  const acme: MembershipSummary = { organization: { id: 'org_a', name: 'Acme', slug: 'acme' }, role: 'member', status: 'active' };
+  const answer = (n: number, org: MembershipSummary | null): SessionAnswer => ({
+    access_token: `at_${n}`,
+    refresh_token: `rt_${n}`,
+    token_type: 'Bearer',
+    expires_in: 300,
+    session_id: 'sess_1',
+    user: { id: 'user_1', email: 'ada@example.com' },
+    active_organization: org ? { ...org.organization, role: org.role } : null,
+    memberships: [acme],
   });
 
-  it('OAuth, a route that is not required: the form as before, no SSO', async () => {
+  beforeEach(() => sessionStorage.clear());
+
+  /** Where the page sent the browser: the start's parameters, and the return URL's. */
+  function started(): { start: URLSearchParams; back: URL } {
+    const to = vi.mocked(leaveTo).mock.calls.at(-1)![0];
+    const url = new URL(to, 'http://localhost');
+    expect(url.pathname).toBe('/v1/auth/sso/start');
+    return { start: url.searchParams, back: new URL(url.searchParams.get('redirect_url')!) };
+  }
+
+  it('OAuth, required: its sign-in alone (Cancel stays); it returns to /hosted/sso with the request, bound to a verifier this tab keeps', async () => {
+    oauth({ 'GET /v1/auth/sso/lookup': () => route(true) });
+    const m = oauthPage();
+    const sso = await until(() => button(SSO, m.el));
+    expect(names(m.el)).toEqual([SSO, 'Cancel']);
+    expect(m.el.textContent).toContain('Your organization (example.com) signs you in only through its own identity provider');
+    await click(sso);
+    await until(() => expect(leaveTo).toHaveBeenCalledTimes(1));
+    const { start, back } = started();
+    expect(start.get('pk')).toBe('pk_test_1');
+    expect(start.get('connection')).toBe('conn_1');
+    expect(back.origin + back.pathname).toBe(`${location.origin}/hosted/sso`);
+    expect(Object.fromEntries(back.searchParams)).toEqual({ pk: 'pk_test_1', authorization: REQ });
+    // The challenge is the S256 of the verifier kept under the state.
+    const key = start.get('state')!;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const kept = JSON.parse(sessionStorage.getItem(`authio.sso.${key}`)!) as { verifier: string };
+    expect(start.get('code_challenge')).toBe(await s256(kept.verifier));
+    expect(start.get('code_challenge')).not.toBe(CHALLENGE);
+  });
+
+  it('OAuth, a route that is not required: offered beside the link and the passkey', async () => {
     const seen = oauth({ 'GET /v1/auth/sso/lookup': () => route(false) });
     const m = oauthPage();
     await until(() => expect(lookups(seen)).toHaveLength(1));
-    await until(() => expect(names(m.el)).toEqual([LINK, PASSKEY, 'Cancel']));
+    await until(() => expect(names(m.el)).toEqual([LINK, SSO, PASSKEY, 'Cancel']));
   });
 
-  it('OAuth, a magic link answered sso_required: the explanation, focused', async () => {
+  it('OAuth, a magic link answered sso_required: its sign-in, focused', async () => {
     oauth({ 'GET /v1/auth/sso/lookup': () => noRoute, 'POST /v1/auth/magic-links': () => ssoRequired });
     const m = oauthPage();
     await click(await until(() => button(LINK, m.el)));
-    const notice = await until(() => [...m.el.querySelectorAll('p')].find((p) => p.textContent?.startsWith(APP_STARTS))!);
-    expect(document.activeElement).toBe(notice);
-    expect(names(m.el)).toEqual(['Cancel']);
+    const sso = await until(() => button(SSO, m.el));
+    expect(document.activeElement).toBe(sso);
+    expect(names(m.el)).toEqual([SSO, 'Cancel']);
+    await click(sso);
+    await until(() => expect(started().start.get('connection')).toBe('conn_9'));
   });
 
-  it('org admin and this page’s own sign-in, required: the same explanation', async () => {
+  it('org admin and this page’s own sign-in, required: their sign-in, returning with `from`', async () => {
     const props = {
       pk: 'pk_test_1',
       project,
@@ -204,14 +241,101 @@ describe('SSO where the page cannot start it', () => {
       onSignedIn: () => undefined,
       onSignOut: () => undefined,
     };
+    const froms: (string | null)[] = [];
     for (const page of [<OrgAdminPage {...props} />, <SignInPage {...props} />]) {
       stubApi({ 'GET /v1/auth/sso/lookup': () => route(true) });
       const m = mount(page);
       if (!email().value) await type(email(), 'ada@example.com');
-      await until(() => expect(m.el.textContent).toContain(APP_STARTS));
-      expect(names(m.el)).toEqual([]);
+      await click(await until(() => button(SSO, m.el)));
+      await until(() => expect(leaveTo).toHaveBeenCalledTimes(froms.length + 1));
+      froms.push(started().back.searchParams.get('from'));
       m.unmount();
     }
-    expect(leaveTo).not.toHaveBeenCalled();
+    expect(froms).toEqual(['org-admin', null]);
+  });
+
+  it('the return: the code redeemed with the kept verifier (once), then the OAuth request goes on signed in', async () => {
+    const { key, challenge } = await beginSso();
+    expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const kept = JSON.parse(sessionStorage.getItem(`authio.sso.${key}`)!) as { verifier: string };
+    const seen = oauth({
+      'POST /v1/auth/handoffs/exchange': () => [200, answer(1, acme)],
+      'POST /v1/sessions/switch-org': () => [200, answer(2, acme)],
+      'POST /v1/oauth2/authorizations': () => [200, { redirect_to: `${client.redirect_uri}?code=oac_1` }],
+    });
+    const search = `?pk=pk_test_1&authorization=${REQ}&state=${key}`;
+    const onReturn = vi.fn();
+    const r = mount(
+      <SsoReturnPage
+        pk="pk_test_1"
+        project={project}
+        params={parseParams(search)}
+        search={search}
+        tokens={null}
+        code="hc_1"
+        onReturn={onReturn}
+        onSignedIn={() => undefined}
+        onSignOut={() => undefined}
+      />,
+    );
+    await until(() => expect(onReturn).toHaveBeenCalledWith(`/hosted/sign-in?pk=pk_test_1&authorization=${REQ}`));
+    expect(seen.filter((x) => x.path === '/v1/auth/handoffs/exchange').map((x) => x.body)).toEqual([
+      { code: 'hc_1', code_verifier: kept.verifier },
+    ]);
+    expect(sessionStorage.getItem(`authio.sso.${key}`)).toBeNull();
+    r.unmount();
+    // The page the flow started on takes the sign-in: one membership, straight to the client.
+    oauthPage();
+    await until(() => expect(leaveTo).toHaveBeenCalledWith(`${client.redirect_uri}?code=oac_1`));
+    expect(posted(seen, '/v1/auth/magic-links')).toBe(false);
+  });
+
+  const returnPage = (search: string, code: string | null) => {
+    const onReturn = vi.fn();
+    const m = mount(
+      <SsoReturnPage
+        pk="pk_test_1"
+        project={project}
+        params={parseParams(search)}
+        search={search}
+        tokens={null}
+        code={code}
+        onReturn={onReturn}
+        onSignedIn={() => undefined}
+        onSignOut={() => undefined}
+      />,
+    );
+    return { m, onReturn };
+  };
+
+  it('a code this tab did not ask for (no verifier under its state) is never redeemed', async () => {
+    const seen = stubApi({});
+    const { m, onReturn } = returnPage(`?pk=pk_test_1&authorization=${REQ}&state=${'x'.repeat(43)}`, 'hc_3');
+    await until(() => expect(heading(m.el)).toBe('Single sign-on did not work'));
+    expect(alerts(m.el)).toEqual(['This sign-in was not started here, or took too long. Start signing in again.']);
+    expect(m.el.querySelector('a')!.getAttribute('href')).toBe(`/hosted/sign-in?pk=pk_test_1&authorization=${REQ}`);
+    expect(seen).toEqual([]);
+    expect(onReturn).not.toHaveBeenCalled();
+  });
+
+  it('the server’s error=sso_failed is shown with its reason, and the started sign-in is forgotten', async () => {
+    const { key } = await beginSso();
+    const seen = stubApi({});
+    const q = new URLSearchParams({ pk: 'pk_test_1', from: 'org-admin', state: key, error: 'sso_failed', error_description: 'not verified' });
+    const { m } = returnPage(`?${q}`, null);
+    await until(() => expect(heading(m.el)).toBe('Single sign-on did not work'));
+    expect(alerts(m.el)).toEqual(['Your organization’s sign-in did not sign you in. not verified']);
+    expect(m.el.querySelector('a')!.getAttribute('href')).toBe('/hosted/org-admin?pk=pk_test_1');
+    expect(seen).toEqual([]);
+    expect(sessionStorage.getItem(`authio.sso.${key}`)).toBeNull();
+  });
+
+  it('a refused exchange is explained', async () => {
+    const { key } = await beginSso();
+    stubApi({ 'POST /v1/auth/handoffs/exchange': () => [400, { error: { code: 'invalid_handoff', message: 'no' } }] });
+    const { m, onReturn } = returnPage(`?pk=pk_test_1&state=${key}`, 'hc_2');
+    await until(() => expect(heading(m.el)).toBe('Single sign-on did not work'));
+    expect(alerts(m.el)).toHaveLength(1);
+    expect(onReturn).not.toHaveBeenCalled();
   });
 });

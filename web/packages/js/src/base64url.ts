@@ -1,7 +1,10 @@
 /** Bytes to base64url without padding (what WebAuthn's JSON forms use). */
 export function toBase64url(data: ArrayBuffer | ArrayBufferView): string {
-  const bytes =
-    data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // ArrayBuffer.isView, not `instanceof`: a buffer of another realm (an iframe's, a test
+  // DOM's crypto.subtle) is no instance of this realm's ArrayBuffer.
+  const bytes = ArrayBuffer.isView(data)
+    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : new Uint8Array(data);
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

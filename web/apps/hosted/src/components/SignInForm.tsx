@@ -4,6 +4,7 @@ import { describeError, ssoRequiredRoute } from '../lib/errors';
 import { asSsoRoute, lookupEmail, ssoOffer } from '../lib/flow';
 import { leaveTo } from '../lib/navigate';
 import { magicLinkUrl, ssoStartUrl, type Flow, type Handoff } from '../lib/query';
+import { beginSso, ssoReturnUrl, takePendingSignIn } from '../lib/sso';
 import { getAssertion, passkeysAvailable } from '../lib/webauthn';
 import { Alert } from './Frame';
 import { Heading } from './Heading';
@@ -23,9 +24,10 @@ interface Props {
   /** Awaited: the form stays busy (its buttons disabled) until it settles. */
   onSignedIn: (answer: SessionAnswer) => void | Promise<void>;
   /**
-   * The app's redirect parameters, when the sign-in hands off to it: then an email whose
-   * organization has an SSO connection is offered its sign-in, which returns to the app
-   * itself. Without them, an organization that requires SSO is only explained.
+   * The app's redirect parameters, when the sign-in hands off to it: then the SSO sign-in
+   * of an email whose organization has a connection returns to the app itself. Without
+   * them it returns to this page (through /hosted/sso, lib/sso.ts), which goes on as
+   * after any sign-in of its own.
    */
   ssoFor?: Handoff | null;
 }
@@ -54,7 +56,7 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
   // Set when a magic link's `sso_required` replaced the button the user pressed.
   const [focusSso, setFocusSso] = useState(false);
   const [sent, setSent] = useState<string | null>(null);
-  const [busy, setBusy] = useState<'link' | 'passkey' | null>(null);
+  const [busy, setBusy] = useState<'link' | 'passkey' | 'sso' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [emailInvalid, setEmailInvalid] = useState(false);
   const emailId = useId();
@@ -78,6 +80,17 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
     };
   }, [pk, lookup]);
 
+  // An SSO sign-in this page started came back (/hosted/sso redeemed it): it is this form's sign-in.
+  useEffect(() => {
+    const answer = takePendingSignIn();
+    if (!answer) return;
+    setBusy('sso');
+    void Promise.resolve(onSignedIn(answer))
+      .catch((err: unknown) => setError(describeError(err)))
+      .finally(() => setBusy(null));
+    // Once, when the form first shows.
+  }, []);
+
   useEffect(() => {
     if (!focusSso) return;
     setFocusSso(false);
@@ -85,18 +98,33 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
   }, [focusSso, ssoId]);
 
   const route = sso !== null && sso.email === email.trim() ? sso.route : null;
-  const offer = ssoOffer(route, ssoFor !== null);
+  const offer = ssoOffer(route);
   // Only SSO admits this email: no magic link, no passkey.
-  const only = offer.kind === 'app-starts' || (offer.kind === 'start' && offer.only);
+  const only = offer.kind === 'start' && offer.only;
   const domain = email.trim().split('@').pop();
-  const startSso = () => {
-    if (offer.kind === 'start' && ssoFor) leaveTo(ssoStartUrl(pk, offer.connectionId, ssoFor));
+  const startSso = async () => {
+    if (offer.kind !== 'start') return;
+    if (ssoFor) {
+      leaveTo(ssoStartUrl(pk, offer.connectionId, ssoFor));
+      return;
+    }
+    setBusy('sso');
+    setError(null);
+    try {
+      const { key, challenge } = await beginSso();
+      const back = { redirectUrl: ssoReturnUrl(window.location.origin, search, flow), codeChallenge: challenge, state: key };
+      // Busy until the page is gone.
+      leaveTo(ssoStartUrl(pk, offer.connectionId, back));
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(null);
+    }
   };
 
   const sendLink = async (e: FormEvent) => {
     e.preventDefault();
     if (only) {
-      startSso();
+      await startSso();
       return;
     }
     setBusy('link');
@@ -182,25 +210,23 @@ export function SignInForm({ pk, project, search, flow, email: hint, title, intr
               ? `We will email you a link that signs you in. Your organization (${domain}) also has its own sign-in (single sign-on).`
               : 'We will email you a link that signs you in.'}
         </p>
-        {offer.kind === 'app-starts' ? null : (
-          <button type="submit" id={only ? ssoId : undefined} disabled={busy !== null}>
-            {only ? SSO_LABEL : busy === 'link' ? 'Sending…' : 'Email me a sign-in link'}
-          </button>
-        )}
+        <button type="submit" id={only ? ssoId : undefined} disabled={busy !== null}>
+          {only ? SSO_LABEL : busy === 'link' ? 'Sending…' : 'Email me a sign-in link'}
+        </button>
       </form>
-      {offer.kind === 'app-starts' ? (
-        <p id={ssoId} className="notice" tabIndex={-1}>
-          This page cannot open that sign-in: the app you came from has to start it. Go back to the app and choose its
-          single sign-on (SSO).
-        </p>
-      ) : null}
       {!only && (offer.kind === 'start' || passkeysAvailable()) ? (
         <>
           <p className="or">
             <span>or</span>
           </p>
           {offer.kind === 'start' ? (
-            <button type="button" className="secondary block" onClick={startSso} aria-describedby={hintId}>
+            <button
+              type="button"
+              className="secondary block"
+              onClick={() => void startSso()}
+              disabled={busy !== null}
+              aria-describedby={hintId}
+            >
               {SSO_LABEL}
             </button>
           ) : null}

@@ -221,6 +221,9 @@ export function publicApi(pk: string) {
     passkeyFinish: (ceremonyId: string, credential: unknown) =>
       call<SessionAnswer>('POST', '/v1/auth/passkeys/authentication/finish', c, { ceremony_id: ceremonyId, credential }),
     invitation: (code: string) => call<InvitationPreview>('GET', `/v1/invitations/by-code/${enc(code)}`, c),
+    /** Redeem a handoff code with the verifier of its challenge (an SSO sign-in these pages started). */
+    exchangeHandoff: (code: string, verifier: string) =>
+      call<SessionAnswer>('POST', '/v1/auth/handoffs/exchange', c, { code, code_verifier: verifier }),
     /** `404 not_found` when the email's domain has no SSO connection. */
     ssoLookup: (email: string) => call<SsoRoute>('GET', `/v1/auth/sso/lookup?email=${enc(email)}`, c),
   };

@@ -63,23 +63,19 @@ export function selectsAccount(prompt: string | null | undefined): boolean {
 
 /** What the sign-in form offers for the email's SSO route. */
 export type SsoOffer =
-  /** No route, or one this page does not offer: the usual form. */
+  /** No route: the usual form. */
   | { kind: 'none' }
   /** The organization's sign-in (/v1/auth/sso/start); `only` when its policy admits no other way in. */
-  | { kind: 'start'; connectionId: string; only: boolean }
-  /** SSO only, and this page cannot start it (it returns to no app by handoff): say so, offer nothing else. */
-  | { kind: 'app-starts' };
+  | { kind: 'start'; connectionId: string; only: boolean };
 
 /**
- * The form's SSO offer. Only a sign-in that hands off to an app (`canStart`) can go
- * through SSO, since the server returns from the identity provider straight to the app;
- * elsewhere (OAuth, invitation, org admin, this page's own sign-in) the page would need
- * a session of its own, so an organization that requires SSO is only explained.
+ * The form's SSO offer for the email's route. Every page can start it: a sign-in that
+ * hands off to an app returns there from the identity provider, any other (OAuth,
+ * invitation, org admin, this page's own) to /hosted/sso and on (lib/sso.ts).
  */
-export function ssoOffer(route: SsoRoute | null, canStart: boolean): SsoOffer {
+export function ssoOffer(route: SsoRoute | null): SsoOffer {
   if (route === null) return { kind: 'none' };
-  if (canStart) return { kind: 'start', connectionId: route.connection_id, only: route.required };
-  return route.required ? { kind: 'app-starts' } : { kind: 'none' };
+  return { kind: 'start', connectionId: route.connection_id, only: route.required };
 }
 
 /** The email to look up (trimmed) when it looks like an address with a dotted domain, else null. */

@@ -9,12 +9,12 @@ import { isCodeChallenge } from './pkce';
 /** The app's root path, as the binary serves it (Vite's `base`). */
 export const BASE = '/hosted/';
 
-export type PageName = 'home' | 'sign-in' | 'magic-link' | 'invitation' | 'org-admin';
+export type PageName = 'home' | 'sign-in' | 'magic-link' | 'invitation' | 'org-admin' | 'sso';
 
 /** A page that starts a sign-in, and where a magic link brings the user back to. */
 export type Flow = 'sign-in' | 'invitation' | 'org-admin';
 
-const PAGES: readonly PageName[] = ['sign-in', 'magic-link', 'invitation', 'org-admin'];
+const PAGES: readonly PageName[] = ['sign-in', 'magic-link', 'invitation', 'org-admin', 'sso'];
 const FLOWS: readonly Flow[] = ['sign-in', 'invitation', 'org-admin'];
 
 /** The page a path names (`/hosted/sign-in`, trailing slash or not), `home` for the root, null for none. */
