@@ -814,12 +814,21 @@ async fn a_revoked_session_is_announced_on_the_back_channel(postgres: bool) {
     assert_eq!(c["iss"], srv.url.as_str());
     assert!(c["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object(), "{c}");
     assert!(c.get("nonce").is_none(), "a logout token carries no nonce: {c}");
-    let status: String = sqlx::query_scalar("SELECT status FROM logout_notices WHERE client_id = $1")
-        .bind(&client)
-        .fetch_one(&srv.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "sent");
+    // The receiver holds the token before its answer reaches the sender, which only then
+    // marks the notice sent: wait for that (reading it at once raced the sender's commit).
+    loop {
+        let status: String = sqlx::query_scalar("SELECT status FROM logout_notices WHERE client_id = $1")
+            .bind(&client)
+            .fetch_one(&srv.db.pool)
+            .await
+            .unwrap();
+        if status == "sent" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "delivered, but the notice stays {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(got.lock().unwrap().len(), 1, "delivered once");
     // Housekeeping drops sent notices after the retention, like spent tokens.
     let day = chrono::Duration::hours(24);
     let kept = authio_api::sessions::prune(&srv.db, chrono::Utc::now(), day).await.unwrap();
