@@ -529,7 +529,8 @@ async fn pruning_keeps_only_live_rows(postgres: bool) {
             tokens: (tokens - live_tokens) as u64,
             contexts: (contexts - live_contexts) as u64,
             notices: 0,
-            saml_assertions: 0
+            saml_assertions: 0,
+            saml_relay_states: 0
         }
     );
 

@@ -149,7 +149,16 @@ async fn a_saml_connection_signs_the_organizations_users_in(postgres: bool) {
     // The good response: linked to Ada by email, a member of Acme just in time, a session
     // in Acme for the application.
     let (request_id, relay) = w.start(&conn_id, &idp).await;
-    assert!(relay.len() > 80, "the state travels sealed in RelayState");
+    // SAML bindings 3.4.3: a RelayState of at most 80 bytes. It names the start's sealed
+    // state, kept server-side; nothing of the application's travels in it.
+    assert!(relay.len() <= 80 && relay.starts_with("rs_"), "{relay}");
+    assert!(!relay.contains("app-1"), "{relay}");
+    let kept: String = sqlx::query_scalar("SELECT sealed_state FROM saml_relay_states WHERE relay_state = $1")
+        .bind(&relay)
+        .fetch_one(&w.srv.db.pool)
+        .await
+        .unwrap();
+    assert!(!kept.contains("app-1") && !kept.contains("localhost"), "sealed: {kept}");
     let good = idp.respond(&idp.claims(sp, &request_id, "Ada@Acme.example"));
     let (s, back, v) = w.post_acs(&good, &relay).await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{v}");
@@ -307,11 +316,17 @@ async fn saml_connections_keep_to_their_organization(postgres: bool) {
     let cached: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM saml_assertions").fetch_one(&w.srv.db.pool).await.unwrap();
     assert_eq!(cached, 3, "every verified assertion is spent, the refused ones too");
+    let starts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM saml_relay_states").fetch_one(&w.srv.db.pool).await.unwrap();
+    assert!(starts >= 1, "{starts}");
     let p = authio_api::sessions::prune(&w.srv.db, chrono::Utc::now(), chrono::Duration::days(7)).await.unwrap();
-    assert_eq!(p.saml_assertions, 0, "none has expired yet");
+    assert_eq!((p.saml_assertions, p.saml_relay_states), (0, 0), "none has expired yet");
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
     let p = authio_api::sessions::prune(&w.srv.db, later, chrono::Duration::days(7)).await.unwrap();
-    assert_eq!(p.saml_assertions, 3);
+    assert_eq!((p.saml_assertions, p.saml_relay_states), (3, starts as u64));
+    // A start whose state was pruned (or expired) cannot finish: 400, as a made-up one.
+    let (s, _, v) = w.post_acs(&idp.respond(&idp.claims(sp, &request_id, "ada@acme.example")), &relay).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_sso_state"), "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1052,6 +1052,8 @@ pub struct Pruned {
     pub notices: u64,
     /// SAML assertion ids past their expiry (the replay cache).
     pub saml_assertions: u64,
+    /// SAML starts' states past their expiry (kept under their RelayState).
+    pub saml_relay_states: u64,
 }
 
 /// Housekeeping of the session read models (the events stay): delete refresh tokens that
@@ -1059,7 +1061,7 @@ pub struct Pruned {
 /// contexts that are closed, cut, of a revoked session, of a membership no longer
 /// active, or without a live unexpired token; and back-channel logout notices sent or
 /// given up on more than `retention` ago; and SAML assertion ids that expired (they can no
-/// longer be replayed). A spent token presented after it was pruned is
+/// longer be replayed) and SAML starts' states that expired. A spent token presented after it was pruned is
 /// refused as unknown (401) instead of revoking the session.
 pub async fn prune(db: &authio_eventstore::Db, now: DateTime<Utc>, retention: Duration) -> Result<Pruned, sqlx::Error> {
     let (now_t, cutoff) = (time_text(now), time_text(now - retention));
@@ -1101,8 +1103,14 @@ pub async fn prune(db: &authio_eventstore::Db, now: DateTime<Utc>, retention: Du
         .execute(&mut *w.tx)
         .await?
         .rows_affected();
+    // So are SAML starts whose sign-in can no longer finish.
+    let saml_relay_states = sqlx::query("DELETE FROM saml_relay_states WHERE expires_at <= $1")
+        .bind(&now_t)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected();
     w.tx.commit().await?;
-    Ok(Pruned { tokens, contexts, notices, saml_assertions })
+    Ok(Pruned { tokens, contexts, notices, saml_assertions, saml_relay_states })
 }
 
 /// Run `prune` every `every` (the first pass after one interval), logging what it did.

@@ -141,15 +141,18 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
         Ok(sealer.seal(STATE_AAD, &serde_json::to_vec(state).map_err(|_| ApiError::internal())?))
     };
     if protocol == "saml" {
-        // The request's id travels in the sealed RelayState (HTTP-Redirect binding).
+        // The request's id travels in the sealed state, kept under the RelayState.
         let metadata = metadata.ok_or_else(ApiError::internal)?;
         let (entity_id, acs_url) = connections::saml_sp(st, &state.connection);
         let sp = authio_saml::Sp { entity_id: &entity_id, acs_url: &acs_url };
         let request_id = authio_saml::new_request_id();
         state.request_id = Some(request_id.clone());
-        return authio_saml::authn_request_url(&metadata, sp, &request_id, &seal(&state)?).map_err(|e| {
+        let relay = format!("{RELAY_PREFIX}{}", random_token());
+        let url = authio_saml::authn_request_url(&metadata, sp, &request_id, &relay).map_err(|e| {
             connections::saml_error(e, |why| ApiError::new(StatusCode::BAD_GATEWAY, "connection_unavailable", why))
-        });
+        })?;
+        keep_relay_state(st, &relay, &seal(&state)?, state.exp).await?;
+        return Ok(url);
     }
     if protocol == "github" {
         // GitHub's OAuth 2 (no id token): the code is redeemed with the client secret
@@ -195,6 +198,37 @@ pub struct Callback {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+}
+
+/// How a RelayState of Authio's starts: `rs_` and 256 random bits, base64url (46 bytes,
+/// within SAML's 80).
+const RELAY_PREFIX: &str = "rs_";
+
+/// Keep a SAML start's sealed state until `exp` (unix seconds) under its RelayState
+/// `relay`. SAML bindings 3.4.3 allows a RelayState of at most 80 bytes, too few for the
+/// state itself (the redirect URL alone may be 2,048).
+async fn keep_relay_state(st: &AppState, relay: &str, sealed: &str, exp: i64) -> ApiResult<()> {
+    let expires = chrono::DateTime::from_timestamp(exp, 0).ok_or_else(ApiError::internal)?;
+    sqlx::query("INSERT INTO saml_relay_states (relay_state, sealed_state, expires_at) VALUES ($1, $2, $3)")
+        .bind(relay)
+        .bind(sealed)
+        .bind(authio_eventstore::time_text(expires))
+        .execute(&st.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The sealed state kept under a RelayState, while unexpired (it may be presented again:
+/// a replayed response is refused by the replay cache, after the state opened).
+async fn relay_state(st: &AppState, relay: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(relay) = relay.filter(|r| r.len() <= 80 && r.starts_with(RELAY_PREFIX)) else { return Ok(None) };
+    let sealed =
+        sqlx::query_scalar("SELECT sealed_state FROM saml_relay_states WHERE relay_state = $1 AND expires_at > $2")
+            .bind(relay)
+            .bind(authio_eventstore::time_text(Utc::now()))
+            .fetch_optional(&st.db.pool)
+            .await?;
+    Ok(sealed)
 }
 
 /// The sealed state, opened and unexpired, or `400 invalid_sso_state`.
@@ -257,7 +291,8 @@ pub struct Acs {
 
 /// Finish a SAML sign-in (HTTP-POST binding), as [`callback`] does an OpenID Connect one.
 pub async fn acs(st: &AppState, a: Acs, rctx: &RequestContext) -> ApiResult<String> {
-    let state = open_state(st, a.relay_state.as_deref())?;
+    let sealed = relay_state(st, a.relay_state.as_deref()).await?;
+    let state = open_state(st, sealed.as_deref())?;
     let Some(request_id) = state.request_id.as_deref() else { return Err(invalid_state()) };
     let Some(response) = a.saml_response.filter(|r| !r.is_empty()) else {
         return Ok(failed(&state, "the identity provider sent no SAMLResponse"));

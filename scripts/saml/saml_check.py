@@ -763,8 +763,17 @@ def request_ids():
 
 
 check("5b. AuthnRequest IDs are unique and random enough: at least 128 bits (SAML core 1.3.4: a collision MUST be at most 2^-128 likely)", request_ids)
-probe("RelayState length", lambda: "%s bytes (SAML bindings 3.4.3 limits it to 80); pysaml2 %s" % (
-    ctx.get("relay_state_len"), "took it and posted it back unchanged (see the sign-ins)" if ctx.get("relay_state_len") else "?"))
+
+
+def relay_state_length():
+    n = ctx.get("relay_state_len")
+    if n is None:
+        raise NotRun("check 5 did not read a RelayState")
+    note("RelayState: %d bytes" % n)
+    assert 0 < n <= 80, "the RelayState is %d bytes; SAML bindings 3.4.3: it MUST NOT exceed 80" % n
+
+
+check("5c. the RelayState is at most 80 bytes (SAML bindings 3.4.3 MUST)", relay_state_length)
 
 
 def existing_linked():
