@@ -131,6 +131,37 @@ export async function me(token: string): Promise<{ status: number; org: string |
   return { status: r.status, org: r.status === 200 ? (r.body.active_organization?.id ?? null) : null };
 }
 
+// ---- OAuth clients ----
+
+/** A client's backend redeems `code` at /oauth2/token (a public client: client_id and the PKCE verifier). */
+export async function redeemCode(
+  clientId: string,
+  redirectUri: string,
+  code: string,
+  verifier: string,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${setup().api}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: clientId,
+      code_verifier: verifier,
+    }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A JWT's claims (not verified: the tests read what the server wrote). */
+export function claims(jwt: string): Record<string, unknown> {
+  const parts = jwt.split('.');
+  expect(parts).toHaveLength(3);
+  return JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
 // ---- PKCE ----
 
 export function pkce(): { verifier: string; challenge: string } {

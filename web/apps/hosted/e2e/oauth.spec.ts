@@ -8,11 +8,13 @@ import type { Page, Request } from '@playwright/test';
 import {
   api,
   backend,
+  claims,
   expect,
   expectLabelled,
   hostedSignIn,
   organization,
   pkce,
+  redeemCode,
   setup,
   shot,
   signInByMail,
@@ -82,28 +84,8 @@ interface TokenAnswer {
   scope: string;
 }
 
-/** The client's backend redeems the code at /oauth2/token (a public client: client_id and the PKCE verifier). */
-async function redeem(client: Client, code: string, verifier: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${s.api}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: client.redirectUri,
-      client_id: client.id,
-      code_verifier: verifier,
-    }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-function claims(jwt: string): Record<string, unknown> {
-  const parts = jwt.split('.');
-  expect(parts).toHaveLength(3);
-  return JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-}
+/** The client's backend redeems the code at /oauth2/token. */
+const redeem = (client: Client, code: string, verifier: string) => redeemCode(client.id, client.redirectUri, code, verifier);
 
 test('an OAuth client signs a user in: authorize, magic link, the chooser, a code on its redirect URI, tokens at /oauth2/token', async ({
   page,

@@ -8,7 +8,21 @@
 // client gets a code for the organization. The org-admin page signs an admin in the
 // same way. A code the tab did not ask for is never redeemed.
 import type { Page, Request } from '@playwright/test';
-import { api, backend, expect, expectLabelled, hostedSignIn, pkce, setup, shot, test, unique, type Org } from './fixtures';
+import {
+  api,
+  backend,
+  claims,
+  expect,
+  expectLabelled,
+  hostedSignIn,
+  pkce,
+  redeemCode,
+  setup,
+  shot,
+  test,
+  unique,
+  type Org,
+} from './fixtures';
 
 const s = setup();
 const SSO = 'Continue with your organization’s sign-in';
@@ -34,10 +48,6 @@ function addresses(page: Page): string[] {
     if (f === page.mainFrame()) seen.push(f.url());
   });
   return seen;
-}
-
-function claims(jwt: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
 // The provider's own pages load a web font and a favicon it does not have.
@@ -91,19 +101,9 @@ test('an OAuth client’s user whose organization requires SSO signs in at its i
   expect(returns.map((u) => new URL(u).searchParams.has('code'))).toEqual([true, false]);
   expect(seen.slice(seen.indexOf(returns[1]!)).filter((u) => u.includes('hc_'))).toEqual([]);
 
-  const res = await fetch(`${s.api}/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      client_id: client.id,
-      code_verifier: verifier,
-    }),
-  });
-  const tokens = (await res.json()) as { id_token: string };
-  expect(res.status, JSON.stringify(tokens)).toBe(200);
+  const r = await redeemCode(client.id, redirectUri, code, verifier);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  const tokens = r.body as { id_token: string };
   // A new user, made a member just in time, signed in to the client in the organization.
   expect(claims(tokens.id_token)).toMatchObject({ email: `grace@${DOMAIN}`, email_verified: true, org_id: org.id, org_role: 'member' });
 });

@@ -6,7 +6,7 @@ import { leaveTo } from '../src/lib/navigate';
 import { parseParams } from '../src/lib/query';
 import { Tokens } from '../src/lib/tokens';
 import { SignInPage } from '../src/pages/SignInPage';
-import { alerts, button, click, heading, mount, stubApi, until, type Answer, type Route } from './dom';
+import { alerts, button, click, heading, mount, sessionAnswer, stubApi, until, type Answer, type Route } from './dom';
 
 vi.mock('../src/lib/navigate', () => ({ leaveTo: vi.fn() }));
 vi.mock('../src/lib/webauthn', () => ({
@@ -36,18 +36,7 @@ function client(extra: Partial<AuthorizationRequest> = {}): AuthorizationRequest
   };
 }
 
-function session(n: number, memberships: MembershipSummary[], org: MembershipSummary | null = null): SessionAnswer {
-  return {
-    access_token: `at_${n}`,
-    refresh_token: `rt_${n}`,
-    token_type: 'Bearer',
-    expires_in: 300,
-    session_id: 'sess_1',
-    user: { id: 'user_1', email: 'ada@example.com' },
-    active_organization: org ? { ...org.organization, role: org.role } : null,
-    memberships,
-  };
-}
+const session = sessionAnswer;
 
 /** The app's part: it keeps the tokens the page signs in with. */
 function Harness({ search }: { search: string }) {

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, useState } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AuthorizationRequest, MembershipSummary, Project, SessionAnswer } from '../src/lib/api';
+import type { AuthorizationRequest, MembershipSummary, Project } from '../src/lib/api';
 import { leaveTo } from '../src/lib/navigate';
 import { s256 } from '../src/lib/pkce';
 import { parseParams } from '../src/lib/query';
@@ -10,7 +10,21 @@ import { Tokens } from '../src/lib/tokens';
 import { OrgAdminPage } from '../src/pages/OrgAdminPage';
 import { SignInPage } from '../src/pages/SignInPage';
 import { SsoReturnPage } from '../src/pages/SsoReturnPage';
-import { alerts, button, click, deferred, heading, mount, settle, stubApi, until, type Answer, type Route, type Seen } from './dom';
+import {
+  alerts,
+  button,
+  click,
+  deferred,
+  heading,
+  mount,
+  sessionAnswer,
+  settle,
+  stubApi,
+  until,
+  type Answer,
+  type Route,
+  type Seen,
+} from './dom';
 
 vi.mock('../src/lib/navigate', () => ({ leaveTo: vi.fn() }));
 vi.mock('../src/lib/webauthn', () => ({
@@ -171,16 +185,7 @@ describe('SSO that the page starts for itself (OAuth, org admin, its own sign-in
   };
   const oauth = (extra: Record<string, Route>) => stubApi({ [`GET /v1/oauth2/requests/${REQ}`]: () => [200, client], ...extra });
   const acme: MembershipSummary = { organization: { id: 'org_a', name: 'Acme', slug: 'acme' }, role: 'member', status: 'active' };
-  const answer = (n: number, org: MembershipSummary | null): SessionAnswer => ({
-    access_token: `at_${n}`,
-    refresh_token: `rt_${n}`,
-    token_type: 'Bearer',
-    expires_in: 300,
-    session_id: 'sess_1',
-    user: { id: 'user_1', email: 'ada@example.com' },
-    active_organization: org ? { ...org.organization, role: org.role } : null,
-    memberships: [acme],
-  });
+  const answer = (n: number, org: MembershipSummary | null) => sessionAnswer(n, [acme], org);
 
   beforeEach(() => sessionStorage.clear());
 
@@ -254,42 +259,6 @@ describe('SSO that the page starts for itself (OAuth, org admin, its own sign-in
     expect(froms).toEqual(['org-admin', null]);
   });
 
-  it('the return: the code redeemed with the kept verifier (once), then the OAuth request goes on signed in', async () => {
-    const { key, challenge } = await beginSso();
-    expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const kept = JSON.parse(sessionStorage.getItem(`authio.sso.${key}`)!) as { verifier: string };
-    const seen = oauth({
-      'POST /v1/auth/handoffs/exchange': () => [200, answer(1, acme)],
-      'POST /v1/sessions/switch-org': () => [200, answer(2, acme)],
-      'POST /v1/oauth2/authorizations': () => [200, { redirect_to: `${client.redirect_uri}?code=oac_1` }],
-    });
-    const search = `?pk=pk_test_1&authorization=${REQ}&state=${key}`;
-    const onReturn = vi.fn();
-    const r = mount(
-      <SsoReturnPage
-        pk="pk_test_1"
-        project={project}
-        params={parseParams(search)}
-        search={search}
-        tokens={null}
-        code="hc_1"
-        onReturn={onReturn}
-        onSignedIn={() => undefined}
-        onSignOut={() => undefined}
-      />,
-    );
-    await until(() => expect(onReturn).toHaveBeenCalledWith(`/hosted/sign-in?pk=pk_test_1&authorization=${REQ}`));
-    expect(seen.filter((x) => x.path === '/v1/auth/handoffs/exchange').map((x) => x.body)).toEqual([
-      { code: 'hc_1', code_verifier: kept.verifier },
-    ]);
-    expect(sessionStorage.getItem(`authio.sso.${key}`)).toBeNull();
-    r.unmount();
-    // The page the flow started on takes the sign-in: one membership, straight to the client.
-    oauthPage();
-    await until(() => expect(leaveTo).toHaveBeenCalledWith(`${client.redirect_uri}?code=oac_1`));
-    expect(posted(seen, '/v1/auth/magic-links')).toBe(false);
-  });
-
   const returnPage = (search: string, code: string | null) => {
     const onReturn = vi.fn();
     const m = mount(
@@ -307,6 +276,28 @@ describe('SSO that the page starts for itself (OAuth, org admin, its own sign-in
     );
     return { m, onReturn };
   };
+
+  it('the return: the code redeemed with the kept verifier (once), then the OAuth request goes on signed in', async () => {
+    const { key, challenge } = await beginSso();
+    expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const kept = JSON.parse(sessionStorage.getItem(`authio.sso.${key}`)!) as { verifier: string };
+    const seen = oauth({
+      'POST /v1/auth/handoffs/exchange': () => [200, answer(1, acme)],
+      'POST /v1/sessions/switch-org': () => [200, answer(2, acme)],
+      'POST /v1/oauth2/authorizations': () => [200, { redirect_to: `${client.redirect_uri}?code=oac_1` }],
+    });
+    const { m: r, onReturn } = returnPage(`?pk=pk_test_1&authorization=${REQ}&state=${key}`, 'hc_1');
+    await until(() => expect(onReturn).toHaveBeenCalledWith(`/hosted/sign-in?pk=pk_test_1&authorization=${REQ}`));
+    expect(seen.filter((x) => x.path === '/v1/auth/handoffs/exchange').map((x) => x.body)).toEqual([
+      { code: 'hc_1', code_verifier: kept.verifier },
+    ]);
+    expect(sessionStorage.getItem(`authio.sso.${key}`)).toBeNull();
+    r.unmount();
+    // The page the flow started on takes the sign-in: one membership, straight to the client.
+    oauthPage();
+    await until(() => expect(leaveTo).toHaveBeenCalledWith(`${client.redirect_uri}?code=oac_1`));
+    expect(posted(seen, '/v1/auth/magic-links')).toBe(false);
+  });
 
   it('a code this tab did not ask for (no verifier under its state) is never redeemed', async () => {
     const seen = stubApi({});

@@ -43,6 +43,8 @@ function Entries({ project, query }: { project: ProjectApi; query: string }) {
   const perPage = parsePageSize(params.get('per_page'));
   const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
   const [page, setPage] = useState<Page<AuditEvent> | null>(null);
+  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
+  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const { organization_id, action, actor_id } = filter;
@@ -52,7 +54,11 @@ function Entries({ project, query }: { project: ProjectApi; query: string }) {
     setError(null);
     project
       .auditEvents({ organization_id, action, actor_id, limit: perPage, after: currentCursor(trail) })
-      .then((p) => live && setPage(p))
+      .then((p) => {
+        if (!live) return;
+        setPage(p);
+        setPageTrail(trail);
+      })
       .catch((e: unknown) => live && setError(failure(e)));
     return () => {
       live = false;
@@ -150,7 +156,7 @@ function Entries({ project, query }: { project: ProjectApi; query: string }) {
         {page ? (
           <Pager
             label="Audit log pages"
-            trail={trail}
+            trail={pageTrail}
             perPage={perPage}
             rows={page.data.length}
             nextCursor={page.next_cursor}

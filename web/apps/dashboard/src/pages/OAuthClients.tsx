@@ -90,6 +90,8 @@ interface ShownSecret {
 export function ClientsView({ project }: { project: ProjectApi }) {
   const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
   const [page, setPage] = useState<Page<OAuthClient> | null>(null);
+  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
+  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
   const [shown, setShown] = useState<ShownSecret | null>(null);
   const [status, setStatus] = useState('');
@@ -102,6 +104,7 @@ export function ClientsView({ project }: { project: ProjectApi }) {
       .then((p) => {
         if (!live) return;
         setPage(p);
+        setPageTrail(trail);
         setError(null);
       })
       .catch((e: unknown) => live && setError(failure(e)));
@@ -192,7 +195,7 @@ export function ClientsView({ project }: { project: ProjectApi }) {
         {page ? (
           <Pager
             label="Client pages"
-            trail={trail}
+            trail={pageTrail}
             perPage={PER_PAGE}
             rows={page.data.length}
             nextCursor={page.next_cursor}

@@ -42,6 +42,8 @@ function UserDirectory({ project, query }: { project: ProjectApi; query: string 
   const perPage = parsePageSize(params.get('per_page'));
   const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
   const [page, setPage] = useState<Page<User> | null>(null);
+  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
+  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
 
@@ -50,7 +52,11 @@ function UserDirectory({ project, query }: { project: ProjectApi; query: string 
     setError(null);
     project
       .users({ email: email || undefined, limit: perPage, after: currentCursor(trail) })
-      .then((p) => live && setPage(p))
+      .then((p) => {
+        if (!live) return;
+        setPage(p);
+        setPageTrail(trail);
+      })
       .catch((e: unknown) => live && setError(failure(e)));
     return () => {
       live = false;
@@ -110,7 +116,7 @@ function UserDirectory({ project, query }: { project: ProjectApi; query: string 
         {page ? (
           <Pager
             label="User pages"
-            trail={trail}
+            trail={pageTrail}
             perPage={perPage}
             rows={page.data.length}
             nextCursor={page.next_cursor}

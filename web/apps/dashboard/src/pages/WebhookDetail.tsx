@@ -195,6 +195,8 @@ function Deliveries({ project, id, query }: { project: ProjectApi; id: string; q
   const status = isStatus(requested) ? requested : null;
   const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
   const [page, setPage] = useState<Page<Delivery> | null>(null);
+  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
+  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState('');
   const [version, setVersion] = useState(0);
@@ -204,7 +206,11 @@ function Deliveries({ project, id, query }: { project: ProjectApi; id: string; q
     let live = true;
     project
       .deliveries(id, { status, limit: PER_PAGE, after: currentCursor(trail) })
-      .then((p) => live && setPage(p))
+      .then((p) => {
+        if (!live) return;
+        setPage(p);
+        setPageTrail(trail);
+      })
       .catch((e: unknown) => live && setError(failure(e)));
     return () => {
       live = false;
@@ -346,7 +352,7 @@ function Deliveries({ project, id, query }: { project: ProjectApi; id: string; q
       {page ? (
         <Pager
           label="Delivery pages"
-          trail={trail}
+          trail={pageTrail}
           perPage={PER_PAGE}
           rows={page.data.length}
           nextCursor={page.next_cursor}

@@ -48,6 +48,8 @@ export function Webhooks() {
 function Endpoints({ project }: { project: ProjectApi }) {
   const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
   const [page, setPage] = useState<Page<WebhookEndpoint> | null>(null);
+  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
+  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<CreatedWebhookEndpoint | null>(null);
   const [version, setVersion] = useState(0);
@@ -56,7 +58,11 @@ function Endpoints({ project }: { project: ProjectApi }) {
     let live = true;
     project
       .webhookEndpoints({ limit: PER_PAGE, after: currentCursor(trail) })
-      .then((p) => live && setPage(p))
+      .then((p) => {
+        if (!live) return;
+        setPage(p);
+        setPageTrail(trail);
+      })
       .catch((e: unknown) => live && setError(failure(e)));
     return () => {
       live = false;
@@ -121,7 +127,7 @@ function Endpoints({ project }: { project: ProjectApi }) {
         {page ? (
           <Pager
             label="Endpoint pages"
-            trail={trail}
+            trail={pageTrail}
             perPage={PER_PAGE}
             rows={page.data.length}
             nextCursor={page.next_cursor}
