@@ -1061,8 +1061,8 @@ pub struct Pruned {
 /// contexts that are closed, cut, of a revoked session, of a membership no longer
 /// active, or without a live unexpired token; and back-channel logout notices sent or
 /// given up on more than `retention` ago; and SAML assertion ids that expired (they can no
-/// longer be replayed) and SAML starts' states that expired. A spent token presented after it was pruned is
-/// refused as unknown (401) instead of revoking the session.
+/// longer be replayed) and SAML starts' states that expired. A spent token presented
+/// after it was pruned is refused as unknown (401) instead of revoking the session.
 pub async fn prune(db: &authio_eventstore::Db, now: DateTime<Utc>, retention: Duration) -> Result<Pruned, sqlx::Error> {
     let (now_t, cutoff) = (time_text(now), time_text(now - retention));
     let mut w = db.begin_write().await?;

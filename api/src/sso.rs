@@ -6,9 +6,11 @@
 //!    publishable key, the connection, its redirect URL and a PKCE challenge (S256), as
 //!    for a handoff. Authio sends it on to the provider (OpenID Connect and GitHub: code
 //!    flow, PKCE S256 and a nonce of its own; SAML: an AuthnRequest by HTTP-Redirect),
-//!    its state sealed with `AUTHIO_SECRET_KEY` (AES-256-GCM, ten minutes) in `state` or
-//!    `RelayState`: nothing is stored for an anonymous caller, and the browser cannot
-//!    read or change what it carries (the PKCE verifier, the request's id).
+//!    its state sealed with `AUTHIO_SECRET_KEY` (AES-256-GCM, ten minutes): in `state`
+//!    (nothing is stored for an anonymous caller), or for SAML, whose `RelayState` may
+//!    carry at most 80 bytes, in `saml_relay_states` under a random `RelayState` until
+//!    it expires. The browser cannot read or change what it carries (the PKCE verifier,
+//!    the request's id).
 //! 2. `callback` (OpenID Connect, GitHub) or `acs` (SAML): the provider vouches for an
 //!    email. OpenID Connect: Authio redeems the code (its client secret, opened from
 //!    `connection_secrets`), validates the id token (the provider's JWKS, `iss`, `aud`,

@@ -1,13 +1,13 @@
 // @vitest-environment jsdom
 import { useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, type MembershipSummary, type Project, type SessionAnswer } from '../src/lib/api';
+import { ApiError, type MembershipSummary, type Project } from '../src/lib/api';
 import { leaveTo } from '../src/lib/navigate';
 import { parseParams } from '../src/lib/query';
 import { setPendingSignIn } from '../src/lib/sso';
 import { Tokens } from '../src/lib/tokens';
 import { acceptedAnyway, InvitationPage, withMembership } from '../src/pages/InvitationPage';
-import { alerts, button, click, heading, mount, stubApi, until, type Answer, type Route } from './dom';
+import { alerts, button, click, heading, mount, sessionAnswer, stubApi, until, type Answer, type Route } from './dom';
 
 vi.mock('../src/lib/navigate', () => ({ leaveTo: vi.fn() }));
 vi.mock('../src/lib/webauthn', () => ({
@@ -21,18 +21,8 @@ const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const acme = { id: 'org_acme', name: 'Acme', slug: 'acme' };
 const other: MembershipSummary = { organization: { id: 'org_o', name: 'Other', slug: 'other' }, role: 'member', status: 'active' };
 
-function session(n: number, active: typeof acme | null, memberships: MembershipSummary[]): SessionAnswer {
-  return {
-    access_token: `at_${n}`,
-    refresh_token: `rt_${n}`,
-    token_type: 'Bearer',
-    expires_in: 300,
-    session_id: 'sess_1',
-    user: { id: 'user_1', email: 'ada@example.com' },
-    active_organization: active ? { ...active, role: 'member' } : null,
-    memberships,
-  };
-}
+const session = (n: number, active: typeof acme | null, memberships: MembershipSummary[]) =>
+  sessionAnswer(n, memberships, active ? { organization: active, role: 'member', status: 'active' } : null);
 const signedIn = session(1, null, [other]);
 const inAcme = session(2, acme, [other, { organization: acme, role: 'member', status: 'active' }]);
 const err = (status: number, code: string): Answer => [status, { error: { code, message: code } }];

@@ -12,7 +12,7 @@ import { parseParams } from '../src/lib/query';
 import { handoffReturn } from '../src/lib/returns';
 import { Tokens } from '../src/lib/tokens';
 import { OrgAdminPage } from '../src/pages/OrgAdminPage';
-import { alerts, button, click, deferred, heading, mount, settle, stubApi, until, type Answer } from './dom';
+import { alerts, button, click, deferred, heading, mount, sessionAnswer, settle, stubApi, until, type Answer } from './dom';
 
 vi.mock('../src/lib/navigate', () => ({ leaveTo: vi.fn() }));
 vi.mock('../src/lib/webauthn', () => ({
@@ -26,18 +26,8 @@ const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const handoff = { redirectUrl: 'http://localhost:3000/callback', codeChallenge: CHALLENGE, state: 's1' };
 const noop = () => undefined;
 
-function session(memberships: MembershipSummary[] = [], org: MembershipSummary | null = null): SessionAnswer {
-  return {
-    access_token: 'at_1',
-    refresh_token: 'rt_1',
-    token_type: 'Bearer',
-    expires_in: 300,
-    session_id: 'sess_1',
-    user: { id: 'user_1', email: 'ada@example.com' },
-    active_organization: org ? { ...org.organization, role: org.role } : null,
-    memberships,
-  };
-}
+const session = (memberships: MembershipSummary[] = [], org: MembershipSummary | null = null) =>
+  sessionAnswer(1, memberships, org);
 const acme: MembershipSummary = { organization: { id: 'org_a', name: 'Acme', slug: 'acme' }, role: 'admin', status: 'active' };
 const stepUp: Answer = [403, { error: { code: 'step_up_required', message: 'step up', details: { require_passkey: true } } }];
 
