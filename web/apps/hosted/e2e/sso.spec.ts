@@ -15,6 +15,8 @@ import {
   expect,
   expectLabelled,
   hostedSignIn,
+  mailed,
+  organization,
   pkce,
   redeemCode,
   setup,
@@ -123,6 +125,43 @@ test('the org-admin page signs an admin in through the organization’s identity
   await expect(page.getByRole('heading', { level: 1, name: org.name })).toBeVisible();
   await expect(page.getByRole('region', { name: /^Members/ })).toContainText(`ada@${DOMAIN}`);
   await shot(page, 'sso-org-admin');
+});
+
+test('an invitation to another organization is accepted after signing in through the identity provider', async ({
+  page,
+}) => {
+  const globex = await organization('Globex');
+  const email = `dora@${DOMAIN}`;
+  const inv = await backend<{ id: string }>('POST', '/v1/invitations', {
+    email,
+    organization_id: globex.id,
+    role: 'member',
+    redirect_url: hostedSignIn({}, 'invitation'),
+  });
+  const link = await mailed(email, /(http:\/\/localhost:\d+\/hosted\/invitation\?[^\s"<>]+)/);
+  await page.goto(link);
+  await expect(page.getByRole('heading', { level: 1, name: `Join ${globex.name}` })).toBeVisible();
+  await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
+  // Her address's organization (Acme) admits only SSO, whatever organization invites her.
+  const sso = page.getByRole('button', { name: SSO });
+  await expect(sso).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Email me a sign-in link' })).toHaveCount(0);
+  await sso.click();
+  await atTheProvider(page, 'dora');
+  await expect(page.getByRole('heading', { level: 1, name: `You joined ${globex.name}` })).toBeVisible();
+  expect(page.url()).not.toContain('hc_');
+  await shot(page, 'sso-invitation-joined');
+  expect((await backend<{ state: string }>('GET', `/v1/invitations/${inv.id}`)).state).toBe('accepted');
+  // One user, two organizations: Acme just in time (its connection), Globex by the invitation.
+  const users = await backend<{ data: { id: string }[] }>('GET', `/v1/users?email=${encodeURIComponent(email)}`);
+  expect(users.data).toHaveLength(1);
+  const orgs = await backend<{ data: { organization_id: string; status: string }[] }>(
+    'GET',
+    `/v1/users/${users.data[0]!.id}/memberships`,
+  );
+  expect(orgs.data.filter((m) => m.status === 'active').map((m) => m.organization_id).sort()).toEqual(
+    [org.id, globex.id].sort(),
+  );
 });
 
 test.describe('a return the tab did not start', () => {
