@@ -1,12 +1,10 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { ConfirmButton } from '../components/ConfirmButton';
 import { CopyValue, serverOrigin } from '../components/CopyValue';
 import { ErrorLine, WithDashboardKey } from '../components/DashboardKey';
 import { useConsole } from '../context';
 import type { Connection, NewProjectConnection, ProjectApi } from '../lib/api';
-import { formatDate } from '../lib/format';
 import { NoTenant, PageTitle } from './PageTitle';
-import { PROTOCOL_NAMES, connectionFailure, protocolOf, ssoCallbackUrl } from './SsoConnections';
+import { ClientCredentialFields, ConnectionRow, clientFields, connectionFailure, ssoCallbackUrl } from './SsoConnections';
 
 export type PresetId = 'google' | 'microsoft-tenant' | 'microsoft-any' | 'github' | 'oidc';
 
@@ -65,22 +63,17 @@ export function projectConnectionBody(v: {
   clientId: string;
   clientSecret: string;
 }): { body: NewProjectConnection } | { field: Field; message: string } {
-  const name = v.name.trim();
-  const issuer = v.issuer.trim();
-  const client_id = v.clientId.trim();
-  const client_secret = v.clientSecret;
-  if (!name) return { field: 'name', message: 'Give the connection a name.' };
-  if (v.protocol === 'oidc') {
-    if (!issuer) return { field: 'issuer', message: "Give the identity provider's issuer URL." };
-    if (issuer.includes(TENANT_PLACEHOLDER))
-      return {
-        field: 'issuer',
-        message: `Replace ${TENANT_PLACEHOLDER} in the issuer with the directory (tenant) ID of your Microsoft Entra ID.`,
-      };
-  }
-  if (!client_id) return { field: 'client_id', message: 'Give the client ID the provider issued.' };
-  if (!client_secret) return { field: 'client_secret', message: 'Give the client secret the provider issued.' };
-  if (v.protocol === 'github') {
+  const github = v.protocol === 'github';
+  const checked = clientFields(v, {
+    issuerOptional: github,
+    checkIssuer: (issuer) =>
+      issuer.includes(TENANT_PLACEHOLDER)
+        ? `Replace ${TENANT_PLACEHOLDER} in the issuer with the directory (tenant) ID of your Microsoft Entra ID.`
+        : null,
+  });
+  if (!('fields' in checked)) return checked;
+  const { name, issuer, client_id, client_secret } = checked.fields;
+  if (github) {
     const body: NewProjectConnection = { name, protocol: 'github', client_id, client_secret };
     if (issuer) body.issuer = issuer;
     return { body };
@@ -186,8 +179,9 @@ export function SocialConnectionsView({ project }: { project: ProjectApi }) {
             </thead>
             <tbody>
               {list.map((c) => (
-                <SocialRow
+                <ConnectionRow
                   key={c.id}
+                  jitRole={false}
                   connection={c}
                   remove={() => project.deleteProjectConnection(c.id)}
                   onRemoved={async () => {
@@ -201,51 +195,6 @@ export function SocialConnectionsView({ project }: { project: ProjectApi }) {
         )}
       </section>
     </>
-  );
-}
-
-function SocialRow({
-  connection,
-  remove,
-  onRemoved,
-}: {
-  connection: Connection;
-  remove: () => Promise<void>;
-  onRemoved: () => Promise<void>;
-}) {
-  const [error, setError] = useState<string | null>(null);
-  const protocol = protocolOf(connection);
-
-  const doRemove = async () => {
-    setError(null);
-    try {
-      await remove();
-      await onRemoved();
-    } catch (e) {
-      setError(connectionFailure(e)?.message ?? null);
-    }
-  };
-
-  return (
-    <tr data-connection-id={connection.id} data-protocol={protocol}>
-      <td>
-        {connection.name}
-        <br />
-        <code className="muted small">{connection.id}</code>
-      </td>
-      <td>{PROTOCOL_NAMES[protocol]}</td>
-      <td>
-        <code className="wrap">{connection.issuer}</code>
-      </td>
-      <td>
-        <code className="wrap">{connection.client_id}</code>
-      </td>
-      <td>{formatDate(connection.created_at)}</td>
-      <td className="row-actions">
-        <ConfirmButton label="Delete" subject={connection.name} onConfirm={doRemove} />
-        <ErrorLine error={error} />
-      </td>
-    </tr>
   );
 }
 
@@ -363,38 +312,14 @@ function NewSocialConnection({
           </>
         )}
       </p>
-      <div className="row">
-        <div>
-          <label htmlFor="social-client-id">Client ID</label>
-          <input
-            id="social-client-id"
-            value={clientId}
-            onChange={(e) => setClientId(e.target.value)}
-            spellCheck={false}
-            autoComplete="off"
-            aria-invalid={invalid('client_id')}
-            required
-          />
-        </div>
-        <div>
-          <label htmlFor="social-client-secret">Client secret</label>
-          <input
-            id="social-client-secret"
-            type="password"
-            value={clientSecret}
-            onChange={(e) => setClientSecret(e.target.value)}
-            spellCheck={false}
-            autoComplete="new-password"
-            maxLength={1024}
-            aria-describedby="social-client-secret-hint"
-            aria-invalid={invalid('client_secret')}
-            required
-          />
-        </div>
-      </div>
-      <p className="hint" id="social-client-secret-hint">
-        The secret is sealed on the server and never shown again.
-      </p>
+      <ClientCredentialFields
+        idPrefix="social"
+        clientId={clientId}
+        setClientId={setClientId}
+        clientSecret={clientSecret}
+        setClientSecret={setClientSecret}
+        invalid={invalid}
+      />
       <ErrorLine error={error?.message ?? null} />
       <div className="actions">
         <button type="submit" disabled={busy}>

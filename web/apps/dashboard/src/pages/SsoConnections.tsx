@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { CopyValue, serverOrigin } from '../components/CopyValue';
 import { ErrorLine } from '../components/DashboardKey';
@@ -41,6 +41,95 @@ export const SAML_HOWTO =
   'At the identity provider, create a SAML application and paste the entity ID as its audience (SP entity ID) and the ACS URL as its single sign-on (reply) URL with the HTTP-POST binding, or give it the metadata URL if it imports service-provider metadata.';
 
 type Field = 'name' | 'issuer' | 'client_id' | 'client_secret' | 'metadata_xml' | 'jit_role';
+
+/** An OpenID Connect or GitHub client's fields as the forms send them. */
+export interface ClientFields {
+  name: string;
+  issuer: string;
+  client_id: string;
+  client_secret: string;
+}
+
+/**
+ * A client connection's fields as typed (trimmed; the secret as is), or the first one
+ * that is missing, in the form's order: name, issuer (when `issuer` is not optional;
+ * `checkIssuer` may refuse it further), client ID, client secret.
+ */
+export function clientFields(
+  v: { name: string; issuer: string; clientId: string; clientSecret: string },
+  opts: { issuerOptional?: boolean; checkIssuer?: (issuer: string) => string | null } = {},
+): { fields: ClientFields } | { field: 'name' | 'issuer' | 'client_id' | 'client_secret'; message: string } {
+  const fields = { name: v.name.trim(), issuer: v.issuer.trim(), client_id: v.clientId.trim(), client_secret: v.clientSecret };
+  if (!fields.name) return { field: 'name', message: 'Give the connection a name.' };
+  if (!opts.issuerOptional) {
+    if (!fields.issuer) return { field: 'issuer', message: "Give the identity provider's issuer URL." };
+    const wrong = opts.checkIssuer?.(fields.issuer);
+    if (wrong) return { field: 'issuer', message: wrong };
+  }
+  if (!fields.client_id) return { field: 'client_id', message: 'Give the client ID the provider issued.' };
+  if (!fields.client_secret) return { field: 'client_secret', message: 'Give the client secret the provider issued.' };
+  return { fields };
+}
+
+/**
+ * The client ID and secret inputs (ids `<idPrefix>-client-id`, `<idPrefix>-client-secret`)
+ * in one row with `children` beside them, and the note that the secret is never shown again.
+ */
+export function ClientCredentialFields({
+  idPrefix,
+  clientId,
+  setClientId,
+  clientSecret,
+  setClientSecret,
+  invalid,
+  children,
+}: {
+  idPrefix: string;
+  clientId: string;
+  setClientId: (v: string) => void;
+  clientSecret: string;
+  setClientSecret: (v: string) => void;
+  invalid: (f: 'client_id' | 'client_secret') => true | undefined;
+  children?: ReactNode;
+}) {
+  return (
+    <>
+      <div className="row">
+        <div>
+          <label htmlFor={`${idPrefix}-client-id`}>Client ID</label>
+          <input
+            id={`${idPrefix}-client-id`}
+            value={clientId}
+            onChange={(e) => setClientId(e.target.value)}
+            spellCheck={false}
+            autoComplete="off"
+            aria-invalid={invalid('client_id')}
+            required
+          />
+        </div>
+        <div>
+          <label htmlFor={`${idPrefix}-client-secret`}>Client secret</label>
+          <input
+            id={`${idPrefix}-client-secret`}
+            type="password"
+            value={clientSecret}
+            onChange={(e) => setClientSecret(e.target.value)}
+            spellCheck={false}
+            autoComplete="new-password"
+            maxLength={1024}
+            aria-describedby={`${idPrefix}-client-secret-hint`}
+            aria-invalid={invalid('client_secret')}
+            required
+          />
+        </div>
+        {children}
+      </div>
+      <p className="hint" id={`${idPrefix}-client-secret-hint`}>
+        The secret is sealed on the server and never shown again.
+      </p>
+    </>
+  );
+}
 
 const noPeriod = (s: string) => s.replace(/[.\s]+$/, '');
 
@@ -253,14 +342,20 @@ function SamlNextStep({ connection, onDone }: { connection: Connection; onDone: 
   );
 }
 
-function ConnectionRow({
+/**
+ * A connection in a list, with its delete; `jitRole`: the organization's lists show the
+ * role for new members (the project's own connections have none).
+ */
+export function ConnectionRow({
   connection,
   remove,
   onRemoved,
+  jitRole = true,
 }: {
   connection: Connection;
   remove: () => Promise<void>;
   onRemoved: () => Promise<void>;
+  jitRole?: boolean;
 }) {
   const [error, setError] = useState<string | null>(null);
   const protocol = protocolOf(connection);
@@ -295,9 +390,11 @@ function ConnectionRow({
           <br />
           <code className="wrap">{connection.client_id}</code>
         </td>
-        <td>
-          {connection.jit_role ? <code>{connection.jit_role}</code> : <span className="muted">none (refused)</span>}
-        </td>
+        {jitRole ? (
+          <td>
+            {connection.jit_role ? <code>{connection.jit_role}</code> : <span className="muted">none (refused)</span>}
+          </td>
+        ) : null}
         <td>{formatDate(connection.created_at)}</td>
         <td className="row-actions">
           <ConfirmButton label="Delete" subject={connection.name} onConfirm={doRemove} />
@@ -306,7 +403,7 @@ function ConnectionRow({
       </tr>
       {samlRegistration(connection) ? (
         <tr className="detail-row" data-saml-of={connection.id}>
-          <td colSpan={7}>
+          <td colSpan={jitRole ? 7 : 6}>
             <SamlValues connection={connection} />
             <p className="hint">{SAML_HOWTO}</p>
           </td>
@@ -437,13 +534,9 @@ function NewConnectionForm({
         });
       body = { name: trimmed, protocol: 'saml', metadata_xml: xml };
     } else {
-      const oidc = { name: trimmed, issuer: issuer.trim(), client_id: clientId.trim(), client_secret: clientSecret };
-      if (!oidc.name) return setError({ field: 'name', message: 'Give the connection a name.' });
-      if (!oidc.issuer) return setError({ field: 'issuer', message: "Give the identity provider's issuer URL." });
-      if (!oidc.client_id) return setError({ field: 'client_id', message: 'Give the client ID the provider issued.' });
-      if (!oidc.client_secret)
-        return setError({ field: 'client_secret', message: 'Give the client secret the provider issued.' });
-      body = oidc;
+      const checked = clientFields({ name, issuer, clientId, clientSecret });
+      if (!('fields' in checked)) return setError(checked);
+      body = checked.fields;
     }
     if (role) body.jit_role = role;
     setBusy(true);
@@ -577,39 +670,16 @@ function NewConnectionForm({
           <p className="hint" id="connection-issuer-hint">
             Authio reads <code>&lt;issuer&gt;/.well-known/openid-configuration</code> when the connection is added.
           </p>
-          <div className="row">
-            <div>
-              <label htmlFor="connection-client-id">Client ID</label>
-              <input
-                id="connection-client-id"
-                value={clientId}
-                onChange={(e) => setClientId(e.target.value)}
-                spellCheck={false}
-                autoComplete="off"
-                aria-invalid={invalid('client_id')}
-                required
-              />
-            </div>
-            <div>
-              <label htmlFor="connection-client-secret">Client secret</label>
-              <input
-                id="connection-client-secret"
-                type="password"
-                value={clientSecret}
-                onChange={(e) => setClientSecret(e.target.value)}
-                spellCheck={false}
-                autoComplete="new-password"
-                maxLength={1024}
-                aria-describedby="connection-client-secret-hint"
-                aria-invalid={invalid('client_secret')}
-                required
-              />
-            </div>
+          <ClientCredentialFields
+            idPrefix="connection"
+            clientId={clientId}
+            setClientId={setClientId}
+            clientSecret={clientSecret}
+            setClientSecret={setClientSecret}
+            invalid={invalid}
+          >
             {jitRoleField}
-          </div>
-          <p className="hint" id="connection-client-secret-hint">
-            The secret is sealed on the server and never shown again.
-          </p>
+          </ClientCredentialFields>
         </>
       )}
       <p className="hint" id="connection-jit-role-hint">
