@@ -20,6 +20,14 @@ use std::time::{Duration, Instant};
 /// Access tokens live five minutes.
 pub const ACCESS_TTL_SECS: u64 = 300;
 
+/// `c` when it names a project, a user and a session, as an access token's claims do.
+fn access_claims(c: Claims) -> Option<Claims> {
+    (c.aud.starts_with("proj_") && c.sub.starts_with("user_") && c.sid.starts_with("sess_")).then_some(c)
+}
+
+/// The longest access token `verify` reads.
+const ACCESS_MAX_LEN: usize = 4096;
+
 /// The `typ` of an authorization request the provider signs for the hosted pages.
 pub const REQUEST_TYP: &str = "oauth-authz-req+jwt";
 
@@ -95,6 +103,49 @@ pub struct Keys {
     last_reload: Arc<RwLock<Instant>>,
     /// Each project's algorithm as last read, and when (re-read after `RELOAD_EVERY`).
     algorithms: Arc<RwLock<HashMap<String, (TokenAlgorithm, Instant)>>>,
+    issued: Arc<Issued>,
+}
+
+/// How many access tokens one generation of `Issued` holds (two are kept).
+const ISSUED_GENERATION: usize = 8192;
+
+/// The access tokens this process signed lately, by the SHA-256 of their text, with
+/// their claims and the key that signed them. A client presents its token again within
+/// seconds (the next request, the next switch): a token found here is, byte for byte,
+/// one this process signed, so its signature is not checked again (Ed25519 verification
+/// was about a tenth of a switch-org's server CPU; ES256 costs more). Everything else
+/// `verify` asks is still asked: the key not retired, the expiry. Two generations, the
+/// older dropped when the newer fills: at most 2 × `ISSUED_GENERATION` entries (a few
+/// hundred bytes each). A token signed by another process, or forgotten here, is
+/// verified as before.
+#[derive(Default)]
+struct Issued {
+    generations: std::sync::Mutex<[Generation; 2]>,
+}
+
+/// Tokens by their SHA-256: their claims, and the `kid` of the key that signed them.
+type Generation = HashMap<[u8; 32], Arc<(Claims, String)>>;
+
+impl Issued {
+    fn digest(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    fn remember(&self, token: &str, claims: &Claims, kid: &str) {
+        let entry = Arc::new((claims.clone(), kid.to_string()));
+        let Ok(mut g) = self.generations.lock() else { return };
+        if g[0].len() >= ISSUED_GENERATION {
+            g[1] = std::mem::take(&mut g[0]);
+        }
+        g[0].insert(Self::digest(token), entry);
+    }
+
+    fn recall(&self, token: &str) -> Option<Arc<(Claims, String)>> {
+        let key = Self::digest(token);
+        let g = self.generations.lock().ok()?;
+        g[0].get(&key).or_else(|| g[1].get(&key)).cloned()
+    }
 }
 
 fn jwt_algorithm(a: TokenAlgorithm) -> Algorithm {
@@ -229,6 +280,7 @@ impl Keys {
             keys: Arc::new(RwLock::new(Vec::new())),
             last_reload: Arc::new(RwLock::new(Instant::now())),
             algorithms: Arc::default(),
+            issued: Arc::default(),
         };
         keys.reload().await?;
         Ok(keys)
@@ -389,6 +441,7 @@ impl Keys {
         header.typ = Some("JWT".into());
         let token =
             jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(|e| KeyError::Material(e.to_string()))?;
+        self.issued.remember(&token, &claims, &key.kid);
         Ok((token, claims))
     }
 
@@ -448,15 +501,23 @@ impl Keys {
         // Only an access token's header says `JWT` (or nothing); an authorization
         // request's says `REQUEST_TYP`, and an id token, typed `JWT` too, fails the
         // strict claims below (its `aud` is a client).
-        let (key, mut v) = self.validation_for(token, 4096, |t| t.is_none_or(|t| t == "JWT")).await?;
+        if token.len() > ACCESS_MAX_LEN {
+            return None;
+        }
+        if let Some(known) = self.issued.recall(token) {
+            let (claims, kid) = &*known;
+            // As `decode` checks them: the key still one of ours, `exp` not passed
+            // (no leeway); `nbf` is never set on the tokens `issue` signs.
+            self.find_or_reload(kid).await?;
+            return (claims.exp >= jsonwebtoken::get_current_timestamp())
+                .then(|| claims.clone())
+                .and_then(access_claims);
+        }
+        let (key, mut v) = self.validation_for(token, ACCESS_MAX_LEN, |t| t.is_none_or(|t| t == "JWT")).await?;
         v.validate_nbf = true;
         v.validate_aud = false; // checked by the caller against the project it acts in
         let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).ok()?;
-        let c = data.claims;
-        if !c.aud.starts_with("proj_") || !c.sub.starts_with("user_") || !c.sid.starts_with("sess_") {
-            return None;
-        }
-        Some(c)
+        access_claims(data.claims)
     }
 
     /// The JSON Web Key Set.
@@ -470,5 +531,63 @@ impl Keys {
             j
         };
         json!({ "keys": keys.iter().map(|k| jwk(k)).collect::<Vec<_>>() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org() -> Option<OrgClaims> {
+        Some(OrgClaims { id: "org_1".into(), role: "admin".into(), permissions: vec!["a:b".into()], teams: None })
+    }
+
+    /// A token this process signed is recalled with the claims a verification of its
+    /// signature reads; the memo does not let through what `verify` refuses.
+    #[tokio::test]
+    async fn tokens_signed_here_are_recalled_as_their_signature_reads() {
+        let db = authio_eventstore::testing::fresh_db(false).await;
+        let keys = Keys::load(db.clone(), "http://localhost:1".into()).await.unwrap();
+        let (token, claims) = keys.issue("proj_1", "user_1", "sess_1", org(), None).await.unwrap();
+        // Another process (no memo) reads the same claims from the signature.
+        let other = Keys::load(db.clone(), "http://localhost:1".into()).await.unwrap();
+        assert!(other.issued.recall(&token).is_none());
+        assert_eq!(other.verify(&token).await.as_ref(), Some(&claims));
+        assert!(keys.issued.recall(&token).is_some());
+        assert_eq!(keys.verify(&token).await.as_ref(), Some(&claims));
+
+        // One character changed: not recalled, and its signature fails.
+        let mut tampered = token.clone().into_bytes();
+        let i = tampered.len() - 2;
+        tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(keys.verify(&tampered).await, None);
+
+        // A remembered token past its expiry, or of a key that is no longer ours, is refused.
+        let kid = keys.current(Algorithm::EdDSA).unwrap().kid.clone();
+        let expired = Claims { exp: jsonwebtoken::get_current_timestamp() - 1, ..claims.clone() };
+        keys.issued.remember("expired.token.here", &expired, &kid);
+        assert_eq!(keys.verify("expired.token.here").await, None);
+        keys.issued.remember("unknown.key.here", &claims, "kid_gone");
+        assert_eq!(keys.verify("unknown.key.here").await, None);
+        // Claims that are not an access token's are refused as `decode`'s are.
+        let foreign = Claims { aud: "client_1".into(), ..claims.clone() };
+        keys.issued.remember("foreign.aud.here", &foreign, &kid);
+        assert_eq!(keys.verify("foreign.aud.here").await, None);
+    }
+
+    /// Two generations: the oldest tokens are forgotten (and verified by signature again).
+    #[tokio::test]
+    async fn the_memo_is_bounded() {
+        let db = authio_eventstore::testing::fresh_db(false).await;
+        let keys = Keys::load(db, "http://localhost:1".into()).await.unwrap();
+        let (first, claims) = keys.issue("proj_1", "user_1", "sess_1", None, None).await.unwrap();
+        for i in 0..2 * ISSUED_GENERATION {
+            keys.issued.remember(&format!("t{i}"), &claims, "kid");
+        }
+        let sizes = keys.issued.generations.lock().unwrap().each_ref().map(HashMap::len);
+        assert_eq!(sizes, [1, ISSUED_GENERATION]);
+        assert!(keys.issued.recall(&first).is_none());
+        assert_eq!(keys.verify(&first).await, Some(claims));
     }
 }
