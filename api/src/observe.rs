@@ -152,9 +152,10 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
 /// Set the gauges read at scrape time, then render every metric.
 pub async fn render(st: &AppState) -> String {
     let pool = &st.db.pool;
-    metrics::gauge!("authio_db_pool_connections", "state" => "open").set(pool.size() as f64);
-    metrics::gauge!("authio_db_pool_connections", "state" => "idle").set(pool.num_idle() as f64);
-    metrics::gauge!("authio_db_pool_max_connections").set(pool.options().get_max_connections() as f64);
+    let (open, idle, max) = st.db.connection_counts();
+    metrics::gauge!("authio_db_pool_connections", "state" => "open").set(open as f64);
+    metrics::gauge!("authio_db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("authio_db_pool_max_connections").set(max as f64);
     // Backlogs need the database; while it is away they keep their last values.
     let backlog = |name: &'static str| {
         let sql = "SELECT COALESCE((SELECT MAX(position) FROM events), 0) - \

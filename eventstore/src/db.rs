@@ -26,7 +26,10 @@ static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/
 /// `SQLITE_BUSY` on a lock upgrade.
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// Reads, and everything not in a `Tx`.
     pub pool: AnyPool,
+    /// Transactions and commits (`Tx`; see `conns`).
+    pub(crate) conns: Arc<crate::conns::Conns>,
     pub dialect: Dialect,
     pub(crate) write_lock: Arc<Mutex<()>>,
     /// Aggregate states between commands (see `cache`).
@@ -72,7 +75,15 @@ pub fn copy_text_escape(out: &mut Vec<u8>, s: &str) {
 }
 
 /// A pooled connection idle this long is pinged before it is handed out.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+/// Set up a new connection: SQLite's journal, busy timeout and sync level.
+pub(crate) async fn prepare(conn: &mut sqlx::AnyConnection, dialect: Dialect) -> Result<(), sqlx::Error> {
+    if dialect == Dialect::Sqlite {
+        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;").await?;
+    }
+    Ok(())
+}
 
 /// Open one connection to PostgreSQL before making the pool, so that a wrong host, port,
 /// role or database fails at once with its cause and the host named (the pool would
@@ -176,22 +187,12 @@ impl Db {
                     Ok(true)
                 })
             })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                             PRAGMA synchronous = NORMAL;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(opts)
+            .after_connect(move |conn, _| Box::pin(prepare(conn, dialect)))
+            .connect_with(opts.clone())
             .await?;
         Ok(Db {
             pool,
+            conns: Arc::new(crate::conns::Conns::new(opts, dialect, max_connections)),
             dialect,
             write_lock: Arc::new(Mutex::new(())),
             cache: Arc::default(),
@@ -199,6 +200,14 @@ impl Db {
             url: Url(url.into()),
             fused: Arc::default(),
         })
+    }
+
+    /// Connections (open, idle, at most) of the read pool and of the transactions'
+    /// (`conns`) together.
+    pub fn connection_counts(&self) -> (u32, u32, u32) {
+        let (open, idle, max) = self.conns.counts();
+        let reads = self.pool.options().get_max_connections();
+        (open + self.pool.size(), idle + self.pool.num_idle() as u32, max + reads)
     }
 
     /// How many commits of this handle went to PostgreSQL as one statement (see `fuse`).

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod cache;
+mod conns;
 mod db;
 mod fuse;
 mod store;

@@ -1,5 +1,6 @@
 //! Appending, loading and reading events.
 use crate::cache::AnyState;
+use crate::conns::{Conns, Leased};
 use crate::db::{Db, Dialect};
 use crate::fuse::{fuse, Fused, Part};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -7,7 +8,6 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
-use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Executor, Row};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -478,36 +478,42 @@ pub struct CommitTicket(pub i64);
 /// connection is ever left inside a transaction (on SQLite that would hold the write
 /// lock forever). sqlx's own `Transaction` is not safe against a cancelled `BEGIN`.
 pub struct Tx {
-    conn: Option<PoolConnection<Any>>,
+    conn: Option<Leased>,
 }
 
 impl Tx {
-    async fn begin(pool: &sqlx::AnyPool, statement: &'static str) -> Result<Tx, sqlx::Error> {
-        let mut tx = Tx { conn: Some(pool.acquire().await?) };
+    async fn begin(conns: &Arc<Conns>, statement: &'static str) -> Result<Tx, sqlx::Error> {
+        let mut tx = Tx { conn: Some(conns.acquire().await?) };
         tx.execute(statement).await?;
         Ok(tx)
     }
 
     /// A pooled connection outside any transaction, for one statement (its own
     /// transaction), closed if dropped before `release`.
-    async fn autocommit(pool: &sqlx::AnyPool) -> Result<Tx, sqlx::Error> {
-        Ok(Tx { conn: Some(pool.acquire().await?) })
+    async fn autocommit(conns: &Arc<Conns>) -> Result<Tx, sqlx::Error> {
+        Ok(Tx { conn: Some(conns.acquire().await?) })
     }
 
     /// Give the connection of `autocommit` back to the pool.
     fn release(mut self) {
-        self.conn.take();
+        self.give_back();
+    }
+
+    fn give_back(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.give_back();
+        }
     }
 
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         self.execute("COMMIT").await?;
-        self.conn.take();
+        self.give_back();
         Ok(())
     }
 
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
         self.execute("ROLLBACK").await?;
-        self.conn.take();
+        self.give_back();
         Ok(())
     }
 }
@@ -525,13 +531,7 @@ impl std::ops::DerefMut for Tx {
     }
 }
 
-impl Drop for Tx {
-    fn drop(&mut self) {
-        if let Some(mut conn) = self.conn.take() {
-            conn.close_on_drop();
-        }
-    }
-}
+// Dropping a `Tx` that still holds its connection drops the `Leased`, which closes it.
 
 /// A write transaction; on SQLite it holds the process-wide write lock.
 pub struct WriteTx<'a> {
@@ -542,7 +542,7 @@ pub struct WriteTx<'a> {
 impl Db {
     /// A cancel-safe transaction (see `Tx`).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Tx::begin(&self.pool, "BEGIN").await
+        Tx::begin(&self.conns, "BEGIN").await
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
@@ -557,7 +557,7 @@ impl Db {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         };
-        Ok(WriteTx { tx: Tx::begin(&self.pool, statement).await?, _guard: guard })
+        Ok(WriteTx { tx: Tx::begin(&self.conns, statement).await?, _guard: guard })
     }
 
     /// Load an aggregate: its cached state (see `cache`) plus the events after it, else
@@ -707,7 +707,7 @@ impl Db {
     /// Run a fused commit (`plan_fused`): one statement, its own transaction. Returns
     /// its ticket (the transaction id) and its rows (those of the commit's read).
     async fn commit_fused(&self, fused: Fused, changes: &Changes) -> Result<(i64, Vec<AnyRow>), StoreError> {
-        let mut conn = Tx::autocommit(&self.pool).await?;
+        let mut conn = Tx::autocommit(&self.conns).await?;
         let res = bind_all(sqlx::query(&fused.sql), &fused.args).fetch_all(&mut *conn).await;
         match res {
             Ok(rows) => {

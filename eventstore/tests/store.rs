@@ -567,3 +567,71 @@ async fn a_commit_requires_and_reads_postgres() {
 async fn a_commit_requires_and_reads_sqlite() {
     a_commit_requires_and_reads(false).await;
 }
+
+/// The transactions' connections (`conns.rs`): one given back is handed out again as it
+/// is (the same PostgreSQL backend, no round trip in between); one whose transaction was
+/// cut short (its future dropped mid-statement) is closed, never handed out inside that
+/// transaction; a caller waits at most the acquire timeout when all are in use.
+async fn transaction_connections(postgres: bool) {
+    let db = fresh_db(postgres).await;
+    // Each dialect's name for "this connection".
+    let me = if postgres { "SELECT pg_backend_pid()::bigint" } else { "SELECT 1" };
+    let whose = |mut tx: authio_eventstore::Tx| async move {
+        let id: i64 = sqlx::query_scalar(me).fetch_one(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    };
+    let first = whose(db.begin().await.unwrap()).await;
+    assert_eq!(whose(db.begin().await.unwrap()).await, first, "the connection given back is reused");
+    let (open, idle, _) = db.connection_counts();
+    assert!(open >= 1 && idle >= 1, "{open} open, {idle} idle");
+
+    // Cut short after a write: rolled back, its connection closed.
+    let cut_id = std::sync::atomic::AtomicI64::new(-1);
+    let cut = async {
+        let mut tx = db.begin().await.unwrap();
+        let id: i64 = sqlx::query_scalar(me).fetch_one(&mut *tx).await.unwrap();
+        cut_id.store(id, std::sync::atomic::Ordering::SeqCst);
+        sqlx::query("INSERT INTO projection_checkpoints (name, position) VALUES ('cut', 1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        // PostgreSQL: cut in the middle of a statement. SQLite cannot interrupt one
+        // (its worker thread runs it to the end), so there the cut comes between two.
+        if postgres {
+            let _ = sqlx::query("SELECT pg_sleep(5)::text").fetch_one(&mut *tx).await;
+        } else {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        unreachable!("the transaction is cut short");
+    };
+    assert!(tokio::time::timeout(Duration::from_millis(300), cut).await.is_err());
+    let mut tx = db.begin().await.unwrap();
+    let status: Option<String> = sqlx::query_scalar("SELECT name FROM projection_checkpoints WHERE name = 'cut'")
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(status, None, "the cut transaction was rolled back");
+    if postgres {
+        let id: i64 = sqlx::query_scalar(me).fetch_one(&mut *tx).await.unwrap();
+        assert_ne!(id, cut_id.load(std::sync::atomic::Ordering::SeqCst), "the cut connection is not handed out");
+        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> $1::int")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(open, 0, "no connection was left inside a transaction");
+    }
+    tx.rollback().await.unwrap();
+    claim(&db, "after-cut", "a").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_connections_sqlite() {
+    transaction_connections(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_connections_postgres() {
+    transaction_connections(true).await;
+}
