@@ -17,7 +17,7 @@ use crate::store::SqlArg;
 /// The single statement of a commit and its values.
 #[derive(Debug)]
 pub(crate) struct Fused {
-    pub sql: String,
+    pub sql: std::sync::Arc<str>,
     pub args: Vec<SqlArg>,
 }
 
@@ -206,7 +206,7 @@ pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool, read: Option<(&st
             sql.push_str(", ");
             sql.push_str(&c);
         }
-        return Some(Fused { sql, args });
+        return Some(Fused { sql: sql.into(), args });
     };
     let read_words = words(read)?;
     if !read_words.first()?.eq_ignore_ascii_case("SELECT") || highest_param(&read_words)? != read_args.len() {
@@ -223,7 +223,7 @@ pub(crate) fn fuse(parts: Vec<Part<'_>>, first_is_event: bool, read: Option<(&st
     renumber(read, args.len(), &mut sql);
     args.extend(read_args.iter().cloned());
     sql.push_str(") r ON TRUE");
-    Some(Fused { sql, args })
+    Some(Fused { sql: sql.into(), args })
 }
 
 #[cfg(test)]
@@ -252,7 +252,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            f.sql,
+            &*f.sql,
             "WITH p0 AS (INSERT INTO events (a, b) VALUES ($1, $2) RETURNING (txid::text)::bigint AS t), \
              p1 AS (UPDATE sessions SET org = $4, note = 'it''s $1' WHERE id = $3), \
              p2 AS (UPDATE refresh_tokens SET state = 'superseded' WHERE session_id = $5 AND state = 'live'), \

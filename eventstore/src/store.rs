@@ -151,6 +151,8 @@ const PG_INSERT_EVENT_SELECT: &str = "INSERT INTO events (event_id, aggregate_ty
 
 /// The commit of `changes` as one statement (see `fuse`), when every event's read-model
 /// writes are known up front and no statement would see an earlier one's write.
+/// Commands of one kind commit the same statements with other values: the statement's
+/// text is made once per shape (`FusedShapes`) and its values are laid out again each time.
 fn plan_fused(
     changes: &Changes,
     metadata: &Metadata,
@@ -171,6 +173,94 @@ fn plan_fused(
     }
     // The requirements go into the first event's INSERT, which then inserts only if
     // they hold (and raises otherwise): a part that always runs, before any write.
+    if planned.is_empty() && !changes.requires.is_empty() {
+        return None;
+    }
+    let key = shape_key(changes, &planned);
+    if let Some(known) = FusedShapes::recall(&key) {
+        return Some(Fused { sql: known?, args: lay_out(changes, planned) });
+    }
+    let fused = fuse_planned(changes, planned);
+    FusedShapes::remember(key, fused.as_ref().map(|f| f.sql.clone()));
+    fused
+}
+
+/// The values of a fused commit in the order `fuse_planned` lays them out: each part's
+/// (the first event's row followed by the requirements'), then the read's.
+fn lay_out(changes: &Changes, planned: Vec<(Vec<SqlArg>, Vec<Planned>)>) -> Vec<SqlArg> {
+    let mut args = Vec::new();
+    for (i, (row, writes)) in planned.into_iter().enumerate() {
+        args.extend(row);
+        if i == 0 {
+            changes.requires.iter().for_each(|(_, a, _)| args.extend(a.iter().cloned()));
+        }
+        writes.into_iter().for_each(|(_, a)| args.extend(a));
+    }
+    changes.side_writes.iter().for_each(|(_, a, _)| args.extend(a.iter().cloned()));
+    if let Some((_, a)) = &changes.read {
+        args.extend(a.iter().cloned());
+    }
+    args
+}
+
+/// What decides a fused statement's text: each part's SQL and number of values, each
+/// requirement's and check's code, the read, in order (NUL, which no SQL text holds,
+/// between them).
+fn shape_key(changes: &Changes, planned: &[(Vec<SqlArg>, Vec<Planned>)]) -> String {
+    use std::fmt::Write;
+    let mut k = String::with_capacity(4096);
+    let _ = write!(k, "{}", !changes.appends.is_empty());
+    for (i, (row, writes)) in planned.iter().enumerate() {
+        let _ = write!(k, "\0E\0{}", row.len());
+        if i == 0 {
+            for (condition, args, code) in &changes.requires {
+                let _ = write!(k, "\0R\0{condition}\0{}\0{code}", args.len());
+            }
+        }
+        for (sql, args) in writes {
+            let _ = write!(k, "\0W\0{sql}\0{}", args.len());
+        }
+    }
+    for (sql, args, code) in &changes.side_writes {
+        let _ = write!(k, "\0S\0{sql}\0{}\0{}", args.len(), code.unwrap_or(""));
+    }
+    if let Some((sql, args)) = &changes.read {
+        let _ = write!(k, "\0Q\0{sql}\0{}", args.len());
+    }
+    k
+}
+
+/// The fused statements of the commit shapes seen (`None`: that shape is not fused), at
+/// most `FusedShapes::MAX` (forgotten all at once beyond that; commands come in a few
+/// dozen shapes).
+struct FusedShapes;
+
+type ShapeMap = std::collections::HashMap<String, Option<Arc<str>>>;
+
+impl FusedShapes {
+    const MAX: usize = 1024;
+
+    fn map() -> &'static std::sync::Mutex<ShapeMap> {
+        static SHAPES: std::sync::OnceLock<std::sync::Mutex<ShapeMap>> = std::sync::OnceLock::new();
+        SHAPES.get_or_init(Default::default)
+    }
+
+    fn recall(key: &str) -> Option<Option<Arc<str>>> {
+        Self::map().lock().ok()?.get(key).cloned()
+    }
+
+    fn remember(key: String, sql: Option<Arc<str>>) {
+        if let Ok(mut m) = Self::map().lock() {
+            if m.len() >= Self::MAX {
+                m.clear();
+            }
+            m.insert(key, sql);
+        }
+    }
+}
+
+/// `plan_fused`'s statement made from its parts.
+fn fuse_planned(changes: &Changes, mut planned: Vec<(Vec<SqlArg>, Vec<Planned>)>) -> Option<Fused> {
     let guarded = match (changes.requires.is_empty(), planned.first_mut()) {
         (true, _) => None,
         (false, None) => return None,
@@ -955,4 +1045,44 @@ fn row_to_event(row: &sqlx::any::AnyRow) -> Result<StoredEvent, StoreError> {
         recorded_at: row.try_get(9)?,
         projected: row.try_get::<i64, _>(10)? != 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(n: usize) -> Vec<SqlArg> {
+        (0..n).map(|i| SqlArg::Text(format!("v{i}"))).collect()
+    }
+
+    /// A commit of a remembered shape gets the statement made for it and its values in
+    /// the order that statement numbers them.
+    #[test]
+    fn a_remembered_shape_lays_out_its_values_as_the_statement_numbers_them() {
+        let mut c = Changes::new();
+        c.require("EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2)", text(2), "no_session");
+        c.require("EXISTS (SELECT 1 FROM memberships WHERE id = $1)", text(1), "no_member");
+        c.side_write_exactly_one("UPDATE refresh_tokens SET state = 'spent' WHERE token_hash = $1", text(1), "spent");
+        c.side_write("INSERT INTO refresh_tokens (token_hash, family_id) VALUES ($1, $2)", text(2));
+        c.read("SELECT email FROM users WHERE id = $1 AND project_id = $2", text(2));
+        let update = ("UPDATE sessions SET a = $1, b = $2 WHERE id = $3".to_string(), text(3));
+        let insert = ("INSERT INTO audit (a, b, c) VALUES ($1, $2, $3)".to_string(), text(3));
+        let planned = vec![(text(10), vec![update]), (text(10), vec![insert.clone(), insert])];
+        let made = fuse_planned(&c, planned.clone()).expect("fused");
+        assert_eq!(format!("{:?}", lay_out(&c, planned.clone())), format!("{:?}", made.args));
+
+        let key = shape_key(&c, &planned);
+        FusedShapes::remember(key.clone(), Some(made.sql.clone()));
+        assert_eq!(FusedShapes::recall(&key), Some(Some(made.sql.clone())));
+        // Another number of values, another code, another part: another shape.
+        let mut other = planned.clone();
+        other[1].1[0].1.push(SqlArg::I64(1));
+        assert_ne!(shape_key(&c, &other), key);
+        other = planned.clone();
+        other.pop();
+        assert_ne!(shape_key(&c, &other), key);
+        let mut c2 = Changes::new();
+        c2.require("EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2)", text(2), "other_code");
+        assert_ne!(shape_key(&c2, &planned), shape_key(&Changes::new(), &planned));
+    }
 }
