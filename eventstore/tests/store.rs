@@ -599,9 +599,9 @@ async fn transaction_connections(postgres: bool) {
         // PostgreSQL: cut in the middle of a statement. SQLite cannot interrupt one
         // (its worker thread runs it to the end), so there the cut comes between two.
         if postgres {
-            let _ = sqlx::query("SELECT pg_sleep(5)::text").fetch_one(&mut *tx).await;
+            let _ = sqlx::query("SELECT pg_sleep(3)::text").fetch_one(&mut *tx).await;
         } else {
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
         }
         unreachable!("the transaction is cut short");
     };
@@ -614,7 +614,12 @@ async fn transaction_connections(postgres: bool) {
     assert_eq!(status, None, "the cut transaction was rolled back");
     if postgres {
         let id: i64 = sqlx::query_scalar(me).fetch_one(&mut *tx).await.unwrap();
-        assert_ne!(id, cut_id.load(std::sync::atomic::Ordering::SeqCst), "the cut connection is not handed out");
+        let cut = cut_id.load(std::sync::atomic::Ordering::SeqCst);
+        assert_ne!(id, cut, "the cut connection is not handed out");
+        // Its backend sleeps on until it next writes to the closed socket, its
+        // transaction open: end it now, or it holds back the stamp of every database of
+        // the cluster (other tests') for seconds.
+        sqlx::query("SELECT pg_terminate_backend($1::int)").bind(cut).execute(&mut *tx).await.unwrap();
         let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> $1::int")
             .bind(id)
             .fetch_one(&mut *tx)
