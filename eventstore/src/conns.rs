@@ -7,7 +7,7 @@
 //! back only after its statement's answer was read to the end (`release`, `commit`,
 //! `rollback`); one whose future was dropped in the middle is closed instead. A
 //! connection idle for `PING_AFTER_IDLE` is pinged before it is handed out again, and
-//! one that fails is closed and replaced, as sqlx's pool does with ours.
+//! one that fails is closed and replaced (what `Db::connect` asks of sqlx's pool too).
 //!
 //! At most `max` connections, opened when needed and kept while the process runs; a
 //! caller waits at most `ACQUIRE_TIMEOUT` for one (then `PoolTimedOut`), and a connect

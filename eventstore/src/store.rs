@@ -171,8 +171,7 @@ fn plan_fused(
             planned.push((event_row(&stored, meta), writes));
         }
     }
-    // The requirements go into the first event's INSERT, which then inserts only if
-    // they hold (and raises otherwise): a part that always runs, before any write.
+    // Requirements need an event's INSERT to go into (see `fuse_planned`).
     if planned.is_empty() && !changes.requires.is_empty() {
         return None;
     }
@@ -261,6 +260,8 @@ impl FusedShapes {
 
 /// `plan_fused`'s statement made from its parts.
 fn fuse_planned(changes: &Changes, mut planned: Vec<(Vec<SqlArg>, Vec<Planned>)>) -> Option<Fused> {
+    // The requirements go into the first event's INSERT, which then inserts only if
+    // they hold (and raises otherwise): a part that always runs, before any write.
     let guarded = match (changes.requires.is_empty(), planned.first_mut()) {
         (true, _) => None,
         (false, None) => return None,
