@@ -480,3 +480,53 @@ async fn a_multi_tenant_provider_is_accepted_by_its_issuer_template_postgres() {
 async fn a_multi_tenant_provider_is_accepted_by_its_issuer_template_sqlite() {
     a_multi_tenant_provider_is_accepted_by_its_issuer_template(false).await;
 }
+
+/// SSO starts are limited per project and client address (`AUTHIO_SSO_START_LIMIT`, here
+/// 3): the fourth is `429 rate_limited` with `Retry-After` (refused before anything is
+/// kept); another project's starts from the same address are counted apart; an
+/// `X-Forwarded-For` from a peer that is no trusted proxy changes nothing.
+async fn sso_starts_are_limited_per_client_address(postgres: bool) {
+    let url = common::database_url(postgres).await;
+    let srv = common::Server::start_with(&url, |c| {
+        c.secret_key = Some("5a".repeat(32));
+        c.webhook_allow_private = true;
+        c.sso_start_limit = 3;
+    })
+    .await;
+    let idp = common::discovery_stub().await;
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut projects = Vec::new();
+    for owner in ["owner@example.com", "other@example.com"] {
+        let (cs, tid, sk) = srv.project(owner, "b2b").await;
+        let pk = srv.publishable_key(&cs, &tid).await;
+        let body = json!({"name": "Google", "issuer": idp, "client_id": "authio", "client_secret": "s3cret"});
+        let (s, created) = srv.post("/v1/connections", &sk, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        projects.push((pk, id(&created)));
+    }
+    let start = |i: usize, forwarded: &str| {
+        let (pk, conn) = &projects[i];
+        let url = common::sso_start_url(&srv.url, pk, conn, "http://localhost:5173/cb", None);
+        raw.get(url).header("x-forwarded-for", forwarded).send()
+    };
+    for n in 0..3 {
+        assert_eq!(start(0, &format!("203.0.113.{n}")).await.unwrap().status(), StatusCode::SEE_OTHER);
+    }
+    let res = start(0, "198.51.100.7").await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=300).contains(&wait), "Retry-After {wait}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(code(&body), "rate_limited", "{body}");
+    // The other project's bucket is its own.
+    assert_eq!(start(1, "203.0.113.1").await.unwrap().status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sso_starts_are_limited_per_client_address_postgres() {
+    sso_starts_are_limited_per_client_address(true).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sso_starts_are_limited_per_client_address_sqlite() {
+    sso_starts_are_limited_per_client_address(false).await;
+}

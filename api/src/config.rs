@@ -87,6 +87,11 @@ pub struct Config {
     /// unknown. Tokens of a closed context are kept as long.
     #[arg(long, env = "AUTHIO_SPENT_TOKEN_RETENTION", default_value = "24h")]
     pub spent_token_retention: String,
+    /// SSO sign-ins one client address may start per project: a burst of this many,
+    /// refilled evenly over 15 minutes (a SAML start keeps its state in the database
+    /// until it expires); over it `429 rate_limited`. 0: no limit.
+    #[arg(long, env = "AUTHIO_SSO_START_LIMIT", default_value_t = 300)]
+    pub sso_start_limit: u32,
     /// 64 hex digits (32 bytes): the key that encrypts SSO connections' client secrets at
     /// rest and the SSO sign-in state (AES-256-GCM). Unset: SSO connections are off.
     #[arg(long, env = "AUTHIO_SECRET_KEY", hide_env_values = true)]
@@ -120,6 +125,7 @@ impl Config {
             dns_resolver: None,
             domain_recheck_interval: "1h".into(),
             spent_token_retention: "24h".into(),
+            sso_start_limit: 300,
             secret_key: None,
         }
     }

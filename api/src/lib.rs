@@ -56,6 +56,8 @@ pub struct AppState {
     pub email_limit: ratelimit::RateLimiter,
     /// Sign-in requests per client address.
     pub ip_limit: ratelimit::RateLimiter,
+    /// SSO starts per project and client address (`None`: no limit).
+    pub sso_limit: Option<ratelimit::RateLimiter>,
     /// Proxies whose `X-Forwarded-For` names the client (`AUTHIO_TRUSTED_PROXIES`).
     pub trusted_proxies: std::sync::Arc<Vec<ratelimit::Net>>,
     /// The WebAuthn relying party (RP id and allowed origins) for passkeys.
@@ -201,6 +203,7 @@ async fn parts(config: &Config) -> anyhow::Result<Parts> {
         bus,
         email_limit: ratelimit::RateLimiter::new(5, window),
         ip_limit: ratelimit::RateLimiter::new(30, window),
+        sso_limit: (config.sso_start_limit > 0).then(|| ratelimit::RateLimiter::new(config.sso_start_limit, window)),
         trusted_proxies: std::sync::Arc::new(
             ratelimit::parse_proxies(config.trusted_proxies.as_deref().unwrap_or(""))
                 .map_err(|e| anyhow::anyhow!("AUTHIO_TRUSTED_PROXIES: {e}"))?,

@@ -1,6 +1,7 @@
 //! Rate limits kept in memory (per process) with `governor` (GCRA): a burst of `limit`
 //! requests per key, refilled evenly over `window`. Keys are the sign-in endpoints'
-//! email (per project) and client address (per project), see `routes::auth::limit`.
+//! email (per project) and client address (per project), see `routes::auth::limit`,
+//! and the client address (per project) of SSO starts (`sso::start`).
 //! The client address is the peer's, or, behind a proxy listed in
 //! `AUTHIO_TRUSTED_PROXIES`, the nearest address in `X-Forwarded-For` that is not one of
 //! those proxies (`client_ip`).
@@ -10,6 +11,19 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The answer to a request over its limit: `429 rate_limited`, `Retry-After` the whole
+/// seconds (rounded up) until one more is allowed.
+pub fn refused(wait: Duration) -> crate::error::ApiError {
+    let mut e = crate::error::ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many sign-in requests; retry later",
+    );
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    e.retry_after = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+    e
+}
 
 #[derive(Clone)]
 pub struct RateLimiter {

@@ -95,6 +95,8 @@ pub struct Start {
     pub redirect_url: String,
     pub code_challenge: String,
     pub state: Option<String>,
+    /// The client's address, for the per-address limit (`AUTHIO_SSO_START_LIMIT`).
+    pub client: String,
 }
 
 /// Where the browser goes to sign in at the connection's provider.
@@ -107,6 +109,10 @@ pub async fn start(st: &AppState, s: Start) -> ApiResult<String> {
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
     let (project, environment): (String, String) = (key.try_get(0)?, key.try_get(1)?);
+    // Counted once the key names a project, before anything is kept.
+    if let Some(limit) = &st.sso_limit {
+        limit.check(&format!("{project}:{}", s.client)).map_err(crate::ratelimit::refused)?;
+    }
     let conn = sqlx::query(
         "SELECT issuer, client_id, protocol, saml_metadata FROM connections WHERE id = $1 AND project_id = $2",
     )

@@ -58,10 +58,6 @@ fn check_redirect(url: &Option<String>) -> ApiResult<()> {
     url.as_deref().map_or(Ok(()), crate::redirects::check_form)
 }
 
-fn rate_limited() -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many sign-in requests; retry later")
-}
-
 fn invalid_token() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "the token is unknown, expired or already used")
 }
@@ -159,12 +155,7 @@ fn limit(st: &AppState, project: &str, email: &str, ctx: &RequestContext) -> Api
     let waits = [st.ip_limit.check(&format!("{project}:{ip}")), st.email_limit.check(&format!("{project}:{email}"))];
     match waits.iter().filter_map(|w| w.err()).max() {
         None => Ok(()),
-        Some(wait) => {
-            let mut e = rate_limited();
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            e.retry_after = Some(u32::try_from(secs).unwrap_or(u32::MAX));
-            Err(e)
-        }
+        Some(wait) => Err(crate::ratelimit::refused(wait)),
     }
 }
 

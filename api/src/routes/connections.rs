@@ -211,10 +211,16 @@ pub struct StartQuery {
 
 /// Sign in through the connection: a redirect to the organization's identity provider.
 #[utoipa::path(get, path = "/v1/auth/sso/start", tag = "sign-in", params(StartQuery),
-    responses((status = 303, description = "To the identity provider"), Errors))]
-pub async fn start(State(st): State<AppState>, Query(q): Query<StartQuery>) -> ApiResult<Response> {
+    responses((status = 303, description = "To the identity provider"),
+        (status = 429, description = "Too many starts from this client address", body = crate::error::ErrorBody), Errors))]
+pub async fn start(
+    State(st): State<AppState>,
+    ctx: RequestContext,
+    Query(q): Query<StartQuery>,
+) -> ApiResult<Response> {
     let StartQuery { pk, connection, redirect_url, code_challenge, state } = q;
-    let s = sso::Start { publishable_key: pk, connection, redirect_url, code_challenge, state };
+    let client = ctx.client_ip.unwrap_or_default();
+    let s = sso::Start { publishable_key: pk, connection, redirect_url, code_challenge, state, client };
     Ok(Redirect::to(&sso::start(&st, s).await?).into_response())
 }
 
