@@ -151,8 +151,9 @@ const ISSUED_GENERATION: usize = 8192;
 /// The access tokens this process signed lately, by the SHA-256 of their text, with
 /// their claims and the key that signed them. A client presents its token again within
 /// seconds (the next request, the next switch): a token found here is, byte for byte,
-/// one this process signed, so its signature is not checked again (Ed25519 verification
-/// was about a tenth of a switch-org's server CPU; ES256 costs more). Everything else
+/// one this process signed, so its signature is not checked again (verifying it, with
+/// the base64 and JSON around it, took a quarter of a switch-org's server CPU: see
+/// BENCHMARKS.md; ES256 costs more). Everything else
 /// `verify` asks is still asked: the key not retired, the expiry. Two generations, the
 /// older dropped when the newer fills: at most 2 × `ISSUED_GENERATION` entries (a few
 /// hundred bytes each). A token signed by another process, or forgotten here, is
