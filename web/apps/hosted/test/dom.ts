@@ -4,7 +4,6 @@
 import { act, type ReactNode } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { vi } from 'vitest';
-import type { MembershipSummary, SessionAnswer } from '../src/lib/api';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -119,16 +118,4 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } 
   return { promise, resolve };
 }
 
-/** Ada's session answer number `n` (tokens `at_n`, `rt_n`) with `memberships`, acting in `org`'s context when given. */
-export function sessionAnswer(n: number, memberships: MembershipSummary[], org: MembershipSummary | null = null): SessionAnswer {
-  return {
-    access_token: `at_${n}`,
-    refresh_token: `rt_${n}`,
-    token_type: 'Bearer',
-    expires_in: 300,
-    session_id: 'sess_1',
-    user: { id: 'user_1', email: 'ada@example.com' },
-    active_organization: org ? { ...org.organization, role: org.role } : null,
-    memberships,
-  };
-}
+export { sessionAnswer } from './answers';

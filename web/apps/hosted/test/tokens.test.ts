@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionAnswer } from '../src/lib/api';
+import { sessionAnswer as answer } from './answers';
 import { Tokens } from '../src/lib/tokens';
-
-const answer = (n: number, memberships?: SessionAnswer['memberships']): SessionAnswer => ({
-  access_token: `at_${n}`,
-  refresh_token: `rt_${n}`,
-  token_type: 'Bearer',
-  expires_in: 300,
-  session_id: 'sess_1',
-  user: { id: 'user_1', email: 'ada@example.com' },
-  active_organization: null,
-  ...(memberships ? { memberships } : {}),
-});
 
 describe('Tokens (memory only)', () => {
   it('uses the access token while it has over 30 s left, then refreshes once for all callers', async () => {
