@@ -1,12 +1,13 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ErrorLine, WithDashboardKey } from '../components/DashboardKey';
 import { PageSizeSelect, Pager } from '../components/Pager';
 import { useConsole } from '../context';
-import type { AuditEvent, AuditFilter, Page, ProjectApi } from '../lib/api';
+import type { AuditFilter, ProjectApi } from '../lib/api';
 import { AUDIT_ACTIONS, auditFilterFromQuery, describeAuditFilter } from '../lib/audit';
 import { failure } from '../lib/errors';
 import { formatActor, formatInstant, formatTargets } from '../lib/format';
-import { FIRST_PAGE, back, currentCursor, forward, parsePageSize, type Trail } from '../lib/paging';
+import { parsePageSize } from '../lib/paging';
+import { usePagedList } from '../lib/usePagedList';
 import { href, navigate, useQueryString } from '../lib/router';
 import { NoTenant, PageTitle } from './PageTitle';
 
@@ -41,29 +42,17 @@ function Entries({ project, query }: { project: ProjectApi; query: string }) {
   const params = new URLSearchParams(query);
   const filter = auditFilterFromQuery(params);
   const perPage = parsePageSize(params.get('per_page'));
-  const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
-  const [page, setPage] = useState<Page<AuditEvent> | null>(null);
-  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
-  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
-  const [version, setVersion] = useState(0);
   const { organization_id, action, actor_id } = filter;
-
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    project
-      .auditEvents({ organization_id, action, actor_id, limit: perPage, after: currentCursor(trail) })
-      .then((p) => {
-        if (!live) return;
-        setPage(p);
-        setPageTrail(trail);
-      })
-      .catch((e: unknown) => live && setError(failure(e)));
-    return () => {
-      live = false;
-    };
-  }, [project, organization_id, action, actor_id, perPage, trail, version]);
+  const list = usePagedList(
+    (after) => {
+      setError(null);
+      return project.auditEvents({ organization_id, action, actor_id, limit: perPage, after });
+    },
+    [project, organization_id, action, actor_id, perPage],
+    (e) => setError(failure(e)),
+  );
+  const { page } = list;
 
   const go = (f: AuditFilter, size = perPage) =>
     navigate('/audit', { ...f, per_page: size === 25 ? null : String(size) });
@@ -80,10 +69,7 @@ function Entries({ project, query }: { project: ProjectApi; query: string }) {
           <button
             type="button"
             className="secondary"
-            onClick={() => {
-              setTrail(FIRST_PAGE);
-              setVersion((v) => v + 1);
-            }}
+            onClick={list.restart}
           >
             Show the newest
           </button>
@@ -156,12 +142,12 @@ function Entries({ project, query }: { project: ProjectApi; query: string }) {
         {page ? (
           <Pager
             label="Audit log pages"
-            trail={pageTrail}
+            trail={list.trail}
             perPage={perPage}
             rows={page.data.length}
             nextCursor={page.next_cursor}
-            onBack={() => setTrail(back)}
-            onForward={(c) => setTrail((t) => forward(t, c))}
+            onBack={list.back}
+            onForward={list.forward}
             backLabel="Newer"
             forwardLabel="Older"
           />

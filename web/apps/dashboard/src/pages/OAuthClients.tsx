@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { CopyValue, serverOrigin } from '../components/CopyValue';
 import { ErrorLine, WithDashboardKey } from '../components/DashboardKey';
@@ -10,13 +10,12 @@ import {
   type NewOAuthClient,
   type OAuthClient,
   type OAuthClientType,
-  type Page,
   type ProjectApi,
   type RegisteredOAuthClient,
 } from '../lib/api';
 import { failure } from '../lib/errors';
 import { formatDate } from '../lib/format';
-import { FIRST_PAGE, back, currentCursor, forward, type Trail } from '../lib/paging';
+import { usePagedList } from '../lib/usePagedList';
 import { NoTenant, PageTitle } from './PageTitle';
 
 const PER_PAGE = 25;
@@ -88,32 +87,19 @@ interface ShownSecret {
 }
 
 export function ClientsView({ project }: { project: ProjectApi }) {
-  const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
-  const [page, setPage] = useState<Page<OAuthClient> | null>(null);
-  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
-  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
   const [shown, setShown] = useState<ShownSecret | null>(null);
   const [status, setStatus] = useState('');
-  const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    let live = true;
-    project
-      .oauthClients({ limit: PER_PAGE, after: currentCursor(trail) })
-      .then((p) => {
-        if (!live) return;
-        setPage(p);
-        setPageTrail(trail);
+  const list = usePagedList(
+    (after) =>
+      project.oauthClients({ limit: PER_PAGE, after }).then((p) => {
         setError(null);
-      })
-      .catch((e: unknown) => live && setError(failure(e)));
-    return () => {
-      live = false;
-    };
-  }, [project, trail, version]);
-
-  const reload = () => setVersion((v) => v + 1);
+        return p;
+      }),
+    [project],
+    (e) => setError(failure(e)),
+  );
+  const { page, reload } = list;
 
   const registered = (c: RegisteredOAuthClient) => {
     if (c.client_secret) {
@@ -195,12 +181,12 @@ export function ClientsView({ project }: { project: ProjectApi }) {
         {page ? (
           <Pager
             label="Client pages"
-            trail={pageTrail}
+            trail={list.trail}
             perPage={PER_PAGE}
             rows={page.data.length}
             nextCursor={page.next_cursor}
-            onBack={() => setTrail(back)}
-            onForward={(c) => setTrail((t) => forward(t, c))}
+            onBack={list.back}
+            onForward={list.forward}
             backLabel="Previous page"
             forwardLabel="Next page"
           />

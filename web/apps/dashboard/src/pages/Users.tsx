@@ -1,10 +1,11 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ErrorLine, WithDashboardKey } from '../components/DashboardKey';
 import { PageSizeSelect, Pager } from '../components/Pager';
 import { useConsole } from '../context';
-import { ApiError, type Page, type ProjectApi, type User } from '../lib/api';
+import { ApiError, type ProjectApi, type User } from '../lib/api';
 import { formatDate, fullName } from '../lib/format';
-import { FIRST_PAGE, back, currentCursor, forward, parsePageSize, type Trail } from '../lib/paging';
+import { parsePageSize } from '../lib/paging';
+import { usePagedList } from '../lib/usePagedList';
 import { navigate, useQueryString, userHref } from '../lib/router';
 import { failure } from '../lib/errors';
 import { NoTenant, PageTitle } from './PageTitle';
@@ -40,28 +41,16 @@ function UserDirectory({ project, query }: { project: ProjectApi; query: string 
   const params = new URLSearchParams(query);
   const email = (params.get('email') ?? '').trim();
   const perPage = parsePageSize(params.get('per_page'));
-  const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
-  const [page, setPage] = useState<Page<User> | null>(null);
-  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
-  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
-  const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    project
-      .users({ email: email || undefined, limit: perPage, after: currentCursor(trail) })
-      .then((p) => {
-        if (!live) return;
-        setPage(p);
-        setPageTrail(trail);
-      })
-      .catch((e: unknown) => live && setError(failure(e)));
-    return () => {
-      live = false;
-    };
-  }, [project, email, perPage, trail, version]);
+  const list = usePagedList(
+    (after) => {
+      setError(null);
+      return project.users({ email: email || undefined, limit: perPage, after });
+    },
+    [project, email, perPage],
+    (e) => setError(failure(e)),
+  );
+  const { page } = list;
 
   const search = (next: { email?: string; perPage?: number }) =>
     navigate('/users', {
@@ -72,7 +61,7 @@ function UserDirectory({ project, query }: { project: ProjectApi; query: string 
   return (
     <>
       <SearchForm initial={email} onSearch={(e) => search({ email: e })} onClear={email ? () => navigate('/users') : null} />
-      <NewUser project={project} onCreated={() => setVersion((v) => v + 1)} />
+      <NewUser project={project} onCreated={list.reload} />
       <section aria-labelledby="user-list-heading">
         <div className="section-head">
           <h2 id="user-list-heading">{email ? `Users with the email ${email}` : 'All users'}</h2>
@@ -116,12 +105,12 @@ function UserDirectory({ project, query }: { project: ProjectApi; query: string 
         {page ? (
           <Pager
             label="User pages"
-            trail={pageTrail}
+            trail={list.trail}
             perPage={perPage}
             rows={page.data.length}
             nextCursor={page.next_cursor}
-            onBack={() => setTrail(back)}
-            onForward={(c) => setTrail((t) => forward(t, c))}
+            onBack={list.back}
+            onForward={list.forward}
             backLabel="Previous page"
             forwardLabel="Next page"
           />

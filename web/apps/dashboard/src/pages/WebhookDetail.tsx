@@ -1,13 +1,13 @@
-import { useCallback, useEffect, useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorLine, WithDashboardKey } from '../components/DashboardKey';
 import { Pager } from '../components/Pager';
 import { SecretOnce } from '../components/SecretOnce';
 import { useConsole } from '../context';
-import { ApiError, type Delivery, type DeliveryStatus, type Page, type ProjectApi, type WebhookEndpoint } from '../lib/api';
+import { ApiError, type Delivery, type DeliveryStatus, type ProjectApi, type WebhookEndpoint } from '../lib/api';
 import { failure } from '../lib/errors';
 import { deliveryStatusText, endpointStatus, formatDate, formatLatency, formatTime } from '../lib/format';
-import { FIRST_PAGE, back, currentCursor, forward, type Trail } from '../lib/paging';
+import { usePagedList } from '../lib/usePagedList';
 import { href, navigate, useQueryString, type Route } from '../lib/router';
 import { NoTenant, PageTitle } from './PageTitle';
 
@@ -193,31 +193,15 @@ function EndpointView({ project, id }: { project: ProjectApi; id: string }) {
 function Deliveries({ project, id, query }: { project: ProjectApi; id: string; query: string }) {
   const requested = new URLSearchParams(query).get('status');
   const status = isStatus(requested) ? requested : null;
-  const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
-  const [page, setPage] = useState<Page<Delivery> | null>(null);
-  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
-  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState('');
-  const [version, setVersion] = useState(0);
   const filterId = useId();
-
-  useEffect(() => {
-    let live = true;
-    project
-      .deliveries(id, { status, limit: PER_PAGE, after: currentCursor(trail) })
-      .then((p) => {
-        if (!live) return;
-        setPage(p);
-        setPageTrail(trail);
-      })
-      .catch((e: unknown) => live && setError(failure(e)));
-    return () => {
-      live = false;
-    };
-  }, [project, id, status, trail, version]);
-
-  const refresh = useCallback(() => setVersion((v) => v + 1), []);
+  const list = usePagedList(
+    (after) => project.deliveries(id, { status, limit: PER_PAGE, after }),
+    [project, id, status],
+    (e) => setError(failure(e)),
+  );
+  const { page, reload: refresh } = list;
 
   // A retried delivery is sent within moments: read the list again while one is due soon.
   useEffect(() => {
@@ -235,7 +219,7 @@ function Deliveries({ project, id, query }: { project: ProjectApi; id: string; q
     setNotice('');
     try {
       const updated = await project.retryDelivery(id, d.id);
-      setPage((p) => (p ? { ...p, data: p.data.map((x) => (x.id === d.id ? updated : x)) } : p));
+      list.update((p) => ({ ...p, data: p.data.map((x) => (x.id === d.id ? updated : x)) }));
       setNotice(`Retry queued: the delivery of ${d.event_type} is pending again.`);
     } catch (e) {
       if (e instanceof ApiError && e.code === 'delivery_in_flight')
@@ -352,12 +336,12 @@ function Deliveries({ project, id, query }: { project: ProjectApi; id: string; q
       {page ? (
         <Pager
           label="Delivery pages"
-          trail={pageTrail}
+          trail={list.trail}
           perPage={PER_PAGE}
           rows={page.data.length}
           nextCursor={page.next_cursor}
-          onBack={() => setTrail(back)}
-          onForward={(c) => setTrail((t) => forward(t, c))}
+          onBack={list.back}
+          onForward={list.forward}
           backLabel="Newer"
           forwardLabel="Older"
         />

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { ErrorLine, WithDashboardKey } from '../components/DashboardKey';
 import { Pager } from '../components/Pager';
@@ -7,13 +7,12 @@ import { useConsole } from '../context';
 import {
   ApiError,
   type CreatedWebhookEndpoint,
-  type Page,
   type ProjectApi,
   type WebhookEndpoint,
 } from '../lib/api';
 import { failure } from '../lib/errors';
 import { endpointStatus, formatDate, parseEventFilters } from '../lib/format';
-import { FIRST_PAGE, back, currentCursor, forward, type Trail } from '../lib/paging';
+import { usePagedList } from '../lib/usePagedList';
 import { webhookHref } from '../lib/router';
 import { NoTenant, PageTitle } from './PageTitle';
 
@@ -46,30 +45,14 @@ export function Webhooks() {
 }
 
 function Endpoints({ project }: { project: ProjectApi }) {
-  const [trail, setTrail] = useState<Trail>(FIRST_PAGE);
-  const [page, setPage] = useState<Page<WebhookEndpoint> | null>(null);
-  // The trail of the page on screen: the pager says which page is shown, not the one on its way.
-  const [pageTrail, setPageTrail] = useState<Trail>(FIRST_PAGE);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<CreatedWebhookEndpoint | null>(null);
-  const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    let live = true;
-    project
-      .webhookEndpoints({ limit: PER_PAGE, after: currentCursor(trail) })
-      .then((p) => {
-        if (!live) return;
-        setPage(p);
-        setPageTrail(trail);
-      })
-      .catch((e: unknown) => live && setError(failure(e)));
-    return () => {
-      live = false;
-    };
-  }, [project, trail, version]);
-
-  const reload = () => setVersion((v) => v + 1);
+  const list = usePagedList(
+    (after) => project.webhookEndpoints({ limit: PER_PAGE, after }),
+    [project],
+    (e) => setError(failure(e)),
+  );
+  const { page, reload } = list;
 
   return (
     <>
@@ -127,12 +110,12 @@ function Endpoints({ project }: { project: ProjectApi }) {
         {page ? (
           <Pager
             label="Endpoint pages"
-            trail={pageTrail}
+            trail={list.trail}
             perPage={PER_PAGE}
             rows={page.data.length}
             nextCursor={page.next_cursor}
-            onBack={() => setTrail(back)}
-            onForward={(c) => setTrail((t) => forward(t, c))}
+            onBack={list.back}
+            onForward={list.forward}
             backLabel="Previous page"
             forwardLabel="Next page"
           />
