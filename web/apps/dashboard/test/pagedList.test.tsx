@@ -3,7 +3,7 @@ import { act } from 'react';
 import { describe, expect, it } from 'vitest';
 import type { Page } from '../src/lib/api';
 import { usePagedList, type PagedList } from '../src/lib/usePagedList';
-import { deferred, mount, settle } from './dom';
+import { mount, settle } from './dom';
 
 /** A list whose loads the test answers one by one: `asked` holds each `after` and its answer's resolver. */
 function harness() {

@@ -4,7 +4,14 @@ import { ErrorLine, WithDashboardKey } from '../components/DashboardKey';
 import { useConsole } from '../context';
 import type { Connection, NewProjectConnection, ProjectApi } from '../lib/api';
 import { NoTenant, PageTitle } from './PageTitle';
-import { ClientCredentialFields, ConnectionRow, clientFields, connectionFailure, ssoCallbackUrl } from './SsoConnections';
+import {
+  AddConnectionFooter,
+  ClientCredentialFields,
+  ConnectionRow,
+  clientFields,
+  connectionFailure,
+  ssoCallbackUrl,
+} from './SsoConnections';
 
 export type PresetId = 'google' | 'microsoft-tenant' | 'microsoft-any' | 'github' | 'oidc';
 
@@ -320,12 +327,7 @@ function NewSocialConnection({
         setClientSecret={setClientSecret}
         invalid={invalid}
       />
-      <ErrorLine error={error?.message ?? null} />
-      <div className="actions">
-        <button type="submit" disabled={busy}>
-          {busy ? 'Adding…' : 'Add connection'}
-        </button>
-      </div>
+      <AddConnectionFooter error={error?.message ?? null} busy={busy} />
     </form>
   );
 }

@@ -75,6 +75,20 @@ export function clientFields(
  * The client ID and secret inputs (ids `<idPrefix>-client-id`, `<idPrefix>-client-secret`)
  * in one row with `children` beside them, and the note that the secret is never shown again.
  */
+/** The end of a form that adds a connection: its error, and the button (busy while it is sent). */
+export function AddConnectionFooter({ error, busy }: { error: string | null; busy: boolean }) {
+  return (
+    <>
+      <ErrorLine error={error} />
+      <div className="actions">
+        <button type="submit" disabled={busy}>
+          {busy ? 'Adding…' : 'Add connection'}
+        </button>
+      </div>
+    </>
+  );
+}
+
 export function ClientCredentialFields({
   idPrefix,
   clientId,
@@ -686,12 +700,7 @@ function NewConnectionForm({
         A user who signs in through the connection and is not a member joins with this role; without one, such a user is
         refused.
       </p>
-      <ErrorLine error={error?.message ?? null} />
-      <div className="actions">
-        <button type="submit" disabled={busy}>
-          {busy ? 'Adding…' : 'Add connection'}
-        </button>
-      </div>
+      <AddConnectionFooter error={error?.message ?? null} busy={busy} />
     </form>
   );
 }
